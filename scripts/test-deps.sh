@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs, when missing, the Debian packages the tests drive for real:
+# dig, a real syslog receiver, a real DNS secondary, a headless browser and
+# systemd-analyze. Nothing is assumed to be on the machine already.
+set -euo pipefail
+
+declare -A need=(
+  [dig]=bind9-dnsutils
+  [rsyslogd]=rsyslog
+  [knotd]=knot
+  [chromium]=chromium
+  [systemd-analyze]=systemd
+)
+
+missing=()
+for cmd in "${!need[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("${need[$cmd]}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "installing test dependencies: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get -o DPkg::Lock::Timeout=300 update -qq
+$sudo apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}"
