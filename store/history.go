@@ -204,25 +204,34 @@ func (s *Store) ServedAt(service string, t time.Time) (ServedSnapshot, bool, err
 // Services left without events lose their bucket.
 func (s *Store) Prune(now time.Time) error {
 	cutoff := timeKey(now.Add(-s.retention), 0)
+	var pruned int
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		if err := pruneTree(tx.Bucket(bucketEvents), cutoff, false); err != nil {
+		n, err := pruneTree(tx.Bucket(bucketEvents), cutoff, false)
+		if err != nil {
 			return err
 		}
-		return pruneTree(tx.Bucket(bucketServed), cutoff, true)
+		m, err := pruneTree(tx.Bucket(bucketServed), cutoff, true)
+		pruned = n + m
+		return err
 	})
-	return s.wrap("prune history", err)
+	if err != nil {
+		return s.wrap("prune history", err)
+	}
+	s.metrics.prunedTotal.Add(float64(pruned))
+	return nil
 }
 
 // pruneTree deletes, in each per-service bucket of root, the keys before
 // cutoff (keeping the newest of them when keepLast), and deletes buckets
-// that end up empty.
-func pruneTree(root *bolt.Bucket, cutoff []byte, keepLast bool) error {
+// that end up empty. It returns how many keys it deleted.
+func pruneTree(root *bolt.Bucket, cutoff []byte, keepLast bool) (int, error) {
+	deleted := 0
 	var services [][]byte
 	if err := root.ForEachBucket(func(k []byte) error {
 		services = append(services, append([]byte{}, k...))
 		return nil
 	}); err != nil {
-		return err
+		return 0, err
 	}
 	for _, name := range services {
 		b := root.Bucket(name)
@@ -237,14 +246,15 @@ func pruneTree(root *bolt.Bucket, cutoff []byte, keepLast bool) error {
 		}
 		for _, k := range old {
 			if err := b.Delete(k); err != nil {
-				return err
+				return deleted, err
 			}
+			deleted++
 		}
 		if k, _ := b.Cursor().First(); k == nil {
 			if err := root.DeleteBucket(name); err != nil {
-				return err
+				return deleted, err
 			}
 		}
 	}
-	return nil
+	return deleted, nil
 }

@@ -139,6 +139,7 @@ func (s *Store) Commit(b Batch) error {
 	if b.Job != nil {
 		job = *b.Job
 	}
+	start := time.Now()
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		if b.EngineState != nil {
 			if err := tx.Bucket(bucketMeta).Put(engineKey, b.EngineState); err != nil {
@@ -171,7 +172,9 @@ func (s *Store) Commit(b Batch) error {
 		}
 		return nil
 	})
+	s.metrics.commitSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
+		s.metrics.commitErrors.Inc()
 		return s.wrap("commit", err)
 	}
 	if b.Job != nil {

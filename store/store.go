@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
@@ -72,6 +73,9 @@ type Options struct {
 	// Retention is how long events and served snapshots are kept by Prune;
 	// zero or negative means DefaultRetention.
 	Retention time.Duration
+	// Registerer receives the store's metrics; nil means they are not
+	// exported.
+	Registerer prometheus.Registerer
 }
 
 // Store is an open state directory. Create it with Open and release it with
@@ -81,6 +85,7 @@ type Store struct {
 	path      string
 	retention time.Duration
 	db        *bolt.DB
+	metrics   metrics
 
 	closeOnce sync.Once
 	closeErr  error
@@ -111,7 +116,12 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, explainOpenError(dir, path, err)
 	}
-	s := &Store{dir: dir, path: path, retention: opts.Retention, db: db}
+	m, err := newMetrics(opts.Registerer)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s := &Store{dir: dir, path: path, retention: opts.Retention, db: db, metrics: m}
 	if err := s.init(); err != nil {
 		_ = db.Close()
 		return nil, err

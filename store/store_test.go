@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 var t0 = time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC)
@@ -626,5 +628,46 @@ func TestConcurrentCommitsAndReadsKeepEveryWrite(t *testing.T) {
 	j, err := s.NextJob("a", "t", t0)
 	if err != nil || j.ID != writers*perWriter+1 {
 		t.Fatalf("next job id = %d, %v; want %d", j.ID, err, writers*perWriter+1)
+	}
+}
+
+func TestMetricsCountCommitsErrorsAndPrunedRecords(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	s := openTemp(t, t.TempDir(), Options{Registerer: reg, Retention: time.Hour})
+	if err := s.AppendEvents([]Event{{Time: t0, Service: "a.", Kind: "ip"}, {Time: t0, Service: "b.", Kind: "ip"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(Batch{Events: []Event{{Kind: "ip"}}}); err == nil {
+		t.Fatal("bad commit succeeded")
+	}
+	if err := s.Prune(t0.Add(2 * time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			switch {
+			case m.GetCounter() != nil:
+				got[f.GetName()] = m.GetCounter().GetValue()
+			case m.GetHistogram() != nil:
+				got[f.GetName()] = float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	want := map[string]float64{
+		"failoverd_store_commit_seconds":       2, // both commits are timed
+		"failoverd_store_commit_errors_total":  1,
+		"failoverd_store_pruned_records_total": 2,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("metrics = %v, want %v", got, want)
+	}
+	// A second store on the same registry is refused, not silently unexported.
+	if _, err := Open(t.TempDir(), Options{Registerer: reg}); err == nil || !strings.Contains(err.Error(), "store metrics") {
+		t.Errorf("second Open on the same registry: %v", err)
 	}
 }
