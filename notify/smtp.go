@@ -1,0 +1,199 @@
+package notify
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	mail "github.com/wneessen/go-mail"
+)
+
+// STARTTLS policies of the config "smtp" block.
+const (
+	StartTLSNever         = "never"
+	StartTLSOpportunistic = "opportunistic"
+	StartTLSRequired      = "required"
+)
+
+// SMTPOptions configures the e-mail sink (the config "smtp" block).
+type SMTPOptions struct {
+	Server        string // host:port; port 25 when missing
+	From          string
+	Username      string // optional; with Password enables SMTP AUTH
+	Password      string
+	StartTLS      string // never | opportunistic (default) | required
+	TLSSkipVerify bool   // accept any server certificate (tests)
+	Timeout       time.Duration
+}
+
+// Mail is one queued e-mail.
+type Mail struct {
+	To      []string
+	Subject string
+	Body    string
+	Date    time.Time
+}
+
+// SMTP is a Sink that sends each Mail in its own SMTP session through
+// github.com/wneessen/go-mail.
+type SMTP struct {
+	opts SMTPOptions
+	host string
+	port int
+}
+
+var _ Sink = (*SMTP)(nil)
+
+// NewSMTP returns an SMTP sink; it connects only when delivering.
+func NewSMTP(opts SMTPOptions) (*SMTP, error) {
+	host, portStr, err := net.SplitHostPort(opts.Server)
+	if err != nil {
+		host, portStr = opts.Server, "25"
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port <= 0 || port > 65535 {
+		return nil, fmt.Errorf("smtp %s: bad port %q", opts.Server, portStr)
+	}
+	if host == "" {
+		return nil, fmt.Errorf("smtp: no server")
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 15 * time.Second
+	}
+	switch opts.StartTLS {
+	case "":
+		opts.StartTLS = StartTLSOpportunistic
+	case StartTLSNever, StartTLSOpportunistic, StartTLSRequired:
+	default:
+		return nil, fmt.Errorf("smtp %s: unknown starttls %q", opts.Server, opts.StartTLS)
+	}
+	return &SMTP{opts: opts, host: host, port: port}, nil
+}
+
+// Kind implements Sink.
+func (s *SMTP) Kind() string { return "email" }
+
+func (s *SMTP) client() (*mail.Client, error) {
+	policy := mail.TLSOpportunistic
+	switch s.opts.StartTLS {
+	case StartTLSNever:
+		policy = mail.NoTLS
+	case StartTLSRequired:
+		policy = mail.TLSMandatory
+	}
+	copts := []mail.Option{
+		mail.WithPort(s.port),
+		mail.WithTimeout(s.opts.Timeout),
+		mail.WithTLSPolicy(policy),
+		mail.WithTLSConfig(&tls.Config{
+			ServerName:         s.host,
+			InsecureSkipVerify: s.opts.TLSSkipVerify, //nolint:gosec // opt-in, for tests
+			MinVersion:         tls.VersionTLS12,
+		}),
+	}
+	if s.opts.Username != "" {
+		mechs := []mail.SMTPAuthType{
+			mail.SMTPAuthSCRAMSHA256, mail.SMTPAuthSCRAMSHA1, mail.SMTPAuthCramMD5,
+			mail.SMTPAuthPlain, mail.SMTPAuthLogin,
+		}
+		if s.opts.StartTLS == StartTLSNever {
+			// The operator chose a clear-text session: allow clear-text auth.
+			mechs = append(mechs, mail.SMTPAuthPlainNoEnc, mail.SMTPAuthLoginNoEnc)
+		}
+		copts = append(copts,
+			mail.WithOpportunisticSMTPAuth(mechs...),
+			mail.WithUsername(s.opts.Username),
+			mail.WithPassword(s.opts.Password))
+	}
+	return mail.NewClient(s.host, copts...)
+}
+
+// Deliver implements Sink: it sends one Mail to all its recipients.
+func (s *SMTP) Deliver(ctx context.Context, m Message) error {
+	if m.Mail == nil {
+		return nil
+	}
+	msg := mail.NewMsg()
+	if err := msg.From(s.opts.From); err != nil {
+		return fmt.Errorf("smtp %s: from %q: %w", s.opts.Server, s.opts.From, err)
+	}
+	if err := msg.To(m.Mail.To...); err != nil {
+		return fmt.Errorf("smtp %s: to %s: %w", s.opts.Server, strings.Join(m.Mail.To, ","), err)
+	}
+	msg.Subject(m.Mail.Subject)
+	if !m.Mail.Date.IsZero() {
+		msg.SetDateWithValue(m.Mail.Date)
+	} else {
+		msg.SetDate()
+	}
+	msg.SetMessageID()
+	msg.SetBodyString(mail.TypeTextPlain, m.Mail.Body)
+	c, err := s.client()
+	if err != nil {
+		return fmt.Errorf("smtp %s: %w", s.opts.Server, err)
+	}
+	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
+		return fmt.Errorf("smtp %s: %w", s.opts.Server, err)
+	}
+	return nil
+}
+
+// Close implements Sink.
+func (s *SMTP) Close() error { return nil }
+
+// composeMail builds the e-mail of one change event: the subject names
+// the service, the region or address and the new status; the body has the
+// old and new status, the time, the served records and the probe message.
+func composeMail(ev Event, to []string) *Mail {
+	v := ev.Vars
+	where := ev.Region
+	switch ev.Kind {
+	case KindIP, KindNoSrv:
+		where = "address " + ev.Address
+		if ev.Region != "" {
+			where += " (" + ev.Region + ")"
+		}
+	default:
+		if where == "" {
+			where = "global"
+		}
+		where = "region " + where
+	}
+	subject := fmt.Sprintf("failoverd: %s %s is %s", ev.Service, where, ev.NewStatus)
+	var b strings.Builder
+	line := func(k, val string) {
+		if val != "" {
+			fmt.Fprintf(&b, "%-15s %s\r\n", k+":", val)
+		}
+	}
+	line("Service", ev.Service)
+	line("Event", ev.Kind)
+	line("Region", ev.Region)
+	line("Address", ev.Address)
+	old := ev.OldStatus
+	if old == "" {
+		old = "(none)"
+	}
+	line("Old status", old)
+	line("New status", ev.NewStatus)
+	line("Time", v.Time.UTC().Format(time.RFC3339))
+	rdata := strings.Join(v.Rdata, ",")
+	if rdata == "" {
+		rdata = "(none)"
+	}
+	line("Served records", rdata)
+	if v.Serial != 0 {
+		line("Serial", strconv.FormatUint(uint64(v.Serial), 10))
+	}
+	if v.HasRTT {
+		line("Response time", seconds(v.RTT)+"s")
+	}
+	line("Probe message", v.Message)
+	line("Site", v.Site)
+	line("Monitor host", v.Hostname)
+	return &Mail{To: append([]string(nil), to...), Subject: subject, Body: b.String(), Date: v.Time}
+}
