@@ -1,0 +1,163 @@
+package probe
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// probeHTTP sends one HTTP(S) request and applies the target's status rule
+// and expected string. It follows no redirects, reads at most MaxBodyBytes of
+// body, and verifies certificates unless TLSSkipVerify is set.
+func (o ProberOptions) probeHTTP(ctx context.Context, t Target) Result {
+	t = t.WithDefaults()
+	start := time.Now()
+	req, err := o.newRequest(ctx, t)
+	if err != nil {
+		return Result{Target: t, Message: err.Error(), Time: time.Now()}
+	}
+	tlsConfig := &tls.Config{
+		ServerName:         tlsServerName(t),
+		InsecureSkipVerify: t.TLSSkipVerify, //nolint:gosec // opt-in per monitor
+		RootCAs:            o.RootCAs,
+		NextProtos:         []string{"http/1.1"},
+	}
+	// One transport per attempt, without keep-alives: nothing survives the
+	// attempt, and 10,000 targets do not hold 10,000 idle connections.
+	// Both dial hooks use the attempt's context, not the transport's own
+	// detached dial context, so a stalled connect or TLS handshake ends
+	// with the attempt.
+	tr := &http.Transport{
+		Proxy:                  nil,
+		DisableKeepAlives:      true,
+		DisableCompression:     true,
+		MaxResponseHeaderBytes: MaxBodyBytes,
+		DialContext: func(context.Context, string, string) (net.Conn, error) {
+			return o.dial(ctx, t)
+		},
+		DialTLSContext: func(context.Context, string, string) (net.Conn, error) {
+			conn, err := o.dial(ctx, t)
+			if err != nil {
+				return nil, err
+			}
+			tc := tls.Client(conn, tlsConfig)
+			if err := tc.HandshakeContext(ctx); err != nil {
+				_ = conn.Close()
+				return nil, err
+			}
+			return tc, nil
+		},
+	}
+	defer tr.CloseIdleConnections()
+
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		return failure(ctx, t, start, err)
+	}
+	defer resp.Body.Close()
+	code := resp.StatusCode
+	msg := "HTTP " + strconv.Itoa(code)
+	if !statusUp(t.StatusRule, code) {
+		return Result{Target: t, RTT: time.Since(start), Message: msg, Time: time.Now()}
+	}
+	if t.Expected != "" {
+		body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBodyBytes))
+		if !bytes.Contains(body, []byte(t.Expected)) {
+			if err != nil {
+				return failure(ctx, t, start, err)
+			}
+			return Result{Target: t, RTT: time.Since(start), Message: "expected string not found", Time: time.Now()}
+		}
+	}
+	return Result{Target: t, Up: true, RTT: time.Since(start), Message: msg, Time: time.Now()}
+}
+
+// statusUp applies a status rule to an HTTP status code.
+func statusUp(rule StatusRule, code int) bool {
+	switch rule {
+	case Require2xx:
+		return code >= 200 && code <= 299
+	case Require2xx3xx:
+		return code >= 200 && code <= 399
+	}
+	return true
+}
+
+// newRequest builds the probe request: method, path, Host header, body,
+// User-Agent and the target's header lines.
+func (o ProberOptions) newRequest(ctx context.Context, t Target) (*http.Request, error) {
+	scheme := "http"
+	if t.Protocol == HTTPS {
+		scheme = "https"
+	}
+	ref, err := url.ParseRequestURI(t.Path)
+	if err != nil {
+		return nil, fmt.Errorf("invalid path %q", t.Path)
+	}
+	u := &url.URL{Scheme: scheme, Host: hostPort(t.Address, t.Port), Path: ref.Path, RawPath: ref.RawPath, RawQuery: ref.RawQuery}
+	var body io.Reader
+	if t.Body != "" {
+		body = strings.NewReader(t.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, t.Method, u.String(), body)
+	if err != nil {
+		return nil, fmt.Errorf("invalid request: %v", err)
+	}
+	req.Host = hostHeader(t)
+	req.Header.Set("User-Agent", "failoverd/"+o.Version)
+	if t.Body != "" {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for _, line := range t.Header {
+		name, value, ok := strings.Cut(line, ":")
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if !ok || name == "" {
+			return nil, fmt.Errorf("invalid header line %q", line)
+		}
+		switch http.CanonicalHeaderKey(name) {
+		case "Host":
+			req.Host = value
+		case "User-Agent", "Content-Type":
+			req.Header.Set(name, value)
+		default:
+			req.Header.Add(name, value)
+		}
+	}
+	return req, nil
+}
+
+// hostHeader is the target's Host, or its address with a non-default port.
+func hostHeader(t Target) string {
+	if t.Host != "" {
+		return t.Host
+	}
+	if t.Port == DefaultPort(t.Protocol) {
+		if strings.Contains(t.Address, ":") {
+			return "[" + t.Address + "]"
+		}
+		return t.Address
+	}
+	return hostPort(t.Address, t.Port)
+}
+
+// tlsServerName is the name the certificate must match: the host part of
+// Host when set, else the address (an IP address is matched against the
+// certificate's IP SANs and sends no SNI).
+func tlsServerName(t Target) string {
+	name := t.Host
+	if name == "" {
+		return t.Address
+	}
+	if h, _, err := net.SplitHostPort(name); err == nil {
+		return h
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(name, "["), "]")
+}

@@ -1,0 +1,83 @@
+package probe
+
+import (
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// freePort returns a loopback port with nothing listening on it.
+func freePort(t *testing.T, network, addr string) int {
+	t.Helper()
+	ln, err := net.Listen(network, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	_ = ln.Close()
+	return port
+}
+
+func TestTCPAcceptedConnectionIsUp(t *testing.T) {
+	checkLeaks(t)
+	p := Probers(ProberOptions{})[TCP]
+	v4 := startRaw(t, "tcp4", "127.0.0.1:0", stall)
+	v6 := startRaw(t, "tcp6", "[::1]:0", stall)
+	_, p4 := v4.addr(t)
+	_, p6 := v6.addr(t)
+	stalled := startRaw(t, "tcp4", "127.0.0.1:0", stall)
+	_, ps := stalled.addr(t)
+	tests := []struct {
+		name string
+		tg   Target
+		up   bool
+		msg  string
+	}{
+		{"ipv4", Target{Protocol: TCP, Address: "127.0.0.1", Port: p4}, true, ""},
+		{"ipv6", Target{Protocol: TCP, Address: "::1", Port: p6}, true, ""},
+		{"fqdn", Target{Protocol: TCP, Address: "localhost", Port: p4}, true, ""},
+		{"server that never answers is still up", Target{Protocol: TCP, Address: "127.0.0.1", Port: ps}, true, ""},
+		{"refused", Target{Protocol: TCP, Address: "127.0.0.1", Port: freePort(t, "tcp4", "127.0.0.1:0")}, false, "connection refused"},
+		{"refused ipv6", Target{Protocol: TCP, Address: "::1", Port: freePort(t, "tcp6", "[::1]:0")}, false, "connection refused"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.tg.Interval, tt.tg.Timeout = time.Minute, 2*time.Second
+			r := Round(t.Context(), tt.tg, p)
+			if r.Up != tt.up || r.Message != tt.msg {
+				t.Errorf("up=%v msg=%q, want %v %q", r.Up, r.Message, tt.up, tt.msg)
+			}
+			if tt.up && r.RTT <= 0 {
+				t.Errorf("RTT %v", r.RTT)
+			}
+		})
+	}
+}
+
+func TestTCPRetriesEachAttempt(t *testing.T) {
+	checkLeaks(t)
+	port := freePort(t, "tcp4", "127.0.0.1:0")
+	r := Round(t.Context(), Target{Protocol: TCP, Address: "127.0.0.1", Port: port, Interval: time.Minute, Timeout: time.Second, Retries: 2}, Probers(ProberOptions{})[TCP])
+	if r.Up || r.Attempts != 3 || r.Message != "connection refused" {
+		t.Errorf("got %+v", r)
+	}
+}
+
+func TestUnresolvableNameIsDown(t *testing.T) {
+	checkLeaks(t)
+	dns := startNXDomain(t)
+	res := &net.Resolver{PreferGo: true, Dial: func(ctx contextT, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "udp", dns)
+	}}
+	probers := Probers(ProberOptions{Resolver: res})
+	for _, proto := range []Protocol{TCP, HTTP, HTTPS, SMTP, PING} {
+		t.Run(string(proto), func(t *testing.T) {
+			r := Round(t.Context(), Target{Protocol: proto, Address: "nothing.example.invalid", Interval: time.Minute, Timeout: 2 * time.Second}, probers[proto])
+			if r.Up || !strings.Contains(r.Message, "no such host") || !strings.Contains(r.Message, "nothing.example.invalid") {
+				t.Errorf("up=%v msg=%q, want the resolver's no such host", r.Up, r.Message)
+			}
+		})
+	}
+}
