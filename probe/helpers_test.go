@@ -127,18 +127,20 @@ func trickle(payload string) func(<-chan struct{}, net.Conn) {
 	}
 }
 
-// endlessBody answers one request with a 200 and a body that never ends.
-func endlessBody(done <-chan struct{}, c net.Conn) {
+// readHeaders reads a request's header block (or until an error).
+func readHeaders(c net.Conn) *bufio.Reader {
 	br := bufio.NewReader(c)
 	for {
 		line, err := br.ReadString('\n')
-		if err != nil {
-			return
-		}
-		if line == "\r\n" {
-			break
+		if err != nil || line == "\r\n" {
+			return br
 		}
 	}
+}
+
+// endlessBody answers one request with a 200 and a body that never ends.
+func endlessBody(done <-chan struct{}, c net.Conn) {
+	readHeaders(c)
 	if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n"); err != nil {
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -77,6 +78,7 @@ func startHTTP(t *testing.T, addr string, tlsOn bool, s *seen) *httptest.Server 
 		t.Fatal(err)
 	}
 	srv := httptest.NewUnstartedServer(testHandler(s))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // failed handshakes are expected
 	_ = srv.Listener.Close()
 	srv.Listener = ln
 	if tlsOn {
@@ -252,9 +254,14 @@ func TestHTTPSCertificateVerification(t *testing.T) {
 func TestHTTPConnectionErrors(t *testing.T) {
 	checkLeaks(t)
 	p := Probers(ProberOptions{})[HTTP]
-	closer := startRaw(t, "tcp4", "127.0.0.1:0", func(_ <-chan struct{}, c net.Conn) { _ = c.Close() })
+	closer := startRaw(t, "tcp4", "127.0.0.1:0", func(_ <-chan struct{}, c net.Conn) {
+		// Read the whole request first, so the close is a FIN, not a reset.
+		readHeaders(c)
+		_ = c.Close()
+	})
 	_, pc := closer.addr(t)
 	garbage := startRaw(t, "tcp4", "127.0.0.1:0", func(_ <-chan struct{}, c net.Conn) {
+		readHeaders(c)
 		_, _ = io.WriteString(c, "SSH-2.0-OpenSSH\r\n\r\n")
 		_ = c.Close()
 	})
