@@ -1,0 +1,342 @@
+package dnsserver
+
+import (
+	"net/netip"
+	"sort"
+
+	"github.com/miekg/dns"
+)
+
+// maxChase bounds CNAME chains followed inside our zones.
+const maxChase = 8
+
+// client is who a query is answered for; the region is resolved lazily,
+// only when a name has regional answers.
+type client struct {
+	addr     netip.Addr // ECS address (masked) or the source address
+	srcBits  int        // ECS source prefix length; -1 without ECS
+	resolved bool
+	region   string
+	scope    uint8 // ECS scope to report; raised only by regional answers
+	regions  *regionMapper
+}
+
+func (c *client) regionFor(pn *pubName) *pubRegion {
+	if !pn.regional {
+		return pn.global
+	}
+	if !c.resolved {
+		c.resolved = true
+		c.region, c.scope = c.regions.lookup(c.addr)
+	}
+	if pr, ok := pn.regions[c.region]; ok {
+		return pr
+	}
+	return pn.global
+}
+
+// scopeUsed reports the ECS scope of the answer: 0 unless a regional
+// answer was consulted.
+func (c *client) scopeUsed() uint8 {
+	if !c.resolved {
+		return 0
+	}
+	return c.scope
+}
+
+// answerQuery fills m (already a reply to the question) for an IN query of
+// qname (lower case) in zone z.
+func answerQuery(p *published, z *pubZone, m *dns.Msg, qname string, qtype uint16, c *client) {
+	m.Authoritative = true
+	name := qname
+	for hop := 0; ; hop++ {
+		target, rcode, referral := resolveName(p, z, m, name, qtype, c)
+		if referral {
+			if hop == 0 {
+				m.Authoritative = false
+			}
+			return
+		}
+		m.Rcode = rcode
+		if rcode != dns.RcodeSuccess || target == "" || hop >= maxChase {
+			return
+		}
+		nz := p.findZone(target)
+		if nz == nil || inAnswer(m.Answer, target) {
+			return
+		}
+		z, name = nz, target
+	}
+}
+
+func inAnswer(rrs []dns.RR, name string) bool {
+	for _, rr := range rrs {
+		if rr.Header().Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// resolveName answers name in z into m. It returns a CNAME target to
+// follow (when the answer is a CNAME and qtype is not CNAME), the rcode,
+// and whether the answer is a referral.
+func resolveName(p *published, z *pubZone, m *dns.Msg, name string, qtype uint16, c *client) (string, int, bool) {
+	zd := z.data
+	if len(zd.delegations) > 0 && name != z.origin {
+		for n := name; n != z.origin && n != ""; n = parentName(n) {
+			if _, ok := zd.delegations[n]; ok && !(n == name && qtype == dns.TypeDS) {
+				m.Ns = append(m.Ns, zd.names[n][dns.TypeNS]...)
+				for _, ns := range zd.names[n][dns.TypeNS] {
+					m.Extra = appendAddrs(p, m.Extra, ns.(*dns.NS).Ns, c, true)
+				}
+				return "", dns.RcodeSuccess, true
+			}
+		}
+	}
+	types, static := zd.names[name]
+	if pn := z.dyn[name]; pn != nil {
+		pr := c.regionFor(pn)
+		if pr.cname != nil {
+			if qtype != dns.TypeA && qtype != dns.TypeAAAA && qtype != dns.TypeCNAME && qtype != dns.TypeANY && len(types[qtype]) > 0 {
+				m.Answer = append(m.Answer, types[qtype]...)
+				return "", dns.RcodeSuccess, false
+			}
+			m.Answer = append(m.Answer, pr.cname)
+			if qtype == dns.TypeCNAME {
+				return "", dns.RcodeSuccess, false
+			}
+			return pr.cname.Target, dns.RcodeSuccess, false
+		}
+		switch qtype {
+		case dns.TypeA:
+			if len(pr.a) > 0 {
+				m.Answer = pick(m.Answer, pr.a, pr.aw, pr.serveCount)
+			} else {
+				m.Ns = append(m.Ns, z.negSOA)
+			}
+			return "", dns.RcodeSuccess, false
+		case dns.TypeAAAA:
+			if len(pr.aaaa) > 0 {
+				m.Answer = pick(m.Answer, pr.aaaa, pr.aaaaw, pr.serveCount)
+			} else {
+				m.Ns = append(m.Ns, z.negSOA)
+			}
+			return "", dns.RcodeSuccess, false
+		case dns.TypeSRV:
+			if len(pr.srv) > 0 {
+				m.Answer = append(m.Answer, pr.srv...)
+				for _, rr := range pr.srv {
+					m.Extra = appendAddrs(p, m.Extra, rr.(*dns.SRV).Target, c, false)
+				}
+				return "", dns.RcodeSuccess, false
+			}
+		case dns.TypeANY:
+			switch {
+			case len(pr.a) > 0:
+				m.Answer = pick(m.Answer, pr.a, pr.aw, pr.serveCount)
+				return "", dns.RcodeSuccess, false
+			case len(pr.aaaa) > 0:
+				m.Answer = pick(m.Answer, pr.aaaa, pr.aaaaw, pr.serveCount)
+				return "", dns.RcodeSuccess, false
+			case len(pr.srv) > 0:
+				m.Answer = append(m.Answer, pr.srv...)
+				return "", dns.RcodeSuccess, false
+			}
+		case dns.TypeCNAME:
+			m.Ns = append(m.Ns, z.negSOA)
+			return "", dns.RcodeSuccess, false
+		}
+		// Other types come from the static records at the name.
+		return answerStatic(p, z, m, name, qtype, types, c), dns.RcodeSuccess, false
+	}
+	if static {
+		return answerStatic(p, z, m, name, qtype, types, c), dns.RcodeSuccess, false
+	}
+	if _, ok := z.dynExist[name]; ok {
+		// Empty non-terminal above a service name.
+		m.Ns = append(m.Ns, z.negSOA)
+		return "", dns.RcodeSuccess, false
+	}
+	// Wildcard: the source of synthesis is *.<closest encloser>.
+	for n := parentName(name); n != "" && dns.IsSubDomain(z.origin, n); n = parentName(n) {
+		if !z.exists(n) {
+			continue
+		}
+		wtypes, ok := zd.names["*."+n]
+		if !ok {
+			break
+		}
+		return answerWildcard(p, z, m, name, qtype, wtypes, c), dns.RcodeSuccess, false
+	}
+	m.Ns = append(m.Ns, z.negSOA)
+	return "", dns.RcodeNameError, false
+}
+
+// answerStatic answers from the static records of an existing name.
+func answerStatic(p *published, z *pubZone, m *dns.Msg, name string, qtype uint16, types map[uint16][]dns.RR, c *client) string {
+	if cn := types[dns.TypeCNAME]; len(cn) > 0 && qtype != dns.TypeCNAME {
+		m.Answer = append(m.Answer, cn[0])
+		return cn[0].(*dns.CNAME).Target
+	}
+	var rrs []dns.RR
+	if qtype == dns.TypeANY {
+		rrs = minimalAny(types)
+	} else {
+		rrs = types[qtype]
+	}
+	if len(rrs) == 0 {
+		m.Ns = append(m.Ns, z.negSOA)
+		return ""
+	}
+	if qtype == dns.TypeSOA && name == z.origin {
+		rrs = []dns.RR{z.soa}
+	}
+	m.Answer = append(m.Answer, rrs...)
+	m.Extra = appendAdditional(p, m.Extra, rrs, c)
+	return ""
+}
+
+// minimalAny picks one RRset for an ANY query (RFC 8482): the lowest type.
+func minimalAny(types map[uint16][]dns.RR) []dns.RR {
+	best := uint16(0)
+	for t, rrs := range types {
+		if len(rrs) > 0 && (best == 0 || t < best) {
+			best = t
+		}
+	}
+	if best == 0 {
+		return nil
+	}
+	return types[best]
+}
+
+// answerWildcard synthesizes records for name from a wildcard's records.
+func answerWildcard(p *published, z *pubZone, m *dns.Msg, name string, qtype uint16, types map[uint16][]dns.RR, c *client) string {
+	synth := func(rrs []dns.RR) []dns.RR {
+		out := make([]dns.RR, len(rrs))
+		for i, rr := range rrs {
+			cp := dns.Copy(rr)
+			cp.Header().Name = name
+			out[i] = cp
+		}
+		return out
+	}
+	if cn := types[dns.TypeCNAME]; len(cn) > 0 && qtype != dns.TypeCNAME {
+		m.Answer = append(m.Answer, synth(cn[:1])...)
+		return cn[0].(*dns.CNAME).Target
+	}
+	var rrs []dns.RR
+	if qtype == dns.TypeANY {
+		rrs = minimalAny(types)
+	} else {
+		rrs = types[qtype]
+	}
+	if len(rrs) == 0 {
+		m.Ns = append(m.Ns, z.negSOA)
+		return ""
+	}
+	out := synth(rrs)
+	m.Answer = append(m.Answer, out...)
+	m.Extra = appendAdditional(p, m.Extra, out, c)
+	return ""
+}
+
+// appendAdditional adds in-zone addresses of NS, MX and SRV targets.
+func appendAdditional(p *published, extra []dns.RR, rrs []dns.RR, c *client) []dns.RR {
+	for _, rr := range rrs {
+		var target string
+		switch v := rr.(type) {
+		case *dns.NS:
+			target = v.Ns
+		case *dns.MX:
+			target = v.Mx
+		case *dns.SRV:
+			target = v.Target
+		default:
+			continue
+		}
+		extra = appendAddrs(p, extra, target, c, false)
+	}
+	return extra
+}
+
+// appendAddrs adds the A and AAAA records of target when it is in one of
+// our zones; glue allows names below a delegation.
+func appendAddrs(p *published, extra []dns.RR, target string, c *client, glue bool) []dns.RR {
+	target = lower(target)
+	z := p.findZone(target)
+	if z == nil {
+		return extra
+	}
+	for _, rr := range extra {
+		if rr.Header().Name == target {
+			return extra
+		}
+	}
+	if pn := z.dyn[target]; pn != nil {
+		pr := c.regionFor(pn)
+		if pr.cname != nil {
+			return extra
+		}
+		if len(pr.a) > 0 {
+			extra = pick(extra, pr.a, pr.aw, pr.serveCount)
+		}
+		if len(pr.aaaa) > 0 {
+			extra = pick(extra, pr.aaaa, pr.aaaaw, pr.serveCount)
+		}
+		return extra
+	}
+	types := z.data.names[target]
+	extra = append(extra, types[dns.TypeA]...)
+	extra = append(extra, types[dns.TypeAAAA]...)
+	return extra
+}
+
+// zoneRecords returns the whole zone for a transfer: SOA, static records,
+// the global served set of every service name (all records), SOA.
+func zoneRecords(z *pubZone) []dns.RR {
+	out := []dns.RR{z.soa}
+	zd := z.data
+	names := make([]string, 0, len(zd.names)+len(z.dyn))
+	for n := range zd.names {
+		names = append(names, n)
+	}
+	for n := range z.dyn {
+		if _, ok := zd.names[n]; !ok {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		pn := z.dyn[n]
+		var g *pubRegion
+		if pn != nil {
+			g = pn.global
+			if g.cname != nil {
+				out = append(out, g.cname)
+				continue
+			}
+			out = append(out, g.a...)
+			out = append(out, g.aaaa...)
+			out = append(out, g.srv...)
+		}
+		types := zd.names[n]
+		ts := make([]int, 0, len(types))
+		for t := range types {
+			ts = append(ts, int(t))
+		}
+		sort.Ints(ts)
+		for _, t := range ts {
+			tt := uint16(t)
+			if tt == dns.TypeSOA {
+				continue
+			}
+			if pn != nil && (tt == dns.TypeA || tt == dns.TypeAAAA || tt == dns.TypeCNAME || (tt == dns.TypeSRV && len(g.srv) > 0)) {
+				continue
+			}
+			out = append(out, types[tt]...)
+		}
+	}
+	return append(out, z.soa)
+}

@@ -1,0 +1,489 @@
+// Package dnsserver is failoverd's authoritative DNS server: it answers
+// from an immutable Snapshot of zones and service answers (swapped
+// atomically by Publish), picks weighted records per query and per client
+// region (EDNS Client Subnet, region_map, GeoIP), serves AXFR/IXFR to
+// allowed secondaries and sends them NOTIFY on every serial change.
+package dnsserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/miekg/dns"
+	"github.com/oschwald/maxminddb-golang/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+)
+
+// Options configures a Server.
+type Options struct {
+	// Listen lists host:port addresses; each serves UDP and TCP.
+	Listen []string
+	// ECS enables EDNS Client Subnet for region selection.
+	ECS bool
+	// RegionMap maps region codes to client prefixes (longest match wins).
+	RegionMap map[string][]netip.Prefix
+	// GeoIPDatabase is an optional MaxMind DB file path.
+	GeoIPDatabase string
+	// TransferAllow lists who may AXFR/IXFR; empty: nobody.
+	TransferAllow []netip.Prefix
+	// Notify lists host:port secondaries sent NOTIFY on serial changes.
+	Notify []string
+	// Hostname and Version answer CH TXT id.server./hostname.bind. and version.bind.
+	Hostname, Version string
+}
+
+// maxUDPSize is the largest UDP response we send and the EDNS buffer size
+// we advertise (the DNS flag day 2020 value, which avoids fragmentation).
+const maxUDPSize = 1232
+
+// Server is the authoritative DNS server.
+type Server struct {
+	opts    Options
+	log     *zap.Logger
+	regions *regionMapper
+	geo     *maxminddb.Reader
+	metrics *metrics
+
+	// cur is read by every query without locks; Publish swaps it whole.
+	cur atomic.Pointer[published]
+
+	ready     chan struct{}
+	readyOnce sync.Once
+
+	mu      sync.Mutex
+	addrs   []net.Addr
+	serials map[string]uint32
+	// notifiers are per-secondary queues; created in NewServer so Publish
+	// before Run loses nothing.
+	notifiers []*notifier
+}
+
+// NewServer builds a server. It binds nothing; it opens the GeoIP database.
+func NewServer(opts Options, log *zap.Logger, reg prometheus.Registerer) (*Server, error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	s := &Server{opts: opts, log: log, ready: make(chan struct{}), serials: map[string]uint32{}}
+	if opts.GeoIPDatabase != "" {
+		geo, err := maxminddb.Open(opts.GeoIPDatabase)
+		if err != nil {
+			return nil, fmt.Errorf("geoip database %s: %w", opts.GeoIPDatabase, err)
+		}
+		s.geo = geo
+	}
+	rm, err := newRegionMapper(opts.RegionMap, s.geo)
+	if err != nil {
+		s.closeGeo()
+		return nil, fmt.Errorf("region_map: %w", err)
+	}
+	s.regions = rm
+	for _, addr := range opts.Notify {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			s.closeGeo()
+			return nil, fmt.Errorf("notify %q: %w", addr, err)
+		}
+		s.notifiers = append(s.notifiers, newNotifier(addr))
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		s.closeGeo()
+		return nil, err
+	}
+	s.metrics = m
+	s.cur.Store(prepare(&Snapshot{}))
+	return s, nil
+}
+
+func (s *Server) closeGeo() {
+	if s.geo != nil {
+		s.geo.Close()
+	}
+}
+
+// Publish makes snap the answered data (an atomic swap: queries see the old
+// or the new snapshot, never a mix). Zones whose serial changed since the
+// last Publish (or appear for the first time) are announced with NOTIFY to
+// Options.Notify, asynchronously and with retries.
+func (s *Server) Publish(snap *Snapshot) {
+	p := prepare(snap)
+	s.cur.Store(p)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, z := range p.order {
+		if old, ok := s.serials[z.origin]; ok && old == z.serial {
+			continue
+		}
+		s.serials[z.origin] = z.serial
+		for _, n := range s.notifiers {
+			n.enqueue(z.origin, z.serial)
+		}
+	}
+}
+
+// Ready returns a channel closed once every listener is bound.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// Addrs returns the bound addresses: for each Listen entry its UDP socket
+// then its TCP socket, which share one port.
+func (s *Server) Addrs() []net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]net.Addr(nil), s.addrs...)
+}
+
+// Run binds every Listen address on UDP and TCP and serves until ctx is
+// done, then stops accepting, drains in-flight queries and returns.
+func (s *Server) Run(ctx context.Context) error {
+	defer s.closeGeo()
+	var (
+		pcs []net.PacketConn
+		lns []net.Listener
+	)
+	closeAll := func() {
+		for _, pc := range pcs {
+			pc.Close()
+		}
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}
+	var addrs []net.Addr
+	for _, a := range s.opts.Listen {
+		pc, ln, err := listenBoth(a)
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("dns listen %s: %w", a, err)
+		}
+		pcs, lns = append(pcs, pc), append(lns, ln)
+		addrs = append(addrs, pc.LocalAddr(), ln.Addr())
+	}
+	s.mu.Lock()
+	s.addrs = addrs
+	s.mu.Unlock()
+
+	var (
+		wg      sync.WaitGroup
+		servers []*dns.Server
+		errc    = make(chan error, 2*len(pcs))
+		started sync.WaitGroup
+	)
+	serve := func(srv *dns.Server) {
+		started.Add(1)
+		var once sync.Once
+		done := func() { once.Do(started.Done) }
+		srv.NotifyStartedFunc = done
+		servers = append(servers, srv)
+		wg.Go(func() {
+			err := srv.ActivateAndServe()
+			done()
+			if err != nil {
+				errc <- err
+			}
+		})
+	}
+	for i := range pcs {
+		serve(&dns.Server{PacketConn: pcs[i], Handler: s, UDPSize: maxUDPSize})
+		serve(&dns.Server{Listener: lns[i], Handler: s, ReadTimeout: 5 * time.Second, IdleTimeout: func() time.Duration { return 10 * time.Second }})
+	}
+	started.Wait()
+	nctx, cancelNotify := context.WithCancel(context.Background())
+	var nwg sync.WaitGroup
+	for _, n := range s.notifiers {
+		nwg.Go(func() { n.run(nctx, s.log, s.metrics) })
+	}
+	s.readyOnce.Do(func() { close(s.ready) })
+	s.log.Info("dns listening", zap.Strings("listen", s.opts.Listen))
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	for _, srv := range servers {
+		if err := srv.ShutdownContext(sctx); err != nil && runErr == nil && !errors.Is(err, context.DeadlineExceeded) {
+			s.log.Debug("dns shutdown", zap.Error(err))
+		}
+	}
+	cancel()
+	wg.Wait()
+	cancelNotify()
+	nwg.Wait()
+	closeAll()
+	if runErr != nil {
+		return fmt.Errorf("dns serve: %w", runErr)
+	}
+	return nil
+}
+
+// listenBoth binds UDP and TCP on one address; with port 0 both get the
+// same port.
+func listenBoth(addr string) (net.PacketConn, net.Listener, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, err
+		}
+		p := pc.LocalAddr().(*net.UDPAddr).Port
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
+		if err == nil {
+			return pc, ln, nil
+		}
+		pc.Close()
+		if port != "0" || attempt >= 20 {
+			return nil, nil, err
+		}
+	}
+}
+
+// ServeDNS implements dns.Handler.
+func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
+	start := time.Now()
+	m, zone := s.handle(w, req)
+	if m == nil {
+		return
+	}
+	if err := w.WriteMsg(m); err != nil {
+		s.log.Debug("dns write", zap.Error(err))
+	}
+	s.metrics.observe(zone, req, m.Rcode, start)
+}
+
+// handle builds the response to req; nil means already answered (zone
+// transfer) or dropped.
+func (s *Server) handle(w dns.ResponseWriter, req *dns.Msg) (*dns.Msg, string) {
+	tcp := isTCP(w.RemoteAddr())
+	m := new(dns.Msg)
+	m.SetReply(req)
+	if req.Response || len(req.Question) != 1 {
+		m.Question = nil
+		m.SetRcode(req, dns.RcodeFormatError)
+		return m, ""
+	}
+	if req.Opcode != dns.OpcodeQuery {
+		m.SetRcode(req, dns.RcodeNotImplemented)
+		return m, ""
+	}
+	q := req.Question[0]
+	size := dns.MinMsgSize
+	c := client{srcBits: -1, regions: s.regions}
+	if ap, ok := addrPort(w.RemoteAddr()); ok {
+		c.addr = ap.Addr().Unmap()
+	}
+	var ecs *dns.EDNS0_SUBNET
+	if opt := req.IsEdns0(); opt != nil {
+		if opt.Version() != 0 {
+			m.SetRcode(req, dns.RcodeBadVers)
+			m.SetEdns0(maxUDPSize, false)
+			return m, ""
+		}
+		size = max(int(opt.UDPSize()), dns.MinMsgSize)
+		size = min(size, maxUDPSize)
+		if s.opts.ECS {
+			for _, o := range opt.Option {
+				sub, ok := o.(*dns.EDNS0_SUBNET)
+				if !ok {
+					continue
+				}
+				a, bits, ok := ecsAddr(sub)
+				if !ok {
+					m.SetRcode(req, dns.RcodeFormatError)
+					m.SetEdns0(maxUDPSize, false)
+					return m, ""
+				}
+				ecs = sub
+				if bits > 0 {
+					c.addr, c.srcBits = a, bits
+				}
+				break
+			}
+		}
+	}
+	zone := ""
+	switch {
+	case q.Qclass == dns.ClassCHAOS:
+		s.chaos(m, q)
+	case q.Qclass != dns.ClassINET && q.Qclass != dns.ClassANY:
+		m.Rcode = dns.RcodeRefused
+	case q.Qtype == dns.TypeAXFR || q.Qtype == dns.TypeIXFR:
+		p := s.cur.Load()
+		z := p.zones[lower(q.Name)]
+		if z != nil {
+			zone = z.origin
+		}
+		if s.transfer(w, req, m, z, tcp) {
+			s.metrics.observe(zone, req, dns.RcodeSuccess, time.Now())
+			return nil, ""
+		}
+	default:
+		p := s.cur.Load()
+		qname := lower(q.Name)
+		z := p.findZone(qname)
+		if z == nil {
+			m.Rcode = dns.RcodeRefused
+			break
+		}
+		zone = z.origin
+		answerQuery(p, z, m, qname, q.Qtype, &c)
+	}
+	if req.IsEdns0() != nil {
+		m.SetEdns0(maxUDPSize, false)
+		if ecs != nil {
+			opt := m.IsEdns0()
+			opt.Option = append(opt.Option, &dns.EDNS0_SUBNET{
+				Code:          dns.EDNS0SUBNET,
+				Family:        ecs.Family,
+				SourceNetmask: ecs.SourceNetmask,
+				SourceScope:   c.scopeUsed(),
+				Address:       ecs.Address,
+			})
+		}
+	}
+	if !tcp {
+		m.Truncate(size)
+	}
+	return m, zone
+}
+
+// ecsAddr validates an ECS option and returns its masked address.
+func ecsAddr(sub *dns.EDNS0_SUBNET) (netip.Addr, int, bool) {
+	if sub.SourceScope != 0 {
+		return netip.Addr{}, 0, false
+	}
+	bits := int(sub.SourceNetmask)
+	switch sub.Family {
+	case 1:
+		a, ok := netip.AddrFromSlice(sub.Address.To4())
+		if !ok || bits > 32 {
+			return netip.Addr{}, 0, false
+		}
+		p, _ := a.Prefix(bits)
+		return p.Addr(), bits, true
+	case 2:
+		a, ok := netip.AddrFromSlice(sub.Address.To16())
+		if !ok || bits > 128 {
+			return netip.Addr{}, 0, false
+		}
+		p, _ := a.Prefix(bits)
+		return p.Addr(), bits, true
+	}
+	return netip.Addr{}, 0, false
+}
+
+// chaos answers CH TXT id.server., hostname.bind. and version.bind.
+func (s *Server) chaos(m *dns.Msg, q dns.Question) {
+	var txt string
+	switch lower(q.Name) {
+	case "id.server.", "hostname.bind.":
+		txt = s.opts.Hostname
+	case "version.bind.", "version.server.":
+		txt = s.opts.Version
+	default:
+		m.Rcode = dns.RcodeRefused
+		return
+	}
+	m.Authoritative = true
+	if q.Qtype != dns.TypeTXT && q.Qtype != dns.TypeANY {
+		return
+	}
+	m.Answer = append(m.Answer, &dns.TXT{
+		Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeTXT, Class: dns.ClassCHAOS, Ttl: 0},
+		Txt: []string{txt},
+	})
+}
+
+func isTCP(a net.Addr) bool {
+	_, ok := a.(*net.TCPAddr)
+	return ok
+}
+
+func addrPort(a net.Addr) (netip.AddrPort, bool) {
+	switch v := a.(type) {
+	case *net.UDPAddr:
+		return v.AddrPort(), true
+	case *net.TCPAddr:
+		return v.AddrPort(), true
+	}
+	return netip.AddrPort{}, false
+}
+
+// transferAllowed reports whether a may transfer zones.
+func (s *Server) transferAllowed(a net.Addr) bool {
+	ap, ok := addrPort(a)
+	if !ok {
+		return false
+	}
+	ip := ap.Addr().Unmap()
+	for _, p := range s.opts.TransferAllow {
+		if p.Contains(ip) || (p.Addr().Is4In6() && p.Contains(ap.Addr())) {
+			return true
+		}
+	}
+	return false
+}
+
+// transfer answers AXFR and IXFR (IXFR as AXFR, or the SOA alone when the
+// secondary is current). It returns true when it wrote the response itself.
+func (s *Server) transfer(w dns.ResponseWriter, req *dns.Msg, m *dns.Msg, z *pubZone, tcp bool) bool {
+	if z == nil {
+		m.Rcode = dns.RcodeNotAuth
+		return false
+	}
+	if !s.transferAllowed(w.RemoteAddr()) {
+		m.Rcode = dns.RcodeRefused
+		return false
+	}
+	q := req.Question[0]
+	m.Authoritative = true
+	if q.Qtype == dns.TypeIXFR {
+		current := false
+		for _, rr := range req.Ns {
+			if soa, ok := rr.(*dns.SOA); ok && !serialLess(soa.Serial, z.serial) {
+				current = true
+			}
+		}
+		if current || !tcp {
+			// Up to date, or UDP: the SOA alone (RFC 1995: retry over TCP).
+			m.Answer = []dns.RR{z.soa}
+			return false
+		}
+	}
+	if !tcp {
+		m.Truncated = true
+		return false
+	}
+	rrs := zoneRecords(z)
+	const chunk = 200
+	for len(rrs) > 0 {
+		n := min(chunk, len(rrs))
+		out := new(dns.Msg)
+		out.SetReply(req)
+		out.Authoritative = true
+		out.Compress = true
+		out.Answer = rrs[:n]
+		rrs = rrs[n:]
+		if err := w.WriteMsg(out); err != nil {
+			s.log.Warn("zone transfer", zap.String("zone", z.origin), zap.Stringer("client", w.RemoteAddr()), zap.Error(err))
+			return true
+		}
+	}
+	s.log.Info("zone transferred", zap.String("zone", z.origin), zap.Uint32("serial", z.serial), zap.Stringer("client", w.RemoteAddr()))
+	return true
+}
+
+// serialLess compares SOA serials with RFC 1982 arithmetic.
+func serialLess(a, b uint32) bool {
+	return a != b && int32(b-a) > 0
+}
