@@ -1,0 +1,123 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// Controller is what the API needs from the daemon. Every method is called
+// concurrently from HTTP handlers. Errors wrap ErrDoesNotExist,
+// ErrPreconditionFailed or ErrBadRequest (fmt.Errorf("...: %w",
+// api.ErrDoesNotExist)) to choose the error type; any other error is a 500.
+// A method that returns an error must not have changed anything. Mutating
+// methods return a nil Job and a nil error when there was nothing to change.
+// FQDNs passed in are absolute (with the trailing dot) but keep the caller's
+// letter case.
+type Controller interface {
+	// Services lists every service.
+	Services() []ServiceSummary
+	// Service describes one service in full.
+	Service(fqdn string) (*ServiceDetail, error)
+	// Activate starts monitoring a service.
+	Activate(fqdn string) (*Job, error)
+	// Deactivate stops monitoring a service; its primary / full pool is served.
+	Deactivate(fqdn string) (*Job, error)
+	// Recover brings one removed address back, or with address "" clears
+	// the service's failover latch and every removed address.
+	Recover(fqdn, address string) (*Job, error)
+	// Force forces an sf_pool's live record inactive (status MANUAL).
+	Force(fqdn string) (*Job, error)
+	// Unforce puts an sf_pool's live record back to NOT_FORCED.
+	Unforce(fqdn string) (*Job, error)
+	// Log returns every event of the service in [start, end], oldest first.
+	Log(fqdn string, start, end time.Time) ([]Event, error)
+	// RRSets returns what each region of the service served at ts.
+	RRSets(fqdn string, ts time.Time) (*RRSetReport, error)
+	// Job returns a job created earlier.
+	Job(id uint64) (*Job, error)
+	// Clusters lists every cluster with its services.
+	Clusters() []ClusterSummary
+	// RealServices lists the real services of a cluster service.
+	RealServices(cluster, service string) ([]RealService, error)
+	// RealService describes one real service.
+	RealService(cluster, service, real string) (*RealService, error)
+	// RealServiceStatistics returns the statistics of one real service.
+	RealServiceStatistics(cluster, service, real string) (*RealServiceStatistics, error)
+	// ClusterOp applies enable, disable, enable_fallback or disable_fallback.
+	ClusterOp(cluster, service, real, action string) (*Job, error)
+	// SetWeight changes a real service's weight (0 = no new traffic).
+	SetWeight(cluster, service, real string, weight int) (*Job, error)
+}
+
+// Sentinel errors a Controller wraps to choose the API error type.
+var (
+	// ErrDoesNotExist maps to ApiErrorDoesNotExist (404).
+	ErrDoesNotExist = errors.New("does not exist")
+	// ErrPreconditionFailed maps to ApiErrorPreconditionFailed (412).
+	ErrPreconditionFailed = errors.New("precondition failed")
+	// ErrBadRequest maps to ApiErrorBadRequest (400).
+	ErrBadRequest = errors.New("bad request")
+)
+
+// API error types, the values of the "error_type" field.
+const (
+	ErrorTypeBadRequest         = "ApiErrorBadRequest"
+	ErrorTypeUnauthorized       = "ApiErrorUnauthorized"
+	ErrorTypeDoesNotExist       = "ApiErrorDoesNotExist"
+	ErrorTypePreconditionFailed = "ApiErrorPreconditionFailed"
+	// ErrorTypeInternal is used for a 500: an error the controller did not
+	// classify. It is not one of the four documented types on purpose.
+	ErrorTypeInternal = "ApiErrorInternal"
+)
+
+// APIError is an error answer of the API, as the Client returns it.
+type APIError struct {
+	Type    string // error_type, e.g. ApiErrorDoesNotExist
+	Message string // the human readable "error" text
+	Status  int    // HTTP status code
+}
+
+// Error implements error: the API's error text.
+func (e *APIError) Error() string {
+	return e.Message
+}
+
+// Is lets errors.Is(err, ErrDoesNotExist) (and the other sentinels) match
+// an APIError of the corresponding type.
+func (e *APIError) Is(target error) bool {
+	switch target {
+	case ErrDoesNotExist:
+		return e.Type == ErrorTypeDoesNotExist
+	case ErrPreconditionFailed:
+		return e.Type == ErrorTypePreconditionFailed
+	case ErrBadRequest:
+		return e.Type == ErrorTypeBadRequest
+	}
+	return false
+}
+
+// errorFor classifies a controller error.
+func errorFor(err error) *APIError {
+	var ae *APIError
+	switch {
+	case errors.As(err, &ae):
+		return ae
+	case errors.Is(err, ErrDoesNotExist):
+		return &APIError{Type: ErrorTypeDoesNotExist, Message: err.Error(), Status: http.StatusNotFound}
+	case errors.Is(err, ErrPreconditionFailed):
+		return &APIError{Type: ErrorTypePreconditionFailed, Message: err.Error(), Status: http.StatusPreconditionFailed}
+	case errors.Is(err, ErrBadRequest):
+		return badRequest("%s", err.Error())
+	}
+	return &APIError{Type: ErrorTypeInternal, Message: "internal error: " + err.Error(), Status: http.StatusInternalServerError}
+}
+
+func badRequest(format string, args ...any) *APIError {
+	return &APIError{Type: ErrorTypeBadRequest, Message: fmt.Sprintf(format, args...), Status: http.StatusBadRequest}
+}
+
+func notFound(format string, args ...any) *APIError {
+	return &APIError{Type: ErrorTypeDoesNotExist, Message: fmt.Sprintf(format, args...), Status: http.StatusNotFound}
+}
