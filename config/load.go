@@ -1,0 +1,133 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/hashicorp/hcl/v2/hclparse"
+)
+
+// Load reads the configuration at path: one .hcl file, or a directory whose
+// *.hcl files are merged in name order. It returns the parsed files (keyed by
+// file name as used in diagnostics: the path as given, or joined to the
+// directory as given) for rendering, and every problem found. When any
+// diagnostic is an error the returned *Config is nil.
+func Load(path string) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
+	parser := hclparse.NewParser()
+	names, dir, diags := configFiles(path)
+	if diags.HasErrors() {
+		return nil, parser.Files(), diags
+	}
+
+	var raws []*rawFile
+	syntaxOK := true
+	for _, name := range names {
+		f, d := parser.ParseHCLFile(name)
+		diags = append(diags, d...)
+		if f == nil || d.HasErrors() {
+			syntaxOK = false
+			continue
+		}
+		var raw rawFile
+		diags = append(diags, gohcl.DecodeBody(f.Body, nil, &raw)...)
+		raws = append(raws, &raw)
+	}
+	files := parser.Files()
+	if !syntaxOK {
+		// A file that does not parse contributes nothing, so checks across
+		// files (zones, duplicates) would report problems that are not there.
+		return nil, files, diags
+	}
+
+	absDir, err := filepath.Abs(dir)
+	if err != nil {
+		panic(fmt.Sprintf("config: absolute path of %q: %v", dir, err))
+	}
+	l := &loader{dir: absDir}
+	cfg := l.build(raws)
+	for _, n := range names {
+		abs, err := filepath.Abs(n)
+		if err != nil {
+			panic(fmt.Sprintf("config: absolute path of %q: %v", n, err))
+		}
+		cfg.Files = append(cfg.Files, abs)
+	}
+	diags = append(diags, l.diags...)
+	sortDiagnostics(diags, names)
+	if diags.HasErrors() {
+		return nil, files, diags
+	}
+	return cfg, files, diags
+}
+
+// configFiles lists the files to load for path and the configuration
+// directory.
+func configFiles(path string) ([]string, string, hcl.Diagnostics) {
+	at := hcl.Range{Filename: path, Start: hcl.InitialPos, End: hcl.InitialPos}
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, "", hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot read configuration",
+			Detail:   fmt.Sprintf("%v. Give the path of an .hcl file or of a directory of .hcl files.", err),
+			Subject:  &at,
+		}}
+	}
+	if !st.IsDir() {
+		return []string{path}, filepath.Dir(path), nil
+	}
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		return nil, "", hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot read configuration directory",
+			Detail:   fmt.Sprintf("%v. Make the directory readable.", err),
+			Subject:  &at,
+		}}
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".hcl") || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		names = append(names, filepath.Join(path, e.Name()))
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return nil, "", hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "No configuration files",
+			Detail:   "The directory holds no *.hcl file. Add one, or give the path of a file.",
+			Subject:  &at,
+		}}
+	}
+	return names, path, nil
+}
+
+// sortDiagnostics orders diagnostics by file (in load order) and position,
+// keeping the order of diagnostics at the same place.
+func sortDiagnostics(diags hcl.Diagnostics, names []string) {
+	order := map[string]int{}
+	for i, n := range names {
+		order[n] = i
+	}
+	key := func(d *hcl.Diagnostic) (int, int) {
+		if d.Subject == nil {
+			return -1, 0
+		}
+		return order[d.Subject.Filename], d.Subject.Start.Byte
+	}
+	sort.SliceStable(diags, func(i, j int) bool {
+		fi, bi := key(diags[i])
+		fj, bj := key(diags[j])
+		if fi != fj {
+			return fi < fj
+		}
+		return bi < bj
+	})
+}
