@@ -145,7 +145,7 @@ func WantsMail(ev Event, r Route) bool {
 // eventVars fills the Vars fields the Event carries itself.
 func eventVars(ev Event) Vars {
 	v := ev.Vars
-	if v.Status == "" {
+	if ev.NewStatus != "" {
 		v.Status = ev.NewStatus
 	}
 	if v.Region == "" {
