@@ -38,7 +38,7 @@ func (c *client) regionFor(pn *pubName) *pubRegion {
 // scopeUsed reports the ECS scope of the answer: 0 unless a regional
 // answer was consulted.
 func (c *client) scopeUsed() uint8 {
-	if !c.resolved {
+	if !c.resolved || c.srcBits <= 0 {
 		return 0
 	}
 	return c.scope

@@ -303,9 +303,9 @@ func (s *Server) handle(w dns.ResponseWriter, req *dns.Msg) (*dns.Msg, string) {
 					m.SetEdns0(maxUDPSize, false)
 					return m, ""
 				}
-				ecs = sub
+				ecs, c.srcBits = sub, bits
 				if bits > 0 {
-					c.addr, c.srcBits = a, bits
+					c.addr = a
 				}
 				break
 			}
