@@ -111,7 +111,9 @@ func TestSection3_RTTMMedianOverEverySite(t *testing.T) {
 	spec := rttmSpec(rttmGlobal(1, 1, 1, ent(r1, ServeObey, 1), ent(r2, ServeObey, 1)))
 	spec.Sites = []string{"iad", "ams", "sin"}
 	e := New(spec, nil, newClock().t)
-	p := func(target, site string, d time.Duration) step { return step{target: target, up: true, rtt: d, site: site} }
+	p := func(target, site string, d time.Duration) step {
+		return step{target: target, up: true, rtt: d, site: site}
+	}
 	// r1: iad 1ms, ams 50ms, sin 60ms → median 50ms. r2: 20ms at every site.
 	tr := run(t, e, newClock(), seq(
 		p("p:"+r1, "iad", ms(1)), p("p:"+r1, "ams", ms(50)), p("p:"+r1, "sin", ms(60)),
