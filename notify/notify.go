@@ -142,16 +142,17 @@ func WantsMail(ev Event, r Route) bool {
 	return false
 }
 
-// eventVars fills the Vars fields the Event carries itself.
+// eventVars returns ev.Vars with the status, region and address the
+// Event carries itself (they win when set) and a time.
 func eventVars(ev Event) Vars {
 	v := ev.Vars
 	if ev.NewStatus != "" {
 		v.Status = ev.NewStatus
 	}
-	if v.Region == "" {
+	if ev.Region != "" {
 		v.Region = ev.Region
 	}
-	if v.Address == "" {
+	if ev.Address != "" {
 		v.Address = ev.Address
 	}
 	if v.Time.IsZero() {
