@@ -196,6 +196,10 @@ type Result struct {
 	Site string
 	// Attempts is how many attempts the round made.
 	Attempts int
+	// Scheduled is when the Scheduler meant the round to start, and
+	// Lateness how long after that it started (set by the Scheduler).
+	Scheduled time.Time
+	Lateness  time.Duration
 }
 
 // Func runs one probe attempt. The context carries the attempt's deadline;

@@ -1,0 +1,82 @@
+package probe
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+)
+
+// metrics are the scheduler's Prometheus series. Labels stay low-cardinality
+// (protocol only): per-target series would be too many at 10,000 targets.
+type metrics struct {
+	rounds   *prometheus.CounterVec
+	failures *prometheus.CounterVec
+	skipped  prometheus.Counter
+	duration *prometheus.HistogramVec
+	lateness prometheus.Histogram
+	inFlight prometheus.Gauge
+	targets  prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer, log *zap.Logger) *metrics {
+	m := &metrics{
+		rounds: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "failoverd_probe_rounds_total",
+			Help: "Probe rounds completed, by protocol.",
+		}, []string{"protocol"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "failoverd_probe_round_failures_total",
+			Help: "Probe rounds that ended down, by protocol.",
+		}, []string{"protocol"}),
+		skipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "failoverd_probe_rounds_skipped_total",
+			Help: "Scheduled rounds skipped because the target's previous round overran its interval.",
+		}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "failoverd_probe_round_duration_seconds",
+			Help:    "Duration of probe rounds, retries included, by protocol.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"protocol"}),
+		lateness: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "failoverd_probe_schedule_lateness_seconds",
+			Help:    "How long after its scheduled time each probe round started.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "failoverd_probe_rounds_in_flight",
+			Help: "Probe rounds running now.",
+		}),
+		targets: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "failoverd_probe_targets",
+			Help: "Distinct targets scheduled.",
+		}),
+	}
+	if reg == nil {
+		return m
+	}
+	register(reg, log, &m.rounds)
+	register(reg, log, &m.failures)
+	register(reg, log, &m.skipped)
+	register(reg, log, &m.duration)
+	register(reg, log, &m.lateness)
+	register(reg, log, &m.inFlight)
+	register(reg, log, &m.targets)
+	return m
+}
+
+// register registers *c, or adopts the collector already registered under
+// its name, so a second scheduler on one registry shares the series.
+func register[C prometheus.Collector](reg prometheus.Registerer, log *zap.Logger, c *C) {
+	err := reg.Register(*c)
+	var are prometheus.AlreadyRegisteredError
+	switch {
+	case err == nil:
+	case errors.As(err, &are):
+		if existing, ok := are.ExistingCollector.(C); ok {
+			*c = existing
+		}
+	default:
+		log.Warn("probe metric not registered", zap.Error(err))
+	}
+}

@@ -1,0 +1,337 @@
+package probe
+
+import (
+	"container/heap"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+)
+
+// SchedulerOptions configures a Scheduler.
+type SchedulerOptions struct {
+	// MaxInFlight bounds the rounds running at once; default 1024.
+	MaxInFlight int
+	// Site is the monitoring site code put in every Result.
+	Site string
+	// Version goes into the HTTP User-Agent: failoverd/<version>.
+	Version string
+	// StartupWindow is the window, after start or after a target is added,
+	// within which its first round runs (spread by hash); default 5s.
+	StartupWindow time.Duration
+	// OnResult receives every completed round. It is called from the
+	// scheduler's goroutines, one round of a target at a time, and must not
+	// block long: a slow OnResult holds a round slot.
+	OnResult func(Result)
+	// Probers overrides the probe functions; nil uses
+	// Probers(ProberOptions{Version: Version}).
+	Probers map[Protocol]Func
+}
+
+// TargetStatus is the scheduler's view of one target.
+type TargetStatus struct {
+	Target  Target
+	Key     string
+	Next    time.Time // next scheduled round; zero while one runs
+	Running bool
+	Last    Result // zero until the first round completes
+	HasLast bool
+}
+
+// Scheduler probes each distinct target once per interval. Rounds of
+// different targets are spread over the interval by a stable hash of their
+// key; a min-heap on the next due time and one dispatch goroutine drive
+// them (no goroutine sleeps per target), and at most MaxInFlight rounds run
+// at once.
+type Scheduler struct {
+	opts    SchedulerOptions
+	log     *zap.Logger
+	m       *metrics
+	probers map[Protocol]Func
+	// epoch anchors the hash phases (monotonic clock).
+	epoch time.Time
+
+	mu      sync.Mutex
+	entries map[string]*entry
+	queue   entryHeap
+	wake    chan struct{} // capacity 1: "the heap's head may have changed"
+}
+
+// entry is one distinct target. Guarded by Scheduler.mu.
+type entry struct {
+	target  Target
+	key     string
+	frac    float64 // stable hash of the key in [0, 1)
+	due     time.Time
+	index   int // position in the heap; -1 while running or removed
+	running bool
+	removed bool
+	last    Result
+	hasLast bool
+}
+
+// NewScheduler returns a scheduler with no targets; call SetTargets and Run.
+func NewScheduler(opts SchedulerOptions, log *zap.Logger, reg prometheus.Registerer) *Scheduler {
+	if opts.MaxInFlight <= 0 {
+		opts.MaxInFlight = 1024
+	}
+	if opts.StartupWindow <= 0 {
+		opts.StartupWindow = 5 * time.Second
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	p := opts.Probers
+	if p == nil {
+		p = Probers(ProberOptions{Version: opts.Version})
+	}
+	return &Scheduler{
+		opts:    opts,
+		log:     log,
+		m:       newMetrics(reg, log),
+		probers: p,
+		epoch:   time.Now(),
+		entries: map[string]*entry{},
+		wake:    make(chan struct{}, 1),
+	}
+}
+
+// SetTargets replaces the set of targets (at start-up and on reload).
+// Targets with equal keys are probed once. Unchanged keys keep their timing
+// and last result; new ones get a first round within StartupWindow; removed
+// ones are no longer probed, and a round of theirs still running is
+// discarded. Safe from any goroutine.
+func (s *Scheduler) SetTargets(ts []Target) {
+	now := time.Now()
+	s.mu.Lock()
+	keep := make(map[string]bool, len(ts))
+	added := 0
+	for _, t := range ts {
+		t = t.WithDefaults()
+		k := t.Key()
+		if keep[k] {
+			continue
+		}
+		keep[k] = true
+		if _, ok := s.entries[k]; ok {
+			continue
+		}
+		e := &entry{target: t, key: k, frac: hashFrac(k), index: -1}
+		window := min(s.opts.StartupWindow, t.Interval)
+		e.due = now.Add(time.Duration(e.frac * float64(window)))
+		s.entries[k] = e
+		heap.Push(&s.queue, e)
+		added++
+	}
+	removed := 0
+	for k, e := range s.entries {
+		if keep[k] {
+			continue
+		}
+		if e.index >= 0 {
+			heap.Remove(&s.queue, e.index)
+		}
+		e.removed = true
+		delete(s.entries, k)
+		removed++
+	}
+	n := len(s.entries)
+	s.mu.Unlock()
+	s.m.targets.Set(float64(n))
+	s.log.Info("probe targets set", zap.Int("targets", n), zap.Int("added", added), zap.Int("removed", removed))
+	s.signal()
+}
+
+// Status returns the state of every target, in no particular order.
+func (s *Scheduler) Status() []TargetStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]TargetStatus, 0, len(s.entries))
+	for _, e := range s.entries {
+		st := TargetStatus{Target: e.target, Key: e.key, Running: e.running, Last: e.last, HasLast: e.hasLast}
+		if !e.running {
+			st.Next = e.due
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// Last returns the last completed round of the target with the given key.
+func (s *Scheduler) Last(key string) (Result, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.entries[key]
+	if !ok || !e.hasLast {
+		return Result{}, false
+	}
+	return e.last, true
+}
+
+// Run dispatches rounds until ctx is done, then cancels the rounds in
+// flight (their results are discarded) and waits for them to end.
+func (s *Scheduler) Run(ctx context.Context) error {
+	// slots bounds the rounds in flight; a full channel makes dispatch wait,
+	// which shows up as lateness.
+	slots := make(chan struct{}, s.opts.MaxInFlight)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil
+		}
+		e, wait := s.next(time.Now())
+		if e != nil {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-slots }()
+				s.round(ctx, e)
+			}()
+			continue
+		}
+		<-slots
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+		case <-s.wake:
+		}
+	}
+}
+
+// next pops the entry due at now, or says how long to wait for one.
+func (s *Scheduler) next(now time.Time) (*entry, time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.queue) == 0 {
+		return nil, time.Hour
+	}
+	head := s.queue[0]
+	if wait := head.due.Sub(now); wait > 0 {
+		return nil, wait
+	}
+	heap.Pop(&s.queue)
+	head.running = true
+	return head, 0
+}
+
+// round runs one round of e and schedules its next one.
+func (s *Scheduler) round(ctx context.Context, e *entry) {
+	// e.target, e.key and e.due are not written while e is running.
+	t, due := e.target, e.due
+	start := time.Now()
+	s.m.lateness.Observe(max(0, start.Sub(due).Seconds()))
+	s.m.inFlight.Inc()
+	var r Result
+	if p, ok := s.probers[t.Protocol]; ok {
+		r = Round(ctx, t, p)
+	} else {
+		r = Result{Target: t, Key: e.key, Message: "unsupported protocol " + string(t.Protocol), Time: time.Now(), Attempts: 1}
+	}
+	s.m.inFlight.Dec()
+	if ctx.Err() != nil {
+		return // shutting down: a canceled round says nothing about the target
+	}
+	r.Site, r.Scheduled, r.Lateness = s.opts.Site, due, start.Sub(due)
+	proto := string(t.Protocol)
+	s.m.rounds.WithLabelValues(proto).Inc()
+	if !r.Up {
+		s.m.failures.WithLabelValues(proto).Inc()
+	}
+	s.m.duration.WithLabelValues(proto).Observe(time.Since(start).Seconds())
+
+	s.mu.Lock()
+	gone := e.removed
+	if !gone {
+		e.last, e.hasLast = r, true
+	}
+	s.mu.Unlock()
+	if gone {
+		return
+	}
+	if s.opts.OnResult != nil {
+		s.opts.OnResult(r)
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e.removed {
+		return
+	}
+	now := time.Now()
+	e.due = s.aligned(due.Add(t.Interval/2), t.Interval, e.frac)
+	if now.Sub(e.due) >= t.Interval {
+		// The round overran by more than an interval: skip the missed
+		// rounds rather than firing them back to back.
+		s.m.skipped.Add(float64(now.Sub(e.due) / t.Interval))
+		e.due = s.aligned(now, t.Interval, e.frac)
+	}
+	e.running = false
+	heap.Push(&s.queue, e)
+	if e.index == 0 {
+		s.signal()
+	}
+}
+
+// aligned returns the first time at or after t that lies on the target's
+// phase: epoch + frac*interval + k*interval.
+func (s *Scheduler) aligned(t time.Time, interval time.Duration, frac float64) time.Time {
+	off := time.Duration(frac * float64(interval))
+	n := t.Sub(s.epoch) - off
+	k := n / interval
+	if n > k*interval {
+		k++
+	}
+	return s.epoch.Add(k*interval + off)
+}
+
+// signal wakes Run without blocking.
+func (s *Scheduler) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// hashFrac maps a key to a stable fraction in [0, 1).
+func hashFrac(key string) float64 {
+	sum := sha256.Sum256([]byte(key))
+	return float64(binary.BigEndian.Uint64(sum[:8])>>11) / (1 << 53)
+}
+
+// entryHeap orders entries by due time; it implements heap.Interface.
+type entryHeap []*entry
+
+func (h entryHeap) Len() int           { return len(h) }
+func (h entryHeap) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
+func (h entryHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+
+// Push implements heap.Interface.
+func (h *entryHeap) Push(x any) {
+	e := x.(*entry)
+	e.index = len(*h)
+	*h = append(*h, e)
+}
+
+// Pop implements heap.Interface.
+func (h *entryHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	e.index = -1
+	*h = old[:len(old)-1]
+	return e
+}
