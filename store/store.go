@@ -116,13 +116,13 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, explainOpenError(dir, path, err)
 	}
-	m, err := newMetrics(opts.Registerer)
-	if err != nil {
+	s := &Store{dir: dir, path: path, retention: opts.Retention, db: db}
+	if err := s.init(); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
-	s := &Store{dir: dir, path: path, retention: opts.Retention, db: db, metrics: m}
-	if err := s.init(); err != nil {
+	// Registered last, so a failed Open can be retried on the same registry.
+	if s.metrics, err = newMetrics(opts.Registerer); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
