@@ -160,5 +160,23 @@ func (e *Engine) State() *State {
 			}
 		}
 	}
+	if len(st.Addresses) == 0 {
+		st.Addresses = nil
+	}
+	if len(st.RealStatus) == 0 {
+		st.RealStatus = nil
+	}
+	if len(st.Latches) == 0 {
+		st.Latches = nil
+	}
+	if len(st.Active) == 0 {
+		st.Active = nil
+	}
+	if len(st.LiveRecordState) == 0 {
+		st.LiveRecordState = nil
+	}
+	if len(st.Reals) == 0 {
+		st.Reals = nil
+	}
 	return st
 }
