@@ -18,6 +18,7 @@ import (
 // cluster. Its methods are safe for concurrent use.
 type Memory struct {
 	mu       sync.Mutex // one lock: the HTTP handlers call concurrently
+	base     time.Time
 	now      func() time.Time
 	services map[string]*api.ServiceDetail
 	order    []string
@@ -57,8 +58,14 @@ func Base() time.Time { return time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC) }
 //   - rttm api.example.com. in failover,
 //   - cluster web-cluster / https with real services web1, web2 (disabled), sorry (fallback).
 func NewMemory() *Memory {
-	base := Base()
+	return NewMemoryAt(Base())
+}
+
+// NewMemoryAt is NewMemory with the seeded times relative to base instead
+// of Base(); "now" is base plus one hour.
+func NewMemoryAt(base time.Time) *Memory {
 	m := &Memory{
+		base:     base,
 		now:      func() time.Time { return base.Add(time.Hour) },
 		services: map[string]*api.ServiceDetail{},
 		events:   map[string][]api.Event{},
@@ -310,7 +317,7 @@ func (m *Memory) Log(fqdn string, start, end time.Time) ([]api.Event, error) {
 	return out, nil
 }
 
-// RRSets implements api.Controller: before Base() nothing was served; from
+// RRSets implements api.Controller: before the base time nothing was served; from
 // Base on, what is served now.
 func (m *Memory) RRSets(fqdn string, ts time.Time) (*api.RRSetReport, error) {
 	m.mu.Lock()
@@ -322,7 +329,7 @@ func (m *Memory) RRSets(fqdn string, ts time.Time) (*api.RRSetReport, error) {
 	rep := &api.RRSetReport{TS: ts.Unix()}
 	for _, r := range d.Regions {
 		rr := api.RRSetRegion{Code: r.Code}
-		if !ts.Before(Base()) {
+		if !ts.Before(m.base) {
 			rr.Served = slices.Clone(r.Served)
 		}
 		rep.Regions = append(rep.Regions, rr)

@@ -1,0 +1,188 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zaptest"
+
+	"github.com/failoverd/failoverd/api"
+	"github.com/failoverd/failoverd/api/apitest"
+)
+
+func TestStatusPageIsServedWithoutTokenAndSelfContained(t *testing.T) {
+	ts := startServer(t, testToken)
+	tests := []struct {
+		path, wantType string
+		want           []string
+	}{
+		{"/", "text/html", []string{`<script src="/static/app.js"`, `href="/static/style.css"`, `id="services"`, `id="events"`}},
+		{"/static/app.js", "text/javascript", []string{"sessionStorage", "/v1/services", "createElementNS"}},
+		{"/static/style.css", "text/css", []string{".badge.status-down"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			status, body, hdr := ts.call(t, "GET", tt.path, "", "")
+			raw, _ := body["_raw"].(string)
+			if status != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), tt.wantType) {
+				t.Fatalf("status %d, Content-Type %q", status, hdr.Get("Content-Type"))
+			}
+			if csp := hdr.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
+				t.Errorf("Content-Security-Policy %q", csp)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(raw, w) {
+					t.Errorf("%s lacks %q", tt.path, w)
+				}
+			}
+			for _, bad := range []string{"http://", "https://", "//cdn"} {
+				if strings.Contains(strings.ReplaceAll(raw, "http://www.w3.org/2000/svg", ""), bad) {
+					t.Errorf("%s refers to an external asset (%q)", tt.path, bad)
+				}
+			}
+		})
+	}
+	if status, _, _ := ts.call(t, "GET", "/nothing", "", ""); status != 404 {
+		t.Errorf("GET /nothing = %d, want 404", status)
+	}
+}
+
+// chromium finds Debian's chromium, skipping the test when it is missing
+// unless FAILOVERD_REQUIRE_TOOLS=1.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("FAILOVERD_REQUIRE_TOOLS") == "1" {
+		t.Fatal("chromium not found (Debian package chromium) and FAILOVERD_REQUIRE_TOOLS=1")
+	}
+	t.Skip("chromium not found (Debian package chromium)")
+	return ""
+}
+
+func artifactsDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("FAILOVERD_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join("testdata", "artifacts")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// runChromium runs headless chromium on pageURL with extra flags and
+// returns its stdout. The whole process group is killed when it is done.
+func runChromium(t *testing.T, bin, pageURL string, extra ...string) string {
+	t.Helper()
+	profile := t.TempDir()
+	args := []string{
+		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--disable-dev-shm-usage", "--user-data-dir=" + profile, "--window-size=1280,900",
+		"--virtual-time-budget=5000",
+	}
+	args = append(append(args, extra...), pageURL)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), "HOME="+profile)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if cmd.Process != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // helpers chromium left in its group
+	}
+	if err != nil {
+		t.Fatalf("chromium %v: %v\nstderr:\n%s", extra, err, errb.String())
+	}
+	return out.String()
+}
+
+// TestStatusPageInBrowser loads the page in headless chromium against a
+// running server with a token, checks that the script rendered every
+// service, region, address, status, chart, event and cluster, and keeps a
+// screenshot as a test artifact.
+func TestStatusPageInBrowser(t *testing.T) {
+	bin := chromium(t)
+	ctl := apitest.NewMemoryAt(time.Now().UTC().Add(-time.Hour).Truncate(time.Second))
+	srv, err := api.NewServer(api.Options{Listen: "127.0.0.1:0", Token: testToken}, ctl, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	<-srv.Ready()
+	base := "http://" + srv.Addr().String() + "/"
+	withToken := base + "#token=" + url.QueryEscape(testToken)
+
+	t.Run("renders every service with its statuses", func(t *testing.T) {
+		dom := runChromium(t, bin, withToken, "--dump-dom")
+		want := []string{
+			`data-state="ok"`,
+			`data-fqdn="app.example.com."`, `data-fqdn="www.example.com."`, `data-fqdn="a.example.com."`, `data-fqdn="api.example.com."`,
+			`class="service status-trouble"`, `class="service status-failover"`, `class="service status-ok"`,
+			`data-region="US East"`, `data-region="global"`,
+			`data-address="192.0.2.10"`, `data-address="192.0.2.11"`, `data-address="2001:db8::20"`,
+			`class="badge status-up"`, `class="badge status-down"`, `class="badge status-unk"`, `class="badge status-ok"`,
+			`connection refused`, `removed`, `NOT_FORCED`, `backup.example.net.`,
+			`<svg class="chart"`, `<path class="line" d="M`, `<circle class="down"`,
+			`class="event"`, `192.0.2.21`, `nosrv`,
+			`data-cluster="web-cluster"`, `data-real="sorry"`, `192.0.2.51:443`,
+		}
+		for _, w := range want {
+			if !strings.Contains(dom, w) {
+				t.Errorf("rendered DOM lacks %q", w)
+			}
+		}
+		if t.Failed() {
+			t.Logf("DOM:\n%s", dom)
+		}
+	})
+
+	t.Run("asks for the token", func(t *testing.T) {
+		dom := runChromium(t, bin, base, "--dump-dom")
+		if !strings.Contains(dom, `data-state="login"`) || strings.Contains(dom, `data-fqdn=`) {
+			t.Errorf("without a token the page should ask for one and show no data:\n%s", dom)
+		}
+	})
+
+	t.Run("screenshot", func(t *testing.T) {
+		shot, err := filepath.Abs(filepath.Join(artifactsDir(t), "status-page.png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = os.Remove(shot)
+		runChromium(t, bin, withToken, "--screenshot="+shot)
+		b, err := os.ReadFile(shot)
+		if err != nil {
+			t.Fatalf("no screenshot: %v", err)
+		}
+		if len(b) < 1000 || !bytes.HasPrefix(b, []byte("\x89PNG")) {
+			t.Errorf("screenshot %s is not a PNG (%d bytes)", shot, len(b))
+		}
+		t.Logf("screenshot: %s", shot)
+	})
+}

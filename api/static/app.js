@@ -1,0 +1,216 @@
+// failoverd status page: reads the JSON API (/v1/...) and redraws itself
+// every REFRESH_MS. When the API wants a token, the page asks for it once and
+// keeps it in sessionStorage; a token can also be handed over in the URL
+// fragment (/#token=...), which never reaches the server and is removed from
+// the address bar at once.
+"use strict";
+(function () {
+  const TOKEN_KEY = "failoverd.token";
+  const REFRESH_MS = 10000;
+  const EVENTS_WINDOW_MS = 24 * 3600 * 1000;
+  const MAX_EVENTS = 50;
+  const SVG = "http://www.w3.org/2000/svg";
+
+  class AuthError extends Error {}
+
+  function takeTokenFromFragment() {
+    const m = /^#token=(.+)$/.exec(location.hash);
+    if (m) {
+      sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1]));
+      history.replaceState(null, "", location.pathname + location.search);
+    }
+  }
+
+  async function api(path) {
+    const headers = { Accept: "application/json" };
+    const token = sessionStorage.getItem(TOKEN_KEY);
+    if (token) headers.Authorization = "Bearer " + token;
+    const resp = await fetch(path, { headers, cache: "no-store" });
+    if (resp.status === 401) throw new AuthError("unauthorized");
+    const body = await resp.json();
+    if (!resp.ok) throw new Error((body && body.error) || "HTTP " + resp.status);
+    return body;
+  }
+
+  function el(tag, attrs, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === "class") e.className = v;
+      else e.setAttribute(k, v);
+    }
+    for (const c of children) {
+      if (c === null || c === undefined) continue;
+      e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return e;
+  }
+
+  function statusClass(s) {
+    return "status-" + String(s || "unk").toLowerCase().replace(/[^a-z0-9_-]/g, "");
+  }
+
+  function badge(s) {
+    return el("span", { class: "badge " + statusClass(s), "data-status": s || "unk" }, s || "unk");
+  }
+
+  function rtt(v) {
+    return v === null || v === undefined ? "–" : (v * 1000).toFixed(1) + " ms";
+  }
+
+  function when(t) {
+    return t ? t.replace("T", " ").replace("Z", " UTC") : "–";
+  }
+
+  // chart draws an address's response-time history as a small SVG line;
+  // failed rounds are red dots on the base line.
+  function chart(history) {
+    const w = 110, h = 26, pad = 3;
+    const svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("class", "chart");
+    svg.setAttribute("width", w);
+    svg.setAttribute("height", h);
+    svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
+    const base = document.createElementNS(SVG, "line");
+    base.setAttribute("class", "base");
+    base.setAttribute("x1", 0); base.setAttribute("x2", w);
+    base.setAttribute("y1", h - pad); base.setAttribute("y2", h - pad);
+    svg.append(base);
+    const pts = history || [];
+    if (pts.length === 0) return svg;
+    const max = Math.max(1e-6, ...pts.map((p) => p.rtt_seconds || 0));
+    const x = (i) => pts.length === 1 ? w / 2 : pad + (i * (w - 2 * pad)) / (pts.length - 1);
+    const y = (v) => h - pad - (v / max) * (h - 2 * pad);
+    let d = "";
+    pts.forEach((p, i) => {
+      if (p.rtt_seconds === null || p.rtt_seconds === undefined) {
+        const c = document.createElementNS(SVG, "circle");
+        c.setAttribute("class", "down");
+        c.setAttribute("cx", x(i).toFixed(1)); c.setAttribute("cy", h - pad); c.setAttribute("r", 2);
+        svg.append(c);
+        d += " ";
+        return;
+      }
+      d += (d === "" || d.endsWith(" ") ? "M" : "L") + x(i).toFixed(1) + "," + y(p.rtt_seconds).toFixed(1);
+    });
+    const path = document.createElementNS(SVG, "path");
+    path.setAttribute("class", "line");
+    path.setAttribute("d", d.trim().replace(/ +/g, " ") || "M0,0");
+    const title = document.createElementNS(SVG, "title");
+    title.textContent = pts.map((p) => `${when(p.time)} ${p.status} ${rtt(p.rtt_seconds)}`).join("\n");
+    svg.append(path, title);
+    return svg;
+  }
+
+  function serviceCard(d) {
+    const card = el("article", { class: "service " + statusClass(d.status), "data-fqdn": d.fqdn },
+      el("h3", {}, el("span", { class: "fqdn" }, d.fqdn), el("span", { class: "kind" }, d.kind), badge(d.status),
+        el("span", { class: "meta" }, d.active ? "active" : "inactive"),
+        d.live_record_state ? el("span", { class: "meta" }, d.live_record_state) : null));
+    for (const r of d.regions || []) {
+      const rows = (r.entries || []).map((e) =>
+        el("tr", { "data-address": e.address },
+          el("td", {}, e.address), el("td", {}, e.label || ""), el("td", {}, e.weight), el("td", {}, e.serve_mode),
+          el("td", {}, badge(e.status), e.removed ? el("span", { class: "removed" }, " removed") : null),
+          el("td", {}, rtt(e.rtt_seconds)), el("td", {}, chart(e.history)),
+          el("td", { class: "msg" }, e.message || "")));
+      card.append(el("div", { class: "region", "data-region": r.code },
+        el("div", { class: "region-head" }, el("strong", {}, r.code), badge(r.status),
+          el("span", { class: "served" }, (r.served || []).join(", ") || "nothing served")),
+        el("table", {},
+          el("thead", {}, el("tr", {}, ...["address", "label", "weight", "mode", "status", "rtt", "history", "message"].map((h) => el("th", {}, h)))),
+          el("tbody", {}, ...rows))));
+    }
+    return card;
+  }
+
+  function clusterBlock(c, reals) {
+    const div = el("div", { class: "cluster", "data-cluster": c.name }, el("h3", {}, c.name));
+    for (const s of c.services || []) {
+      const list = reals[c.name + "/" + s.name] || [];
+      div.append(el("div", { class: "region" },
+        el("div", { class: "region-head" }, el("strong", {}, s.name), el("span", { class: "served" }, s.fqdn + " (" + s.protocol + ")")),
+        el("table", {},
+          el("thead", {}, el("tr", {}, ...["real service", "address", "weight", "enabled", "fallback", "status"].map((h) => el("th", {}, h)))),
+          el("tbody", {}, ...list.map((r) => el("tr", { "data-real": r.name },
+            el("td", {}, r.name), el("td", {}, r.ip_address + ":" + r.port), el("td", {}, r.weight),
+            el("td", {}, r.enabled ? "yes" : "no"), el("td", {}, r.fallback ? "yes" : "no"), el("td", {}, badge(r.status))))))));
+    }
+    return div;
+  }
+
+  async function load() {
+    const list = (await api("/v1/services")).services || [];
+    const start = new Date(Date.now() - EVENTS_WINDOW_MS).toISOString().replace(/\.\d+Z$/, "Z");
+    const details = await Promise.all(list.map((s) => api("/v1/services/" + encodeURIComponent(s.fqdn))));
+    const logs = await Promise.all(list.map((s) =>
+      api("/v1/services/" + encodeURIComponent(s.fqdn) + "/log?start=" + encodeURIComponent(start))
+        .then((r) => (r.events || []).map((e) => Object.assign({ fqdn: s.fqdn }, e)))
+        .catch(() => [])));
+    const clusters = (await api("/v1/clusters")).clusters || [];
+    const reals = {};
+    await Promise.all(clusters.flatMap((c) => (c.services || []).map((s) =>
+      api("/v1/clusters/" + encodeURIComponent(c.name) + "/services/" + encodeURIComponent(s.name) + "/real_services")
+        .then((r) => { reals[c.name + "/" + s.name] = r.real_services || []; })
+        .catch(() => {}))));
+    return { details, events: logs.flat(), clusters, reals };
+  }
+
+  function render(data) {
+    const svc = document.getElementById("services");
+    svc.replaceChildren(...data.details.map(serviceCard));
+    if (data.details.length === 0) svc.append(el("p", { class: "empty" }, "no services"));
+
+    const cl = document.getElementById("clusters");
+    cl.replaceChildren(...data.clusters.map((c) => clusterBlock(c, data.reals)));
+    if (data.clusters.length === 0) cl.append(el("p", { class: "empty" }, "no clusters"));
+
+    const events = data.events.sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0)).slice(0, MAX_EVENTS);
+    document.querySelector("#events tbody").replaceChildren(...events.map((e) =>
+      el("tr", { class: "event" },
+        el("td", {}, when(e.time)), el("td", {}, e.fqdn), el("td", {}, e.kind), el("td", {}, e.region || ""),
+        el("td", {}, e.address || ""), el("td", {}, badge(e.old_status), " → ", badge(e.new_status)),
+        el("td", { class: "msg" }, e.message || ""))));
+
+    const counts = {};
+    for (const d of data.details) counts[d.status] = (counts[d.status] || 0) + 1;
+    document.getElementById("summary").textContent =
+      data.details.length + " services: " + Object.entries(counts).map(([k, v]) => v + " " + k).join(", ");
+    document.getElementById("updated").textContent = "updated " + new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  }
+
+  let timer = null;
+  async function refresh() {
+    clearTimeout(timer);
+    const errBox = document.getElementById("error");
+    try {
+      render(await load());
+      errBox.hidden = true;
+      document.getElementById("login").hidden = true;
+      document.body.dataset.state = "ok";
+    } catch (e) {
+      if (e instanceof AuthError) {
+        sessionStorage.removeItem(TOKEN_KEY);
+        document.getElementById("login").hidden = false;
+        document.getElementById("updated").textContent = "token needed";
+        document.body.dataset.state = "login";
+        return; // wait for the token
+      }
+      errBox.textContent = "cannot load: " + e.message;
+      errBox.hidden = false;
+      document.body.dataset.state = "error";
+    }
+    timer = setTimeout(refresh, REFRESH_MS);
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    takeTokenFromFragment();
+    document.getElementById("login").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const input = document.getElementById("token");
+      sessionStorage.setItem(TOKEN_KEY, input.value.trim());
+      input.value = "";
+      refresh();
+    });
+    refresh();
+  });
+})();
