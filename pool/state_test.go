@@ -158,3 +158,36 @@ func TestCommands_DeactivateServesFullPool(t *testing.T) {
 		t.Fatalf("served = %v", got)
 	}
 }
+
+// AnswersOf returns exactly the entries of Answers for one fqdn: the
+// service name, or a cluster service's A, SRV and target names.
+func TestAnswersOf_MatchesAnswers(t *testing.T) {
+	spec := afSpec("192.0.2.1", "t:p", FailoverIP, "192.0.2.2", true, 0)
+	spec.Clusters = clusterSpec(rs("web1", "192.0.2.51", 10, true, false), rs("web2", "192.0.2.52", 5, true, false)).Clusters
+	e := New(spec, nil, newClock().t)
+	all := map[string]Answer{}
+	for _, a := range e.Answers() {
+		all[a.Name] = a
+	}
+	tests := []struct {
+		fqdn  string
+		names []string
+	}{
+		{"www.example.com.", []string{"www.example.com."}},
+		{web, []string{"_https._tcp." + web, web, "web1." + web, "web2." + web}},
+		{"unknown.example.com.", nil},
+	}
+	for _, tc := range tests {
+		got := e.AnswersOf(tc.fqdn)
+		var names []string
+		for _, a := range got {
+			names = append(names, a.Name)
+			if !reflect.DeepEqual(a, all[a.Name]) {
+				t.Errorf("%s: %+v differs from Answers' %+v", a.Name, a, all[a.Name])
+			}
+		}
+		if !eq(names, tc.names) {
+			t.Errorf("AnswersOf(%s) names = %v, want %v", tc.fqdn, names, tc.names)
+		}
+	}
+}

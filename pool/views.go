@@ -11,46 +11,85 @@ import (
 // every real service. Names are sorted; answers of cluster services that
 // share a name are merged.
 func (e *Engine) Answers() []Answer {
-	byName := map[string]*Answer{}
-	var order []string
-	add := func(name string, ttl uint32, regions map[string]Served) {
-		if a := byName[name]; a != nil {
-			for code, sv := range regions {
-				cur := a.Regions[code]
-				cur.Records = append(cur.Records, sv.Records...)
-				a.Regions[code] = cur
-			}
-			return
-		}
-		byName[name] = &Answer{Name: name, TTL: ttl, Regions: regions}
-		order = append(order, name)
-	}
+	var m answerSet
 	for _, s := range e.services {
-		regions := map[string]Served{}
-		switch s.cfg.Kind {
-		case KindSFPool:
-			regions[GlobalRegion] = Served{Records: s.sfRecords()}
-		default:
-			for _, r := range s.regions {
-				regions[r.code] = Served{ServeCount: r.cfg.ServeCount, Records: slices.Clone(r.served)}
-			}
-			if _, ok := regions[GlobalRegion]; !ok {
-				regions[GlobalRegion] = Served{}
-			}
-		}
-		add(s.cfg.FQDN, s.cfg.TTL, regions)
+		m.addService(s)
 	}
 	for _, cs := range e.clusters {
-		add(cs.cfg.FQDN, cs.cfg.TTL, map[string]Served{GlobalRegion: {Records: slices.Clone(cs.served)}})
-		add(cs.srvName(), cs.cfg.TTL, map[string]Served{GlobalRegion: {Records: cs.srvRecords()}})
-		for _, rl := range cs.reals {
-			add(cs.targetName(rl), cs.cfg.TTL, map[string]Served{GlobalRegion: {Records: []Record{addrRecord(rl.cfg.IP, 1)}}})
+		m.addCluster(cs)
+	}
+	return m.sorted()
+}
+
+// AnswersOf returns the answers of the service or cluster service(s) at
+// fqdn (for a cluster service also its SRV and target names), so the
+// daemon can patch its DNS snapshot after transitions naming fqdn (or a
+// cluster command) instead of rebuilding every name. Nil for an unknown
+// fqdn.
+func (e *Engine) AnswersOf(fqdn string) []Answer {
+	var m answerSet
+	if s := e.byFQDN[fqdn]; s != nil {
+		m.addService(s)
+	}
+	for _, cs := range e.clusters {
+		if cs.cfg.FQDN == fqdn {
+			m.addCluster(cs)
 		}
 	}
-	sort.Strings(order)
-	out := make([]Answer, 0, len(order))
-	for _, n := range order {
-		out = append(out, *byName[n])
+	return m.sorted()
+}
+
+// answerSet collects answers by name, merging names that repeat.
+type answerSet struct {
+	byName map[string]*Answer
+	order  []string
+}
+
+func (m *answerSet) add(name string, ttl uint32, regions map[string]Served) {
+	if m.byName == nil {
+		m.byName = map[string]*Answer{}
+	}
+	if a := m.byName[name]; a != nil {
+		for code, sv := range regions {
+			cur := a.Regions[code]
+			cur.Records = append(cur.Records, sv.Records...)
+			a.Regions[code] = cur
+		}
+		return
+	}
+	m.byName[name] = &Answer{Name: name, TTL: ttl, Regions: regions}
+	m.order = append(m.order, name)
+}
+
+func (m *answerSet) addService(s *service) {
+	regions := map[string]Served{}
+	switch s.cfg.Kind {
+	case KindSFPool:
+		regions[GlobalRegion] = Served{Records: s.sfRecords()}
+	default:
+		for _, r := range s.regions {
+			regions[r.code] = Served{ServeCount: r.cfg.ServeCount, Records: slices.Clone(r.served)}
+		}
+		if _, ok := regions[GlobalRegion]; !ok {
+			regions[GlobalRegion] = Served{}
+		}
+	}
+	m.add(s.cfg.FQDN, s.cfg.TTL, regions)
+}
+
+func (m *answerSet) addCluster(cs *clusterSvc) {
+	m.add(cs.cfg.FQDN, cs.cfg.TTL, map[string]Served{GlobalRegion: {Records: slices.Clone(cs.served)}})
+	m.add(cs.srvName(), cs.cfg.TTL, map[string]Served{GlobalRegion: {Records: cs.srvRecords()}})
+	for _, rl := range cs.reals {
+		m.add(cs.targetName(rl), cs.cfg.TTL, map[string]Served{GlobalRegion: {Records: []Record{addrRecord(rl.cfg.IP, 1)}}})
+	}
+}
+
+func (m *answerSet) sorted() []Answer {
+	sort.Strings(m.order)
+	out := make([]Answer, 0, len(m.order))
+	for _, n := range m.order {
+		out = append(out, *m.byName[n])
 	}
 	return out
 }
