@@ -216,7 +216,7 @@ func Round(ctx context.Context, t Target, p Func) Result {
 	for attempt := 1; attempt <= t.Retries+1; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, t.Timeout)
 		r = p(actx, t)
-		if !r.Up && actx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
+		if !r.Up && expired(actx) && ctx.Err() == nil {
 			r.Message = timeoutMessage(t)
 		}
 		cancel()
@@ -309,6 +309,17 @@ func (c *ctxConn) Close() error {
 	return c.Conn.Close()
 }
 
+// expired reports whether ctx's deadline has passed. A connection deadline
+// set to the same instant can fire a moment before the context's own timer,
+// so the clock is checked too.
+func expired(ctx context.Context) bool {
+	if ctx.Err() == context.DeadlineExceeded {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
+}
+
 // timeoutMessage is the message of an attempt that ran out of time.
 func timeoutMessage(t Target) string {
 	return "timeout after " + t.Timeout.String()
@@ -328,7 +339,7 @@ func errMessage(ctx context.Context, t Target, err error) string {
 	var badHost x509.HostnameError
 	var badCert x509.CertificateInvalidError
 	switch {
-	case ctx.Err() == context.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded):
+	case expired(ctx) || errors.Is(err, context.DeadlineExceeded):
 		return timeoutMessage(t)
 	case ctx.Err() != nil:
 		return "canceled"
