@@ -111,7 +111,7 @@ func (l *loader) build(raws []*rawFile) *Config {
 		regionCodes[c] = true
 	}
 
-	sc := &serviceContext{cfg: cfg, fqdns: names{}, regionCodes: regionCodes}
+	sc := &serviceContext{cfg: cfg, regionCodes: regionCodes}
 	for _, r := range raws {
 		for _, ra := range r.ActiveFailovers {
 			cfg.ActiveFailovers = append(cfg.ActiveFailovers, l.activeFailover(sc, ra))
@@ -141,6 +141,7 @@ func (l *loader) build(raws []*rawFile) *Config {
 			}
 		}
 	}
+	l.checkDuplicateFQDNs(sc.fqdns, l.fileOrder)
 	return cfg
 }
 

@@ -48,7 +48,10 @@ func Load(path string) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
 	if err != nil {
 		panic(fmt.Sprintf("config: absolute path of %q: %v", dir, err))
 	}
-	l := &loader{dir: absDir}
+	l := &loader{dir: absDir, fileOrder: map[string]int{}}
+	for i, n := range names {
+		l.fileOrder[n] = i
+	}
 	cfg := l.build(raws)
 	for _, n := range names {
 		abs, err := filepath.Abs(n)

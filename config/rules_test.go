@@ -217,6 +217,7 @@ var ruleCases = []ruleCase{
 	{"region_failover_data_required", gslbRegion("    failover_mode = \"ip\"\n    failover_data = \"192.0.2.9\"\n"), gslbRegion("    failover_mode = " + marker + "\"ip\"\n"), "Missing failover_data"},
 	{"region_rttm_only_attributes", rttm("", "  region \"global\" {\n    ep = 2\n    apmc = 1\n    epmc = 1\n    pool \"192.0.2.20\" {}\n  }\n"), gslbRegion("    " + marker + "ep = 2\n"), "Unsupported argument"},
 	{"region_needs_pool", rttm("", globalRegion+"  region \"Asia\" {\n    autopopulate = true\n  }\n"), gslb("", globalRegion+"  "+marker+"region \"Asia\" {\n  }\n"), "Empty region"},
+	{"rttm_global_not_autopopulated", rttm("", globalRegion), rttm("", "  region \"global\" {\n    autopopulate = "+marker+"true\n  }\n"), "Invalid autopopulate"},
 	{"pool_weight", gslbPool("      weight = 15\n"), gslbPool("      weight = " + marker + "16\n"), "Invalid weight"},
 	{"pool_weight_zero", gslbPool("      weight = 1\n"), gslbPool("      weight = " + marker + "0\n"), "Invalid weight"},
 	{"pool_serve_mode", gslbPool("      serve_mode = \"remove\"\n"), gslbPool("      serve_mode = " + marker + "\"sometimes\"\n"), "Invalid serve_mode"},

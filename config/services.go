@@ -2,6 +2,7 @@ package config
 
 import (
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -13,8 +14,30 @@ import (
 // serviceContext is what service checks need from the rest of the config.
 type serviceContext struct {
 	cfg         *Config
-	fqdns       names // every service and cluster service fqdn, across kinds
+	fqdns       []fqdnDef // every service and cluster service fqdn, across kinds
 	regionCodes map[string]bool
+}
+
+// fqdnDef is where a service name is defined.
+type fqdnDef struct {
+	name string
+	rng  hcl.Range
+}
+
+// checkDuplicateFQDNs reports every service name defined more than once,
+// across kinds, at each definition after the first in file order.
+func (l *loader) checkDuplicateFQDNs(defs []fqdnDef, fileOrder map[string]int) {
+	sort.SliceStable(defs, func(i, j int) bool {
+		a, b := defs[i].rng, defs[j].rng
+		if fa, fb := fileOrder[a.Filename], fileOrder[b.Filename]; fa != fb {
+			return fa < fb
+		}
+		return a.Start.Byte < b.Start.Byte
+	})
+	seen := names{}
+	for _, d := range defs {
+		l.dup(seen, d.name, d.rng, "Duplicate service name", "A service on "+strconv.Quote(d.name))
+	}
 }
 
 // fqdn normalises a service name and checks it is a host name inside a
@@ -28,7 +51,7 @@ func (l *loader) fqdn(sc *serviceContext, raw string, rng hcl.Range) string {
 	if zoneFor(sc.cfg.Zones, name) == nil {
 		l.errf(rng, "Name outside every zone", "%q is not inside any configured zone. Add a zone block for its domain, or fix the name.", name)
 	}
-	l.dup(sc.fqdns, name, rng, "Duplicate service name", "A service on "+strconv.Quote(name))
+	sc.fqdns = append(sc.fqdns, fqdnDef{name, rng})
 	return name
 }
 
@@ -449,6 +472,9 @@ func (l *loader) region(sc *serviceContext, r *rawRegion, rttm bool, defined map
 	count(r.EPMC, &reg.EPMC, "epmc", 0)
 	if r.Autopopulate != nil && rttm {
 		reg.Autopopulate = *r.Autopopulate
+		if reg.Autopopulate && r.Code == "global" {
+			l.errf(at.attr("autopopulate"), "Invalid autopopulate", "The global region is the source of autopopulated pools: give it pool blocks and remove autopopulate.")
+		}
 	}
 	modeOK := true
 	if r.FailoverMode != nil {
@@ -469,7 +495,7 @@ func (l *loader) region(sc *serviceContext, r *rawRegion, rttm bool, defined map
 		}
 	}
 
-	if len(r.Pools) == 0 && !reg.Autopopulate {
+	if len(r.Pools) == 0 && !reg.Autopopulate && (r.Code != "global" || r.Autopopulate == nil || !*r.Autopopulate) {
 		l.errf(r.DefRange, "Empty region", "Region %q has no pool block. Add at least one pool \"ADDRESS\" { } block%s.", r.Code, map[bool]string{true: ", or set autopopulate = true", false: ""}[rttm])
 	}
 	addrs := names{}

@@ -11,8 +11,9 @@ import (
 
 // loader accumulates diagnostics while turning raw blocks into a Config.
 type loader struct {
-	dir   string
-	diags hcl.Diagnostics
+	dir       string
+	fileOrder map[string]int // file name → position in load order
+	diags     hcl.Diagnostics
 }
 
 // errf records an error diagnostic at rng.

@@ -1,0 +1,5 @@
+zone "example.com" {}
+
+server {
+  log_level = "loud"
+}

@@ -1,0 +1,3 @@
+zone "example.com" {
+  ttl = 
+}
