@@ -384,6 +384,11 @@ func TestEndpoints(t *testing.T) {
 				t.Errorf("events %v, want the one nosrv event", ev)
 			}
 		}},
+		{"log offset with an unencoded plus", "GET", "/v1/services/app.example.com./log?start=2026-11-23T07:15:00+01:00", "", 200, "", func(t *testing.T, b map[string]any) {
+			if ev := dig(b, "events").([]any); len(ev) != 1 {
+				t.Errorf("events %v, want the one event after 06:15Z", ev)
+			}
+		}},
 		{"log empty interval is []", "GET", "/v1/services/www.example.com./log?start=2026-11-23T00:00:00Z", "", 200, "", func(t *testing.T, b map[string]any) {
 			if ev, ok := b["events"].([]any); !ok || len(ev) != 0 {
 				t.Errorf("events %v, want []", b["events"])
@@ -645,5 +650,42 @@ func TestRunFailsOnBusyPort(t *testing.T) {
 	}
 	if err := srv.Run(context.Background()); err == nil {
 		t.Error("Run on a busy port succeeded")
+	}
+}
+
+// TestConcurrentCalls runs readers and writers at once; with -race it
+// checks that the server adds no data race of its own.
+func TestConcurrentCalls(t *testing.T) {
+	ts := startServer(t, testToken)
+	c := api.NewClient(ts.base, testToken)
+	ctx := context.Background()
+	const workers, rounds = 8, 20
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			var err error
+			for i := 0; i < rounds && err == nil; i++ {
+				switch (w + i) % 4 {
+				case 0:
+					_, err = c.Services(ctx)
+				case 1:
+					_, err = c.Service(ctx, "app.example.com.")
+				case 2:
+					if i%2 == 0 {
+						_, err = c.Deactivate(ctx, "www.example.com.")
+					} else {
+						_, err = c.Activate(ctx, "www.example.com.")
+					}
+				case 3:
+					_, err = c.SetWeight(ctx, "web-cluster", "https", "web1", i)
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }
