@@ -210,6 +210,10 @@ type Real struct {
 }
 
 // Observation is one completed probe round of one target, from one site.
+// For sf_pool the latest round of each site counts (region failure
+// sensitivity); everywhere else every observation is one round of the
+// address's hysteresis, whatever its site (Site is carried into the
+// transitions for %sit). Rounds of targets nothing refers to are ignored.
 type Observation struct {
 	// Target is the probe key (Entry.Target, Entry.PerfTarget,
 	// Service.Target or Real.Target).
