@@ -1,0 +1,105 @@
+// Command failoverd is the health-probe and failover daemon: it probes
+// targets, decides what every service name answers and serves it over DNS.
+//
+//	failoverd run -config PATH        run the daemon
+//	failoverd validate -config PATH   check a configuration and exit
+//	failoverd version                 print the version
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/failoverd/failoverd/config"
+	"github.com/failoverd/failoverd/daemon"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "version", "-version", "--version":
+		fmt.Fprintf(stdout, "failoverd %s\n", version)
+		return 0
+	case "validate":
+		return validate(args[1:], stdout, stderr)
+	case "run":
+		return runDaemon(args[1:], stderr)
+	case "help", "-h", "-help", "--help":
+		usage(stdout)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "failoverd: unknown command %q\n", args[0])
+		usage(stderr)
+		return 2
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage:
+  failoverd run -config PATH        run the daemon (PATH: a .hcl file or a directory of them)
+  failoverd validate -config PATH   check a configuration; prints every problem and exits 1, or nothing and exits 0
+  failoverd version                 print the version
+`)
+}
+
+func configFlag(name string, args []string, stderr io.Writer) (string, bool) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "/etc/failoverd", "configuration file or directory of *.hcl files")
+	if err := fs.Parse(args); err != nil {
+		return "", false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "failoverd %s: unexpected argument %q\n", name, fs.Arg(0))
+		return "", false
+	}
+	return *path, true
+}
+
+func validate(args []string, stdout, stderr io.Writer) int {
+	path, ok := configFlag("validate", args, stderr)
+	if !ok {
+		return 2
+	}
+	_, files, diags := config.Load(path)
+	if diags.HasErrors() {
+		_ = config.WriteDiagnostics(stdout, files, diags)
+		return 1
+	}
+	return 0
+}
+
+func runDaemon(args []string, stderr io.Writer) int {
+	path, ok := configFlag("run", args, stderr)
+	if !ok {
+		return 2
+	}
+	cfg, files, diags := config.Load(path)
+	if diags.HasErrors() {
+		_ = config.WriteDiagnostics(stderr, files, diags)
+		return 1
+	}
+	// SIGTERM and SIGINT stop the daemon gracefully; SIGHUP reloads (handled by daemon).
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := daemon.Main(ctx, daemon.Options{ConfigPath: path, Config: cfg, Version: version, Stderr: stderr}); err != nil {
+		fmt.Fprintf(stderr, "failoverd: %v\n", err)
+		return 1
+	}
+	return 0
+}

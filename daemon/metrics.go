@@ -1,0 +1,117 @@
+package daemon
+
+import (
+	"runtime"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/failoverd/failoverd/pool"
+	"github.com/failoverd/failoverd/probe"
+)
+
+// metrics are the decision loop's own Prometheus series; probe, dnsserver,
+// notify, store and api export theirs.
+type metrics struct {
+	reloads       *prometheus.CounterVec
+	transitions   *prometheus.CounterVec
+	targetUp      *prometheus.GaugeVec
+	targetRounds  *prometheus.CounterVec
+	targetFails   *prometheus.CounterVec
+	targetSeconds *prometheus.HistogramVec
+	servedRecords *prometheus.GaugeVec
+	serviceStatus *prometheus.GaugeVec
+}
+
+func newMetrics(reg prometheus.Registerer, version string) *metrics {
+	m := &metrics{
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "failoverd_config_reloads_total",
+			Help: "Configuration reloads by result (success, failure).",
+		}, []string{"result"}),
+		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "failoverd_transitions_total",
+			Help: "State changes by event kind (ip, svc, nosrv, ep).",
+		}, []string{"kind"}),
+		targetUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "failoverd_probe_target_up",
+			Help: "Result of each target's last probe round (1 up, 0 down).",
+		}, []string{"protocol", "address", "port"}),
+		targetRounds: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "failoverd_probe_target_rounds_total",
+			Help: "Completed probe rounds per target.",
+		}, []string{"protocol", "address", "port"}),
+		targetFails: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "failoverd_probe_target_failures_total",
+			Help: "Failed (down) probe rounds per target.",
+		}, []string{"protocol", "address", "port"}),
+		targetSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "failoverd_probe_target_duration_seconds",
+			Help:    "Response time of successful probe rounds per target.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"protocol", "address", "port"}),
+		servedRecords: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "failoverd_served_records",
+			Help: "Records in the served set of each name's global region.",
+		}, []string{"name"}),
+		serviceStatus: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "failoverd_status",
+			Help: "Current status of each service region or address: 1 for the status in the label.",
+		}, []string{"service", "region", "address", "status"}),
+	}
+	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "failoverd_build_info",
+		Help: "Build information; always 1.",
+	}, []string{"version", "goversion"})
+	build.WithLabelValues(version, runtime.Version()).Set(1)
+	reg.MustRegister(m.reloads, m.transitions, m.targetUp, m.targetRounds, m.targetFails, m.targetSeconds,
+		m.servedRecords, m.serviceStatus, build)
+	return m
+}
+
+func (m *metrics) observeRound(r probe.Result) {
+	labels := []string{string(r.Target.Protocol), r.Target.Address, itoa(r.Target.Port)}
+	m.targetRounds.WithLabelValues(labels...).Inc()
+	if r.Up {
+		m.targetUp.WithLabelValues(labels...).Set(1)
+		m.targetSeconds.WithLabelValues(labels...).Observe(r.RTT.Seconds())
+	} else {
+		m.targetUp.WithLabelValues(labels...).Set(0)
+		m.targetFails.WithLabelValues(labels...).Inc()
+	}
+}
+
+// observeTransition counts a change and keeps the status gauge of the thing
+// that changed at exactly one status.
+func (m *metrics) observeTransition(t pool.Transition) {
+	if !isChange(t.Kind) || t.Kind == pool.EventEP {
+		return
+	}
+	m.transitions.WithLabelValues(t.Kind).Inc()
+	if t.Old != "" {
+		m.serviceStatus.DeleteLabelValues(t.Service, t.Region, t.Address, t.Old)
+	}
+	m.serviceStatus.WithLabelValues(t.Service, t.Region, t.Address, t.New).Set(1)
+}
+
+func (m *metrics) observeAnswers(answers []pool.Answer) {
+	for _, a := range answers {
+		if g, ok := a.Regions[pool.GlobalRegion]; ok {
+			m.servedRecords.WithLabelValues(a.Name).Set(float64(len(g.Records)))
+		}
+	}
+}
+
+func itoa(n int) string {
+	const digits = "0123456789"
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = digits[n%10]
+		n /= 10
+	}
+	return string(b[i:])
+}
