@@ -27,14 +27,19 @@ type Config struct {
 	// Files lists the absolute paths of the files that were loaded, sorted.
 	Files []string
 
+	// Server holds the daemon settings (server block).
 	Server Server
-	DNS    DNS
-	API    API
+	// DNS holds the DNS server settings (dns block).
+	DNS DNS
+	// API holds the control API settings (api block).
+	API API
 	// SMTP is nil when no smtp block is configured.
 	SMTP *SMTP
 	// Contacts maps a contact nickname to the contact.
 	Contacts map[string]*Contact
 
+	// Zones, services and clusters, each in configuration order (files in
+	// name order, blocks in file order).
 	Zones           []*Zone
 	ActiveFailovers []*ActiveFailover
 	GSLBs           []*GSLB
@@ -45,7 +50,8 @@ type Config struct {
 
 // Server holds the daemon settings of the server block.
 type Server struct {
-	// Hostname renders as %hos and is the SOA mname; default os.Hostname().
+	// Hostname renders as %hos and is the SOA mname, without a trailing dot;
+	// default os.Hostname().
 	Hostname string
 	// Site is the code of this monitoring site (%sit); default "local".
 	Site string
@@ -107,7 +113,9 @@ type SMTP struct {
 
 // Contact is a named list of e-mail addresses.
 type Contact struct {
-	Name  string
+	// Name is the nickname services refer to with contact_nickname.
+	Name string
+	// Email lists the addresses notified.
 	Email []string
 }
 
@@ -364,14 +372,16 @@ type SFMonitor struct {
 // BackupRecord is the failover record of an sf_pool.
 type BackupRecord struct {
 	// RData is a canonical address of the pool's RRType family.
-	RData       string
+	RData string
+	// Description is free text, shorter than 255 characters.
 	Description string
 }
 
 // Cluster is a load-balancer cluster.
 type Cluster struct {
 	// Name is 1-64 of A-Z a-z 0-9 - . _.
-	Name     string
+	Name string
+	// Services are the cluster's services in configuration order.
 	Services []*ClusterService
 	// DefRange is where the cluster block is defined.
 	DefRange hcl.Range
@@ -389,7 +399,8 @@ type ClusterService struct {
 	TTL uint32
 	// Monitor is the health monitor (never nil in a loaded Config); Port 0
 	// means each real service's own port.
-	Monitor      *Monitor
+	Monitor *Monitor
+	// RealServices are the service's servers in configuration order.
 	RealServices []*RealService
 	// DefRange is where the service block is defined.
 	DefRange hcl.Range

@@ -270,7 +270,7 @@ func position(t *testing.T, src string) (string, int, int) {
 	return strings.Replace(src, marker, "", 1), line, col
 }
 
-func loadCase(t *testing.T, src string) (string, *Config, string, []string) {
+func loadCase(t *testing.T, src string) (string, *Config, string) {
 	t.Helper()
 	dir := t.TempDir()
 	casePath := filepath.Join(dir, "case.hcl")
@@ -281,13 +281,7 @@ func loadCase(t *testing.T, src string) (string, *Config, string, []string) {
 		t.Fatal(err)
 	}
 	cfg, files, diags := Load(dir)
-	var firsts []string
-	for _, d := range diags {
-		if d.Subject != nil {
-			firsts = append(firsts, d.Subject.Filename)
-		}
-	}
-	return casePath, cfg, render(t, files, diags), firsts
+	return casePath, cfg, render(t, files, diags)
 }
 
 func TestRules(t *testing.T) {
@@ -298,14 +292,14 @@ func TestRules(t *testing.T) {
 		}
 		seen[tc.name] = true
 		t.Run(tc.name+"/good", func(t *testing.T) {
-			_, cfg, out, _ := loadCase(t, tc.good)
+			_, cfg, out := loadCase(t, tc.good)
 			if out != "" || cfg == nil {
 				t.Fatalf("want no diagnostics for:\n%s\ngot:\n%s", tc.good, out)
 			}
 		})
 		t.Run(tc.name+"/bad", func(t *testing.T) {
 			src, line, col := position(t, tc.bad)
-			path, cfg, out, _ := loadCase(t, src)
+			path, cfg, out := loadCase(t, src)
 			if cfg != nil {
 				t.Errorf("config returned despite errors")
 			}
