@@ -1,9 +1,12 @@
 package notify
 
 import (
+	"bufio"
 	"context"
 	"net"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -122,4 +125,161 @@ func value(c prometheus.Counter) float64 {
 		panic(err)
 	}
 	return m.GetCounter().GetValue()
+}
+
+// tcpCounter accepts TCP syslog connections and counts octet-counted frames.
+func tcpCounter(t *testing.T) (int, func() int) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	n := 0
+	var wg sync.WaitGroup
+	conns := map[net.Conn]bool{}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns[c] = true
+			mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				br := bufio.NewReader(c)
+				for {
+					if _, err := readOctetCounted(br); err != nil {
+						return
+					}
+					mu.Lock()
+					n++
+					mu.Unlock()
+				}
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		for c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	return l.Addr().(*net.TCPAddr).Port, func() int { mu.Lock(); defer mu.Unlock(); return n }
+}
+
+func TestRunDrainsQueuedMessagesOnShutdown(t *testing.T) {
+	port, count := tcpCounter(t)
+	d := NewDispatcher(Options{Hostname: "h"}, zaptest.NewLogger(t), prometheus.NewRegistry())
+	route := Route{Syslog: &SyslogRoute{Server: "127.0.0.1", Port: port, Transport: "tcp", Delivery: "all"}}
+	for i := range 100 {
+		d.Publish(Event{Kind: KindRound, Vars: Vars{Address: strconv.Itoa(i)}}, route)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // Run starts already told to stop: it must still drain the queue.
+	if err := d.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if sent := value(d.sent.WithLabelValues("syslog")); sent != 100 {
+		t.Errorf("sent = %v, want 100", sent)
+	}
+	waitFor(t, func() bool { return count() == 100 })
+	// After Run, Publish still returns and counts the loss.
+	d.Publish(Event{Kind: KindRound}, route)
+	if n := value(d.dropped.WithLabelValues("syslog")); n != 1 {
+		t.Errorf("dropped after stop = %v, want 1", n)
+	}
+}
+
+func TestRunGivesUpDrainingADeadSinkAtTheDeadline(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close() // nothing listens there now
+	d := NewDispatcher(Options{Hostname: "h", DrainTimeout: 300 * time.Millisecond,
+		Retry: Backoff{Initial: 20 * time.Millisecond, Max: 50 * time.Millisecond, MaxAttempts: 1 << 20}},
+		zaptest.NewLogger(t), prometheus.NewRegistry())
+	route := Route{Syslog: &SyslogRoute{Server: "127.0.0.1", Port: port, Transport: "tcp"}}
+	for range 5 {
+		d.Publish(Event{Kind: KindIP}, route)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	waitFor(t, func() bool { return value(d.failed.WithLabelValues("syslog")) > 0 })
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not return after the drain deadline")
+	}
+	if n := value(d.dropped.WithLabelValues("syslog")); n != 5 {
+		t.Errorf("dropped = %v, want 5", n)
+	}
+}
+
+func TestStalledReceiverNeverDelaysPublish(t *testing.T) {
+	// The receiver accepts connections and never reads: writes pile up in
+	// the kernel and then block.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	d := NewDispatcher(Options{Hostname: "h", QueueSize: 10, SyslogTimeout: 30 * time.Second, DrainTimeout: 200 * time.Millisecond},
+		zaptest.NewLogger(t), prometheus.NewRegistry())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	route := Route{Syslog: &SyslogRoute{Server: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port, Transport: "tcp", Delivery: "all"}}
+	big := strings.Repeat("x", 4000)
+	const total = 3000 // ~12 MB: more than loopback socket buffers hold
+	for i := range total {
+		d.Publish(Event{Kind: KindRound, Vars: Vars{Message: big, Address: strconv.Itoa(i)}}, route)
+	}
+	// Every Publish returned while the sink was stuck; the excess is counted.
+	if value(d.dropped.WithLabelValues("syslog")) == 0 {
+		t.Error("no drop counted although the queue overflowed")
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	// Nothing is lost silently: each message was either handed to the
+	// socket or counted as dropped.
+	if sent, dropped := value(d.sent.WithLabelValues("syslog")), value(d.dropped.WithLabelValues("syslog")); sent+dropped != total {
+		t.Errorf("sent %v + dropped %v != %d", sent, dropped, total)
+	}
 }

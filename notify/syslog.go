@@ -2,10 +2,8 @@ package notify
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -193,29 +191,16 @@ func (s *Syslog) Deliver(ctx context.Context, m Message) error {
 		deadline = d
 	}
 	_ = s.conn.SetWriteDeadline(deadline)
-	if _, err := s.conn.Write(payload); err != nil {
+	// A write stuck on a receiver that stopped reading ends when ctx does.
+	conn := s.conn
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetWriteDeadline(time.Now()) })
+	_, err := s.conn.Write(payload)
+	stop()
+	if err != nil {
 		s.closeConn()
 		return fmt.Errorf("syslog %s/%s: write: %w", s.dest.Transport, s.dest.Address(), err)
 	}
 	return nil
-}
-
-// peerClosed reports whether the receiver has closed a TCP connection: a
-// syslog receiver never sends, so anything but a read timeout means the
-// connection is gone.
-func peerClosed(c net.Conn) bool {
-	_ = c.SetReadDeadline(time.Now().Add(time.Millisecond))
-	var buf [1]byte
-	_, err := c.Read(buf[:])
-	_ = c.SetReadDeadline(time.Time{})
-	if err == nil {
-		return false
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
-		return false
-	}
-	return true // io.EOF, a reset, or any other read error
 }
 
 func (s *Syslog) closeConn() {
