@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -75,6 +76,7 @@ func (d *Daemon) Services() []api.ServiceSummary {
 
 // Service implements api.Controller.
 func (d *Daemon) Service(fqdn string) (*api.ServiceDetail, error) {
+	fqdn = strings.ToLower(fqdn)
 	var out *api.ServiceDetail
 	err := d.call(func() error {
 		v, ok := d.engine.Service(fqdn)
@@ -127,6 +129,7 @@ func entry(e pool.EntryView) api.Entry {
 
 // Activate implements api.Controller.
 func (d *Daemon) Activate(fqdn string) (*api.Job, error) {
+	fqdn = strings.ToLower(fqdn)
 	return d.command(api.ActionActivate, fqdn, func(now time.Time) (bool, []pool.Transition, error) {
 		return d.engine.Activate(fqdn, now)
 	})
@@ -134,6 +137,7 @@ func (d *Daemon) Activate(fqdn string) (*api.Job, error) {
 
 // Deactivate implements api.Controller.
 func (d *Daemon) Deactivate(fqdn string) (*api.Job, error) {
+	fqdn = strings.ToLower(fqdn)
 	return d.command(api.ActionDeactivate, fqdn, func(now time.Time) (bool, []pool.Transition, error) {
 		return d.engine.Deactivate(fqdn, now)
 	})
@@ -141,6 +145,7 @@ func (d *Daemon) Deactivate(fqdn string) (*api.Job, error) {
 
 // Recover implements api.Controller.
 func (d *Daemon) Recover(fqdn, address string) (*api.Job, error) {
+	fqdn = strings.ToLower(fqdn)
 	target := fqdn
 	if address != "" {
 		target = fqdn + "/" + address
@@ -152,6 +157,7 @@ func (d *Daemon) Recover(fqdn, address string) (*api.Job, error) {
 
 // Force implements api.Controller.
 func (d *Daemon) Force(fqdn string) (*api.Job, error) {
+	fqdn = strings.ToLower(fqdn)
 	return d.command(api.ActionForce, fqdn, func(now time.Time) (bool, []pool.Transition, error) {
 		return d.engine.Force(fqdn, now)
 	})
@@ -159,6 +165,7 @@ func (d *Daemon) Force(fqdn string) (*api.Job, error) {
 
 // Unforce implements api.Controller.
 func (d *Daemon) Unforce(fqdn string) (*api.Job, error) {
+	fqdn = strings.ToLower(fqdn)
 	return d.command(api.ActionUnforce, fqdn, func(now time.Time) (bool, []pool.Transition, error) {
 		return d.engine.Unforce(fqdn, now)
 	})
@@ -176,6 +183,7 @@ func (d *Daemon) serviceExists(fqdn string) error {
 
 // Log implements api.Controller.
 func (d *Daemon) Log(fqdn string, start, end time.Time) ([]api.Event, error) {
+	fqdn = strings.ToLower(fqdn)
 	if err := d.serviceExists(fqdn); err != nil {
 		return nil, err
 	}
@@ -193,6 +201,7 @@ func (d *Daemon) Log(fqdn string, start, end time.Time) ([]api.Event, error) {
 
 // RRSets implements api.Controller.
 func (d *Daemon) RRSets(fqdn string, ts time.Time) (*api.RRSetReport, error) {
+	fqdn = strings.ToLower(fqdn)
 	if err := d.serviceExists(fqdn); err != nil {
 		return nil, err
 	}
