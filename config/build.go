@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"net"
 	"net/mail"
 	"net/netip"
@@ -431,7 +432,13 @@ func (l *loader) enum(v string, allowed []string, rng hcl.Range, attr string) bo
 	if oneOf(v, allowed...) {
 		return true
 	}
-	l.errf(rng, "Invalid "+attr, "%s must be %s; got %q.", attr, quoteList(allowed), v)
+	hint := ""
+	for _, a := range allowed {
+		if strings.EqualFold(a, strings.TrimSpace(v)) {
+			hint = fmt.Sprintf(" Did you mean %q?", a)
+		}
+	}
+	l.errf(rng, "Invalid "+attr, "%s must be %s; got %q.%s", attr, quoteList(allowed), v, hint)
 	return false
 }
 

@@ -163,6 +163,7 @@ var ruleCases = []ruleCase{
 }`, "Record outside its zone"},
 
 	{"monitor_protocol", afoMon("    protocol = \"SMTP\"\n    interval = \"10s\"\n"), afoMon("    protocol = " + marker + "\"STMP\"\n    interval = \"10s\"\n"), "Invalid protocol"},
+	{"monitor_protocol_case", afoMon("    protocol = \"HTTPS\"\n    interval = \"10s\"\n"), afoMon("    protocol = " + marker + "\"https\"\n    interval = \"10s\"\n"), "Invalid protocol"},
 	{"monitor_interval_at_least_1s", afoMon("    protocol = \"TCP\"\n    interval = \"1s\"\n"), afoMon("    protocol = \"TCP\"\n    interval = " + marker + "\"999ms\"\n"), "Interval too short"},
 	{"monitor_interval_syntax", afoMon("    protocol = \"TCP\"\n    interval = \"1m\"\n"), afoMon("    protocol = \"TCP\"\n    interval = " + marker + "\"1\"\n"), "Invalid interval"},
 	{"monitor_retries", afoMon("    protocol = \"TCP\"\n    interval = \"10s\"\n    retries = 10\n"), afoMon("    protocol = \"TCP\"\n    interval = \"10s\"\n    retries = " + marker + "11\n"), "Invalid retries"},

@@ -80,7 +80,9 @@ func buildPlan(cfg *config.Config) (*plan, error) {
 		}
 		svc.Target = b.addTarget(t)
 		p.spec.Services = append(p.spec.Services, svc)
-		r := notify.Route{AllChangesByMail: true}
+		// Every status change of the pool (OK, CRITICAL, MANUAL) is mailed;
+		// per-site monitor results are not.
+		r := notify.Route{NotifyEvents: []string{pool.EventSvc}}
 		if c := cfg.Contacts[sf.ContactNickname]; c != nil {
 			r.Emails = c.Email
 		}

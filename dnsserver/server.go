@@ -251,8 +251,10 @@ func listenBoth(addr string) (net.PacketConn, net.Listener, error) {
 // ServeDNS implements dns.Handler.
 func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	start := time.Now()
-	m, zone := s.handle(w, req)
-	if m == nil {
+	m, zone, xfr := s.handle(w.RemoteAddr(), req)
+	if xfr != nil {
+		s.writeTransfer(w, req, xfr)
+		s.metrics.observe(zone, req, dns.RcodeSuccess, start)
 		return
 	}
 	if err := w.WriteMsg(m); err != nil {
@@ -261,25 +263,26 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	s.metrics.observe(zone, req, m.Rcode, start)
 }
 
-// handle builds the response to req; nil means already answered (zone
-// transfer) or dropped.
-func (s *Server) handle(w dns.ResponseWriter, req *dns.Msg) (*dns.Msg, string) {
-	tcp := isTCP(w.RemoteAddr())
+// handle builds the response to req from remote. A non-nil zone in the
+// third result means: stream that zone (an allowed AXFR/IXFR over TCP)
+// instead of writing the message.
+func (s *Server) handle(remote net.Addr, req *dns.Msg) (*dns.Msg, string, *pubZone) {
+	tcp := isTCP(remote)
 	m := new(dns.Msg)
 	m.SetReply(req)
 	if req.Response || len(req.Question) != 1 {
 		m.Question = nil
 		m.SetRcode(req, dns.RcodeFormatError)
-		return m, ""
+		return m, "", nil
 	}
 	if req.Opcode != dns.OpcodeQuery {
 		m.SetRcode(req, dns.RcodeNotImplemented)
-		return m, ""
+		return m, "", nil
 	}
 	q := req.Question[0]
 	size := dns.MinMsgSize
 	c := client{srcBits: -1, regions: s.regions}
-	if ap, ok := addrPort(w.RemoteAddr()); ok {
+	if ap, ok := addrPort(remote); ok {
 		c.addr = ap.Addr().Unmap()
 	}
 	var ecs *dns.EDNS0_SUBNET
@@ -287,7 +290,7 @@ func (s *Server) handle(w dns.ResponseWriter, req *dns.Msg) (*dns.Msg, string) {
 		if opt.Version() != 0 {
 			m.SetRcode(req, dns.RcodeBadVers)
 			m.SetEdns0(maxUDPSize, false)
-			return m, ""
+			return m, "", nil
 		}
 		size = max(int(opt.UDPSize()), dns.MinMsgSize)
 		size = min(size, maxUDPSize)
@@ -301,7 +304,7 @@ func (s *Server) handle(w dns.ResponseWriter, req *dns.Msg) (*dns.Msg, string) {
 				if !ok {
 					m.SetRcode(req, dns.RcodeFormatError)
 					m.SetEdns0(maxUDPSize, false)
-					return m, ""
+					return m, "", nil
 				}
 				ecs, c.srcBits = sub, bits
 				if bits > 0 {
@@ -323,9 +326,8 @@ func (s *Server) handle(w dns.ResponseWriter, req *dns.Msg) (*dns.Msg, string) {
 		if z != nil {
 			zone = z.origin
 		}
-		if s.transfer(w, req, m, z, tcp) {
-			s.metrics.observe(zone, req, dns.RcodeSuccess, time.Now())
-			return nil, ""
+		if s.transfer(remote, req, m, z, tcp) {
+			return nil, zone, z
 		}
 	default:
 		p := s.cur.Load()
@@ -354,7 +356,7 @@ func (s *Server) handle(w dns.ResponseWriter, req *dns.Msg) (*dns.Msg, string) {
 	if !tcp {
 		m.Truncate(size)
 	}
-	return m, zone
+	return m, zone, nil
 }
 
 // ecsAddr validates an ECS option and returns its masked address.
@@ -435,13 +437,14 @@ func (s *Server) transferAllowed(a net.Addr) bool {
 }
 
 // transfer answers AXFR and IXFR (IXFR as AXFR, or the SOA alone when the
-// secondary is current). It returns true when it wrote the response itself.
-func (s *Server) transfer(w dns.ResponseWriter, req *dns.Msg, m *dns.Msg, z *pubZone, tcp bool) bool {
+// secondary is current) in m. It returns true when the whole zone is to
+// be streamed instead.
+func (s *Server) transfer(remote net.Addr, req *dns.Msg, m *dns.Msg, z *pubZone, tcp bool) bool {
 	if z == nil {
 		m.Rcode = dns.RcodeNotAuth
 		return false
 	}
-	if !s.transferAllowed(w.RemoteAddr()) {
+	if !s.transferAllowed(remote) {
 		m.Rcode = dns.RcodeRefused
 		return false
 	}
@@ -464,6 +467,11 @@ func (s *Server) transfer(w dns.ResponseWriter, req *dns.Msg, m *dns.Msg, z *pub
 		m.Truncated = true
 		return false
 	}
+	return true
+}
+
+// writeTransfer streams zone z as the answer to req.
+func (s *Server) writeTransfer(w dns.ResponseWriter, req *dns.Msg, z *pubZone) {
 	rrs := zoneRecords(z)
 	const chunk = 200
 	for len(rrs) > 0 {
@@ -476,11 +484,10 @@ func (s *Server) transfer(w dns.ResponseWriter, req *dns.Msg, m *dns.Msg, z *pub
 		rrs = rrs[n:]
 		if err := w.WriteMsg(out); err != nil {
 			s.log.Warn("zone transfer", zap.String("zone", z.origin), zap.Stringer("client", w.RemoteAddr()), zap.Error(err))
-			return true
+			return
 		}
 	}
 	s.log.Info("zone transferred", zap.String("zone", z.origin), zap.Uint32("serial", z.serial), zap.Stringer("client", w.RemoteAddr()))
-	return true
 }
 
 // serialLess compares SOA serials with RFC 1982 arithmetic.

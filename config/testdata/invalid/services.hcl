@@ -29,7 +29,7 @@ sf_pool "a.example.com." {
 
 rttm "a.example.com." {
   monitor {
-    protocol = "PING"
+    protocol = "ping"
     interval = "1m"
   }
   region "global" {
