@@ -87,7 +87,13 @@ type target struct {
 }
 
 func newTarget(t *testing.T, ip, body string) *target {
-	tg := &target{t: t, addr: net.JoinHostPort(ip, fmt.Sprint(freePort(t, ip))), body: body}
+	return newTargetOn(t, ip, freePort(t, ip), body)
+}
+
+// newTargetOn starts an HTTP target on ip:port (services whose entries share
+// one monitor need one port on several addresses).
+func newTargetOn(t *testing.T, ip string, port int, body string) *target {
+	tg := &target{t: t, addr: net.JoinHostPort(ip, fmt.Sprint(port)), body: body}
 	tg.Start()
 	t.Cleanup(tg.Stop)
 	return tg
