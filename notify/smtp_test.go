@@ -472,6 +472,8 @@ func TestMailDeliveredAfterReceiverRestart(t *testing.T) {
 	}
 	publish("192.0.2.1")
 	srv.waitMails(1)
+	// Stop only once the client has seen the 250 (else it rightly resends).
+	waitFor(t, func() bool { return value(d.sent.WithLabelValues("email")) == 1 })
 
 	srv.stop()
 	// The receiver is gone; Publish still returns at once and the mails wait.
