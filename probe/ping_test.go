@@ -99,6 +99,7 @@ func TestCheckPingErrorNamesBothFixes(t *testing.T) {
 	if strings.Contains(s, "SKIP:") {
 		t.Skip("unprivileged ping is allowed for nobody here")
 	}
+	t.Logf("child said: %s", s)
 	for _, want := range []string{"ERROR:", "root", "CAP_NET_RAW", "net.ipv4.ping_group_range"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("CheckPing error lacks %q:\n%s", want, s)

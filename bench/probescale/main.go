@@ -113,6 +113,7 @@ func run(nTargets, nListeners int, interval, timeout, duration time.Duration, in
 	var (
 		mu       sync.Mutex
 		lateness []time.Duration
+		rtts     []time.Duration
 		rounds   int
 		down     int
 		msgs     = map[string]int{}
@@ -126,6 +127,7 @@ func run(nTargets, nListeners int, interval, timeout, duration time.Duration, in
 			mu.Lock()
 			rounds++
 			lateness = append(lateness, r.Lateness)
+			rtts = append(rtts, r.RTT)
 			if r.Scheduled.After(startupDone) {
 				steady = append(steady, r.Lateness)
 			}
@@ -161,6 +163,7 @@ func run(nTargets, nListeners int, interval, timeout, duration time.Duration, in
 	}
 	fmt.Printf("lateness all rounds:          p50 %s  p99 %s  max %s\n", pct(lateness, 50), pct(lateness, 99), pct(lateness, 100))
 	fmt.Printf("lateness after first interval: p50 %s  p99 %s  max %s (%d rounds)\n", pct(steady, 50), pct(steady, 99), pct(steady, 100), len(steady))
+	fmt.Printf("response time:                p50 %s  p99 %s  max %s\n", pct(rtts, 50), pct(rtts, 99), pct(rtts, 100))
 	fmt.Printf("CPU %.2fs (%.2f cores), peak RSS %s\n", cpu, cpu/elapsed.Seconds(), peakRSS())
 	return nil
 }
