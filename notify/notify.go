@@ -6,6 +6,12 @@
 // distinct syslog destination, one for SMTP). Run delivers them with retry
 // and backoff; messages that cannot be queued or delivered are dropped,
 // counted in failoverd_notify_dropped_total and logged.
+//
+// Delivery is at least once per sink and in order: a message is retried
+// until the receiver confirms it (SMTP) or the socket accepts it (syslog).
+// TCP syslog reconnects when the receiver closes the connection; a UDP
+// receiver that is down silently misses what is sent before the ICMP
+// errors come back.
 package notify
 
 import (
@@ -25,7 +31,8 @@ const (
 )
 
 // An Event is one thing that happened to one service; the Route says
-// where that service's messages go.
+// where that service's messages go. An address that sits in several
+// regions is published once per region, each with its own Region.
 type Event struct {
 	Kind      string // KindIP, KindSvc, KindNoSrv, KindRound, KindEP or KindPerf
 	Service   string // fqdn

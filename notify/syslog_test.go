@@ -157,3 +157,43 @@ func TestTCPSyslogDeliversAfterReceiverRestart(t *testing.T) {
 		t.Errorf("dropped = %v", n)
 	}
 }
+
+func TestUDPSyslogRecoversAfterReceiverRestart(t *testing.T) {
+	rs := startRsyslog(t)
+	d := NewDispatcher(Options{Hostname: "ns1.example.net", Retry: Backoff{Initial: 50 * time.Millisecond, Max: 300 * time.Millisecond, MaxAttempts: 1000}},
+		zaptest.NewLogger(t), prometheus.NewRegistry())
+	startDispatcher(t, d)
+	route := Route{Syslog: &SyslogRoute{Server: "127.0.0.1", Port: rs.udp, Delivery: "all", ProbeFormat: "%adr"}}
+	publish := func(name string) {
+		d.Publish(Event{Kind: KindRound, NewStatus: "up", Vars: Vars{Address: name}}, route)
+	}
+	publish("before")
+	rs.waitLines(1)
+	rs.stop()
+	// UDP cannot tell what the dead receiver missed; the ICMP errors make
+	// the sink reconnect and retry.
+	for i := range 5 {
+		publish("down" + strconv.Itoa(i))
+	}
+	waitFor(t, func() bool { return value(d.failed.WithLabelValues("syslog")) > 0 })
+	rs.start()
+	for i := range 5 {
+		publish("after" + strconv.Itoa(i))
+	}
+	var after []string
+	for range 200 {
+		after = after[:0]
+		for _, l := range rs.lines() {
+			if strings.HasPrefix(l.Msg, "after") {
+				after = append(after, l.Msg)
+			}
+		}
+		if len(after) == 5 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if want := []string{"after0", "after1", "after2", "after3", "after4"}; strings.Join(after, ",") != strings.Join(want, ",") {
+		t.Errorf("received after restart %v, want %v", after, want)
+	}
+}
