@@ -1,0 +1,273 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// waitFor polls name every poll until its A answer is exactly want ("" = any
+// NOERROR answer with at least one A record) or maxWait passes.
+func waitFor(r *resolver, name, want string, poll, maxWait time.Duration) (time.Time, error) {
+	deadline := time.Now().Add(maxWait)
+	last := "(no answer yet)"
+	for time.Now().Before(deadline) {
+		a, err := r.queryA(name)
+		now := time.Now()
+		switch {
+		case err != nil:
+			last = err.Error()
+		case a.rcode == 0 && len(a.addrs) > 0 && (want == "" || a.String() == want):
+			return now, nil
+		default:
+			last = fmt.Sprintf("rcode %d answer %q", a.rcode, a.String())
+		}
+		time.Sleep(poll)
+	}
+	return time.Time{}, fmt.Errorf("%s never answered %q within %s; last: %s", name, want, maxWait, last)
+}
+
+func cmdWait(args []string) error {
+	fs := flag.NewFlagSet("wait", flag.ContinueOnError)
+	server := fs.String("dns", "127.0.0.1:53", "DNS server")
+	name := fs.String("name", "", "name to query (A)")
+	want := fs.String("want", "", "expected answer, space-separated sorted addresses; empty: any A answer")
+	since := fs.Int64("since", 0, "print the time elapsed since this Unix time in ns (default: since the start of waiting)")
+	maxWait := fs.Duration("timeout", 60*time.Second, "give up after this long")
+	poll := fs.Duration("poll", 5*time.Millisecond, "pause between queries")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	start := time.Now()
+	if *since > 0 {
+		start = time.Unix(0, *since)
+	}
+	r, err := newResolver(*server, 200*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	at, err := waitFor(r, *name, *want, *poll, *maxWait)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%.3f\n", at.Sub(start).Seconds())
+	return nil
+}
+
+// summary renders "median=… min=… max=… n=…" over the values that are not NaN.
+func summary(vals []float64) string {
+	var v []float64
+	for _, x := range vals {
+		if x == x { // not NaN (a timed-out trial)
+			v = append(v, x)
+		}
+	}
+	if len(v) == 0 {
+		return "median=n/a n=0"
+	}
+	slices.Sort(v)
+	m := v[len(v)/2]
+	if len(v)%2 == 0 {
+		m = (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	return fmt.Sprintf("median=%.2f min=%.2f max=%.2f n=%d", m, v[0], v[len(v)-1], len(v))
+}
+
+func cmdFailover(args []string) error {
+	fs := flag.NewFlagSet("failover", flag.ContinueOnError)
+	server := fs.String("dns", "127.0.0.1:53", "DNS server")
+	name := fs.String("name", "www.example.com", "health-checked name")
+	primary := fs.String("primary", "127.0.0.11", "primary address (its target is killed and restarted)")
+	backup := fs.String("backup", "127.0.0.12", "backup address (its target stays up)")
+	hport := fs.Int("hport", 8080, "HTTP port of the health targets")
+	trials := fs.Int("trials", 5, "kill/restart cycles")
+	poll := fs.Duration("poll", 10*time.Millisecond, "pause between DNS polls")
+	settle := fs.Duration("settle", 2*time.Second, "wait before each kill (plus a random 0..phase)")
+	hold := fs.Duration("hold", 3*time.Second, "keep the target down this long after the switch (plus a random 0..phase)")
+	phase := fs.Duration("phase", 2*time.Second, "random extra delay so kills and restarts land at any point of the check interval")
+	maxWait := fs.Duration("maxwait", 30*time.Second, "give up on one transition after this long")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	hp := fmt.Sprint(*hport)
+	pt := &target{addr: net.JoinHostPort(*primary, hp)}
+	bt := &target{addr: net.JoinHostPort(*backup, hp)}
+	if err := bt.start(); err != nil {
+		return fmt.Errorf("backup target: %w", err)
+	}
+	defer bt.stop()
+	if err := pt.start(); err != nil {
+		return fmt.Errorf("primary target: %w", err)
+	}
+	defer pt.stop()
+	r, err := newResolver(*server, 200*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+
+	fmt.Printf("# dns=%s name=%s primary=%s backup=%s poll=%s trials=%d (kill = close the primary target's listener and connections)\n",
+		*server, *name, *primary, *backup, *poll, *trials)
+	t0 := time.Now()
+	if _, err := waitFor(r, *name, *primary, *poll, *maxWait); err != nil {
+		return fmt.Errorf("initial: %w", err)
+	}
+	fmt.Printf("initial: primary answered after %.2fs\n", time.Since(t0).Seconds())
+	jitter := func() time.Duration { return time.Duration(rand.Int64N(int64(*phase) + 1)) }
+	var fo, rec []float64
+	for i := 1; i <= *trials; i++ {
+		time.Sleep(*settle + jitter())
+		tKill := time.Now()
+		pt.stop()
+		f := math.NaN() // NaN = timed out
+		if at, err := waitFor(r, *name, *backup, *poll, *maxWait); err == nil {
+			f = at.Sub(tKill).Seconds()
+		} else {
+			fmt.Fprintln(os.Stderr, "failover:", err)
+		}
+		time.Sleep(*hold + jitter())
+		tUp := time.Now()
+		if err := pt.start(); err != nil {
+			return fmt.Errorf("restart primary target: %w", err)
+		}
+		rc := math.NaN()
+		if at, err := waitFor(r, *name, *primary, *poll, *maxWait); err == nil {
+			rc = at.Sub(tUp).Seconds()
+		} else {
+			fmt.Fprintln(os.Stderr, "recovery:", err)
+		}
+		fmt.Printf("trial %d: failover_s=%.3f recovery_s=%.3f\n", i, f, rc)
+		fo, rec = append(fo, f), append(rec, rc)
+	}
+	fmt.Printf("FAILOVER_S %s\n", summary(fo))
+	fmt.Printf("RECOVERY_S %s\n", summary(rec))
+	return nil
+}
+
+// reloadStats counts queries and the ways they failed.
+type reloadStats struct {
+	queries, timeouts, errs, badRcode, empty atomic.Int64
+	mu                                       sync.Mutex
+	samples                                  []string
+}
+
+func (s *reloadStats) record(name string, a answer, err error) {
+	s.queries.Add(1)
+	var why string
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		s.timeouts.Add(1)
+		why = "timeout"
+	case err != nil:
+		s.errs.Add(1)
+		why = err.Error()
+	case a.rcode != 0:
+		s.badRcode.Add(1)
+		why = fmt.Sprintf("rcode %d", a.rcode)
+	case len(a.addrs) == 0:
+		s.empty.Add(1)
+		why = "no A record"
+	default:
+		return
+	}
+	s.mu.Lock()
+	if len(s.samples) < 5 {
+		s.samples = append(s.samples, time.Now().Format("15:04:05.000")+" "+name+": "+why)
+	}
+	s.mu.Unlock()
+}
+
+func (s *reloadStats) failed() int64 {
+	return s.timeouts.Load() + s.errs.Load() + s.badRcode.Load() + s.empty.Load()
+}
+
+func cmdReload(args []string) error {
+	fs := flag.NewFlagSet("reload", flag.ContinueOnError)
+	server := fs.String("dns", "127.0.0.1:53", "DNS server")
+	pid := fs.Int("pid", 0, "process to send SIGHUP to")
+	names := fs.String("names", "", "comma-separated names queried continuously (A) by every worker")
+	marker := fs.String("marker", "", "name whose answer changes in the new configuration")
+	want := fs.String("want", "", "the marker's answer once the new configuration is serving")
+	workers := fs.Int("workers", 4, "concurrent query loops (each one query in flight)")
+	before := fs.Duration("before", time.Second, "query this long before the SIGHUP")
+	after := fs.Duration("after", time.Second, "keep querying this long after the new answer appears")
+	timeout := fs.Duration("timeout", time.Second, "a query without a response after this long has failed")
+	maxWait := fs.Duration("maxwait", 60*time.Second, "give up waiting for the new answer after this long")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *pid <= 0 || *names == "" || *marker == "" || *want == "" {
+		return errors.New("need -pid, -names, -marker and -want")
+	}
+	list := strings.Split(*names, ",")
+	var st reloadStats
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for w := range *workers {
+		r, err := newResolver(*server, *timeout)
+		if err != nil {
+			return err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer r.Close()
+			for i := w; !stop.Load(); i++ {
+				n := list[i%len(list)]
+				a, err := r.queryA(n)
+				st.record(n, a, err)
+			}
+		}()
+	}
+	defer func() { stop.Store(true); wg.Wait() }()
+
+	mr, err := newResolver(*server, *timeout)
+	if err != nil {
+		return err
+	}
+	defer mr.Close()
+	time.Sleep(*before)
+	t0 := time.Now()
+	if err := syscall.Kill(*pid, syscall.SIGHUP); err != nil {
+		return fmt.Errorf("SIGHUP %d: %w", *pid, err)
+	}
+	var at time.Time
+	deadline := t0.Add(*maxWait)
+	for time.Now().Before(deadline) {
+		a, err := mr.queryA(*marker)
+		st.record(*marker, a, err)
+		if err == nil && a.String() == *want {
+			at = time.Now()
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	time.Sleep(*after)
+	stop.Store(true)
+	wg.Wait()
+	reload := "timeout"
+	if !at.IsZero() {
+		reload = fmt.Sprintf("%.3f", at.Sub(t0).Seconds())
+	}
+	fmt.Printf("RELOAD_S %s QUERIES %d FAILED %d timeouts=%d errors=%d rcode=%d empty=%d\n",
+		reload, st.queries.Load(), st.failed(), st.timeouts.Load(), st.errs.Load(), st.badRcode.Load(), st.empty.Load())
+	for _, s := range st.samples {
+		fmt.Println("  failed:", s)
+	}
+	if at.IsZero() {
+		return fmt.Errorf("%s never answered %q", *marker, *want)
+	}
+	return nil
+}

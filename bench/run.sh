@@ -1,0 +1,462 @@
+#!/usr/bin/env bash
+# bench/run.sh — `make bench`: failoverd against gdnsd and PowerDNS on this machine,
+# one table at the end (also written to $BENCH_OUT when set).
+#
+#   bash bench/run.sh [--peers-only] [--only qps,failover,probe,config] [--quick]
+#
+#   --peers-only   measure gdnsd and PowerDNS only (no bin/failoverd needed)
+#   --only LIST    run only these sections (default: all four)
+#   --quick        smoke run: 1 short run / 1 trial / 1,000 services (numbers meaningless)
+#
+# Knobs (env, defaults): RUNS=3 DURATION=10 (qps runs per name and seconds each),
+#   TRIALS=5 (failover kill/restart cycles per server), SERVICES=10000 (config-size figure),
+#   SERVER_CPU=0 CLIENT_CPU=1, KEEP=1 keeps the work directory, BENCH_OUT=FILE copies the table,
+#   PROBESCALE_ARGS (extra flags for bench/probescale).
+#
+# What it does (docs/benchmarks.md explains each figure):
+#   * installs dnsperf, gdnsd, pdns-server, pdns-backend-bind from Debian when missing;
+#   * writes one zone (static A, health-checked www with primary 127.0.0.11 and backup
+#     127.0.0.12, HTTP targets on :8080 served locally by bench/benchtool) for every server;
+#   * qps: each server alone, pinned to CPU $SERVER_CPU (failoverd with GOMAXPROCS=1), dnsperf
+#     pinned to CPU $CLIENT_CPU, RUNS x DURATION s per name, median; server CPU time per answered
+#     query from /proc/PID/task/*/schedstat over the middle of each run;
+#   * failover: kill → backup and restart → primary, TRIALS cycles per server, at each server's
+#     fastest check settings, failoverd at the same settings;
+#   * probe: bench/probescale (if present) for rounds/s, lateness p99 and memory per target;
+#   * config: SERVICES services: validate time, start → first answer, RSS, SIGHUP reload time
+#     with continuous queries counting failures.
+# Loopback only; every server started here is killed on exit; every wait is bounded.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PEERS_ONLY=0
+SECTIONS="qps failover probe config"
+RUNS=${RUNS:-3}
+DURATION=${DURATION:-10}
+TRIALS=${TRIALS:-5}
+SERVICES=${SERVICES:-10000}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+while [ $# -gt 0 ]; do
+  case $1 in
+    --peers-only) PEERS_ONLY=1 ;;
+    --only) SECTIONS=${2//,/ }; shift ;;
+    --quick) RUNS=1 DURATION=3 TRIALS=1 SERVICES=1000 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    *) echo "bench/run.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+want() { [[ " $SECTIONS " == *" $1 "* ]]; }
+log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+T_START=$(date +%s)
+LOAD_START=$(cut -d" " -f1-3 /proc/loadavg)
+
+# ---------------------------------------------------------------- dependencies
+install_deps() {
+  local need=()
+  command -v dnsperf >/dev/null || need+=(dnsperf)
+  command -v gdnsd >/dev/null || need+=(gdnsd)
+  command -v pdns_server >/dev/null || need+=(pdns-server)
+  ls /usr/lib/*/pdns/libbindbackend.so >/dev/null 2>&1 || need+=(pdns-backend-bind)
+  command -v taskset >/dev/null || need+=(util-linux)
+  [ ${#need[@]} -eq 0 ] && return 0
+  log "installing from Debian: ${need[*]}"
+  local sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  if ! $sudo apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends "${need[@]}" >/dev/null; then
+    $sudo apt-get -o DPkg::Lock::Timeout=300 update -qq >/dev/null
+    $sudo apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends "${need[@]}" >/dev/null
+  fi
+}
+install_deps
+
+if [ "$PEERS_ONLY" = 0 ]; then
+  [ -x "$ROOT/bin/failoverd" ] || { echo "bin/failoverd missing: run 'make build' (or use --peers-only)" >&2; exit 1; }
+fi
+
+# ---------------------------------------------------------------- work dir, processes
+W=$(mktemp -d /tmp/failoverd-bench.XXXXXX)
+mkdir -p "$W"/{logs,results,targets}
+declare -A PIDS=()   # name -> pid of every process started here
+
+stop_proc() { # name: TERM, wait up to 5 s, then KILL
+  local name=$1 pid=${PIDS[$1]:-}
+  [ -n "$pid" ] || return 0
+  unset "PIDS[$name]"
+  kill "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+  local n
+  for n in "${!PIDS[@]}"; do stop_proc "$n"; done
+  if [ "${KEEP:-0}" = 1 ]; then log "work directory kept: $W"; else rm -rf "$W"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+start_proc() { # name cpu|- cmd... (background, output to logs/name.log)
+  local name=$1 cpu=$2; shift 2
+  if [ "$cpu" = - ]; then "$@" >"$W/logs/$name.log" 2>&1 &
+  else taskset -c "$cpu" "$@" >"$W/logs/$name.log" 2>&1 &
+  fi
+  PIDS[$name]=$!
+}
+
+log "building bench/benchtool"
+(cd "$ROOT" && go build -o "$W/benchtool" ./bench/benchtool)
+BT=$W/benchtool
+
+wait_answer() { # port name [want] -> seconds, fails after 60 s
+  "$BT" wait -dns "127.0.0.1:$1" -name "$2" -want "${3:-}" -timeout "${WAIT_TIMEOUT:-60s}"
+}
+
+sched_ns() { # pid -> on-CPU ns of all its threads
+  cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s+=$1} END{printf "%.0f", s}'
+}
+median() { sort -g | awk '{a[NR]=$1} END{if(!NR){print "n/a"; exit} if(NR%2) print a[(NR+1)/2]; else printf "%.6g\n", (a[NR/2]+a[NR/2+1])/2}'; }
+range() { sort -g | awk 'NR==1{a=$1} {b=$1} END{print a "–" b}'; }
+rss_kib() { awk '/^VmRSS/{print $2}' /proc/"$1"/status; }
+
+# ---------------------------------------------------------------- configurations
+# One zone for everybody: SOA/NS, static A 192.0.2.1 (ttl 300), www: primary 127.0.0.11,
+# backup 127.0.0.12, health check GET http://<addr>:8080/health, ttl 0.
+GDNSD_PORT=5301 PDNS_PORT=5302 PDNS_SHARED_PORT=5304 FOD_PORT=5305 FOD_API=18053
+FOD10K_PORT=5306 FOD10K_API=18054
+
+write_peer_configs() {
+  mkdir -p "$W"/gdnsd/{zones,run,state} "$W"/pdns/run "$W"/pdns-shared/run
+  local zone='$TTL 300
+@       SOA ns1.example.com. hostmaster.example.com. 1 3600 600 86400 300
+@       NS  ns1.example.com.
+ns1     A   127.0.0.1
+static  A   192.0.2.1'
+  cat >"$W/gdnsd/config" <<EOF
+options => {
+  listen => [ 127.0.0.1:$GDNSD_PORT ]
+  udp_threads => 1
+  tcp_threads => 1
+  min_ttl => 0
+  run_dir => $W/gdnsd/run
+  state_dir => $W/gdnsd/state
+}
+service_types => {
+  health => {
+    plugin => http_status
+    port => 8080
+    url_path => /health
+    ok_codes => [ 200 ]
+    interval => 2     # gdnsd 3.8 minimum (checkconf: "Value out of range (2, 3600)")
+    timeout => 1      # integer seconds, must be < interval
+    up_thresh => 1
+    ok_thresh => 1
+    down_thresh => 1
+  }
+}
+plugins => {
+  simplefo => {
+    www => {
+      service_types => [ health ]
+      primary => 127.0.0.11
+      secondary => 127.0.0.12
+    }
+  }
+}
+EOF
+  printf '%s\nwww 0 DYNA simplefo!www\n' "$zone" >"$W/gdnsd/zones/example.com"
+  gdnsd -c "$W/gdnsd" checkconf >"$W/logs/gdnsd-checkconf.log" 2>&1 || { cat "$W/logs/gdnsd-checkconf.log" >&2; exit 1; }
+
+  local mode dir port
+  for mode in yes shared; do
+    if [ $mode = yes ]; then dir=$W/pdns port=$PDNS_PORT; else dir=$W/pdns-shared port=$PDNS_SHARED_PORT; fi
+    cat >"$dir/pdns.conf" <<EOF
+launch=bind
+bind-config=$dir/named.conf
+local-address=127.0.0.1
+local-port=$port
+socket-dir=$dir/run
+daemon=no
+guardian=no
+disable-syslog=yes
+loglevel=4
+webserver=no
+api=no
+security-poll-suffix=
+enable-lua-records=$mode
+lua-health-checks-interval=1
+receiver-threads=1
+distributor-threads=1
+reuseport=yes
+cache-ttl=20
+EOF
+    echo "zone \"example.com\" { type master; file \"$dir/example.com.zone\"; };" >"$dir/named.conf"
+    { printf '$ORIGIN example.com.\n%s\n' "$zone"
+      echo "www 0 LUA A \"ifurlup('http://www.example.com:8080/health', {{'127.0.0.11'}, {'127.0.0.12'}}, {timeout='1'})\""
+    } >"$dir/example.com.zone"
+  done
+}
+
+fod_config() { # file port api interval timeout
+  cat >"$1" <<EOF
+server {
+  state_dir = "$(dirname "$1")/state"
+  hostname  = "ns1.example.com"
+}
+dns { listen = ["127.0.0.1:$2"] }
+api { listen = "127.0.0.1:$3" }
+zone "example.com" {
+  record "static" {
+    type  = "A"
+    ttl   = 300
+    rdata = ["192.0.2.1"]
+  }
+}
+active_failover "www.example.com." {
+  address       = "127.0.0.11"
+  failover_data = "127.0.0.12"
+  ttl           = 0
+  monitor {
+    protocol = "HTTP"
+    interval = "$4"
+    timeout  = "$5"
+    retries  = 0
+    port     = 8080
+    path     = "/health"
+  }
+}
+EOF
+}
+
+write_peer_configs
+mkdir -p "$W/fod"
+fod_config "$W/fod/failoverd.hcl" $FOD_PORT $FOD_API 1s 500ms
+if [ "$PEERS_ONLY" = 0 ]; then
+  "$ROOT/bin/failoverd" validate -config "$W/fod/failoverd.hcl" || { echo "failoverd rejected the bench configuration" >&2; exit 1; }
+fi
+
+SERVERS=(gdnsd pdns pdns-shared)
+[ "$PEERS_ONLY" = 1 ] || SERVERS=(failoverd gdnsd pdns pdns-shared)
+port_of() { case $1 in gdnsd) echo $GDNSD_PORT;; pdns) echo $PDNS_PORT;; pdns-shared) echo $PDNS_SHARED_PORT;; failoverd*) echo $FOD_PORT;; esac; }
+
+start_server() { # name [failoverd config]
+  local name=$1 port; port=$(port_of "$1")
+  case $name in
+    gdnsd) start_proc gdnsd "$SERVER_CPU" gdnsd -c "$W/gdnsd" start ;;
+    pdns) start_proc pdns "$SERVER_CPU" pdns_server --config-dir="$W/pdns" ;;
+    pdns-shared) start_proc pdns-shared "$SERVER_CPU" pdns_server --config-dir="$W/pdns-shared" ;;
+    failoverd*) GOMAXPROCS=1 start_proc "$name" "$SERVER_CPU" "$ROOT/bin/failoverd" run -config "${2:-$W/fod/failoverd.hcl}" ;;
+  esac
+  wait_answer "$port" static.example.com >/dev/null || { tail -20 "$W/logs/$name.log" >&2; exit 1; }
+}
+
+declare -A R=()   # results: "server.metric" -> value
+
+# ---------------------------------------------------------------- qps
+run_qps() { # server name-label qname
+  local s=$1 label=$2 q=$3 port pid i f qps p0 p1 t0 t1 win out
+  port=$(port_of "$s"); pid=${PIDS[$s]}
+  printf '%s A\n' "$q" >"$W/q-$label.txt"
+  out=$W/results/qps-$s-$label.txt; : >"$out"
+  for i in $(seq 1 "$RUNS"); do
+    f=$W/results/dnsperf-$s-$label-$i.txt
+    taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$W/q-$label.txt" -l "$DURATION" \
+      -c 10 -q 200 -O suppress=timeout,unexpected >"$f" 2>&1 &
+    PIDS[dnsperf]=$!
+    win=$(( DURATION > 3 ? DURATION - 2 : 1 ))
+    sleep 1; p0=$(sched_ns "$pid"); t0=$(date +%s%N)
+    sleep "$win"; p1=$(sched_ns "$pid"); t1=$(date +%s%N)
+    wait "${PIDS[dnsperf]}" || true; unset "PIDS[dnsperf]"
+    qps=$(awk '/Queries per second/{printf "%.0f", $4}' "$f")
+    [ -n "$qps" ] || { cat "$f" >&2; exit 1; }
+    awk -v a="$p0" -v b="$p1" -v w0="$t0" -v w1="$t1" -v q="$qps" \
+      -v lost="$(awk '/Queries lost/{print $3}' "$f")" -v rc="$(awk '/Response codes/{sub(/.*codes: */,""); print}' "$f")" \
+      'BEGIN{printf "qps=%d cpu_pct=%.0f us_per_q=%.2f lost=%s rcodes=[%s]\n", q, 100*(b-a)/(w1-w0), (b-a)/1e3/((w1-w0)/1e9*q), lost, rc}' >>"$out"
+    log "  $s $label run $i: $(tail -1 "$out")"
+  done
+  R[$s.$label.qps]=$(sed 's/.*qps=\([0-9]*\).*/\1/' "$out" | median)
+  R[$s.$label.qps_range]=$(sed 's/.*qps=\([0-9]*\).*/\1/' "$out" | range)
+  R[$s.$label.us]=$(sed 's/.*us_per_q=\([0-9.]*\).*/\1/' "$out" | median)
+  R[$s.$label.cpu]=$(sed 's/.*cpu_pct=\([0-9]*\).*/\1/' "$out" | median)
+  R[$s.$label.lost]=$(sed 's/.*lost=\([0-9]*\).*/\1/' "$out" | awk '{s+=$1} END{print s+0}')
+}
+
+if want qps; then
+  log "qps: ${SERVERS[*]}, $RUNS x ${DURATION}s per name, server on CPU $SERVER_CPU, dnsperf on CPU $CLIENT_CPU"
+  start_proc targets "$CLIENT_CPU" "$BT" targets -addr 127.0.0.11:8080 -addr 127.0.0.12:8080
+  for s in "${SERVERS[@]}"; do
+    start_server "$s"
+    # the health-checked name must be answering the primary before measuring
+    wait_answer "$(port_of "$s")" www.example.com 127.0.0.11 >/dev/null || { echo "$s: www never answered 127.0.0.11" >&2; exit 1; }
+    sleep 1
+    [ "$s" = failoverd ] && R[failoverd.rss_small]=$(rss_kib "${PIDS[$s]}")
+    R[$s.threads_on_cpu]=$(for t in /proc/"${PIDS[$s]}"/task/*; do taskset -cp "${t##*/}" 2>/dev/null | awk '{print $NF}'; done | sort -u | tr '\n' ' ')
+    run_qps "$s" static static.example.com
+    run_qps "$s" www www.example.com
+    stop_proc "$s"
+  done
+  stop_proc targets
+fi
+
+# ---------------------------------------------------------------- failover
+run_failover() { # label server [failoverd config]
+  local label=$1 s=$2 out=$W/results/failover-$1.txt
+  start_server "$s" "${3:-}"
+  "$BT" failover -dns "127.0.0.1:$(port_of "$s")" -name www.example.com -trials "$TRIALS" \
+    -settle 1s -hold 2s -phase 2s >"$out" 2>"$W/logs/failover-$label.err" || { cat "$out" "$W/logs/failover-$label.err" >&2; exit 1; }
+  stop_proc "$s"
+  R[$label.fo]=$(awk '/^FAILOVER_S/{print $2, $3, $4, $5}' "$out")
+  R[$label.rec]=$(awk '/^RECOVERY_S/{print $2, $3, $4, $5}' "$out")
+  log "  $label: failover ${R[$label.fo]}; recovery ${R[$label.rec]}"
+}
+
+if want failover; then
+  log "failover: $TRIALS kill/restart cycles per server"
+  run_failover gdnsd gdnsd
+  run_failover pdns pdns
+  if [ "$PEERS_ONLY" = 0 ]; then
+    run_failover failoverd-1s failoverd
+    fod_config "$W/fod/failoverd-2s.hcl" $FOD_PORT $FOD_API 2s 1s
+    run_failover failoverd-2s failoverd "$W/fod/failoverd-2s.hcl"
+  fi
+fi
+
+# ---------------------------------------------------------------- probe capacity
+if want probe; then
+  if [ -d "$ROOT/bench/probescale" ]; then
+    log "probe: bench/probescale ${PROBESCALE_ARGS:-}"
+    (cd "$ROOT" && go build -o "$W/probescale" ./bench/probescale)
+    # shellcheck disable=SC2086
+    "$W/probescale" ${PROBESCALE_ARGS:-} >"$W/results/probescale.txt" 2>&1 || { cat "$W/results/probescale.txt" >&2; exit 1; }
+    R[probe.out]=$(cat "$W/results/probescale.txt")
+  else
+    R[probe.out]="not measured: bench/probescale is not in this tree"
+  fi
+fi
+
+# ---------------------------------------------------------------- config size
+gen_big_config() { # file marker-ip
+  awk -v n="$SERVICES" -v port=$FOD10K_PORT -v api=$FOD10K_API -v st="$W/fod10k/state" -v m="$2" 'BEGIN{
+    printf "server {\n  state_dir = \"%s\"\n  hostname  = \"ns1.example.com\"\n}\n", st
+    printf "dns { listen = [\"127.0.0.1:%d\"] }\napi { listen = \"127.0.0.1:%d\" }\n", port, api
+    printf "zone \"example.com\" {\n  record \"static\" {\n    type  = \"A\"\n    ttl   = 300\n    rdata = [\"192.0.2.1\"]\n  }\n"
+    printf "  record \"marker\" {\n    type  = \"A\"\n    ttl   = 0\n    rdata = [\"%s\"]\n  }\n}\n", m
+    for (i = 1; i <= n; i++) {
+      a = sprintf("127.1.%d.%d", int(i/250), i%250 + 1); b = sprintf("127.2.%d.%d", int(i/250), i%250 + 1)
+      printf "active_failover \"s%d.example.com.\" {\n  address       = \"%s\"\n  failover_data = \"%s\"\n  ttl           = 0\n  monitor {\n    protocol = \"NONE\"\n    interval = \"10s\"\n  }\n}\n", i, a, b
+    }
+  }' >"$1"
+}
+svc_addr() { echo "127.1.$(( $1 / 250 )).$(( $1 % 250 + 1 ))"; }
+
+if want config && [ "$PEERS_ONLY" = 0 ]; then
+  log "config: $SERVICES active_failover services (monitor NONE)"
+  mkdir -p "$W/fod10k"
+  C=$W/fod10k/failoverd.hcl
+  gen_big_config "$C" 192.0.2.1
+  vt=()
+  for _ in 1 2 3; do
+    t0=$(date +%s%N); "$ROOT/bin/failoverd" validate -config "$C"; t1=$(date +%s%N)
+    vt+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", (b-a)/1e9}')")
+  done
+  R[cfg.validate]=$(printf '%s\n' "${vt[@]}" | median)
+  R[cfg.size]=$(du -k "$C" | awk '{print $1}')
+  t0=$(date +%s%N)
+  start_proc failoverd-10k - "$ROOT/bin/failoverd" run -config "$C"
+  R[cfg.start]=$("$BT" wait -dns 127.0.0.1:$FOD10K_PORT -name "s$SERVICES.example.com" -want "$(svc_addr "$SERVICES")" -since "$t0" -poll 2ms -timeout 60s) \
+    || { tail -20 "$W/logs/failoverd-10k.log" >&2; exit 1; }
+  sleep 2
+  R[cfg.rss]=$(rss_kib "${PIDS[failoverd-10k]}")
+  names="static.example.com,s1.example.com,s$(( SERVICES / 2 )).example.com,s$SERVICES.example.com"
+  rl=(); fails=0; queries=0
+  for m in 192.0.2.2 192.0.2.1 192.0.2.2; do
+    gen_big_config "$C.new" "$m"; mv "$C.new" "$C"
+    out=$("$BT" reload -dns 127.0.0.1:$FOD10K_PORT -pid "${PIDS[failoverd-10k]}" -names "$names" \
+      -marker marker.example.com -want "$m" -workers 4 -before 1s -after 1s) || { echo "$out" >&2; tail -20 "$W/logs/failoverd-10k.log" >&2; exit 1; }
+    echo "$out" >>"$W/results/reload.txt"
+    log "  reload: $(head -1 <<<"$out")"
+    rl+=("$(awk '/^RELOAD_S/{print $2}' <<<"$out")")
+    queries=$(( queries + $(awk '/^RELOAD_S/{print $4}' <<<"$out") ))
+    fails=$(( fails + $(awk '/^RELOAD_S/{print $6}' <<<"$out") ))
+  done
+  R[cfg.reload]=$(printf '%s\n' "${rl[@]}" | median)
+  R[cfg.reload_range]=$(printf '%s\n' "${rl[@]}" | range)
+  R[cfg.queries]=$queries R[cfg.failed]=$fails
+  R[cfg.rss_after]=$(rss_kib "${PIDS[failoverd-10k]}")
+  stop_proc failoverd-10k
+fi
+
+# ---------------------------------------------------------------- table
+v() { echo "${R[$1]:-–}"; }
+ratio() { # a b -> a/b with 2 decimals, or –
+  awk -v a="${R[$1]:-}" -v b="${R[$2]:-}" 'BEGIN{ if (a == "" || b == "" || b+0 == 0) print "–"; else printf "%.2f", a/b }'
+}
+fo_med() { sed -n 's/.*median=\([0-9.]*\).*/\1/p' <<<"${R[$1]:-}"; }
+fo_cell() { # key -> "median [min–max] (n)"
+  local x=${R[$1]:-}; [ -n "$x" ] || { echo "–"; return; }
+  awk '{for(i=1;i<=NF;i++){split($i,kv,"="); v[kv[1]]=kv[2]} printf "%s [%s–%s] (n=%s)", v["median"], v["min"], v["max"], v["n"]}' <<<"$x"
+}
+fo_ratio() { awk -v a="$(fo_med "$1")" -v b="$(fo_med "$2")" 'BEGIN{ if (a == "" || b == "" || b+0 == 0) print "–"; else printf "%.2f", a/b }'; }
+
+{
+  echo "## make bench — $(date -u +%FT%TZ)"
+  echo
+  echo "machine: $(nproc) CPUs, $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo), kernel $(uname -r), $(. /etc/os-release; echo "$PRETTY_NAME");" \
+    "load average at start ${LOAD_START:-$(cut -d' ' -f1-3 /proc/loadavg)}"
+  echo "versions: $(dpkg-query -W -f '${Package} ${Version}, ' gdnsd pdns-server dnsperf 2>/dev/null)failoverd $([ "$PEERS_ONLY" = 1 ] && echo "not run" || "$ROOT/bin/failoverd" version 2>/dev/null | awk '{print $2}')"
+  if want qps; then
+    echo
+    echo "### DNS queries/s and server CPU per answered query"
+    echo "server pinned to CPU $SERVER_CPU (failoverd GOMAXPROCS=1), dnsperf -c 10 -q 200 on CPU $CLIENT_CPU, $RUNS x ${DURATION}s per name, median [range]; µs/q = server on-CPU time / answered queries"
+    echo
+    echo "| server | static qps | static µs/q | www (health-checked) qps | www µs/q | lost | failoverd/this: static qps | static µs/q | www qps | www µs/q |"
+    echo "|---|---|---|---|---|---|---|---|---|---|"
+    for s in "${SERVERS[@]}"; do
+      if [ "$s" = failoverd ]; then rs="| | | | "; else
+        rs="$(ratio failoverd.static.qps "$s.static.qps") | $(ratio failoverd.static.us "$s.static.us") | $(ratio failoverd.www.qps "$s.www.qps") | $(ratio failoverd.www.us "$s.www.us")"; fi
+      lbl=$s; case $s in pdns) lbl="pdns lua=yes";; pdns-shared) lbl="pdns lua=shared";; esac
+      echo "| $lbl | $(v "$s.static.qps") [$(v "$s.static.qps_range")] | $(v "$s.static.us") | $(v "$s.www.qps") [$(v "$s.www.qps_range")] | $(v "$s.www.us") | $(( ${R[$s.static.lost]:-0} + ${R[$s.www.lost]:-0} )) | $rs |"
+    done
+    echo
+    echo "ratios: qps > 1 and µs/q < 1 favour failoverd. Server CPU % (static / www): $(for s in "${SERVERS[@]}"; do printf '%s %s/%s%%; ' "$s" "$(v "$s.static.cpu")" "$(v "$s.www.cpu")"; done)"
+  fi
+  if want failover; then
+    echo
+    echo "### Failover reaction (seconds; kill = primary's HTTP target closed, $TRIALS cycles, DNS polled every 10 ms)"
+    echo
+    echo "| server | check settings (fastest it supports) | kill → backup | restart → primary | failoverd/this (kill, restart) |"
+    echo "|---|---|---|---|---|"
+    echo "| gdnsd | http_status interval 2 s (min), timeout 1 s, up/ok/down_thresh 1; +1 s update coalescing | $(fo_cell gdnsd.fo) | $(fo_cell gdnsd.rec) | $(fo_ratio failoverd-2s.fo gdnsd.fo), $(fo_ratio failoverd-2s.rec gdnsd.rec) |"
+    [ "$PEERS_ONLY" = 1 ] || echo "| failoverd, gdnsd's settings | interval 2s, timeout 1s, retries 0 | $(fo_cell failoverd-2s.fo) | $(fo_cell failoverd-2s.rec) | |"
+    echo "| pdns lua=yes | lua-health-checks-interval=1 (min), timeout='1' (min), one check flips | $(fo_cell pdns.fo) | $(fo_cell pdns.rec) | $(fo_ratio failoverd-1s.fo pdns.fo), $(fo_ratio failoverd-1s.rec pdns.rec) |"
+    [ "$PEERS_ONLY" = 1 ] || echo "| failoverd, pdns's settings | interval 1s (min), timeout 500ms (must be < interval), retries 0 | $(fo_cell failoverd-1s.fo) | $(fo_cell failoverd-1s.rec) | |"
+  fi
+  if want probe; then
+    echo
+    echo "### Probe capacity (bench/probescale)"
+    echo
+    echo '```'
+    echo "${R[probe.out]:-–}"
+    echo '```'
+  fi
+  if want config && [ "$PEERS_ONLY" = 0 ]; then
+    echo
+    echo "### Configuration of $SERVICES active_failover services (monitor NONE), $(v cfg.size) KiB of HCL"
+    echo
+    echo "| figure | value |"
+    echo "|---|---|"
+    echo "| \`failoverd validate\` (median of 3) | $(v cfg.validate) s |"
+    echo "| start → last service answers | $(v cfg.start) s |"
+    echo "| SIGHUP → changed answer served (median of 3 [range]) | $(v cfg.reload) s [$(v cfg.reload_range)] |"
+    echo "| queries failed during the 3 reloads | $(v cfg.failed) of $(v cfg.queries) |"
+    echo "| RSS after start / after 3 reloads | $(v cfg.rss) / $(v cfg.rss_after) KiB |"
+    if [ -n "${R[failoverd.rss_small]:-}" ]; then
+      echo "| memory per service ((RSS − RSS of the 1-service qps config) / $SERVICES) | $(awk -v a="${R[cfg.rss]}" -v b="${R[failoverd.rss_small]}" -v n="$SERVICES" 'BEGIN{printf "%.1f KiB", (a-b)/n}') |"
+    fi
+  fi
+  echo
+  echo "total bench time: $(( $(date +%s) - T_START )) s"
+} >"$W/table.md"
+cat "$W/table.md"
+[ -z "${BENCH_OUT:-}" ] || cp "$W/table.md" "$BENCH_OUT"
