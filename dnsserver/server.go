@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -114,6 +115,7 @@ func (s *Server) closeGeo() {
 // Options.Notify, asynchronously and with retries.
 func (s *Server) Publish(snap *Snapshot) {
 	p := prepare(snap)
+	s.buildFast(p)
 	s.cur.Store(p)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -172,7 +174,7 @@ func (s *Server) Run(ctx context.Context) error {
 	var (
 		wg      sync.WaitGroup
 		servers []*dns.Server
-		errc    = make(chan error, 2*len(pcs))
+		errc    = make(chan error, len(lns))
 		started sync.WaitGroup
 	)
 	serve := func(srv *dns.Server) {
@@ -189,9 +191,20 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 		})
 	}
-	for i := range pcs {
-		serve(&dns.Server{PacketConn: pcs[i], Handler: s, UDPSize: maxUDPSize})
+	for i := range lns {
 		serve(&dns.Server{Listener: lns[i], Handler: s, ReadTimeout: 5 * time.Second, IdleTimeout: func() time.Duration { return 10 * time.Second }})
+	}
+	// UDP: our own read loops (fast path, then miekg/dns). Several readers
+	// share each socket so queries use every core.
+	var (
+		stopping atomic.Bool
+		uwg      sync.WaitGroup
+	)
+	readers := max(1, runtime.GOMAXPROCS(0))
+	for _, pc := range pcs {
+		for range readers {
+			uwg.Go(func() { s.serveUDP(pc.(*net.UDPConn), &stopping) })
+		}
 	}
 	started.Wait()
 	nctx, cancelNotify := context.WithCancel(context.Background())
@@ -207,6 +220,12 @@ func (s *Server) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	case runErr = <-errc:
 	}
+	// Stop reading; each reader finishes the query it holds.
+	stopping.Store(true)
+	for _, pc := range pcs {
+		pc.SetReadDeadline(time.Unix(1, 0))
+	}
+	uwg.Wait()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	for _, srv := range servers {
 		if err := srv.ShutdownContext(sctx); err != nil && runErr == nil && !errors.Is(err, context.DeadlineExceeded) {
@@ -340,8 +359,8 @@ func (s *Server) handle(remote net.Addr, req *dns.Msg) (*dns.Msg, string, *pubZo
 		zone = z.origin
 		answerQuery(p, z, m, qname, q.Qtype, &c)
 	}
-	if req.IsEdns0() != nil {
-		m.SetEdns0(maxUDPSize, false)
+	if ropt := req.IsEdns0(); ropt != nil {
+		m.SetEdns0(maxUDPSize, ropt.Do()) // RFC 3225: DO is copied
 		if ecs != nil {
 			opt := m.IsEdns0()
 			opt.Option = append(opt.Option, &dns.EDNS0_SUBNET{

@@ -67,6 +67,8 @@ type published struct {
 	// maxLabels is the largest label count of any origin, to bound the
 	// zone search.
 	order []*pubZone
+	// fast holds pre-packed answers for the UDP fast path (nil: none).
+	fast *fastTable
 }
 
 type pubZone struct {

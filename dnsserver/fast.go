@@ -1,0 +1,419 @@
+package dnsserver
+
+import (
+	"encoding/binary"
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+)
+
+// The UDP fast path answers common queries (one IN question, no ECS) from
+// answers packed at Publish time: the response is the query's header and
+// question followed by pre-packed sections, with weighted A/AAAA picks
+// spliced in per query. Anything else goes through miekg/dns and handle.
+
+// fastEntry is the pre-packed answer of one (name, qtype), or of "any
+// other qtype" of a name (qtype 0 in the key).
+type fastEntry struct {
+	slow   bool   // answer through the full path
+	flags  uint16 // AA and rcode
+	counts [3]uint16
+	body   []byte // the packed answer, authority and additional sections
+	// Weighted A/AAAA answers: each record packed on its own (owner
+	// compressed to the question), picked per query.
+	rrs        [][]byte
+	ws         []uint32
+	serveCount int
+	// queries counts answers of a fixed qtype; generic entries (any other
+	// qtype, NXDOMAIN) carry their zone and rcode labels instead.
+	queries     prometheus.Counter
+	zone, rcode string
+}
+
+// fastZone answers names that do not exist in a zone.
+type fastZone struct {
+	nx *fastEntry // nil: wildcards or delegations, use the full path
+}
+
+type fastTable struct {
+	entries map[string]*fastEntry // lower-case wire name + qtype
+	zones   map[string]*fastZone  // lower-case wire origin
+}
+
+func wireName(name string) []byte {
+	buf := make([]byte, 256)
+	n, err := dns.PackDomainName(name, buf, 0, nil, false)
+	if err != nil {
+		return nil
+	}
+	return buf[:n]
+}
+
+func fastKey(wire []byte, qtype uint16) string {
+	return string(binary.BigEndian.AppendUint16(append([]byte(nil), wire...), qtype))
+}
+
+// buildFast pre-packs the deterministic answers of p. It reuses the
+// answer logic itself (answerQuery), so both paths agree by construction.
+func (s *Server) buildFast(p *published) {
+	ft := &fastTable{entries: map[string]*fastEntry{}, zones: map[string]*fastZone{}}
+	isDynamic := func(name string) bool {
+		z := p.findZone(name)
+		return z != nil && z.dyn[name] != nil
+	}
+	// packEntry packs the answer to (name, qtype); generic entries answer
+	// any qtype (their counter is looked up per query) and, when their
+	// question is a placeholder, are packed without compression.
+	packEntry := func(z *pubZone, name string, qtype uint16, generic, compress bool) *fastEntry {
+		m := new(dns.Msg)
+		m.SetQuestion(name, qtype)
+		c := client{srcBits: -1}
+		answerQuery(p, z, m, name, qtype, &c)
+		for _, sec := range [][]dns.RR{m.Answer, m.Ns, m.Extra} {
+			for _, rr := range sec {
+				if isDynamic(rr.Header().Name) && rr.Header().Name != name {
+					return &fastEntry{slow: true}
+				}
+			}
+		}
+		m.Compress = compress
+		buf, err := m.Pack()
+		if err != nil {
+			return &fastEntry{slow: true}
+		}
+		qlen := len(wireName(name)) + 4
+		e := &fastEntry{
+			flags:  uint16(m.Rcode & 0xF),
+			counts: [3]uint16{uint16(len(m.Answer)), uint16(len(m.Ns)), uint16(len(m.Extra))},
+			body:   buf[12+qlen:],
+		}
+		if m.Authoritative {
+			e.flags |= 1 << 10
+		}
+		if generic {
+			e.zone, e.rcode = z.origin, rcodeLabel(m.Rcode)
+		} else {
+			e.queries = s.metrics.queries.WithLabelValues(z.origin, qtypeLabel(qtype), rcodeLabel(m.Rcode))
+		}
+		return e
+	}
+	packRRs := func(z *pubZone, name string, qtype uint16, rrs []dns.RR, ws []uint32, serveCount int) *fastEntry {
+		e := &fastEntry{flags: 1 << 10, ws: ws, serveCount: serveCount}
+		for _, rr := range rrs {
+			m := new(dns.Msg)
+			m.SetQuestion(name, qtype)
+			m.Answer = []dns.RR{rr}
+			m.Compress = true
+			buf, err := m.Pack()
+			if err != nil {
+				return &fastEntry{slow: true}
+			}
+			e.rrs = append(e.rrs, buf[12+len(wireName(name))+4:])
+		}
+		e.queries = s.metrics.queries.WithLabelValues(z.origin, qtypeLabel(qtype), rcodeLabel(dns.RcodeSuccess))
+		return e
+	}
+	for _, z := range p.order {
+		zd := z.data
+		// Delegations change answers below them; wildcards change
+		// answers for names that do not exist.
+		simpleZone := len(zd.delegations) == 0
+		wild := false
+		for n := range zd.names {
+			if len(n) > 1 && n[0] == '*' && n[1] == '.' {
+				wild = true
+			}
+		}
+		ow := wireName(z.origin)
+		if ow == nil {
+			continue
+		}
+		fz := &fastZone{}
+		if simpleZone && !wild {
+			fz.nx = packEntry(z, "\\000."+z.origin, dns.TypeNULL, true, false)
+			if fz.nx.slow || fz.nx.flags&0xF != dns.RcodeNameError {
+				fz.nx = nil
+			}
+		}
+		ft.zones[string(ow)] = fz
+		names := map[string]struct{}{}
+		for n := range zd.names {
+			names[n] = struct{}{}
+		}
+		for n := range z.dynExist {
+			names[n] = struct{}{}
+		}
+		for n := range names {
+			if p.findZone(n) != z {
+				continue // belongs to a more specific zone we serve
+			}
+			w := wireName(n)
+			if w == nil {
+				continue
+			}
+			other := &fastEntry{slow: true}
+			ft.entries[fastKey(w, 0)] = other
+			if !simpleZone && belowDelegation(zd, n) {
+				continue
+			}
+			types := zd.names[n]
+			if pn := z.dyn[n]; pn != nil {
+				if pn.regional || pn.global.cname != nil {
+					continue
+				}
+				pr := pn.global
+				if len(pr.a) > 0 {
+					ft.entries[fastKey(w, dns.TypeA)] = packRRs(z, n, dns.TypeA, pr.a, pr.aw, pr.serveCount)
+				} else {
+					ft.entries[fastKey(w, dns.TypeA)] = packEntry(z, n, dns.TypeA, false, true)
+				}
+				if len(pr.aaaa) > 0 {
+					ft.entries[fastKey(w, dns.TypeAAAA)] = packRRs(z, n, dns.TypeAAAA, pr.aaaa, pr.aaaaw, pr.serveCount)
+				} else {
+					ft.entries[fastKey(w, dns.TypeAAAA)] = packEntry(z, n, dns.TypeAAAA, false, true)
+				}
+				continue
+			}
+			if len(types[dns.TypeCNAME]) > 0 {
+				continue
+			}
+			for t := range types {
+				ft.entries[fastKey(w, t)] = packEntry(z, n, t, false, true)
+			}
+			// Any other type: NODATA (absent types are all alike).
+			if len(types[dns.TypeNULL]) == 0 {
+				*other = *packEntry(z, n, dns.TypeNULL, true, true)
+			}
+		}
+	}
+	p.fast = ft
+}
+
+// belowDelegation reports whether name is at or below a delegation point.
+func belowDelegation(zd *ZoneData, name string) bool {
+	for n := name; n != zd.origin && n != ""; n = parentName(n) {
+		if _, ok := zd.delegations[n]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// fastAnswer answers q into out from the pre-packed table, or returns nil
+// when the query needs the full path.
+func (s *Server) fastAnswer(p *published, q []byte, out []byte) []byte {
+	ft := p.fast
+	if ft == nil || len(q) < 17 {
+		return nil
+	}
+	flags := binary.BigEndian.Uint16(q[2:])
+	if flags&0x8000 != 0 || (flags>>11)&0xF != dns.OpcodeQuery {
+		return nil
+	}
+	if binary.BigEndian.Uint16(q[4:]) != 1 || binary.BigEndian.Uint16(q[6:]) != 0 || binary.BigEndian.Uint16(q[8:]) != 0 {
+		return nil
+	}
+	ar := binary.BigEndian.Uint16(q[10:])
+	if ar > 1 {
+		return nil
+	}
+	var key [258]byte
+	k, off := 0, 12
+	for {
+		if off >= len(q) {
+			return nil
+		}
+		l := int(q[off])
+		if l == 0 {
+			key[k] = 0
+			k++
+			off++
+			break
+		}
+		if l > 63 || off+1+l > len(q) || k+1+l > 254 {
+			return nil
+		}
+		key[k] = byte(l)
+		k++
+		for _, c := range q[off+1 : off+1+l] {
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			key[k] = c
+			k++
+		}
+		off += 1 + l
+	}
+	if off+4 > len(q) {
+		return nil
+	}
+	qtype := binary.BigEndian.Uint16(q[off:])
+	if binary.BigEndian.Uint16(q[off+2:]) != dns.ClassINET {
+		return nil
+	}
+	switch qtype {
+	case dns.TypeANY, dns.TypeAXFR, dns.TypeIXFR, dns.TypeOPT, 0:
+		return nil
+	}
+	qend := off + 4
+	limit, edns, do := dns.MinMsgSize, false, false
+	if ar == 1 {
+		o := q[qend:]
+		if len(o) < 11 || o[0] != 0 || binary.BigEndian.Uint16(o[1:]) != dns.TypeOPT || o[6] != 0 {
+			return nil
+		}
+		rdlen := int(binary.BigEndian.Uint16(o[9:]))
+		if len(o) != 11+rdlen {
+			return nil
+		}
+		for opts := o[11:]; len(opts) > 0; {
+			if len(opts) < 4 {
+				return nil
+			}
+			code, olen := binary.BigEndian.Uint16(opts), int(binary.BigEndian.Uint16(opts[2:]))
+			if len(opts) < 4+olen || (code == dns.EDNS0SUBNET && s.opts.ECS) {
+				return nil
+			}
+			opts = opts[4+olen:]
+		}
+		edns, do = true, o[7]&0x80 != 0
+		limit = min(max(int(binary.BigEndian.Uint16(o[3:])), dns.MinMsgSize), maxUDPSize)
+	} else if len(q) != qend {
+		return nil
+	}
+	binary.BigEndian.PutUint16(key[k:], qtype)
+	e := ft.entries[string(key[:k+2])]
+	if e == nil {
+		key[k], key[k+1] = 0, 0
+		e = ft.entries[string(key[:k+2])]
+	}
+	if e == nil {
+		// The name does not exist: NXDOMAIN from its zone, if a simple one.
+		for o := 0; o < k; o += int(key[o]) + 1 {
+			if z := ft.zones[string(key[o:k])]; z != nil {
+				e = z.nx
+				break
+			}
+		}
+	}
+	if e == nil || e.slow {
+		return nil
+	}
+	out = append(out, q[0], q[1])
+	rflags := uint16(0x8000) | flags&0x0110 | e.flags // QR, RD and CD copied
+	out = binary.BigEndian.AppendUint16(out, rflags)
+	out = binary.BigEndian.AppendUint16(out, 1)
+	counts := e.counts
+	if e.rrs != nil {
+		var buf [16]int
+		idx := pickWeighted(e.ws, e.serveCount, buf[:0])
+		counts = [3]uint16{uint16(len(idx)), 0, 0}
+		out = binary.BigEndian.AppendUint16(out, counts[0])
+		out = append(out, 0, 0, 0, 0)
+		if edns {
+			out[11] = 1
+		}
+		out = append(out, q[12:qend]...)
+		for _, i := range idx {
+			out = append(out, e.rrs[i]...)
+		}
+	} else {
+		out = binary.BigEndian.AppendUint16(out, counts[0])
+		out = binary.BigEndian.AppendUint16(out, counts[1])
+		ar := counts[2]
+		if edns {
+			ar++
+		}
+		out = binary.BigEndian.AppendUint16(out, ar)
+		out = append(out, q[12:qend]...)
+		out = append(out, e.body...)
+	}
+	if edns {
+		var d byte
+		if do {
+			d = 0x80
+		}
+		out = append(out, 0, 0, 41, maxUDPSize>>8, maxUDPSize&0xFF, 0, 0, d, 0, 0, 0)
+	}
+	if len(out) > limit {
+		return nil
+	}
+	if e.queries != nil {
+		e.queries.Inc()
+	} else {
+		s.metrics.queries.WithLabelValues(e.zone, qtypeLabel(qtype), e.rcode).Inc()
+	}
+	return out
+}
+
+// serveUDP reads queries from pc until stopped: fast answers first, the
+// full path (miekg/dns parsing and handle) for the rest.
+func (s *Server) serveUDP(pc *net.UDPConn, stopping *atomic.Bool) {
+	buf := make([]byte, 65535)
+	out := make([]byte, 0, 4096)
+	for {
+		n, ap, err := pc.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if stopping.Load() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				continue
+			}
+			s.log.Debug("dns udp read", zap.Error(err))
+			continue
+		}
+		start := time.Now()
+		q := buf[:n]
+		resp := s.fastAnswer(s.cur.Load(), q, out[:0])
+		if resp != nil {
+			s.metrics.latency.Observe(time.Since(start).Seconds())
+		} else {
+			resp = s.slowAnswer(q, ap, out[:0], start)
+		}
+		if resp == nil {
+			continue
+		}
+		if _, err := pc.WriteToUDPAddrPort(resp, ap); err != nil {
+			s.log.Debug("dns udp write", zap.Error(err))
+		}
+		if cap(resp) > cap(out) && cap(resp) <= 65535 {
+			out = resp[:0]
+		}
+	}
+}
+
+// slowAnswer parses q with miekg/dns and answers through handle. A query
+// whose header cannot be read, or a response, is dropped.
+func (s *Server) slowAnswer(q []byte, ap netip.AddrPort, out []byte, start time.Time) []byte {
+	if len(q) < 12 || q[2]&0x80 != 0 {
+		return nil
+	}
+	req := new(dns.Msg)
+	var m *dns.Msg
+	zone := ""
+	if err := req.Unpack(q); err != nil {
+		hdr := new(dns.Msg)
+		hdr.Id = binary.BigEndian.Uint16(q)
+		hdr.Opcode = int(q[2]>>3) & 0xF
+		m = new(dns.Msg)
+		m.SetRcodeFormatError(hdr)
+		req = hdr
+	} else {
+		m, zone, _ = s.handle(net.UDPAddrFromAddrPort(ap), req)
+	}
+	resp, err := m.PackBuffer(out)
+	if err != nil {
+		s.log.Debug("dns pack", zap.Error(err))
+		return nil
+	}
+	s.metrics.observe(zone, req, m.Rcode, start)
+	return resp
+}
