@@ -2,7 +2,9 @@ package dnsserver
 
 import (
 	"net"
+	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
@@ -151,4 +153,58 @@ func BenchmarkFastAnswer(b *testing.B) {
 			}
 		})
 	}
+}
+
+func TestQueryMetricsBoundedLabels(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s, err := NewServer(Options{Listen: []string{"127.0.0.1:0"}}, zaptest.NewLogger(t), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Publish(testSnapshot(t))
+	p := s.cur.Load()
+	for _, q := range []struct {
+		name string
+		qt   uint16
+	}{{"static.example.com.", dns.TypeA}, {"nope.example.net.", dns.TypeA}, {"static.example.com.", dns.TypeNAPTR}, {"example.org.", dns.TypeA}} {
+		req := new(dns.Msg)
+		req.SetQuestion(q.name, q.qt)
+		raw, _ := req.Pack()
+		if s.fastAnswer(p, raw, nil) == nil {
+			s.slowAnswer(raw, netip.MustParseAddrPort("127.0.0.1:53"), nil, time.Now())
+		}
+	}
+	for _, c := range []struct{ zone, qtype, rcode string }{
+		{"example.com.", "A", "NOERROR"}, {"example.net.", "A", "NXDOMAIN"},
+		{"example.com.", "other", "NOERROR"}, {"none", "A", "REFUSED"},
+	} {
+		if v := counterValue(t, reg, "failoverd_dns_queries_total", c.zone, c.qtype, c.rcode); v != 1 {
+			t.Errorf("queries{%s,%s,%s} = %v, want 1", c.zone, c.qtype, c.rcode, v)
+		}
+	}
+}
+
+// counterValue reads one failoverd_dns_queries_total series from reg.
+func counterValue(t *testing.T, reg *prometheus.Registry, name, zone, qtype, rcode string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"zone": zone, "qtype": qtype, "rcode": rcode}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	metrics:
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if want[l.GetName()] != l.GetValue() {
+					continue metrics
+				}
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	return 0
 }
