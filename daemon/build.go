@@ -29,12 +29,15 @@ type plan struct {
 	routes map[string]notify.Route
 	// pingUsed is true when some monitor probes with ICMP.
 	pingUsed bool
+	// clusterNames are the address names of cluster services, whose
+	// answers are counted per real service.
+	clusterNames map[string]bool
 }
 
 // buildPlan turns a validated configuration into a plan. It reads zone files;
 // a zone file error fails the whole plan.
 func buildPlan(cfg *config.Config) (*plan, error) {
-	p := &plan{cfg: cfg, routes: map[string]notify.Route{}}
+	p := &plan{cfg: cfg, routes: map[string]notify.Route{}, clusterNames: map[string]bool{}}
 	b := targetSet{byKey: map[string]probe.Target{}}
 	p.spec.Sites = []string{cfg.Server.Site}
 
@@ -92,6 +95,7 @@ func buildPlan(cfg *config.Config) (*plan, error) {
 		pc := pool.Cluster{Name: c.Name}
 		for _, cs := range c.Services {
 			ps := pool.ClusterService{Name: cs.Name, FQDN: cs.FQDN, Protocol: cs.Protocol, TTL: cs.TTL}
+			p.clusterNames[cs.FQDN] = true
 			for _, rs := range cs.RealServices {
 				ps.Reals = append(ps.Reals, pool.Real{
 					Name: rs.Name, IP: rs.IPAddress, Port: rs.Port, Weight: rs.Weight,

@@ -316,11 +316,23 @@ func (d *Daemon) RealService(cluster, service, real string) (*api.RealService, e
 
 // RealServiceStatistics implements api.Controller.
 func (d *Daemon) RealServiceStatistics(cluster, service, real string) (*api.RealServiceStatistics, error) {
+	s, err := d.clusterService(cluster, service)
+	if err != nil {
+		return nil, err
+	}
 	r, err := d.realView(cluster, service, real)
 	if err != nil {
 		return nil, err
 	}
+	var answered uint64
+	_ = d.call(func() error {
+		if c := d.answered[s.FQDN+" "+r.IP]; c != nil {
+			answered = c.Load()
+		}
+		return nil
+	})
 	st := &api.RealServiceStatistics{
+		AnswersTotal:       answered,
 		Active:             r.Active,
 		Status:             r.Status,
 		ProbesTotal:        r.ProbesTotal,

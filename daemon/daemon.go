@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -66,6 +67,9 @@ type Daemon struct {
 	engine *pool.Engine
 	zones  map[string]*zoneState
 	served map[string]string // name → fingerprint of what it serves
+	// answered counts, per cluster address name and IP, the answers the
+	// DNS server gave with that address (read atomically by the API).
+	answered map[string]*atomic.Uint64
 }
 
 // Main runs failoverd until ctx is done (SIGTERM) and reloads on SIGHUP.
@@ -110,6 +114,7 @@ func New(opts Options, log *zap.Logger) (*Daemon, error) {
 		loopDone:   make(chan struct{}),
 		zones:      map[string]*zoneState{},
 		served:     map[string]string{},
+		answered:   map[string]*atomic.Uint64{},
 	}
 	d.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	d.metrics = newMetrics(d.reg, opts.Version)

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -231,7 +232,7 @@ func (d *Daemon) publish(now time.Time, force bool) map[string]store.ServedSnaps
 			continue // config validation keeps every name inside a zone
 		}
 		origin := z.data.Origin()
-		dyn, fp := dynamic(a)
+		dyn, fp := dynamic(a, d.answeredCounters(a.Name))
 		names[origin][a.Name] = dyn
 		h := fnv.New64a()
 		h.Write([]byte(a.Name))
@@ -264,9 +265,28 @@ func (d *Daemon) publish(now time.Time, force bool) map[string]store.ServedSnaps
 	return changed
 }
 
+// answeredCounters returns the answer counters of a cluster service's
+// address name (its real services' answers_total), or nil for other names:
+// only those are counted on the query path.
+func (d *Daemon) answeredCounters(name string) func(ip string) *atomic.Uint64 {
+	if !d.plan.clusterNames[name] {
+		return nil
+	}
+	return func(ip string) *atomic.Uint64 {
+		k := name + " " + ip
+		c := d.answered[k]
+		if c == nil {
+			c = new(atomic.Uint64)
+			d.answered[k] = c
+		}
+		return c
+	}
+}
+
 // dynamic turns one engine answer into the DNS server's form, and returns a
-// canonical fingerprint of it.
-func dynamic(a pool.Answer) (*dnsserver.Dynamic, string) {
+// canonical fingerprint of it. counter, when set, gives each address its
+// answer counter.
+func dynamic(a pool.Answer, counter func(ip string) *atomic.Uint64) (*dnsserver.Dynamic, string) {
 	dyn := &dnsserver.Dynamic{TTL: a.TTL, Regions: make(map[string]*dnsserver.RegionAnswer, len(a.Regions))}
 	var fp strings.Builder
 	fp.WriteString(strconv.FormatUint(uint64(a.TTL), 10))
@@ -288,6 +308,9 @@ func dynamic(a pool.Answer) (*dnsserver.Dynamic, string) {
 					continue
 				}
 				w := dnsserver.Weighted{Addr: addr, Weight: uint32(max(r.Weight, 1))}
+				if counter != nil {
+					w.Answered = counter(r.Data)
+				}
 				if addr.Is4() {
 					ra.A = append(ra.A, w)
 				} else {

@@ -111,14 +111,14 @@ func resolveName(p *published, z *pubZone, m *dns.Msg, name string, qtype uint16
 		switch qtype {
 		case dns.TypeA:
 			if len(pr.a) > 0 {
-				m.Answer = pick(m.Answer, pr.a, pr.aw, pr.serveCount)
+				m.Answer = pick(m.Answer, pr.a, pr.aw, pr.ac, pr.serveCount)
 			} else {
 				m.Ns = append(m.Ns, z.negSOA)
 			}
 			return "", dns.RcodeSuccess, false
 		case dns.TypeAAAA:
 			if len(pr.aaaa) > 0 {
-				m.Answer = pick(m.Answer, pr.aaaa, pr.aaaaw, pr.serveCount)
+				m.Answer = pick(m.Answer, pr.aaaa, pr.aaaaw, pr.aaaac, pr.serveCount)
 			} else {
 				m.Ns = append(m.Ns, z.negSOA)
 			}
@@ -134,10 +134,10 @@ func resolveName(p *published, z *pubZone, m *dns.Msg, name string, qtype uint16
 		case dns.TypeANY:
 			switch {
 			case len(pr.a) > 0:
-				m.Answer = pick(m.Answer, pr.a, pr.aw, pr.serveCount)
+				m.Answer = pick(m.Answer, pr.a, pr.aw, pr.ac, pr.serveCount)
 				return "", dns.RcodeSuccess, false
 			case len(pr.aaaa) > 0:
-				m.Answer = pick(m.Answer, pr.aaaa, pr.aaaaw, pr.serveCount)
+				m.Answer = pick(m.Answer, pr.aaaa, pr.aaaaw, pr.aaaac, pr.serveCount)
 				return "", dns.RcodeSuccess, false
 			case len(pr.srv) > 0:
 				m.Answer = append(m.Answer, pr.srv...)
@@ -280,10 +280,10 @@ func appendAddrs(p *published, extra []dns.RR, target string, c *client, glue bo
 			return extra
 		}
 		if len(pr.a) > 0 {
-			extra = pick(extra, pr.a, pr.aw, pr.serveCount)
+			extra = pick(extra, pr.a, pr.aw, nil, pr.serveCount)
 		}
 		if len(pr.aaaa) > 0 {
-			extra = pick(extra, pr.aaaa, pr.aaaaw, pr.serveCount)
+			extra = pick(extra, pr.aaaa, pr.aaaaw, nil, pr.serveCount)
 		}
 		return extra
 	}

@@ -30,6 +30,7 @@ type fastEntry struct {
 	// compressed to the question), picked per query.
 	rrs        [][]byte
 	ws         []uint32
+	answered   []*atomic.Uint64 // per-record answer counters, or nil
 	serveCount int
 	// queries counts answers of a fixed qtype; generic entries (any other
 	// qtype, NXDOMAIN) carry their zone and rcode labels instead.
@@ -104,8 +105,8 @@ func (s *Server) buildFast(p *published) {
 		}
 		return e
 	}
-	packRRs := func(z *pubZone, name string, qtype uint16, rrs []dns.RR, ws []uint32, serveCount int) *fastEntry {
-		e := &fastEntry{flags: 1 << 10, ws: ws, serveCount: serveCount}
+	packRRs := func(z *pubZone, name string, qtype uint16, rrs []dns.RR, ws []uint32, cs []*atomic.Uint64, serveCount int) *fastEntry {
+		e := &fastEntry{flags: 1 << 10, ws: ws, answered: cs, serveCount: serveCount}
 		for _, rr := range rrs {
 			m := new(dns.Msg)
 			m.SetQuestion(name, qtype)
@@ -170,12 +171,12 @@ func (s *Server) buildFast(p *published) {
 				}
 				pr := pn.global
 				if len(pr.a) > 0 {
-					ft.entries[fastKey(w, dns.TypeA)] = packRRs(z, n, dns.TypeA, pr.a, pr.aw, pr.serveCount)
+					ft.entries[fastKey(w, dns.TypeA)] = packRRs(z, n, dns.TypeA, pr.a, pr.aw, pr.ac, pr.serveCount)
 				} else {
 					ft.entries[fastKey(w, dns.TypeA)] = packEntry(z, n, dns.TypeA, false, true)
 				}
 				if len(pr.aaaa) > 0 {
-					ft.entries[fastKey(w, dns.TypeAAAA)] = packRRs(z, n, dns.TypeAAAA, pr.aaaa, pr.aaaaw, pr.serveCount)
+					ft.entries[fastKey(w, dns.TypeAAAA)] = packRRs(z, n, dns.TypeAAAA, pr.aaaa, pr.aaaaw, pr.aaaac, pr.serveCount)
 				} else {
 					ft.entries[fastKey(w, dns.TypeAAAA)] = packEntry(z, n, dns.TypeAAAA, false, true)
 				}
@@ -322,6 +323,7 @@ func (s *Server) fastAnswer(p *published, q []byte, out []byte) []byte {
 		}
 		out = append(out, q[12:qend]...)
 		for _, i := range idx {
+			count(e.answered, i)
 			out = append(out, e.rrs[i]...)
 		}
 	} else {

@@ -137,7 +137,7 @@ func BenchmarkPickRegion16ServeCount2(b *testing.B) {
 	pr := prepare(snap).zones["example.com."].dyn["app.example.com."].global
 	b.ReportAllocs()
 	for b.Loop() {
-		out := pick(make([]dns.RR, 0, 2), pr.a, pr.aw, pr.serveCount)
+		out := pick(make([]dns.RR, 0, 2), pr.a, pr.aw, pr.ac, pr.serveCount)
 		if len(out) != 2 {
 			b.Fatal(len(out))
 		}

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/miekg/dns"
 )
@@ -47,6 +48,10 @@ type RegionAnswer struct {
 type Weighted struct {
 	Addr   netip.Addr
 	Weight uint32
+	// Answered, when set, is incremented every time this record is put in
+	// the answer section (cluster real-service statistics). It is shared
+	// across snapshots and only ever added to.
+	Answered *atomic.Uint64
 }
 
 // SRV is one SRV record's data.
@@ -94,6 +99,8 @@ type pubRegion struct {
 	serveCount int
 	a, aaaa    []dns.RR
 	aw, aaaaw  []uint32
+	// ac, aaaac count answers per record; nil when no record is counted.
+	ac, aaaac []*atomic.Uint64
 	cname      *dns.CNAME
 	srv        []dns.RR
 }
@@ -175,6 +182,7 @@ func prepareRegion(name string, ttl uint32, ra *RegionAnswer) *pubRegion {
 		a := w.Addr.Unmap().As4()
 		pr.a = append(pr.a, &dns.A{Hdr: hdr(dns.TypeA), A: a[:]})
 		pr.aw = append(pr.aw, w.Weight)
+		pr.ac = appendCounter(pr.ac, len(pr.a)-1, w.Answered)
 	}
 	for _, w := range ra.AAAA {
 		if w.Weight == 0 || !w.Addr.Is6() || w.Addr.Is4In6() {
@@ -183,6 +191,7 @@ func prepareRegion(name string, ttl uint32, ra *RegionAnswer) *pubRegion {
 		a := w.Addr.As16()
 		pr.aaaa = append(pr.aaaa, &dns.AAAA{Hdr: hdr(dns.TypeAAAA), AAAA: a[:]})
 		pr.aaaaw = append(pr.aaaaw, w.Weight)
+		pr.aaaac = appendCounter(pr.aaaac, len(pr.aaaa)-1, w.Answered)
 	}
 	for _, s := range ra.SRV {
 		pr.srv = append(pr.srv, &dns.SRV{Hdr: hdr(dns.TypeSRV), Priority: s.Priority, Weight: s.Weight, Port: s.Port, Target: dns.CanonicalName(dns.Fqdn(s.Target))})
@@ -270,13 +279,35 @@ func pickWeighted(ws []uint32, k int, out []int) []int {
 	return out
 }
 
-// pick appends serveCount records of rrs chosen by weight to dst.
-func pick(dst []dns.RR, rrs []dns.RR, ws []uint32, serveCount int) []dns.RR {
+// appendCounter records c as the counter of record i, keeping the slice nil
+// while no record has a counter (the common case costs nothing per query).
+func appendCounter(cs []*atomic.Uint64, i int, c *atomic.Uint64) []*atomic.Uint64 {
+	if c == nil && cs == nil {
+		return nil
+	}
+	for len(cs) < i {
+		cs = append(cs, nil)
+	}
+	return append(cs, c)
+}
+
+// count adds one answer to the counter of record i, if it has one.
+func count(cs []*atomic.Uint64, i int) {
+	if i < len(cs) && cs[i] != nil {
+		cs[i].Add(1)
+	}
+}
+
+// pick appends serveCount records of rrs chosen by weight to dst, counting
+// each chosen record in cs (nil: no counters).
+func pick(dst []dns.RR, rrs []dns.RR, ws []uint32, cs []*atomic.Uint64, serveCount int) []dns.RR {
 	if len(rrs) == 1 {
+		count(cs, 0)
 		return append(dst, rrs[0])
 	}
 	var buf [16]int
 	for _, i := range pickWeighted(ws, serveCount, buf[:0]) {
+		count(cs, i)
 		dst = append(dst, rrs[i])
 	}
 	return dst
