@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -300,6 +301,22 @@ func (d *daemonProc) waitAnswer(name string, qtype uint16, want string, within t
 	}
 	d.t.Fatalf("%s %s: want %q within %v, last answer %q (err %v)", name, dns.TypeToString[qtype], want, within, got, err)
 	return 0
+}
+
+// getJSON GETs an API path (no token) and decodes the JSON answer.
+func (d *daemonProc) getJSON(path string, v any) {
+	d.t.Helper()
+	resp, err := http.Get("http://" + d.apiAddr + path)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		d.t.Fatalf("GET %s: %s", path, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		d.t.Fatalf("GET %s: %v", path, err)
+	}
 }
 
 // dig runs the real dig against the daemon and returns its +short output.

@@ -110,6 +110,20 @@ cluster "web" {
 	d.waitAnswer("sf.example.test.", dns.TypeA, "127.0.0.41", within)
 	d.waitAnswer("web.example.test.", dns.TypeA, "127.0.0.51", within)
 
+	// Every answer with web1 counts towards its answers_total.
+	for range 10 {
+		d.lookup("udp", "web.example.test.", dns.TypeA)
+		d.lookup("tcp", "web.example.test.", dns.TypeA)
+	}
+	var stats struct {
+		AnswersTotal uint64 `json:"answers_total"`
+		Active       bool   `json:"active"`
+	}
+	d.getJSON("/v1/clusters/web/services/http/real_services/web1/statistics", &stats)
+	if stats.AnswersTotal < 20 || !stats.Active {
+		t.Fatalf("web1 statistics: %+v", stats)
+	}
+
 	gslbA.Stop()
 	rttmA.Stop()
 	sfLive.Stop()
