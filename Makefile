@@ -5,7 +5,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: build run test test-deps lint vet fmt-check bench install deb clean
+.PHONY: build run test test-deps lint vet fmt-check fuzz bench install deb clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/failoverd ./cmd/failoverd
@@ -34,9 +34,21 @@ fmt-check:
 
 lint: vet fmt-check
 
-# Installs what the tests need when missing, then vet, gofmt and the race-enabled suite.
+# Installs what the tests need when missing, then vet, gofmt, the
+# race-enabled suite and a short run of every fuzz target (longer runs: make bench).
+FUZZTIME ?= 10s
+FUZZ_TARGETS := ./dnsserver:FuzzHandleQuery ./dnsserver:FuzzLoadZone ./config:FuzzLoad ./pool:FuzzEngineInvariants
+
 test: test-deps lint
 	FAILOVERD_REQUIRE_TOOLS=1 $(GO) test -race -count=1 -timeout 20m ./...
+	$(MAKE) fuzz
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$pkg $$fn for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
 
 bench: build
 	bash bench/run.sh
@@ -44,7 +56,8 @@ bench: build
 install: build
 	install -D -m 0755 bin/failoverd $(DESTDIR)$(PREFIX)/bin/failoverd
 	install -D -m 0755 bin/failoverctl $(DESTDIR)$(PREFIX)/bin/failoverctl
-	install -D -m 0644 systemd/failoverd.service $(DESTDIR)/etc/systemd/system/failoverd.service
+	install -d $(DESTDIR)/etc/systemd/system
+	sed 's|/usr/bin/failoverd|$(PREFIX)/bin/failoverd|g' systemd/failoverd.service > $(DESTDIR)/etc/systemd/system/failoverd.service
 	install -D -m 0644 examples/quickstart.hcl $(DESTDIR)/etc/failoverd/failoverd.hcl
 
 clean:
