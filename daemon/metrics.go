@@ -30,7 +30,7 @@ func newMetrics(reg prometheus.Registerer, version string) *metrics {
 		}, []string{"result"}),
 		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "failoverd_transitions_total",
-			Help: "State changes by event kind (ip, svc, nosrv, ep).",
+			Help: "State changes by event kind (ip, svc, nosrv).",
 		}, []string{"kind"}),
 		targetUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "failoverd_probe_target_up",
@@ -63,6 +63,14 @@ func newMetrics(reg prometheus.Registerer, version string) *metrics {
 		Help: "Build information; always 1.",
 	}, []string{"version", "goversion"})
 	build.WithLabelValues(version, runtime.Version()).Set(1)
+	// Known label values start at 0, so the families are on /metrics (and
+	// rate() works) before the first reload or state change.
+	for _, result := range []string{"success", "failure"} {
+		m.reloads.WithLabelValues(result)
+	}
+	for _, kind := range []string{pool.EventIP, pool.EventSvc, pool.EventNoSrv} {
+		m.transitions.WithLabelValues(kind)
+	}
 	reg.MustRegister(m.reloads, m.transitions, m.targetUp, m.targetRounds, m.targetFails, m.targetSeconds,
 		m.servedRecords, m.serviceStatus, build)
 	return m
@@ -71,12 +79,14 @@ func newMetrics(reg prometheus.Registerer, version string) *metrics {
 func (m *metrics) observeRound(r probe.Result) {
 	labels := []string{string(r.Target.Protocol), r.Target.Address, itoa(r.Target.Port)}
 	m.targetRounds.WithLabelValues(labels...).Inc()
+	// The failure counter exists (at 0) from a target's first round on.
+	fails := m.targetFails.WithLabelValues(labels...)
 	if r.Up {
 		m.targetUp.WithLabelValues(labels...).Set(1)
 		m.targetSeconds.WithLabelValues(labels...).Observe(r.RTT.Seconds())
 	} else {
 		m.targetUp.WithLabelValues(labels...).Set(0)
-		m.targetFails.WithLabelValues(labels...).Inc()
+		fails.Inc()
 	}
 }
 
