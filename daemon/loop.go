@@ -41,7 +41,19 @@ func (d *Daemon) loop(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case r := <-d.results:
-			d.observe(r)
+			// Rounds that completed together (a shared outage) are decided
+			// one by one but published and persisted once.
+			trs := d.observe(r, nil)
+		drain:
+			for range maxCoalesced {
+				select {
+				case r := <-d.results:
+					trs = d.observe(r, trs)
+				default:
+					break drain
+				}
+			}
+			d.apply(trs, time.Now(), false)
 		case op := <-d.ops:
 			op()
 		case now := <-prune.C:
@@ -52,17 +64,22 @@ func (d *Daemon) loop(ctx context.Context) error {
 	}
 }
 
-func (d *Daemon) observe(r probe.Result) {
+// maxCoalesced bounds how many queued probe rounds one publish covers, so a
+// burst never delays DNS by more than a batch.
+const maxCoalesced = 256
+
+// observe feeds one completed round to the engine and appends its
+// transitions to trs.
+func (d *Daemon) observe(r probe.Result, trs []pool.Transition) []pool.Transition {
 	d.metrics.observeRound(r)
-	trs := d.engine.Observe(pool.Observation{
+	return append(trs, d.engine.Observe(pool.Observation{
 		Target:  r.Key,
 		Up:      r.Up,
 		RTT:     r.RTT,
 		Message: r.Message,
 		Site:    r.Site,
 		Time:    r.Time,
-	})
-	d.apply(trs, r.Time, false)
+	})...)
 }
 
 // apply handles the transitions of one input: it republishes DNS when a

@@ -1,0 +1,82 @@
+package daemon
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/failoverd/failoverd/config"
+)
+
+// bigConfig writes a configuration of n gslb services, each with two pool
+// addresses probed over TCP, and loads it.
+func bigConfig(tb testing.TB, n int) *config.Config {
+	tb.Helper()
+	dir := tb.TempDir()
+	var b strings.Builder
+	fmt.Fprintf(&b, "server { state_dir = %q }\ndns { listen = [\"127.0.0.1:0\"] }\napi { listen = \"127.0.0.1:0\" }\nzone \"example.com\" {}\n", filepath.Join(dir, "state"))
+	for i := range n {
+		fmt.Fprintf(&b, `gslb "s%d.example.com." {
+  ttl = 5
+  monitor {
+    protocol = "TCP"
+    interval = "10s"
+  }
+  region "global" {
+    pool "10.%d.%d.1" { weight = 2 }
+    pool "10.%d.%d.2" { weight = 1 }
+  }
+}
+`, i, i/250, i%250, i/250, i%250)
+	}
+	path := filepath.Join(dir, "big.hcl")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	cfg, _, diags := config.Load(path)
+	if diags.HasErrors() {
+		tb.Fatal(diags)
+	}
+	return cfg
+}
+
+// BenchmarkPublish10k measures one decision-loop publish (engine answers →
+// DNS snapshot → atomic swap) with 10,000 services.
+func BenchmarkPublish10k(b *testing.B) {
+	cfg := bigConfig(b, 10000)
+	d, err := New(Options{Config: cfg, Version: "bench"}, zap.NewNop())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { d.store.Close() })
+	now := time.Now()
+	b.ResetTimer()
+	for range b.N {
+		d.publish(now, false)
+	}
+}
+
+// BenchmarkLoadAndBuild10k measures parsing and validating a 10,000-service
+// configuration and building the daemon from it (no sockets bound).
+func BenchmarkLoadAndBuild10k(b *testing.B) {
+	cfg := bigConfig(b, 10000)
+	path := cfg.Files[0]
+	b.ResetTimer()
+	for range b.N {
+		c, _, diags := config.Load(path)
+		if diags.HasErrors() {
+			b.Fatal(diags)
+		}
+		c.Server.StateDir = b.TempDir()
+		d, err := New(Options{Config: c, Version: "bench"}, zap.NewNop())
+		if err != nil {
+			b.Fatal(err)
+		}
+		d.store.Close()
+	}
+}
