@@ -666,6 +666,14 @@ func TestOperator_EveryPathThroughFailoverctlAndHTTP(t *testing.T) {
 	if len(rep.Regions) != 1 || strings.Join(slices.Sorted(slices.Values(rep.Regions[0].Served)), ",") != "127.0.6.21,127.0.6.22" {
 		t.Fatalf("rrsets at %d (recovered): %+v", tsRecovered, rep)
 	}
+	c.json(&rep, "rrsets", "g.example.test") // TS defaults to now
+	if now := time.Now().Unix(); rep.TS < tsRecovered || rep.TS > now || len(rep.Regions) != 1 ||
+		strings.Join(slices.Sorted(slices.Values(rep.Regions[0].Served)), ",") != "127.0.6.21,127.0.6.22" {
+		t.Fatalf("rrsets now: %+v", rep)
+	}
+	if out, _, code := c.run("rrsets", "g.example.test"); code != 0 || !strings.Contains(out, "127.0.6.21") {
+		t.Fatalf("failoverctl rrsets (table): %d\n%s", code, out)
+	}
 	if st, _, body := opHTTP(t, "GET", fmt.Sprintf("%s/v1/services/sf.example.test/rrsets?ts=%d", base, time.Now().Unix()), bearer, ""); st != 200 {
 		t.Fatalf("GET rrsets: %d %s", st, body)
 	} else {

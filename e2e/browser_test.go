@@ -1,0 +1,185 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/png"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// browserChromium finds Debian's chromium, skipping the test when it is
+// missing unless FAILOVERD_REQUIRE_TOOLS=1.
+func browserChromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("FAILOVERD_REQUIRE_TOOLS") == "1" {
+		t.Fatal("chromium not found (Debian package chromium) and FAILOVERD_REQUIRE_TOOLS=1")
+	}
+	t.Skip("chromium not found (Debian package chromium)")
+	return ""
+}
+
+// browserArtifacts is $FAILOVERD_ARTIFACTS, else e2e/testdata/artifacts,
+// which gets a .gitignore of its own so its files are never committed.
+func browserArtifacts(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("FAILOVERD_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join("testdata", "artifacts")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("*\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return abs
+}
+
+// browserRun runs headless chromium on pageURL with extra flags and returns
+// its stdout; the whole process group is killed when it is done.
+func browserRun(t *testing.T, bin, pageURL string, extra ...string) string {
+	t.Helper()
+	profile := t.TempDir()
+	args := []string{
+		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--disable-dev-shm-usage", "--user-data-dir=" + profile, "--window-size=1280,1400",
+		"--virtual-time-budget=5000",
+	}
+	args = append(append(args, extra...), pageURL)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), "HOME="+profile)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if cmd.Process != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // helpers chromium left in its group
+	}
+	if err != nil {
+		t.Fatalf("chromium %v: %v\nstderr:\n%s", extra, err, errb.String())
+	}
+	return out.String()
+}
+
+// TestStatusPage_ChromiumAgainstDaemon loads the running daemon's status
+// page in Debian's headless chromium, checks that every service, region,
+// address and real service appears with its status, and keeps a screenshot
+// as a test artifact.
+func TestStatusPage_ChromiumAgainstDaemon(t *testing.T) {
+	t.Parallel()
+	bin := browserChromium(t)
+	const token = "page-token-5e7a"
+	port := freePort(t, "127.0.8.11")
+	tg := startOpTargets(t, 8, port)
+	d := startDaemon(t, opConfig(8, port, opTokenFile(t, token)))
+	c := newOpCtl(t, d, token)
+	const within = 8 * time.Second
+
+	// Some colour on the page: the gslb's obey address is down (trouble),
+	// the sf_pool is forced (MANUAL), the cluster's fallback never answers.
+	tg.gKeep.Stop()
+	c.mustJob("force", "sf.example.test.", "force", "sf.example.test")
+	opEventually(t, within, "statuses settled with some history", func() (bool, string) {
+		g := c.service("g.example.test")
+		af := c.service("af.example.test")
+		e := opEntry(t, g, "global", "127.0.8.21")
+		return g.Status == "trouble" && af.Status == "ok" && len(e.History) >= 3,
+			fmt.Sprintf("g %s af %s history %d", g.Status, af.Status, len(e.History))
+	})
+	opWaitDNS(t, d, "g.example.test.", "127.0.8.21", within)
+	opWaitDNS(t, d, "sf.example.test.", "127.0.8.32", within)
+
+	base := "http://" + d.apiAddr + "/"
+	withToken := base + "#token=" + url.QueryEscape(token)
+
+	dom := browserRun(t, bin, withToken, "--dump-dom")
+	want := []string{
+		`data-state="ok"`,
+		`data-fqdn="af.example.test."`, `data-fqdn="g.example.test."`, `data-fqdn="sf.example.test."`,
+		`class="service status-ok"`, `class="service status-trouble"`, `class="service status-manual"`,
+		`data-region="global"`,
+		`data-address="127.0.8.11"`, `data-address="127.0.8.21"`, `data-address="127.0.8.22"`,
+		`class="badge status-up"`, `class="badge status-down"`, `class="badge status-ok"`,
+		`FORCED_INACTIVE`, `connection refused`, `127.0.8.32`,
+		`<svg class="chart"`, `<path class="line" d="M`,
+		`class="event"`,
+		`data-cluster="web"`, `data-real="web1"`, `data-real="web2"`, `data-real="sorry"`,
+		fmt.Sprintf("127.0.8.41:%d", port),
+	}
+	for _, w := range want {
+		if !strings.Contains(dom, w) {
+			t.Errorf("rendered DOM lacks %q", w)
+		}
+	}
+	if t.Failed() {
+		t.Fatalf("DOM:\n%s", dom)
+	}
+
+	// Without the token the page asks for it and shows no data.
+	if dom := browserRun(t, bin, base, "--dump-dom"); !strings.Contains(dom, `data-state="login"`) || strings.Contains(dom, `data-fqdn=`) {
+		t.Errorf("without a token the page should ask for one and show no data:\n%s", dom)
+	}
+	// A wrong token is refused the same way.
+	if dom := browserRun(t, bin, base+"#token=wrong", "--dump-dom"); !strings.Contains(dom, `data-state="login"`) || strings.Contains(dom, `data-fqdn=`) {
+		t.Errorf("with a wrong token the page should ask for one and show no data:\n%s", dom)
+	}
+
+	shot := filepath.Join(browserArtifacts(t), "e2e-status-page.png")
+	_ = os.Remove(shot)
+	browserRun(t, bin, withToken, "--screenshot="+shot)
+	b, err := os.ReadFile(shot)
+	if err != nil {
+		t.Fatalf("no screenshot: %v", err)
+	}
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("screenshot %s is not a PNG: %v", shot, err)
+	}
+	// A rendered page, not a blank one: many colours (text, status badges).
+	if n := browserColours(img, 64); n < 16 {
+		t.Errorf("screenshot %s has %d colours: the page did not render", shot, n)
+	}
+	t.Logf("screenshot: %s", shot)
+}
+
+// browserColours counts the distinct colours of img, stopping at max.
+func browserColours(img image.Image, max int) int {
+	seen := map[[4]uint32]bool{}
+	r := img.Bounds()
+	for y := r.Min.Y; y < r.Max.Y; y += 2 {
+		for x := r.Min.X; x < r.Max.X; x += 2 {
+			cr, cg, cb, ca := img.At(x, y).RGBA()
+			seen[[4]uint32{cr, cg, cb, ca}] = true
+			if len(seen) >= max {
+				return len(seen)
+			}
+		}
+	}
+	return len(seen)
+}
