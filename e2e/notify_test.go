@@ -859,3 +859,84 @@ rttm "r.vars.test." {
 	rs.waitLine(0, wantLine{app: "fo-rttm", version: "0", facility: "3", severity: sevInfo,
 		msg: host + ` rttm ` + timeRE + `: global ok \d+\.\d{3} \d+\.\d{3}(,\d+\.\d{3})*`}, within)
 }
+
+// sf_pool (section 5): every status change of the pool (CRITICAL when the
+// monitor fails, OK when it answers again, MANUAL when an operator forces
+// the live record inactive) is mailed to the contact; the per-site monitor
+// results are not.
+func TestNotify_SFPoolMailsEveryStatusChange(t *testing.T) {
+	ms := startMailSink(t)
+	port := freePort(t, "127.0.0.1")
+	live := newTargetOn(t, "127.0.0.161", port, "testing")
+	d := startDaemon(t, fmt.Sprintf(`
+server { state_dir = "{{STATE}}" }
+dns { listen = ["{{DNS}}"] }
+api { listen = "{{API}}" }
+smtp {
+  server   = %q
+  from     = %q
+  starttls = "never"
+}
+contact "ops" { email = ["ops@example.test", "oncall@example.test"] }
+zone "sf.test" {}
+sf_pool "p.sf.test." {
+  rrtype           = "A"
+  ttl              = 0
+  rdata            = "127.0.0.161"
+  contact_nickname = "ops"
+  monitor {
+    method        = "GET"
+    url           = "http://127.0.0.161:%d/health"
+    search_string = "testing"
+    interval      = "1s"
+    timeout       = "400ms"
+    retries       = 0
+  }
+  backup_record { rdata = "127.0.0.162" }
+}
+`, ms.addr(), mailFrom, port))
+
+	const within = 10 * time.Second
+	// The first round: the live record is OK (served before and after).
+	eventually(t, within, "first round", func() (bool, string) {
+		body := httpGet(t, "http://"+d.apiAddr+"/v1/services/p.sf.test.")
+		var sd struct {
+			Regions []struct {
+				Entries []struct{ Status string }
+			}
+		}
+		if err := json.Unmarshal([]byte(body), &sd); err != nil || len(sd.Regions) != 1 || len(sd.Regions[0].Entries) != 1 {
+			return false, body
+		}
+		return sd.Regions[0].Entries[0].Status == "up", body
+	})
+	mails0 := len(ms.received())
+	for _, m := range ms.received() {
+		if !slices.Contains(strings.Fields(m.Subject), "OK") {
+			t.Errorf("before any failure: mail %q", m.Subject)
+		}
+	}
+
+	live.Stop()
+	d.waitAnswer("p.sf.test.", dns.TypeA, "127.0.0.162", within)
+	ms.waitMails(mails0, []wantMail{{"p.sf.test.", "global", "CRITICAL"}}, within)
+	live.Start()
+	d.waitAnswer("p.sf.test.", dns.TypeA, "127.0.0.161", within)
+	ms.waitMails(mails0, []wantMail{{"p.sf.test.", "global", "CRITICAL"}, {"p.sf.test.", "global", "OK"}}, within)
+
+	resp, err := http.Post("http://"+d.apiAddr+"/v1/services/p.sf.test./force", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("force: %s %s", resp.Status, body)
+	}
+	d.waitAnswer("p.sf.test.", dns.TypeA, "127.0.0.162", within)
+	ms.waitMails(mails0, []wantMail{
+		{"p.sf.test.", "global", "CRITICAL"},
+		{"p.sf.test.", "global", "OK"},
+		{"p.sf.test.", "global", "MANUAL"},
+	}, within)
+}
