@@ -65,8 +65,8 @@ type Daemon struct {
 	// Owned by the decision loop.
 	plan   *plan
 	engine *pool.Engine
-	zones  map[string]*zoneState
-	served map[string]string // name → fingerprint of what it serves
+	zones     map[string]*zoneState
+	zoneOrder []string // origins, sorted
 	// answered counts, per cluster address name and IP, the answers the
 	// DNS server gave with that address (read atomically by the API).
 	answered map[string]*atomic.Uint64
@@ -113,7 +113,6 @@ func New(opts Options, log *zap.Logger) (*Daemon, error) {
 		ops:        make(chan func()),
 		loopDone:   make(chan struct{}),
 		zones:      map[string]*zoneState{},
-		served:     map[string]string{},
 		answered:   map[string]*atomic.Uint64{},
 	}
 	d.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -202,7 +201,7 @@ func New(opts Options, log *zap.Logger) (*Daemon, error) {
 	if err := d.initZones(time.Now()); err != nil {
 		return nil, err
 	}
-	d.publish(time.Now(), true)
+	d.publish(time.Now(), nil)
 	ok = true
 	return d, nil
 }

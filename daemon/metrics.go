@@ -103,11 +103,10 @@ func (m *metrics) observeTransition(t pool.Transition) {
 	m.serviceStatus.WithLabelValues(t.Service, t.Region, t.Address, t.New).Set(1)
 }
 
-func (m *metrics) observeAnswers(answers []pool.Answer) {
-	for _, a := range answers {
-		if g, ok := a.Regions[pool.GlobalRegion]; ok {
-			m.servedRecords.WithLabelValues(a.Name).Set(float64(len(g.Records)))
-		}
+// observeAnswer records the size of a name's served set after it changed.
+func (m *metrics) observeAnswer(a pool.Answer) {
+	if g, ok := a.Regions[pool.GlobalRegion]; ok {
+		m.servedRecords.WithLabelValues(a.Name).Set(float64(len(g.Records)))
 	}
 }
 

@@ -57,7 +57,7 @@ func BenchmarkPublish10k(b *testing.B) {
 	now := time.Now()
 	b.ResetTimer()
 	for range b.N {
-		d.publish(now, false)
+		d.publish(now, nil)
 	}
 }
 
