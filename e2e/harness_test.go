@@ -196,6 +196,8 @@ func (d *daemonProc) start() {
 	d.out = &syncBuffer{}
 	d.done = make(chan struct{})
 	d.cmd = exec.Command(filepath.Join(binDir, "failoverd"), "run", "-config", d.config)
+	// Race-built binaries otherwise sleep a second at exit.
+	d.cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0")
 	d.cmd.Stdout = d.out
 	d.cmd.Stderr = d.out
 	if err := d.cmd.Start(); err != nil {
