@@ -60,5 +60,24 @@ install: build
 	sed 's|/usr/bin/failoverd|$(PREFIX)/bin/failoverd|g' systemd/failoverd.service > $(DESTDIR)/etc/systemd/system/failoverd.service
 	install -D -m 0644 examples/quickstart.hcl $(DESTDIR)/etc/failoverd/failoverd.hcl
 
+# A Debian package of static binaries, the unit and the quickstart config
+# as /etc/failoverd/failoverd.hcl, built with nfpm as a Go module (no
+# system packaging tools needed). The Debian version must start with a
+# digit and hold no "-" (that would be a Debian revision): tag v1.2.3 gives
+# 1.2.3, v1.2.3-4-gabc1234-dirty 1.2.3+4.gabc1234.dirty, an untagged tree
+# 0.0.0+abc1234.dirty.
+DIST        ?= dist
+DEB_VERSION ?= $(shell echo '$(VERSION)' | sed -E -e 's/^v//' \
+	-e '/^[0-9]+\.[0-9]/{s/-/+/;s/-/./g;}' -e '/^[0-9]+\.[0-9]/!{s/-/./g;s/^/0.0.0+/;}')
+DEB_GOARCH  ?= $(shell $(GO) env GOARCH)
+NFPM_MODULE := github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.43.0
+
+deb:
+	mkdir -p $(DIST)/tools
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(DEB_GOARCH) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(DIST)/failoverd ./cmd/failoverd
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(DEB_GOARCH) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(DIST)/failoverctl ./cmd/failoverctl
+	GOOS= GOARCH= GOBIN=$(abspath $(DIST))/tools $(GO) install $(NFPM_MODULE)
+	DIST=$(DIST) VERSION=$(DEB_VERSION) GOARCH=$(DEB_GOARCH) $(DIST)/tools/nfpm package -f packaging/nfpm.yaml -p deb -t $(DIST)/
+
 clean:
 	rm -rf bin dist
