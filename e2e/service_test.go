@@ -1,12 +1,14 @@
 package e2e
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -666,5 +668,57 @@ active_failover "www.example.test." {
 	}
 	if v, _ := metricSum(after, "failoverd_probe_target_duration_seconds", target); v < 1 {
 		t.Errorf("failoverd_probe_target_duration_seconds count = %v, want the successful rounds", v)
+	}
+	checkDashboard(t, after)
+}
+
+// checkDashboard parses examples/grafana-dashboard.json and checks that
+// every failoverd_ metric its queries use is one the daemon exports, and
+// that it shows every family the issue names.
+func checkDashboard(t *testing.T, fams map[string]*dto.MetricFamily) {
+	t.Helper()
+	raw, err := os.ReadFile("../examples/grafana-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(raw, &dash); err != nil {
+		t.Fatalf("grafana-dashboard.json: %v", err)
+	}
+	// Exported only once they have a series: NOTIFY needs dns.transfer.
+	labelledOnly := map[string]bool{"failoverd_dns_notify_total": true}
+	used := map[string]bool{}
+	name := regexp.MustCompile(`failoverd_[a-z_]+`)
+	for _, p := range dash.Panels {
+		for _, tg := range p.Targets {
+			for _, m := range name.FindAllString(tg.Expr, -1) {
+				for _, suffix := range []string{"_bucket", "_count", "_sum"} {
+					if f := strings.TrimSuffix(m, suffix); f != m && fams[f] != nil {
+						m = f
+					}
+				}
+				used[m] = true
+				if fams[m] == nil && !labelledOnly[m] {
+					t.Errorf("dashboard panel %q queries %s, which /metrics does not export", p.Title, m)
+				}
+			}
+		}
+	}
+	for _, f := range []string{
+		"failoverd_probe_target_rounds_total", "failoverd_probe_target_failures_total", "failoverd_probe_target_duration_seconds",
+		"failoverd_status", "failoverd_served_records", "failoverd_dns_queries_total", "failoverd_dns_answer_duration_seconds",
+		"failoverd_notify_sent_total", "failoverd_notify_failed_total", "failoverd_notify_dropped_total",
+		"failoverd_config_reloads_total", "failoverd_build_info", "failoverd_transitions_total",
+	} {
+		if !used[f] {
+			t.Errorf("the dashboard does not show %s", f)
+		}
 	}
 }
