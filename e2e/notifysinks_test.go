@@ -341,3 +341,57 @@ func (s *mailSink) parse(data []byte) sinkMail {
 	}
 	return sinkMail{Subject: subject, Body: string(b)}
 }
+
+// silentSink accepts TCP connections on a loopback port and holds them
+// without ever reading or writing, and binds the same UDP port without
+// reading: a receiver that hangs rather than refuses.
+type silentSink struct {
+	l     net.Listener
+	pc    net.PacketConn
+	mu    sync.Mutex
+	conns []net.Conn
+	wg    sync.WaitGroup
+}
+
+func startSilentSink(t *testing.T) (port int) {
+	t.Helper()
+	for range 20 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port = l.Addr().(*net.TCPAddr).Port
+		pc, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			l.Close()
+			continue
+		}
+		s := &silentSink{l: l, pc: pc}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				s.mu.Lock()
+				s.conns = append(s.conns, c)
+				s.mu.Unlock()
+			}
+		}()
+		t.Cleanup(func() {
+			l.Close()
+			pc.Close()
+			s.wg.Wait()
+			s.mu.Lock()
+			for _, c := range s.conns {
+				c.Close()
+			}
+			s.mu.Unlock()
+		})
+		return port
+	}
+	t.Fatal("no free port")
+	return 0
+}
