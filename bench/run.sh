@@ -5,7 +5,8 @@
 #   bash bench/run.sh [--peers-only] [--only qps,failover,probe,config] [--quick]
 #
 #   --peers-only   measure gdnsd and PowerDNS only (no bin/failoverd needed)
-#   --only LIST    run only these sections (default: all four)
+#   --only LIST    run only these sections (default: qps,failover,probe,config; "floor" is
+#                  extra: bench/udpfloor, the cheapest Go UDP responder in three I/O styles)
 #   --quick        smoke run: 1 short run / 1 trial / 1,000 services (numbers meaningless)
 #
 # Knobs (env, defaults): RUNS=3 DURATION=10 (qps runs per name and seconds each),
@@ -41,7 +42,7 @@ while [ $# -gt 0 ]; do
   case $1 in
     --peers-only) PEERS_ONLY=1 ;;
     --only) SECTIONS=${2//,/ }; shift ;;
-    --quick) RUNS=1 DURATION=3 TRIALS=1 SERVICES=1000 ;;
+    --quick) RUNS=1 DURATION=3 TRIALS=1 SERVICES=1000 PROBE_SECS=15 ;;
     -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -119,6 +120,7 @@ sched_ns() { # pid -> on-CPU ns of all its threads
 median() { sort -g | awk '{a[NR]=$1} END{if(!NR){print "n/a"; exit} if(NR%2) print a[(NR+1)/2]; else printf "%.6g\n", (a[NR/2]+a[NR/2+1])/2}'; }
 range() { sort -g | awk 'NR==1{a=$1} {b=$1} END{print a "–" b}'; }
 rss_kib() { awk '/^VmRSS/{print $2}' /proc/"$1"/status; }
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' /proc/"$1"/stat; }   # user+sys s of a process (all threads)
 
 # ---------------------------------------------------------------- configurations
 # One zone for everybody: SOA/NS, static A 192.0.2.1 (ttl 300), www: primary 127.0.0.11,
@@ -238,7 +240,8 @@ fi
 
 SERVERS=(gdnsd pdns pdns-shared)
 [ "$PEERS_ONLY" = 1 ] || SERVERS=(failoverd gdnsd pdns pdns-shared)
-port_of() { case $1 in gdnsd) echo $GDNSD_PORT;; pdns) echo $PDNS_PORT;; pdns-shared) echo $PDNS_SHARED_PORT;; failoverd*) echo $FOD_PORT;; esac; }
+FLOOR_PORT=5307
+port_of() { case $1 in gdnsd) echo $GDNSD_PORT;; pdns) echo $PDNS_PORT;; pdns-shared) echo $PDNS_SHARED_PORT;; failoverd*) echo $FOD_PORT;; floor-*) echo $FLOOR_PORT;; esac; }
 
 start_server() { # name [failoverd config]
   local name=$1 port; port=$(port_of "$1")
@@ -247,6 +250,7 @@ start_server() { # name [failoverd config]
     pdns) start_proc pdns "$SERVER_CPU" pdns_server --config-dir="$W/pdns" ;;
     pdns-shared) start_proc pdns-shared "$SERVER_CPU" pdns_server --config-dir="$W/pdns-shared" ;;
     failoverd*) GOMAXPROCS=1 start_proc "$name" "$SERVER_CPU" "$ROOT/bin/failoverd" run -config "${2:-$W/fod/failoverd.hcl}" ;;
+    floor-*) GOMAXPROCS=1 start_proc "$name" "$SERVER_CPU" "$W/udpfloor" -listen "127.0.0.1:$FLOOR_PORT" -mode "${name#floor-}" ;;
   esac
   wait_answer "$port" static.example.com >/dev/null || { tail -20 "$W/logs/$name.log" >&2; exit 1; }
 }
@@ -299,6 +303,18 @@ if want qps; then
   stop_proc targets
 fi
 
+# ---------------------------------------------------------------- Go UDP floor (opt-in)
+FLOOR_MODES=(plain batch raw)
+if want floor; then
+  log "floor: bench/udpfloor ${FLOOR_MODES[*]}, static name only"
+  (cd "$ROOT" && go build -o "$W/udpfloor" ./bench/udpfloor)
+  for m in "${FLOOR_MODES[@]}"; do
+    start_server "floor-$m"
+    run_qps "floor-$m" static static.example.com
+    stop_proc "floor-$m"
+  done
+fi
+
 # ---------------------------------------------------------------- failover
 run_failover() { # label server [failoverd config]
   local label=$1 s=$2 out=$W/results/failover-$1.txt
@@ -323,13 +339,30 @@ if want failover; then
 fi
 
 # ---------------------------------------------------------------- probe capacity
+PROBE_TARGETS=${PROBE_TARGETS:-10000}
+PROBE_SECS=${PROBE_SECS:-60}
 if want probe; then
   if [ -d "$ROOT/bench/probescale" ]; then
-    log "probe: bench/probescale ${PROBESCALE_ARGS:-}"
     (cd "$ROOT" && go build -o "$W/probescale" ./bench/probescale)
+    # the probe scheduler alone (probe/ package, HTTP targets in a child process on loopback):
+    # PROBE_TARGETS at a 10 s interval for 60 s, then 100 targets for 20 s as the memory baseline
+    log "probe: bench/probescale -targets $PROBE_TARGETS -interval 10s -duration ${PROBE_SECS}s ${PROBESCALE_ARGS:-}"
     # shellcheck disable=SC2086
-    "$W/probescale" ${PROBESCALE_ARGS:-} >"$W/results/probescale.txt" 2>&1 || { cat "$W/results/probescale.txt" >&2; exit 1; }
-    R[probe.out]=$(cat "$W/results/probescale.txt")
+    "$W/probescale" -targets "$PROBE_TARGETS" -interval 10s -duration ${PROBE_SECS}s ${PROBESCALE_ARGS:-} >"$W/results/probescale.txt" 2>&1 \
+      || { cat "$W/results/probescale.txt" >&2; exit 1; }
+    log "probe: bench/probescale -targets 100 -interval 10s -duration 20s (memory baseline)"
+    # shellcheck disable=SC2086
+    "$W/probescale" -targets 100 -interval 10s -duration 20s ${PROBESCALE_ARGS:-} >"$W/results/probescale-100.txt" 2>&1 \
+      || { cat "$W/results/probescale-100.txt" >&2; exit 1; }
+    P=$W/results/probescale.txt
+    R[probe.rounds]=$(sed -n 's/.*(\([0-9.]*\) rounds\/s).*/\1/p' "$P" | head -1)
+    R[probe.down]=$(sed -n 's/.*rounds\/s), \([0-9]*\) down.*/\1/p' "$P" | head -1)
+    R[probe.p99]=$(sed -n 's/^lateness after first interval:.* p99 \([^ ]*\) .*/\1/p' "$P")
+    R[probe.p50]=$(sed -n 's/^lateness after first interval:.* p50 \([^ ]*\) .*/\1/p' "$P")
+    R[probe.cpu]=$(sed -n 's/^CPU .*(\([0-9.]*\) cores).*/\1/p' "$P")
+    R[probe.rss]=$(sed -n 's/.*peak RSS \([0-9]*\) kB.*/\1/p' "$P")
+    R[probe.rss100]=$(sed -n 's/.*peak RSS \([0-9]*\) kB.*/\1/p' "$W/results/probescale-100.txt")
+    R[probe.out]=$(cat "$P")
   else
     R[probe.out]="not measured: bench/probescale is not in this tree"
   fi
@@ -355,17 +388,19 @@ if want config && [ "$PEERS_ONLY" = 0 ]; then
   mkdir -p "$W/fod10k"
   C=$W/fod10k/failoverd.hcl
   gen_big_config "$C" 192.0.2.1
-  vt=()
+  # wall and CPU (user+sys) seconds: wall time on a shared machine includes waiting for a core
+  : >"$W/results/validate-times.txt"
   for _ in 1 2 3; do
-    t0=$(date +%s%N); "$ROOT/bin/failoverd" validate -config "$C"; t1=$(date +%s%N)
-    vt+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", (b-a)/1e9}')")
+    { TIMEFORMAT='%R %U %S'; time "$ROOT/bin/failoverd" validate -config "$C"; } 2>>"$W/results/validate-times.txt"
   done
-  R[cfg.validate]=$(printf '%s\n' "${vt[@]}" | median)
+  R[cfg.validate]=$(awk '{print $1}' "$W/results/validate-times.txt" | median)
+  R[cfg.validate_cpu]=$(awk '{print $2 + $3}' "$W/results/validate-times.txt" | median)
   R[cfg.size]=$(du -k "$C" | awk '{print $1}')
   t0=$(date +%s%N)
   start_proc failoverd-10k - "$ROOT/bin/failoverd" run -config "$C"
   R[cfg.start]=$("$BT" wait -dns 127.0.0.1:$FOD10K_PORT -name "s$SERVICES.example.com" -want "$(svc_addr "$SERVICES")" -since "$t0" -poll 2ms -timeout 60s) \
     || { tail -20 "$W/logs/failoverd-10k.log" >&2; exit 1; }
+  R[cfg.start_cpu]=$(cpu_s "${PIDS[failoverd-10k]}")
   sleep 2
   R[cfg.rss]=$(rss_kib "${PIDS[failoverd-10k]}")
   names="static.example.com,s1.example.com,s$(( SERVICES / 2 )).example.com,s$SERVICES.example.com"
@@ -384,6 +419,12 @@ if want config && [ "$PEERS_ONLY" = 0 ]; then
   R[cfg.reload_range]=$(printf '%s\n' "${rl[@]}" | range)
   R[cfg.queries]=$queries R[cfg.failed]=$fails
   R[cfg.rss_after]=$(rss_kib "${PIDS[failoverd-10k]}")
+  # one more reload without query load, for the CPU time a reload costs
+  gen_big_config "$C.new" 192.0.2.3; mv "$C.new" "$C"
+  c0=$(cpu_s "${PIDS[failoverd-10k]}"); t0=$(date +%s%N); kill -HUP "${PIDS[failoverd-10k]}"
+  R[cfg.reload_quiet]=$("$BT" wait -dns 127.0.0.1:$FOD10K_PORT -name marker.example.com -want 192.0.2.3 -since "$t0" -poll 5ms -timeout 60s)
+  sleep 1
+  R[cfg.reload_quiet_cpu]=$(awk -v a="$c0" -v b="$(cpu_s "${PIDS[failoverd-10k]}")" 'BEGIN{printf "%.2f", b-a}')
   stop_proc failoverd-10k
 fi
 
@@ -413,13 +454,23 @@ fo_ratio() { awk -v a="$(fo_med "$1")" -v b="$(fo_med "$2")" 'BEGIN{ if (a == ""
     echo "| server | static qps | static µs/q | www (health-checked) qps | www µs/q | lost | failoverd/this: static qps | static µs/q | www qps | www µs/q |"
     echo "|---|---|---|---|---|---|---|---|---|---|"
     for s in "${SERVERS[@]}"; do
-      if [ "$s" = failoverd ]; then rs="| | | | "; else
+      if [ "$s" = failoverd ]; then rs=" | | | "; else
         rs="$(ratio failoverd.static.qps "$s.static.qps") | $(ratio failoverd.static.us "$s.static.us") | $(ratio failoverd.www.qps "$s.www.qps") | $(ratio failoverd.www.us "$s.www.us")"; fi
       lbl=$s; case $s in pdns) lbl="pdns lua=yes";; pdns-shared) lbl="pdns lua=shared";; esac
       echo "| $lbl | $(v "$s.static.qps") [$(v "$s.static.qps_range")] | $(v "$s.static.us") | $(v "$s.www.qps") [$(v "$s.www.qps_range")] | $(v "$s.www.us") | $(( ${R[$s.static.lost]:-0} + ${R[$s.www.lost]:-0} )) | $rs |"
     done
     echo
     echo "ratios: qps > 1 and µs/q < 1 favour failoverd. Server CPU % (static / www): $(for s in "${SERVERS[@]}"; do printf '%s %s/%s%%; ' "$s" "$(v "$s.static.cpu")" "$(v "$s.www.cpu")"; done)"
+  fi
+  if want floor; then
+    echo
+    echo "### Go UDP floor (bench/udpfloor: one pre-packed answer, GOMAXPROCS=1, same pinning and dnsperf as above)"
+    echo
+    echo "| I/O style | qps | µs/q | server CPU % |"
+    echo "|---|---|---|---|"
+    for m in "${FLOOR_MODES[@]}"; do
+      echo "| $m | $(v "floor-$m.static.qps") [$(v "floor-$m.static.qps_range")] | $(v "floor-$m.static.us") | $(v "floor-$m.static.cpu") |"
+    done
   fi
   if want failover; then
     echo
@@ -434,8 +485,18 @@ fo_ratio() { awk -v a="$(fo_med "$1")" -v b="$(fo_med "$2")" 'BEGIN{ if (a == ""
   fi
   if want probe; then
     echo
-    echo "### Probe capacity (bench/probescale)"
+    echo "### Probe capacity (bench/probescale: the probe scheduler alone, HTTP targets on loopback in a child process)"
     echo
+    if [ -n "${R[probe.rounds]:-}" ]; then
+      echo "| figure | value |"
+      echo "|---|---|"
+      echo "| rounds/s at $PROBE_TARGETS HTTP targets, interval 10 s, ${PROBE_SECS} s | ${R[probe.rounds]} (down: ${R[probe.down]:-?}) |"
+      echo "| schedule lateness p50 / p99 (after the first interval) | ${R[probe.p50]:-?} / ${R[probe.p99]:-?} |"
+      echo "| CPU of the prober | ${R[probe.cpu]:-?} cores |"
+      echo "| peak RSS at $PROBE_TARGETS / at 100 targets | ${R[probe.rss]:-?} / ${R[probe.rss100]:-?} KiB |"
+      echo "| memory per target ((RSS − RSS at 100) / $(( PROBE_TARGETS - 100 ))) | $(awk -v a="${R[probe.rss]:-0}" -v b="${R[probe.rss100]:-0}" -v n="$(( PROBE_TARGETS - 100 ))" 'BEGIN{printf "%.2f KiB", (a-b)/n}') |"
+      echo
+    fi
     echo '```'
     echo "${R[probe.out]:-–}"
     echo '```'
@@ -446,9 +507,10 @@ fo_ratio() { awk -v a="$(fo_med "$1")" -v b="$(fo_med "$2")" 'BEGIN{ if (a == ""
     echo
     echo "| figure | value |"
     echo "|---|---|"
-    echo "| \`failoverd validate\` (median of 3) | $(v cfg.validate) s |"
-    echo "| start → last service answers | $(v cfg.start) s |"
-    echo "| SIGHUP → changed answer served (median of 3 [range]) | $(v cfg.reload) s [$(v cfg.reload_range)] |"
+    echo "| \`failoverd validate\` (median of 3): wall / CPU | $(v cfg.validate) s / $(v cfg.validate_cpu) s |"
+    echo "| start → last service answers: wall / daemon CPU so far | $(v cfg.start) s / $(v cfg.start_cpu) s |"
+    echo "| SIGHUP → changed answer served, under 4 query loops (median of 3 [range]) | $(v cfg.reload) s [$(v cfg.reload_range)] |"
+    echo "| SIGHUP → changed answer served, no query load: wall / daemon CPU (incl. 1 s after) | $(v cfg.reload_quiet) s / $(v cfg.reload_quiet_cpu) s |"
     echo "| queries failed during the 3 reloads | $(v cfg.failed) of $(v cfg.queries) |"
     echo "| RSS after start / after 3 reloads | $(v cfg.rss) / $(v cfg.rss_after) KiB |"
     if [ -n "${R[failoverd.rss_small]:-}" ]; then

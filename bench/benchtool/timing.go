@@ -37,6 +37,26 @@ func waitFor(r *resolver, name, want string, poll, maxWait time.Duration) (time.
 	return time.Time{}, fmt.Errorf("%s never answered %q within %s; last: %s", name, want, maxWait, last)
 }
 
+// waitStable polls until name has answered want on every poll for hold,
+// restarting the count whenever it does not; it gives up after maxWait.
+func waitStable(r *resolver, name, want string, poll, hold, maxWait time.Duration) (time.Time, error) {
+	deadline := time.Now().Add(maxWait)
+	since := time.Now()
+	last := ""
+	for time.Now().Before(deadline) {
+		a, err := r.queryA(name)
+		now := time.Now()
+		if err != nil || a.rcode != 0 || a.String() != want {
+			since = now
+			last = fmt.Sprintf("rcode %d answer %q err %v", a.rcode, a.String(), err)
+		} else if now.Sub(since) >= hold {
+			return now, nil
+		}
+		time.Sleep(poll)
+	}
+	return time.Time{}, fmt.Errorf("%s did not answer %q steadily for %s within %s; last break: %s", name, want, hold, maxWait, last)
+}
+
 func cmdWait(args []string) error {
 	fs := flag.NewFlagSet("wait", flag.ContinueOnError)
 	server := fs.String("dns", "127.0.0.1:53", "DNS server")
@@ -97,6 +117,8 @@ func cmdFailover(args []string) error {
 	hold := fs.Duration("hold", 3*time.Second, "keep the target down this long after the switch (plus a random 0..phase)")
 	phase := fs.Duration("phase", 2*time.Second, "random extra delay so kills and restarts land at any point of the check interval")
 	maxWait := fs.Duration("maxwait", 30*time.Second, "give up on one transition after this long")
+	warmup := fs.Duration("warmup", 5*time.Second, "before the first trial, the primary must be answered without a break this long "+
+		"(a server started before its targets may first see them down)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -123,7 +145,11 @@ func cmdFailover(args []string) error {
 	if _, err := waitFor(r, *name, *primary, *poll, *maxWait); err != nil {
 		return fmt.Errorf("initial: %w", err)
 	}
-	fmt.Printf("initial: primary answered after %.2fs\n", time.Since(t0).Seconds())
+	stable, err := waitStable(r, *name, *primary, *poll, *warmup, *maxWait)
+	if err != nil {
+		return fmt.Errorf("warm-up: %w", err)
+	}
+	fmt.Printf("initial: primary answered without a break for %s after %.2fs\n", *warmup, stable.Sub(t0).Seconds())
 	jitter := func() time.Duration { return time.Duration(rand.Int64N(int64(*phase) + 1)) }
 	var fo, rec []float64
 	for i := 1; i <= *trials; i++ {
