@@ -63,8 +63,8 @@ type Daemon struct {
 	loopDone chan struct{}
 
 	// Owned by the decision loop.
-	plan   *plan
-	engine *pool.Engine
+	plan      *plan
+	engine    *pool.Engine
 	zones     map[string]*zoneState
 	zoneOrder []string // origins, sorted
 	// answered counts, per cluster address name and IP, the answers the
@@ -309,6 +309,7 @@ func (d *Daemon) Reload(cfg *config.Config) error {
 			d.log.Warn("reload: dns.listen, api.listen and server.state_dir changes take effect at the next restart")
 		}
 		now := time.Now()
+		d.metrics.forget(d.plan, p)
 		d.plan = p
 		trs := d.engine.Reconfigure(p.spec, now)
 		d.sched.SetTargets(p.targets)

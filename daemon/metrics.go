@@ -110,6 +110,45 @@ func (m *metrics) observeAnswer(a pool.Answer) {
 	}
 }
 
+// forget drops the series of the targets and services that old has and
+// next does not, so /metrics stops reporting what a reload removed.
+func (m *metrics) forget(old, next *plan) {
+	keep := map[[3]string]bool{}
+	for _, t := range next.targets {
+		keep[[3]string{string(t.Protocol), t.Address, itoa(t.Port)}] = true
+	}
+	for _, t := range old.targets {
+		k := [3]string{string(t.Protocol), t.Address, itoa(t.Port)}
+		if keep[k] {
+			continue
+		}
+		keep[k] = true // once
+		m.targetUp.DeleteLabelValues(k[:]...)
+		m.targetRounds.DeleteLabelValues(k[:]...)
+		m.targetFails.DeleteLabelValues(k[:]...)
+		m.targetSeconds.DeleteLabelValues(k[:]...)
+	}
+	names := func(p *plan) map[string]bool {
+		out := map[string]bool{}
+		for _, s := range p.spec.Services {
+			out[s.FQDN] = true
+		}
+		for _, c := range p.spec.Clusters {
+			for _, cs := range c.Services {
+				out[cs.FQDN] = true
+			}
+		}
+		return out
+	}
+	now := names(next)
+	for name := range names(old) {
+		if !now[name] {
+			m.serviceStatus.DeletePartialMatch(prometheus.Labels{"service": name})
+			m.servedRecords.DeleteLabelValues(name)
+		}
+	}
+}
+
 func itoa(n int) string {
 	const digits = "0123456789"
 	if n == 0 {

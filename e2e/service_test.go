@@ -293,7 +293,21 @@ active_failover "new.example.test." {
   }
 }
 `, fresh.Port())
-	v1 := fmt.Sprintf(reloadConfig, "192.0.2.1", "127.0.0.32", www.Port(), deadPort, "")
+	gone := newTarget(t, "127.0.0.37", "Example OK")
+	goneService := fmt.Sprintf(`
+active_failover "gone.example.test." {
+  address       = "127.0.0.37"
+  failover_data = "127.0.0.38"
+  ttl           = 1
+  monitor {
+    protocol = "HTTP"
+    interval = "2s"
+    timeout  = "500ms"
+    port     = %d
+  }
+}
+`, gone.Port())
+	v1 := fmt.Sprintf(reloadConfig, "192.0.2.1", "127.0.0.32", www.Port(), deadPort, goneService)
 	v2 := fmt.Sprintf(reloadConfig, "192.0.2.2", "127.0.0.32", www.Port(), deadPort, newService)
 	// Invalid: a bad failover_data, and a static record change that must
 	// not leak out of the refused file.
@@ -303,6 +317,8 @@ active_failover "new.example.test." {
 	d.waitAnswer("www.example.test.", dns.TypeA, "127.0.0.31", 5*time.Second)
 	d.waitAnswer("down.example.test.", dns.TypeA, "127.0.0.34", 2*time.Second+time.Second+3*time.Second)
 	d.waitAnswer("static.example.test.", dns.TypeA, "192.0.2.1", time.Second)
+	d.waitAnswer("gone.example.test.", dns.TypeA, "127.0.0.37", time.Second)
+	d.waitMetric("failoverd_status", map[string]string{"service": "gone.example.test.", "address": "127.0.0.37", "status": "up"}, 5*time.Second, func(v float64) bool { return v == 1 })
 
 	fams := d.scrape()
 	for _, result := range []string{"success", "failure"} {
@@ -353,6 +369,24 @@ active_failover "new.example.test." {
 	d.waitAnswer("new.example.test.", dns.TypeA, "127.0.0.35", 5*time.Second)
 	d.waitMetric("failoverd_config_reloads_total", map[string]string{"result": "success"}, 5*time.Second, func(v float64) bool { return v == 1 })
 	d.waitLog("configuration reloaded", 5*time.Second)
+	// The removed service is gone from DNS and from /metrics.
+	if r, err := query(d.dnsAddr, "udp", "gone.example.test.", dns.TypeA, dns.ClassINET); err != nil || r.Rcode != dns.RcodeNameError {
+		t.Errorf("gone.example.test. after its removal: %v, %v; want NXDOMAIN", r, err)
+	}
+	fams = d.scrape()
+	for family, match := range map[string]map[string]string{
+		"failoverd_status":                    {"service": "gone.example.test."},
+		"failoverd_served_records":            {"name": "gone.example.test."},
+		"failoverd_probe_target_up":           {"address": "127.0.0.37"},
+		"failoverd_probe_target_rounds_total": {"address": "127.0.0.37"},
+	} {
+		if _, n := metricSum(fams, family, match); n != 0 {
+			t.Errorf("%s%v: %d series left after the service was removed", family, match, n)
+		}
+	}
+	if _, n := metricSum(fams, "failoverd_status", map[string]string{"service": "down.example.test."}); n == 0 {
+		t.Errorf("failoverd_status lost the unchanged service down.example.test.")
+	}
 	for loop.sent.Load() < minQueries/2 {
 		time.Sleep(10 * time.Millisecond)
 	}
