@@ -2,15 +2,12 @@ package dnsserver
 
 import (
 	"encoding/binary"
-	"errors"
 	"net"
 	"net/netip"
-	"os"
 	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
-	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 )
 
@@ -32,10 +29,10 @@ type fastEntry struct {
 	ws         []uint32
 	answered   []*atomic.Uint64 // per-record answer counters, or nil
 	serveCount int
-	// queries counts answers of a fixed qtype; generic entries (any other
-	// qtype, NXDOMAIN) carry their zone and rcode labels instead.
-	queries     prometheus.Counter
-	zone, rcode string
+	// slot is the queries counter slot of an entry of a fixed qtype;
+	// generic entries (any other qtype, NXDOMAIN) have one per qtype label.
+	slot   int32
+	gslots *[numQtypeLabels]int32
 }
 
 // fastZone answers names that do not exist in a zone.
@@ -99,9 +96,12 @@ func (s *Server) buildFast(p *published) {
 			e.flags |= 1 << 10
 		}
 		if generic {
-			e.zone, e.rcode = z.origin, rcodeLabel(m.Rcode)
+			e.gslots = new([numQtypeLabels]int32)
+			for i := range e.gslots {
+				e.gslots[i] = s.metrics.queries.slot(z.origin, qtypeLabelAt(i), rcodeLabel(m.Rcode))
+			}
 		} else {
-			e.queries = s.metrics.queries.WithLabelValues(z.origin, qtypeLabel(qtype), rcodeLabel(m.Rcode))
+			e.slot = s.metrics.queries.slot(z.origin, qtypeLabel(qtype), rcodeLabel(m.Rcode))
 		}
 		return e
 	}
@@ -118,7 +118,7 @@ func (s *Server) buildFast(p *published) {
 			}
 			e.rrs = append(e.rrs, buf[12+len(wireName(name))+4:])
 		}
-		e.queries = s.metrics.queries.WithLabelValues(z.origin, qtypeLabel(qtype), rcodeLabel(dns.RcodeSuccess))
+		e.slot = s.metrics.queries.slot(z.origin, qtypeLabel(qtype), rcodeLabel(dns.RcodeSuccess))
 		return e
 	}
 	for _, z := range p.order {
@@ -207,9 +207,10 @@ func belowDelegation(zd *ZoneData, name string) bool {
 	return false
 }
 
-// fastAnswer answers q into out from the pre-packed table, or returns nil
-// when the query needs the full path.
-func (s *Server) fastAnswer(p *published, q []byte, out []byte) []byte {
+// fastAnswer answers q into out from the pre-packed table, counting it in
+// st, or returns nil when the query needs the full path. It does not
+// allocate when out has room for maxUDPSize bytes.
+func (s *Server) fastAnswer(p *published, q []byte, out []byte, st *readerStats) []byte {
 	ft := p.fast
 	if ft == nil || len(q) < 17 {
 		return nil
@@ -307,6 +308,9 @@ func (s *Server) fastAnswer(p *published, q []byte, out []byte) []byte {
 	if e == nil || e.slow {
 		return nil
 	}
+	if e.rrs == nil && qend+len(e.body)+11 > limit {
+		return nil // too big for the client: the full path truncates
+	}
 	out = append(out, q[0], q[1])
 	rflags := uint16(0x8000) | flags&0x0110 | e.flags // QR, RD and CD copied
 	out = binary.BigEndian.AppendUint16(out, rflags)
@@ -347,49 +351,12 @@ func (s *Server) fastAnswer(p *published, q []byte, out []byte) []byte {
 	if len(out) > limit {
 		return nil
 	}
-	if e.queries != nil {
-		e.queries.Inc()
+	if e.gslots != nil {
+		st.inc(e.gslots[qtypeIndex(qtype)])
 	} else {
-		s.metrics.queries.WithLabelValues(e.zone, qtypeLabel(qtype), e.rcode).Inc()
+		st.inc(e.slot)
 	}
 	return out
-}
-
-// serveUDP reads queries from pc until stopped: fast answers first, the
-// full path (miekg/dns parsing and handle) for the rest.
-func (s *Server) serveUDP(pc *net.UDPConn, stopping *atomic.Bool) {
-	buf := make([]byte, 65535)
-	out := make([]byte, 0, 4096)
-	for {
-		n, ap, err := pc.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if stopping.Load() || errors.Is(err, net.ErrClosed) {
-				return
-			}
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				continue
-			}
-			s.log.Debug("dns udp read", zap.Error(err))
-			continue
-		}
-		start := time.Now()
-		q := buf[:n]
-		resp := s.fastAnswer(s.cur.Load(), q, out[:0])
-		if resp != nil {
-			s.metrics.latency.Observe(time.Since(start).Seconds())
-		} else {
-			resp = s.slowAnswer(q, ap, out[:0], start)
-		}
-		if resp == nil {
-			continue
-		}
-		if _, err := pc.WriteToUDPAddrPort(resp, ap); err != nil {
-			s.log.Debug("dns udp write", zap.Error(err))
-		}
-		if cap(resp) > cap(out) && cap(resp) <= 65535 {
-			out = resp[:0]
-		}
-	}
 }
 
 // slowAnswer parses q with miekg/dns and answers through handle. A query
@@ -399,19 +366,27 @@ func (s *Server) slowAnswer(q []byte, ap netip.AddrPort, out []byte, start time.
 		return nil
 	}
 	req := new(dns.Msg)
-	var m *dns.Msg
-	zone := ""
 	if err := req.Unpack(q); err != nil {
-		hdr := new(dns.Msg)
-		hdr.Id = binary.BigEndian.Uint16(q)
-		hdr.Opcode = int(q[2]>>3) & 0xF
-		m = new(dns.Msg)
-		m.SetRcodeFormatError(hdr)
-		req = hdr
-	} else {
-		m, zone, _ = s.handle(net.UDPAddrFromAddrPort(ap), req)
+		return s.formErr(q, out, start)
 	}
-	resp, err := m.PackBuffer(out)
+	m, zone, _ := s.handle(net.UDPAddrFromAddrPort(ap), req)
+	return s.pack(m, req, zone, out, start)
+}
+
+// formErr answers FORMERR to a query that cannot be parsed, echoing its ID
+// and opcode (q holds at least a header).
+func (s *Server) formErr(q []byte, out []byte, start time.Time) []byte {
+	hdr := new(dns.Msg)
+	hdr.Id = binary.BigEndian.Uint16(q)
+	hdr.Opcode = int(q[2]>>3) & 0xF
+	m := new(dns.Msg)
+	m.SetRcodeFormatError(hdr)
+	return s.pack(m, hdr, "", out, start)
+}
+
+// pack packs m, the answer to req, into out's storage when it fits.
+func (s *Server) pack(m, req *dns.Msg, zone string, out []byte, start time.Time) []byte {
+	resp, err := m.PackBuffer(out[:cap(out)])
 	if err != nil {
 		s.log.Debug("dns pack", zap.Error(err))
 		return nil

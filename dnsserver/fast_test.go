@@ -44,7 +44,7 @@ func TestFastPathAgreesWithFullPath(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				out := s.fastAnswer(p, raw, nil)
+				out := s.fastAnswer(p, raw, nil, s.metrics.newReader())
 				if out == nil {
 					continue
 				}
@@ -123,7 +123,7 @@ func TestFastPathDeclines(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if out := s.fastAnswer(p, tc.raw, nil); out != nil {
+			if out := s.fastAnswer(p, tc.raw, nil, s.metrics.newReader()); out != nil {
 				t.Fatalf("fast path answered")
 			}
 		})
@@ -145,9 +145,10 @@ func BenchmarkFastAnswer(b *testing.B) {
 			req.SetQuestion(qn, dns.TypeA)
 			raw, _ := req.Pack()
 			out := make([]byte, 0, 4096)
+			st := s.metrics.newReader()
 			b.ReportAllocs()
 			for b.Loop() {
-				if s.fastAnswer(p, raw, out[:0]) == nil {
+				if s.fastAnswer(p, raw, out[:0], st) == nil {
 					b.Fatal("not fast")
 				}
 			}
@@ -170,7 +171,7 @@ func TestQueryMetricsBoundedLabels(t *testing.T) {
 		req := new(dns.Msg)
 		req.SetQuestion(q.name, q.qt)
 		raw, _ := req.Pack()
-		if s.fastAnswer(p, raw, nil) == nil {
+		if s.fastAnswer(p, raw, nil, s.metrics.newReader()) == nil {
 			s.slowAnswer(raw, netip.MustParseAddrPort("127.0.0.1:53"), nil, time.Now())
 		}
 	}

@@ -145,13 +145,22 @@ func (s *Server) Addrs() []net.Addr {
 // done, then stops accepting, drains in-flight queries and returns.
 func (s *Server) Run(ctx context.Context) error {
 	defer s.closeGeo()
+	// UDP: one socket per reader (SO_REUSEPORT when there are several),
+	// one reader goroutine per core, each with its own buffers and
+	// counters so the hot path shares nothing.
+	readers := max(1, runtime.GOMAXPROCS(0))
+	if !reusePortSupported {
+		readers = 1
+	}
 	var (
-		pcs []net.PacketConn
+		pcs [][]*net.UDPConn
 		lns []net.Listener
 	)
 	closeAll := func() {
-		for _, pc := range pcs {
-			pc.Close()
+		for _, group := range pcs {
+			for _, pc := range group {
+				pc.Close()
+			}
 		}
 		for _, ln := range lns {
 			ln.Close()
@@ -159,13 +168,13 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	var addrs []net.Addr
 	for _, a := range s.opts.Listen {
-		pc, ln, err := listenBoth(a)
+		group, ln, err := listenBoth(a, readers)
 		if err != nil {
 			closeAll()
 			return fmt.Errorf("dns listen %s: %w", a, err)
 		}
-		pcs, lns = append(pcs, pc), append(lns, ln)
-		addrs = append(addrs, pc.LocalAddr(), ln.Addr())
+		pcs, lns = append(pcs, group), append(lns, ln)
+		addrs = append(addrs, group[0].LocalAddr(), ln.Addr())
 	}
 	s.mu.Lock()
 	s.addrs = addrs
@@ -194,16 +203,15 @@ func (s *Server) Run(ctx context.Context) error {
 	for i := range lns {
 		serve(&dns.Server{Listener: lns[i], Handler: s, ReadTimeout: 5 * time.Second, IdleTimeout: func() time.Duration { return 10 * time.Second }})
 	}
-	// UDP: our own read loops (fast path, then miekg/dns). Several readers
-	// share each socket so queries use every core.
+	// UDP: our own read loops (fast path, then miekg/dns).
 	var (
 		stopping atomic.Bool
 		uwg      sync.WaitGroup
 	)
-	readers := max(1, runtime.GOMAXPROCS(0))
-	for _, pc := range pcs {
-		for range readers {
-			uwg.Go(func() { s.serveUDP(pc.(*net.UDPConn), &stopping) })
+	for _, group := range pcs {
+		for _, pc := range group {
+			st := s.metrics.newReader()
+			uwg.Go(func() { s.serveUDP(pc, &stopping, st) })
 		}
 	}
 	started.Wait()
@@ -222,8 +230,10 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	// Stop reading; each reader finishes the query it holds.
 	stopping.Store(true)
-	for _, pc := range pcs {
-		pc.SetReadDeadline(time.Unix(1, 0))
+	for _, group := range pcs {
+		for _, pc := range group {
+			pc.SetReadDeadline(time.Unix(1, 0))
+		}
 	}
 	uwg.Wait()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -243,27 +253,44 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
-// listenBoth binds UDP and TCP on one address; with port 0 both get the
-// same port.
-func listenBoth(addr string) (net.PacketConn, net.Listener, error) {
+// listenBoth binds n UDP sockets (SO_REUSEPORT when n > 1) and a TCP
+// listener on one address; with port 0 they all get the same port. The
+// TCP listener does not share its port, so a second server on the same
+// address fails to start instead of splitting the queries.
+func listenBoth(addr string, n int) ([]*net.UDPConn, net.Listener, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, nil, err
 	}
+	lc := udpListenConfig(n > 1)
 	for attempt := 0; ; attempt++ {
-		pc, err := net.ListenPacket("udp", addr)
+		pc, err := lc.ListenPacket(context.Background(), "udp", addr)
 		if err != nil {
 			return nil, nil, err
 		}
+		group := []*net.UDPConn{pc.(*net.UDPConn)}
 		p := pc.LocalAddr().(*net.UDPAddr).Port
-		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
-		if err == nil {
-			return pc, ln, nil
+		bound := net.JoinHostPort(host, strconv.Itoa(p))
+		ln, err := net.Listen("tcp", bound)
+		if err != nil {
+			pc.Close()
+			if port != "0" || attempt >= 20 {
+				return nil, nil, err
+			}
+			continue
 		}
-		pc.Close()
-		if port != "0" || attempt >= 20 {
-			return nil, nil, err
+		for len(group) < n {
+			more, err := lc.ListenPacket(context.Background(), "udp", bound)
+			if err != nil {
+				for _, c := range group {
+					c.Close()
+				}
+				ln.Close()
+				return nil, nil, err
+			}
+			group = append(group, more.(*net.UDPConn))
 		}
+		return group, ln, nil
 	}
 }
 

@@ -101,8 +101,8 @@ type pubRegion struct {
 	aw, aaaaw  []uint32
 	// ac, aaaac count answers per record; nil when no record is counted.
 	ac, aaaac []*atomic.Uint64
-	cname      *dns.CNAME
-	srv        []dns.RR
+	cname     *dns.CNAME
+	srv       []dns.RR
 }
 
 func prepare(snap *Snapshot) *published {

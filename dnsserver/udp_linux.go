@@ -1,0 +1,344 @@
+//go:build linux
+
+package dnsserver
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+)
+
+// On Linux each UDP reader receives and answers queries in batches: one
+// recvmmsg, then every query answered into its own slot of a preallocated
+// buffer (fast path, or miekg/dns for the rest), then one sendmmsg. Nothing
+// is allocated per packet on the fast path. Sockets bound to a wildcard
+// address answer from the address each query was sent to (IP_PKTINFO /
+// IPV6_PKTINFO), so clients on a multi-homed host see the right source.
+
+// reusePortSupported: several sockets share one address with SO_REUSEPORT.
+const reusePortSupported = true
+
+const (
+	// batchSize is the number of datagrams per recvmmsg/sendmmsg.
+	batchSize = 32
+	// recvBufSize bounds a UDP query; longer datagrams get FORMERR.
+	recvBufSize = 4096
+	// sendBufSize is each answer's slot (answers are at most maxUDPSize).
+	sendBufSize = 2048
+	// oobSize holds one IP_PKTINFO or IPV6_PKTINFO control message.
+	oobSize = 64
+)
+
+// udpListenConfig sets SO_REUSEPORT when reuse is true.
+func udpListenConfig(reuse bool) net.ListenConfig {
+	if !reuse {
+		return net.ListenConfig{}
+	}
+	return net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		if err := c.Control(func(fd uintptr) {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+		}); err != nil {
+			return err
+		}
+		if serr != nil {
+			return os.NewSyscallError("setsockopt SO_REUSEPORT", serr)
+		}
+		return nil
+	}}
+}
+
+// udpBatch is one reader's receive and send state, allocated once.
+type udpBatch struct {
+	rhdrs []unix.Mmsghdr
+	riov  []unix.Iovec
+	names []unix.RawSockaddrInet6 // peer addresses, also the reply targets
+	in    []byte
+	roob  []byte
+	shdrs []unix.Mmsghdr
+	siov  []unix.Iovec
+	soob  []byte
+	out   []byte
+
+	pktinfo bool // wildcard socket: echo the query's destination as source
+
+	n           int   // datagrams received
+	err         error // recvmmsg error
+	nsend, sent int
+	werr        error // last sendmmsg error of this batch
+	recv, send  func(fd uintptr) bool
+}
+
+func newUDPBatch(pktinfo bool) *udpBatch {
+	b := &udpBatch{
+		rhdrs:   make([]unix.Mmsghdr, batchSize),
+		riov:    make([]unix.Iovec, batchSize),
+		names:   make([]unix.RawSockaddrInet6, batchSize),
+		in:      make([]byte, batchSize*recvBufSize),
+		shdrs:   make([]unix.Mmsghdr, batchSize),
+		siov:    make([]unix.Iovec, batchSize),
+		out:     make([]byte, batchSize*sendBufSize),
+		pktinfo: pktinfo,
+	}
+	if pktinfo {
+		b.roob = make([]byte, batchSize*oobSize)
+		b.soob = make([]byte, batchSize*oobSize)
+	}
+	for i := range batchSize {
+		b.riov[i].Base = &b.in[i*recvBufSize]
+		b.riov[i].SetLen(recvBufSize)
+		h := &b.rhdrs[i].Hdr
+		h.Name = (*byte)(unsafe.Pointer(&b.names[i]))
+		h.Iov = &b.riov[i]
+		h.SetIovlen(1)
+		if pktinfo {
+			h.Control = &b.roob[i*oobSize]
+		}
+		sh := &b.shdrs[i].Hdr
+		sh.Iov = &b.siov[i]
+		sh.SetIovlen(1)
+	}
+	// Built once: RawConn.Read/Write take these without allocating.
+	b.recv = func(fd uintptr) bool {
+		for i := range b.rhdrs {
+			h := &b.rhdrs[i].Hdr
+			h.Namelen = unix.SizeofSockaddrInet6
+			if b.pktinfo {
+				h.SetControllen(oobSize)
+			}
+			h.Flags = 0
+		}
+		for {
+			n, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.rhdrs[0])), batchSize, unix.MSG_WAITFORONE, 0, 0)
+			switch e {
+			case 0:
+				b.n, b.err = int(n), nil
+				return true
+			case unix.EINTR:
+				continue
+			case unix.EAGAIN:
+				return false
+			}
+			b.n, b.err = 0, os.NewSyscallError("recvmmsg", e)
+			return true
+		}
+	}
+	b.send = func(fd uintptr) bool {
+		for b.sent < b.nsend {
+			n, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.shdrs[b.sent])), uintptr(b.nsend-b.sent), 0, 0, 0)
+			switch {
+			case e == unix.EINTR:
+			case e == unix.EAGAIN:
+				return false
+			case e != 0 || n == 0:
+				// The first unsent answer failed (its peer, say): skip it.
+				b.werr = os.NewSyscallError("sendmmsg", e)
+				b.sent++
+			default:
+				b.sent += int(n)
+			}
+		}
+		return true
+	}
+	return b
+}
+
+// udpSocketSetup reports whether pc is bound to a wildcard address and,
+// if so, asks the kernel for each query's destination address.
+func (s *Server) udpSocketSetup(pc *net.UDPConn, rc syscall.RawConn) bool {
+	la, ok := pc.LocalAddr().(*net.UDPAddr)
+	if !ok || !la.IP.IsUnspecified() {
+		return false
+	}
+	var serr error
+	err := rc.Control(func(fd uintptr) {
+		dom, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_DOMAIN)
+		if err != nil {
+			serr = err
+			return
+		}
+		if dom == unix.AF_INET6 {
+			serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_RECVPKTINFO, 1)
+		} else {
+			serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_PKTINFO, 1)
+		}
+	})
+	if err == nil {
+		err = serr
+	}
+	if err != nil {
+		s.log.Warn("dns udp: cannot learn query destinations; answers use the kernel's source address", zap.Stringer("addr", la), zap.Error(err))
+		return false
+	}
+	return true
+}
+
+// serveUDP answers the queries arriving on pc, a batch at a time, until
+// stopped.
+func (s *Server) serveUDP(pc *net.UDPConn, stopping *atomic.Bool, st *readerStats) {
+	rc, err := pc.SyscallConn()
+	if err != nil {
+		s.log.Error("dns udp", zap.Error(err))
+		return
+	}
+	b := newUDPBatch(s.udpSocketSetup(pc, rc))
+	for {
+		err := rc.Read(b.recv)
+		if err == nil {
+			err = b.err
+		}
+		if err != nil {
+			if stopping.Load() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				continue
+			}
+			s.log.Debug("dns udp read", zap.Error(err))
+			continue
+		}
+		start := time.Now()
+		nfast := s.answerBatch(b, st, start)
+		if b.nsend > 0 {
+			b.sent = 0
+			if err := rc.Write(b.send); err != nil {
+				s.log.Debug("dns udp write", zap.Error(err))
+			}
+			if b.werr != nil {
+				s.log.Debug("dns udp write", zap.Error(b.werr))
+				b.werr = nil
+			}
+		}
+		if nfast > 0 {
+			st.latency.observe(time.Since(start), uint64(nfast))
+		}
+	}
+}
+
+// answerBatch answers the b.n received queries into b's send slots and
+// returns how many took the fast path.
+func (s *Server) answerBatch(b *udpBatch, st *readerStats, start time.Time) int {
+	p := s.cur.Load()
+	nfast := 0
+	b.nsend = 0
+	for i := range b.n {
+		h := &b.rhdrs[i]
+		q := b.in[i*recvBufSize : i*recvBufSize+int(h.Len)]
+		out := b.out[i*sendBufSize : i*sendBufSize : (i+1)*sendBufSize]
+		var resp []byte
+		switch {
+		case h.Hdr.Flags&unix.MSG_TRUNC != 0:
+			// Longer than any sensible query; what we hold is cut.
+			if len(q) >= 12 && q[2]&0x80 == 0 {
+				resp = s.formErr(q, out, start)
+			}
+		case len(q) >= 17:
+			if resp = s.fastAnswer(p, q, out, st); resp != nil {
+				nfast++
+				break
+			}
+			fallthrough
+		default:
+			resp = s.slowAnswer(q, b.peer(i), out, start)
+		}
+		if len(resp) > 0 {
+			b.queue(i, resp)
+		}
+	}
+	return nfast
+}
+
+// queue adds resp, the answer to received datagram i, to the send batch.
+func (b *udpBatch) queue(i int, resp []byte) {
+	j := b.nsend
+	sh := &b.shdrs[j].Hdr
+	sh.Name = (*byte)(unsafe.Pointer(&b.names[i]))
+	sh.Namelen = b.rhdrs[i].Hdr.Namelen
+	b.siov[j].Base = &resp[0]
+	b.siov[j].SetLen(len(resp))
+	sh.Control = nil
+	sh.SetControllen(0)
+	if b.pktinfo {
+		ctl := b.soob[j*oobSize : (j+1)*oobSize]
+		if n := b.sourceControl(i, ctl); n > 0 {
+			sh.Control = &ctl[0]
+			sh.SetControllen(n)
+		}
+	}
+	b.nsend++
+}
+
+// sourceControl writes into dst a control message making the answer to
+// datagram i leave from the address the query was sent to, and returns
+// its length (0: no destination was received).
+func (b *udpBatch) sourceControl(i int, dst []byte) int {
+	oob := b.roob[i*oobSize : i*oobSize+min(int(b.rhdrs[i].Hdr.Controllen), oobSize)]
+	hdrLen := unix.CmsgLen(0)
+	for len(oob) >= hdrLen {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
+		l := int(h.Len)
+		if l < hdrLen || l > len(oob) {
+			return 0
+		}
+		data := oob[hdrLen:l]
+		switch {
+		case h.Level == unix.IPPROTO_IP && h.Type == unix.IP_PKTINFO && len(data) >= unix.SizeofInet4Pktinfo:
+			in := (*unix.Inet4Pktinfo)(unsafe.Pointer(&data[0]))
+			ch := (*unix.Cmsghdr)(unsafe.Pointer(&dst[0]))
+			ch.Level, ch.Type = unix.IPPROTO_IP, unix.IP_PKTINFO
+			ch.SetLen(unix.CmsgLen(unix.SizeofInet4Pktinfo))
+			*(*unix.Inet4Pktinfo)(unsafe.Pointer(&dst[hdrLen])) = unix.Inet4Pktinfo{Spec_dst: in.Addr}
+			return unix.CmsgSpace(unix.SizeofInet4Pktinfo)
+		case h.Level == unix.IPPROTO_IPV6 && h.Type == unix.IPV6_PKTINFO && len(data) >= unix.SizeofInet6Pktinfo:
+			in := (*unix.Inet6Pktinfo)(unsafe.Pointer(&data[0]))
+			pi := unix.Inet6Pktinfo{Addr: in.Addr}
+			if netip.AddrFrom16(in.Addr).IsLinkLocalUnicast() {
+				pi.Ifindex = in.Ifindex // a link-local source needs its link
+			}
+			ch := (*unix.Cmsghdr)(unsafe.Pointer(&dst[0]))
+			ch.Level, ch.Type = unix.IPPROTO_IPV6, unix.IPV6_PKTINFO
+			ch.SetLen(unix.CmsgLen(unix.SizeofInet6Pktinfo))
+			*(*unix.Inet6Pktinfo)(unsafe.Pointer(&dst[hdrLen])) = pi
+			return unix.CmsgSpace(unix.SizeofInet6Pktinfo)
+		}
+		next := unix.CmsgSpace(l - hdrLen)
+		if next >= len(oob) {
+			return 0
+		}
+		oob = oob[next:]
+	}
+	return 0
+}
+
+// peer returns the source of datagram i (the full path needs it for
+// regions and transfer ACLs).
+func (b *udpBatch) peer(i int) netip.AddrPort {
+	sa := &b.names[i]
+	switch sa.Family {
+	case unix.AF_INET:
+		sa4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(sa))
+		port := (*[2]byte)(unsafe.Pointer(&sa4.Port))
+		return netip.AddrPortFrom(netip.AddrFrom4(sa4.Addr), uint16(port[0])<<8|uint16(port[1]))
+	case unix.AF_INET6:
+		port := (*[2]byte)(unsafe.Pointer(&sa.Port))
+		a := netip.AddrFrom16(sa.Addr)
+		if sa.Scope_id != 0 {
+			zone := strconv.FormatUint(uint64(sa.Scope_id), 10)
+			if ifi, err := net.InterfaceByIndex(int(sa.Scope_id)); err == nil {
+				zone = ifi.Name
+			}
+			a = a.WithZone(zone)
+		}
+		return netip.AddrPortFrom(a, uint16(port[0])<<8|uint16(port[1]))
+	}
+	return netip.AddrPort{}
+}
