@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	mail "github.com/wneessen/go-mail"
@@ -77,7 +78,40 @@ func NewSMTP(opts SMTPOptions) (*SMTP, error) {
 // Kind implements Sink.
 func (s *SMTP) Kind() string { return "email" }
 
-func (s *SMTP) client() (*mail.Client, error) {
+// client builds a go-mail client for one delivery. go-mail honours ctx only
+// while dialling; so that a server that accepts and then stalls cannot hold
+// a shutdown past its deadline, the connection is closed when ctx ends and
+// the session timeout never outlasts ctx's deadline. stop releases the
+// close-on-cancel hook.
+func (s *SMTP) client(ctx context.Context) (c *mail.Client, stop func(), err error) {
+	var mu sync.Mutex
+	var stops []func() bool
+	stop = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, f := range stops {
+			f()
+		}
+	}
+	dial := func(dctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := (&net.Dialer{}).DialContext(dctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		mu.Lock()
+		stops = append(stops, context.AfterFunc(ctx, func() { conn.Close() }))
+		mu.Unlock()
+		return conn, nil
+	}
+	timeout := s.opts.Timeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = max(min(timeout, time.Until(dl)), time.Millisecond)
+	}
+	c, err = s.newClient(timeout, dial)
+	return c, stop, err
+}
+
+func (s *SMTP) newClient(timeout time.Duration, dial mail.DialContextFunc) (*mail.Client, error) {
 	policy := mail.TLSOpportunistic
 	switch s.opts.StartTLS {
 	case StartTLSNever:
@@ -87,7 +121,8 @@ func (s *SMTP) client() (*mail.Client, error) {
 	}
 	copts := []mail.Option{
 		mail.WithPort(s.port),
-		mail.WithTimeout(s.opts.Timeout),
+		mail.WithTimeout(timeout),
+		mail.WithDialContextFunc(dial),
 		mail.WithTLSPolicy(policy),
 		mail.WithTLSConfig(&tls.Config{
 			ServerName:         s.host,
@@ -132,10 +167,11 @@ func (s *SMTP) Deliver(ctx context.Context, m Message) error {
 	}
 	msg.SetMessageID()
 	msg.SetBodyString(mail.TypeTextPlain, m.Mail.Body)
-	c, err := s.client()
+	c, stop, err := s.client(ctx)
 	if err != nil {
 		return fmt.Errorf("smtp %s: %w", s.opts.Server, err)
 	}
+	defer stop()
 	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
 		return fmt.Errorf("smtp %s: %w", s.opts.Server, err)
 	}
