@@ -108,7 +108,7 @@ func (d *daemonProc) waitLog(s string, within time.Duration) {
 	}
 }
 
-// rewrite replaces the daemon's configuration file (placeholders filled in
+// rewriteAndHUP replaces the daemon's configuration file (placeholders filled in
 // as startDaemon does) and sends SIGHUP.
 func (d *daemonProc) rewriteAndHUP(config string) {
 	d.t.Helper()
@@ -121,18 +121,20 @@ func (d *daemonProc) rewriteAndHUP(config string) {
 	}
 }
 
-// queryLoop sends UDP queries from several workers until stopped (and at
-// least min were sent) or max were sent, and checks every answer against
-// the allowed answers of its name.
+// queryLoop sends queries from several workers (UDP, the last one TCP)
+// until stopped (and at least min were sent) or max were sent, and checks
+// every answer against the allowed answers of its name.
 type queryLoop struct {
 	addr    string
 	names   []string
 	allowed func(name, answer string) bool
-	// sent, failed and answered count completed queries; failed ones are
-	// timeouts, errors, non-NOERROR or unexpected answers.
+	// sent counts completed queries, failed the timeouts, errors,
+	// non-NOERROR and unexpected answers among them, late the errors after
+	// the cut (after which each worker stops at its first error).
 	sent, failed, late atomic.Int64
 	// cut, when set, is the Unix nano time after which failures are
-	// expected (shutdown) and only counted in late.
+	// expected (shutdown): a query left unanswered is counted in late, a
+	// wrong answer is still a failure.
 	cut   atomic.Int64
 	mu    sync.Mutex
 	fails []string
@@ -144,7 +146,12 @@ func startQueryLoop(addr string, workers int, min, max int64, names []string, al
 	q := &queryLoop{addr: addr, names: names, allowed: allowed, stop: make(chan struct{})}
 	for w := range workers {
 		q.wg.Go(func() {
-			c := &dns.Client{Net: "udp", Timeout: 2 * time.Second}
+			// The last worker asks over TCP (a connection per query).
+			network := "udp"
+			if w == workers-1 && workers > 1 {
+				network = "tcp"
+			}
+			c := &dns.Client{Net: network, Timeout: 2 * time.Second}
 			for i := w; ; i++ {
 				n := q.sent.Load()
 				if n >= max {
@@ -193,7 +200,7 @@ func startQueryLoop(addr string, workers int, min, max int64, names []string, al
 				q.failed.Add(1)
 				q.mu.Lock()
 				if len(q.fails) < 10 {
-					q.fails = append(q.fails, fmt.Sprintf("%s %s: %s", when, name, why))
+					q.fails = append(q.fails, fmt.Sprintf("%s %s %s: %s", when, network, name, why))
 				}
 				q.mu.Unlock()
 			}
@@ -274,8 +281,8 @@ active_failover "down.example.test." {
 // Issue 7, reload: a valid configuration (a changed static record and a new
 // service) takes effect through DNS; an invalid one is refused with its
 // diagnostics logged and the running one kept; an unchanged down primary
-// stays failed over across both; and thousands of UDP queries running
-// throughout all answer correctly.
+// stays failed over across both; and thousands of queries (UDP, one worker
+// TCP) running throughout all answer correctly.
 func TestReload_ValidThenInvalidWithoutAFailedQuery(t *testing.T) {
 	www := newTarget(t, "127.0.0.31", "Example OK")
 	deadPort := freePort(t, "127.0.0.33")
