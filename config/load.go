@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/gohcl"
-	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
 // Load reads the configuration at path: one .hcl file, or a directory whose
@@ -18,26 +20,28 @@ import (
 // directory as given) for rendering, and every problem found. When any
 // diagnostic is an error the returned *Config is nil.
 func Load(path string) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
-	parser := hclparse.NewParser()
+	files := map[string]*hcl.File{}
 	names, dir, diags := configFiles(path)
 	if diags.HasErrors() {
-		return nil, parser.Files(), diags
+		return nil, files, diags
 	}
 
+	parsed := parseFiles(names)
 	var raws []*rawFile
 	syntaxOK := true
-	for _, name := range names {
-		f, d := parser.ParseHCLFile(name)
-		diags = append(diags, d...)
-		if f == nil || d.HasErrors() {
+	for i, name := range names {
+		p := &parsed[i]
+		if p.file != nil {
+			files[name] = p.file
+		}
+		diags = append(diags, p.diags...)
+		if p.raw == nil {
 			syntaxOK = false
 			continue
 		}
-		var raw rawFile
-		diags = append(diags, gohcl.DecodeBody(f.Body, nil, &raw)...)
-		raws = append(raws, &raw)
+		diags = append(diags, p.decodeDiags...)
+		raws = append(raws, p.raw)
 	}
-	files := parser.Files()
 	if !syntaxOK {
 		// A file that does not parse contributes nothing, so checks across
 		// files (zones, duplicates) would report problems that are not there.
@@ -66,6 +70,66 @@ func Load(path string) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
 		return nil, files, diags
 	}
 	return cfg, files, diags
+}
+
+// parsedFile is one configuration file, parsed and decoded.
+type parsedFile struct {
+	file        *hcl.File       // nil when the file cannot be read
+	diags       hcl.Diagnostics // reading and syntax
+	raw         *rawFile        // nil when the file does not parse
+	decodeDiags hcl.Diagnostics
+}
+
+// parseFiles reads, parses and decodes the named files, in parallel when
+// there are several: each file is independent and parsing dominates a large
+// configuration. The result is in the order of names, so the diagnostics
+// are the same as those of a sequential load.
+func parseFiles(names []string) []parsedFile {
+	out := make([]parsedFile, len(names))
+	dec := newDecoder()
+	workers := min(runtime.GOMAXPROCS(0), len(names))
+	if workers <= 1 {
+		for i, n := range names {
+			out[i] = parseFile(dec, n)
+		}
+		return out
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(names) {
+					return
+				}
+				out[i] = parseFile(dec, names[i])
+			}
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// parseFile reads, parses and decodes one file, with the diagnostics of
+// hclparse.Parser.ParseHCLFile and gohcl.DecodeBody.
+func parseFile(dec *decoder, name string) parsedFile {
+	src, err := os.ReadFile(name)
+	if err != nil {
+		return parsedFile{diags: hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Failed to read file",
+			Detail:   fmt.Sprintf("The configuration file %q could not be read.", name),
+		}}}
+	}
+	f, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+	p := parsedFile{file: f, diags: diags}
+	if f == nil || diags.HasErrors() {
+		return p
+	}
+	p.raw = &rawFile{}
+	p.decodeDiags = dec.decodeFile(f.Body, p.raw)
+	return p
 }
 
 // configFiles lists the files to load for path and the configuration
