@@ -8,7 +8,9 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"reflect"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -51,8 +53,15 @@ type Daemon struct {
 	sched    *probe.Scheduler
 	dns      *dnsserver.Server
 	notifier *notify.Dispatcher
-	api      *api.Server
-	metrics  *metrics
+	// notifyOpts built notifier; notifyStop ends it (a reload replaces it);
+	// notifyWG tracks every notifier still draining.
+	notifyOpts notify.Options
+	notifyStop context.CancelFunc
+	notifyWG   sync.WaitGroup
+	// runCtx is Run's context, for parts a reload starts.
+	runCtx  context.Context
+	api     *api.Server
+	metrics *metrics
 
 	// results carries completed probe rounds to the decision loop.
 	results chan probe.Result
@@ -167,14 +176,11 @@ func New(opts Options, log *zap.Logger) (*Daemon, error) {
 		return nil, err
 	}
 
-	nopts := notify.Options{Hostname: cfg.Server.Hostname}
-	if s := cfg.SMTP; s != nil {
-		pw, err := readSecret(s.PasswordFile)
-		if err != nil {
-			return nil, fmt.Errorf("smtp password_file: %w", err)
-		}
-		nopts.SMTP = &notify.SMTPOptions{Server: s.Server, From: s.From, Username: s.Username, Password: pw, StartTLS: s.StartTLS}
+	nopts, err := notifyOptions(cfg)
+	if err != nil {
+		return nil, err
 	}
+	d.notifyOpts = nopts
 	d.notifier = notify.NewDispatcher(nopts, log.Named("notify"), d.reg)
 
 	token, err := readSecret(cfg.API.TokenFile)
@@ -204,6 +210,34 @@ func New(opts Options, log *zap.Logger) (*Daemon, error) {
 	d.publish(time.Now(), nil)
 	ok = true
 	return d, nil
+}
+
+// notifyOptions are the dispatcher's options from cfg; the SMTP password
+// file is read here, so a reload that cannot read it is refused.
+func notifyOptions(cfg *config.Config) (notify.Options, error) {
+	nopts := notify.Options{Hostname: cfg.Server.Hostname}
+	if s := cfg.SMTP; s != nil {
+		pw, err := readSecret(s.PasswordFile)
+		if err != nil {
+			return nopts, fmt.Errorf("smtp password_file: %w", err)
+		}
+		nopts.SMTP = &notify.SMTPOptions{Server: s.Server, From: s.From, Username: s.Username, Password: pw, StartTLS: s.StartTLS}
+	}
+	return nopts, nil
+}
+
+// startNotifier runs n until parent ends or it is replaced by a reload; Run
+// waits for every notifier to drain before the store closes.
+func (d *Daemon) startNotifier(parent context.Context, n *notify.Dispatcher) {
+	ctx, cancel := context.WithCancel(parent)
+	d.notifyStop = cancel
+	d.notifyWG.Add(1)
+	go func() {
+		defer d.notifyWG.Done()
+		if err := n.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			d.log.Error("notifier", zap.Error(err))
+		}
+	}()
 }
 
 func transferAllow(cfg *config.Config) []netip.Prefix {
@@ -237,7 +271,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return d.dns.Run(gctx) })
 	g.Go(func() error { return d.api.Run(gctx) })
-	g.Go(func() error { return d.notifier.Run(gctx) })
+	d.runCtx = gctx
+	d.startNotifier(gctx, d.notifier)
 	g.Go(func() error { return d.sched.Run(gctx) })
 	g.Go(func() error { return d.loop(gctx) })
 	g.Go(func() error {
@@ -262,6 +297,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return nil
 	})
 	err := g.Wait()
+	d.notifyWG.Wait() // queued notifications drain within their deadline
 	if errors.Is(err, context.Canceled) {
 		err = nil
 	}
@@ -302,11 +338,23 @@ func (d *Daemon) Reload(cfg *config.Config) error {
 			return err
 		}
 	}
+	nopts, err := notifyOptions(cfg)
+	if err != nil {
+		return err
+	}
 	return d.call(func() error {
 		old := d.plan.cfg
-		if !equalStrings(old.DNS.Listen, cfg.DNS.Listen) || old.API.Listen != cfg.API.Listen ||
-			old.Server.StateDir != cfg.Server.StateDir {
-			d.log.Warn("reload: dns.listen, api.listen and server.state_dir changes take effect at the next restart")
+		if !reflect.DeepEqual(old.DNS, cfg.DNS) || old.API != cfg.API ||
+			old.Server.StateDir != cfg.Server.StateDir || old.Server.Hostname != cfg.Server.Hostname {
+			d.log.Warn("reload: changes to the dns and api blocks, server.state_dir and the DNS server's own hostname (CH TXT id.server) take effect at the next restart")
+		}
+		if !reflect.DeepEqual(nopts, d.notifyOpts) {
+			// New notification settings: a new dispatcher takes over, the
+			// old one delivers what it has queued and stops.
+			n := notify.NewDispatcher(nopts, d.log.Named("notify"), d.reg)
+			d.notifyStop()
+			d.startNotifier(d.runCtx, n)
+			d.notifier, d.notifyOpts = n, nopts
 		}
 		now := time.Now()
 		d.metrics.forget(d.plan, p)
@@ -339,16 +387,4 @@ func addrStrings[T fmt.Stringer](as []T) []string {
 		out[i] = a.String()
 	}
 	return out
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -651,8 +651,6 @@ zone "dead.test" {}
 // accepted the connection and never greets (architecture: "drain in-flight
 // queries and notifications within a deadline").
 func TestNotify_SIGTERMWithSilentSMTPServer(t *testing.T) {
-	t.Skip("notify bug (reported): SMTP.Deliver does not honour ctx once connected (go-mail bounds the " +
-		"session only by its own 15 s timeout), so shutdown waits for the hung session; remove this skip once fixed")
 	smtpPort := startSilentSink(t)
 	port := freePort(t, "127.0.0.1")
 	newTargetOn(t, "127.0.0.171", port, "ok")
@@ -804,9 +802,6 @@ active_failover "re.af.test." {
 	l, _ := rs.waitLine(lines0, wantLine{app: "fo-v2", version: "1", facility: "3", severity: sevErr, hostname: "*",
 		msg: regexp.QuoteMeta(notifyHost) + ` status ` + timeRE + `: global failover \d+ 127\.0\.0\.142`}, within)
 
-	t.Skip("daemon bug (reported): Reload keeps the notify.Dispatcher built at start, " +
-		"so the syslog HOSTNAME stays the old server.hostname and a changed or added smtp block is ignored; " +
-		"remove this skip once daemon.Reload applies them")
 	if l.Hostname != notifyHost {
 		t.Errorf("syslog HOSTNAME after reload %q, want %q", l.Hostname, notifyHost)
 	}
