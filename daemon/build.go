@@ -24,6 +24,8 @@ type plan struct {
 	cfg     *config.Config
 	spec    pool.Spec
 	targets []probe.Target
+	// targetKeys holds the probe key of every target.
+	targetKeys map[string]bool
 	zones   []*dnsserver.ZoneData
 	// routes says where each service's notifications go, by service fqdn.
 	routes map[string]notify.Route
@@ -109,6 +111,10 @@ func buildPlan(cfg *config.Config) (*plan, error) {
 	}
 
 	p.targets = b.list()
+	p.targetKeys = make(map[string]bool, len(p.targets))
+	for k := range b.byKey {
+		p.targetKeys[k] = true
+	}
 	for _, t := range p.targets {
 		if t.Protocol == probe.PING {
 			p.pingUsed = true

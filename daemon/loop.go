@@ -55,6 +55,9 @@ const maxCoalesced = 256
 // observe feeds one completed round to the engine and appends its
 // transitions to trs.
 func (d *Daemon) observe(r probe.Result, trs []pool.Transition) []pool.Transition {
+	if !d.plan.targetKeys[r.Key] {
+		return trs // a round that was running when a reload removed its target
+	}
 	d.metrics.observeRound(r)
 	return append(trs, d.engine.Observe(pool.Observation{
 		Target:  r.Key,
