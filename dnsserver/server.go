@@ -45,6 +45,9 @@ type Options struct {
 // we advertise (the DNS flag day 2020 value, which avoids fragmentation).
 const maxUDPSize = 1232
 
+// udpReadBuffer is the receive buffer asked for each UDP socket.
+const udpReadBuffer = 4 << 20
+
 // Server is the authoritative DNS server.
 type Server struct {
 	opts    Options
@@ -172,6 +175,13 @@ func (s *Server) Run(ctx context.Context) error {
 		if err != nil {
 			closeAll()
 			return fmt.Errorf("dns listen %s: %w", a, err)
+		}
+		for _, pc := range group {
+			// Room for bursts while the reader is off its core (the
+			// kernel caps this at net.core.rmem_max).
+			if err := pc.SetReadBuffer(udpReadBuffer); err != nil {
+				s.log.Debug("dns udp receive buffer", zap.Error(err))
+			}
 		}
 		pcs, lns = append(pcs, group), append(lns, ln)
 		addrs = append(addrs, group[0].LocalAddr(), ln.Addr())
