@@ -132,6 +132,54 @@ func (d *decoder) decodeFile(body hcl.Body, raw *rawFile) hcl.Diagnostics {
 	return d.file.decodeBody(body, reflect.ValueOf(raw).Elem())
 }
 
+// topBlock is one top-level block of a file, decoded on its own so that the
+// blocks of a large file can be decoded in parallel.
+type topBlock struct {
+	val   reflect.Value // a pointer to the new raw* struct
+	diags hcl.Diagnostics
+}
+
+// decodeTop decodes a top-level block (one of content.Blocks of the file
+// schema) into a new value of its raw* type.
+func (d *decoder) decodeTop(block *hcl.Block) topBlock {
+	b := d.file.blockPlan(block.Type)
+	v := reflect.New(b.elem)
+	return topBlock{val: v, diags: b.plan.decodeBlock(block, v.Elem())}
+}
+
+// assemble fills raw with the decoded top-level blocks, in file order, as
+// decodeFile would have, and returns their diagnostics in file order.
+func (d *decoder) assemble(raw *rawFile, blocks []*hcl.Block, decoded []topBlock) hcl.Diagnostics {
+	val := reflect.ValueOf(raw).Elem()
+	count := map[string]int{}
+	for _, b := range blocks {
+		count[b.Type]++
+	}
+	for _, b := range d.file.blocks {
+		if n := count[b.typeName]; n > 0 {
+			val.Field(b.field).Set(reflect.MakeSlice(val.Field(b.field).Type(), 0, n))
+		}
+	}
+	var diags hcl.Diagnostics
+	for i, block := range blocks {
+		f := val.Field(d.file.blockPlan(block.Type).field)
+		f.Set(reflect.Append(f, decoded[i].val))
+		diags = append(diags, decoded[i].diags...)
+	}
+	return diags
+}
+
+// blockPlan returns the plan of blocks of the given type; content decoded
+// with p.schema holds no other.
+func (p *plan) blockPlan(typeName string) *blockPlan {
+	for i := range p.blocks {
+		if p.blocks[i].typeName == typeName {
+			return &p.blocks[i]
+		}
+	}
+	panic(fmt.Sprintf("config: no %q blocks in the schema", typeName))
+}
+
 // decodeBody decodes body into val, a struct of p's type. The diagnostics
 // are those of gohcl: the body's content (unsupported or missing arguments
 // and blocks), then each attribute's evaluation and conversion, then each

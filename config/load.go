@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -26,7 +28,7 @@ func Load(path string) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
 		return nil, files, diags
 	}
 
-	parsed := parseFiles(names)
+	parsed := parseFiles(names, chunkSize)
 	var raws []*rawFile
 	syntaxOK := true
 	for i, name := range names {
@@ -72,27 +74,196 @@ func Load(path string) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
 	return cfg, files, diags
 }
 
+// chunkSize is the size from which a file is cut into chunks that are
+// parsed in parallel. Small chunks keep the lexer's token slices small (a
+// whole 3 MB file allocates hundreds of megabytes of them); each chunk still
+// holds dozens of blocks.
+const chunkSize = 16 << 10
+
+// decodeBatch is the number of top-level blocks decoded by one job.
+const decodeBatch = 256
+
 // parsedFile is one configuration file, parsed and decoded.
 type parsedFile struct {
+	name        string
+	src         []byte
+	read        bool            // src holds the file
+	chunks      []chunk         // parsed separately, then merged
 	file        *hcl.File       // nil when the file cannot be read
 	diags       hcl.Diagnostics // reading and syntax
 	raw         *rawFile        // nil when the file does not parse
 	decodeDiags hcl.Diagnostics
 }
 
-// parseFiles reads, parses and decodes the named files, in parallel when
-// there are several: each file is independent and parsing dominates a large
-// configuration. The result is in the order of names, so the diagnostics
-// are the same as those of a sequential load.
-func parseFiles(names []string) []parsedFile {
+// chunk is a run of whole top-level blocks of a file.
+type chunk struct {
+	start hcl.Pos
+	end   int // byte offset in the file
+	file  *hcl.File
+	diags hcl.Diagnostics
+}
+
+// parseFiles reads, parses and decodes the named files with the
+// diagnostics of hclparse.Parser.ParseHCLFile and gohcl.DecodeBody, in the
+// order of names. The work is spread over GOMAXPROCS goroutines: each file
+// is cut into chunks of about size bytes at lines holding a lone "}", the
+// chunks are parsed in parallel and merged, and top-level blocks are decoded
+// in batches. A chunk that does not parse cleanly (the cut fell inside a
+// block, a heredoc or a comment) makes its file be parsed whole, so the
+// syntax tree and every diagnostic are those of a whole-file parse.
+func parseFiles(names []string, size int) []parsedFile {
 	out := make([]parsedFile, len(names))
-	dec := newDecoder()
-	workers := min(runtime.GOMAXPROCS(0), len(names))
-	if workers <= 1 {
-		for i, n := range names {
-			out[i] = parseFile(dec, n)
+	forEach(len(names), func(i int) { out[i] = readFile(names[i]) })
+
+	type chunkJob struct{ file, chunk int }
+	var chunkJobs []chunkJob
+	for i := range out {
+		if out[i].read {
+			out[i].chunks = cutChunks(out[i].src, size)
+			for c := range out[i].chunks {
+				chunkJobs = append(chunkJobs, chunkJob{i, c})
+			}
 		}
-		return out
+	}
+	forEach(len(chunkJobs), func(j int) {
+		p := &out[chunkJobs[j].file]
+		c := &p.chunks[chunkJobs[j].chunk]
+		c.file, c.diags = hclsyntax.ParseConfig(p.src[c.start.Byte:c.end], p.name, c.start)
+	})
+
+	var whole []int
+	for i := range out {
+		if out[i].read && !out[i].merge() {
+			whole = append(whole, i)
+		}
+	}
+	forEach(len(whole), func(j int) {
+		p := &out[whole[j]]
+		p.file, p.diags = hclsyntax.ParseConfig(p.src, p.name, hcl.InitialPos)
+	})
+
+	dec := newDecoder()
+	type decodeJob struct{ file, from, to int }
+	var decodeJobs []decodeJob
+	blocks := make([][]*hcl.Block, len(out))
+	decoded := make([][]topBlock, len(out))
+	for i := range out {
+		p := &out[i]
+		p.chunks = nil
+		if p.file == nil || p.diags.HasErrors() {
+			continue
+		}
+		content, diags := p.file.Body.Content(dec.file.schema)
+		p.decodeDiags = diags
+		blocks[i] = content.Blocks
+		decoded[i] = make([]topBlock, len(content.Blocks))
+		for from := 0; from < len(content.Blocks); from += decodeBatch {
+			decodeJobs = append(decodeJobs, decodeJob{i, from, min(from+decodeBatch, len(content.Blocks))})
+		}
+	}
+	forEach(len(decodeJobs), func(j int) {
+		dj := decodeJobs[j]
+		for k := dj.from; k < dj.to; k++ {
+			decoded[dj.file][k] = dec.decodeTop(blocks[dj.file][k])
+		}
+	})
+	for i := range out {
+		p := &out[i]
+		if p.file == nil || p.diags.HasErrors() {
+			continue
+		}
+		p.raw = &rawFile{}
+		p.decodeDiags = append(p.decodeDiags, dec.assemble(p.raw, blocks[i], decoded[i])...)
+	}
+	return out
+}
+
+// readFile reads one file, with hclparse's diagnostic when it cannot.
+func readFile(name string) parsedFile {
+	src, err := os.ReadFile(name)
+	if err != nil {
+		return parsedFile{name: name, diags: hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Failed to read file",
+			Detail:   fmt.Sprintf("The configuration file %q could not be read.", name),
+		}}}
+	}
+	return parsedFile{name: name, src: src, read: true}
+}
+
+// cutChunks cuts src into chunks of at least size bytes (but the last),
+// each ending with a line that holds a lone "}" at column 1: outside
+// heredocs and comments that closes a top-level block.
+func cutChunks(src []byte, size int) []chunk {
+	var chunks []chunk
+	start := hcl.InitialPos
+	from := max(size, 1) - 1
+	for from < len(src) {
+		i := bytes.Index(src[from:], []byte("\n}\n"))
+		if i < 0 {
+			break
+		}
+		end := from + i + 3
+		if end >= len(src) {
+			break
+		}
+		if src[end] >= utf8.RuneSelf {
+			// The lexer drops a byte order mark at the start of its
+			// input, so no chunk may start with one: cut further on.
+			from = end - 1
+			continue
+		}
+		chunks = append(chunks, chunk{start: start, end: end})
+		start = hcl.Pos{Byte: end, Line: start.Line + bytes.Count(src[start.Byte:end], []byte("\n")), Column: 1}
+		from = end + max(size, 1) - 1
+	}
+	return append(chunks, chunk{start: start, end: len(src)})
+}
+
+// merge joins the parsed chunks into the file's syntax tree and reports
+// whether it is the tree a whole-file parse gives: every chunk parsed
+// without any diagnostic and no top-level argument is set in two chunks.
+func (p *parsedFile) merge() bool {
+	for _, c := range p.chunks {
+		if len(c.diags) > 0 {
+			return false
+		}
+	}
+	// The first chunk's file and body become the whole file's, so that the
+	// file's navigation (which hclsyntax keeps unexported) sees the whole
+	// body.
+	f := p.chunks[0].file
+	root := f.Body.(*hclsyntax.Body)
+	if len(p.chunks) > 1 {
+		for _, c := range p.chunks[1:] {
+			b := c.file.Body.(*hclsyntax.Body)
+			for name, a := range b.Attributes {
+				if root.Attributes[name] != nil {
+					return false // a whole-file parse reports it redefined
+				}
+				root.Attributes[name] = a
+			}
+			root.Blocks = append(root.Blocks, b.Blocks...)
+		}
+		last := p.chunks[len(p.chunks)-1].file.Body.(*hclsyntax.Body)
+		root.SrcRange.End = last.SrcRange.End
+		root.EndRange = last.EndRange
+	}
+	f.Bytes = p.src
+	p.file = f
+	return true
+}
+
+// forEach calls fn for every i in [0, n) on up to GOMAXPROCS goroutines:
+// jobs are independent and CPU-bound. fn must only write to the i-th
+// element of a result.
+func forEach(n int, fn func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if workers <= 1 {
+		for i := range n {
+			fn(i)
+		}
+		return
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -100,36 +271,14 @@ func parseFiles(names []string) []parsedFile {
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= len(names) {
+				if i >= n {
 					return
 				}
-				out[i] = parseFile(dec, names[i])
+				fn(i)
 			}
 		})
 	}
 	wg.Wait()
-	return out
-}
-
-// parseFile reads, parses and decodes one file, with the diagnostics of
-// hclparse.Parser.ParseHCLFile and gohcl.DecodeBody.
-func parseFile(dec *decoder, name string) parsedFile {
-	src, err := os.ReadFile(name)
-	if err != nil {
-		return parsedFile{diags: hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Failed to read file",
-			Detail:   fmt.Sprintf("The configuration file %q could not be read.", name),
-		}}}
-	}
-	f, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
-	p := parsedFile{file: f, diags: diags}
-	if f == nil || diags.HasErrors() {
-		return p
-	}
-	p.raw = &rawFile{}
-	p.decodeDiags = dec.decodeFile(f.Body, p.raw)
-	return p
 }
 
 // configFiles lists the files to load for path and the configuration
