@@ -26,7 +26,7 @@ type plan struct {
 	targets []probe.Target
 	// targetKeys holds the probe key of every target.
 	targetKeys map[string]bool
-	zones   []*dnsserver.ZoneData
+	zones      []*dnsserver.ZoneData
 	// routes says where each service's notifications go, by service fqdn.
 	routes map[string]notify.Route
 	// pingUsed is true when some monitor probes with ICMP.
