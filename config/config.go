@@ -1,8 +1,8 @@
 // Package config loads and validates failoverd's HCL configuration.
 //
-// Load parses one file or a directory of *.hcl files (in parallel), decodes
-// them with gohcl's rules and diagnostics,
-// applies every default of the configuration reference and checks every rule,
+// Load parses one file or a directory of *.hcl files (in parallel, large
+// files in chunks), decodes them with gohcl's rules and diagnostics, applies
+// every default of the configuration reference and checks every rule,
 // returning all problems as hcl.Diagnostics with file, line and column.
 // WriteDiagnostics renders them in the `failoverd validate` format.
 //

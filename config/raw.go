@@ -2,10 +2,10 @@ package config
 
 import "github.com/hashicorp/hcl/v2"
 
-// The raw* types mirror the HCL schema for gohcl. Optional attributes are
-// pointers so that an explicit zero can be told from an absent attribute.
-// Every block keeps its body so that checks can point at one attribute or
-// one list element.
+// The raw* types mirror the HCL schema in gohcl tags (read once per type by
+// decode.go). Optional attributes are pointers so that an explicit zero can
+// be told from an absent attribute. Every block keeps its body so that
+// checks can point at one attribute or one list element.
 
 type rawFile struct {
 	Servers         []*rawServer         `hcl:"server,block"`
