@@ -61,6 +61,23 @@ func BenchmarkPublish10k(b *testing.B) {
 	}
 }
 
+// BenchmarkPublishOneService10k measures the common case: one service's
+// answers changed (a failover) among 10,000.
+func BenchmarkPublishOneService10k(b *testing.B) {
+	cfg := bigConfig(b, 10000)
+	d, err := New(Options{Config: cfg, Version: "bench"}, zap.NewNop())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { d.store.Close() })
+	now := time.Now()
+	services := []string{"s5000.example.com."}
+	b.ResetTimer()
+	for range b.N {
+		d.publish(now, services)
+	}
+}
+
 // BenchmarkLoadAndBuild10k measures parsing and validating a 10,000-service
 // configuration and building the daemon from it (no sockets bound).
 func BenchmarkLoadAndBuild10k(b *testing.B) {
