@@ -5,7 +5,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: build run test test-deps lint vet fmt-check fuzz bench install deb clean
+.PHONY: build run test test-deps lint vet fmt-check fuzz fuzz-long bench install deb clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/failoverd ./cmd/failoverd
@@ -52,6 +52,10 @@ fuzz:
 
 bench: build
 	bash bench/run.sh
+
+# Long fuzzing runs of every fuzz target (5 minutes each by default).
+fuzz-long:
+	bash bench/fuzz.sh $(FUZZTIME_LONG)
 
 install: build
 	install -D -m 0755 bin/failoverd $(DESTDIR)$(PREFIX)/bin/failoverd
