@@ -206,12 +206,49 @@ func BenchmarkAnswerBatch(b *testing.B) {
 
 // TestUDPManyClientsOverReusePortSockets: with four readers (four
 // SO_REUSEPORT sockets), sixteen client sockets sending bursts of mixed
-// queries at once each get every answer, matching its question.
+// queries at once each get every answer, matching its question; scrapes
+// running meanwhile see the query count grow to exactly the queries sent.
 func TestUDPManyClientsOverReusePortSockets(t *testing.T) {
 	prev := runtime.GOMAXPROCS(4)
 	defer runtime.GOMAXPROCS(prev)
 	s, addr := startServer(t, Options{}, testSnapshot(t))
-	_ = s
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(s.metrics.queries, s.metrics.latency)
+	scraped := func() (queries, answers float64) {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				switch mf.GetName() {
+				case "failoverd_dns_queries_total":
+					queries += m.GetCounter().GetValue()
+				case "failoverd_dns_answer_duration_seconds":
+					answers += float64(m.GetHistogram().GetSampleCount())
+				}
+			}
+		}
+		return queries, answers
+	}
+	stopScrape := make(chan struct{})
+	scrapeDone := make(chan struct{})
+	go func() {
+		defer close(scrapeDone)
+		last := 0.0
+		for {
+			select {
+			case <-stopScrape:
+				return
+			case <-time.After(time.Millisecond):
+			}
+			if q, _ := scraped(); q < last {
+				t.Errorf("queries_total went back from %v to %v", last, q)
+			} else {
+				last = q
+			}
+		}
+	}()
 	type qa struct {
 		name  string
 		qt    uint16
@@ -283,9 +320,14 @@ func TestUDPManyClientsOverReusePortSockets(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	close(stopScrape)
+	<-scrapeDone
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+	if q, a := scraped(); q != clients*bursts*burst || a != q {
+		t.Errorf("queries_total %v, answer durations %v; want %d", q, a, clients*bursts*burst)
 	}
 }
 
