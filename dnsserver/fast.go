@@ -43,7 +43,14 @@ type fastZone struct {
 type fastTable struct {
 	entries map[string]*fastEntry // lower-case wire name + qtype
 	zones   map[string]*fastZone  // lower-case wire origin
+	// dyn holds the weighted A/AAAA entries of each prepared service name;
+	// they hold no SOA, so the next publish reuses them for a name whose
+	// pubName it reused.
+	dyn map[*pubName]dynFast
 }
+
+// dynFast are a service name's weighted answers (nil: that family is empty).
+type dynFast struct{ a, aaaa *fastEntry }
 
 func wireName(name string) []byte {
 	buf := make([]byte, 256)
@@ -60,8 +67,12 @@ func fastKey(wire []byte, qtype uint16) string {
 
 // buildFast pre-packs the deterministic answers of p. It reuses the
 // answer logic itself (answerQuery), so both paths agree by construction.
-func (s *Server) buildFast(p *published) {
-	ft := &fastTable{entries: map[string]*fastEntry{}, zones: map[string]*fastZone{}}
+func (s *Server) buildFast(p *published, prev *published) {
+	ft := &fastTable{entries: map[string]*fastEntry{}, zones: map[string]*fastZone{}, dyn: map[*pubName]dynFast{}}
+	var prevDyn map[*pubName]dynFast
+	if prev != nil && prev.fast != nil {
+		prevDyn = prev.fast.dyn
+	}
 	isDynamic := func(name string) bool {
 		z := p.findZone(name)
 		return z != nil && z.dyn[name] != nil
@@ -121,6 +132,28 @@ func (s *Server) buildFast(p *published) {
 		e.slot = s.metrics.queries.slot(z.origin, qtypeLabel(qtype), rcodeLabel(dns.RcodeSuccess))
 		return e
 	}
+	// A service name's NODATA answer is its zone's SOA alone; packed
+	// without compression it does not depend on the name, so one entry per
+	// zone and family serves every such name.
+	type zoneType struct {
+		z     *pubZone
+		qtype uint16
+	}
+	noData := map[zoneType]*fastEntry{}
+	orNoData := func(e *fastEntry, z *pubZone, name string, qtype uint16) *fastEntry {
+		if e != nil {
+			return e
+		}
+		k := zoneType{z, qtype}
+		if nd := noData[k]; nd != nil {
+			return nd
+		}
+		nd := packEntry(z, name, qtype, false, false)
+		if !nd.slow && nd.counts[0] == 0 {
+			noData[k] = nd
+		}
+		return nd
+	}
 	for _, z := range p.order {
 		zd := z.data
 		// Delegations change answers below them; wildcards change
@@ -170,16 +203,18 @@ func (s *Server) buildFast(p *published) {
 					continue
 				}
 				pr := pn.global
-				if len(pr.a) > 0 {
-					ft.entries[fastKey(w, dns.TypeA)] = packRRs(z, n, dns.TypeA, pr.a, pr.aw, pr.ac, pr.serveCount)
-				} else {
-					ft.entries[fastKey(w, dns.TypeA)] = packEntry(z, n, dns.TypeA, false, true)
+				df, ok := prevDyn[pn]
+				if !ok {
+					if len(pr.a) > 0 {
+						df.a = packRRs(z, n, dns.TypeA, pr.a, pr.aw, pr.ac, pr.serveCount)
+					}
+					if len(pr.aaaa) > 0 {
+						df.aaaa = packRRs(z, n, dns.TypeAAAA, pr.aaaa, pr.aaaaw, pr.aaaac, pr.serveCount)
+					}
 				}
-				if len(pr.aaaa) > 0 {
-					ft.entries[fastKey(w, dns.TypeAAAA)] = packRRs(z, n, dns.TypeAAAA, pr.aaaa, pr.aaaaw, pr.aaaac, pr.serveCount)
-				} else {
-					ft.entries[fastKey(w, dns.TypeAAAA)] = packEntry(z, n, dns.TypeAAAA, false, true)
-				}
+				ft.dyn[pn] = df
+				ft.entries[fastKey(w, dns.TypeA)] = orNoData(df.a, z, n, dns.TypeA)
+				ft.entries[fastKey(w, dns.TypeAAAA)] = orNoData(df.aaaa, z, n, dns.TypeAAAA)
 				continue
 			}
 			if len(types[dns.TypeCNAME]) > 0 {

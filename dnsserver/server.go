@@ -117,8 +117,11 @@ func (s *Server) closeGeo() {
 // last Publish (or appear for the first time) are announced with NOTIFY to
 // Options.Notify, asynchronously and with retries.
 func (s *Server) Publish(snap *Snapshot) {
-	p := prepare(snap)
-	s.buildFast(p)
+	// Publish is called by one goroutine (the daemon's decision loop), so
+	// the current snapshot is the previous one to build on.
+	prev := s.cur.Load()
+	p := prepareFrom(snap, prev)
+	s.buildFast(p, prev)
 	s.cur.Store(p)
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -88,6 +88,9 @@ type pubZone struct {
 }
 
 type pubName struct {
+	// src is the Dynamic this was prepared from: a later snapshot that
+	// carries the same (immutable) Dynamic reuses the prepared name.
+	src      *Dynamic
 	name     string
 	ttl      uint32
 	regions  map[string]*pubRegion
@@ -105,7 +108,12 @@ type pubRegion struct {
 	srv       []dns.RR
 }
 
-func prepare(snap *Snapshot) *published {
+func prepare(snap *Snapshot) *published { return prepareFrom(snap, nil) }
+
+// prepareFrom prepares snap, reusing every name of prev whose Dynamic is the
+// same pointer, so a publish after one service changed costs little more
+// than that service.
+func prepareFrom(snap *Snapshot, prev *published) *published {
 	p := &published{snap: snap, zones: map[string]*pubZone{}}
 	for i := range snap.Zones {
 		zs := &snap.Zones[i]
@@ -132,7 +140,17 @@ func prepare(snap *Snapshot) *published {
 			if !dns.IsSubDomain(z.origin, lname) {
 				continue
 			}
-			pn := prepareName(lname, d)
+			var pn *pubName
+			if prev != nil {
+				if pz := prev.zones[z.origin]; pz != nil {
+					if old := pz.dyn[lname]; old != nil && old.src == d {
+						pn = old
+					}
+				}
+			}
+			if pn == nil {
+				pn = prepareName(lname, d)
+			}
 			if pn == nil {
 				continue
 			}
@@ -149,7 +167,7 @@ func prepare(snap *Snapshot) *published {
 }
 
 func prepareName(name string, d *Dynamic) *pubName {
-	pn := &pubName{name: name, ttl: d.TTL, regions: make(map[string]*pubRegion, len(d.Regions))}
+	pn := &pubName{src: d, name: name, ttl: d.TTL, regions: make(map[string]*pubRegion, len(d.Regions))}
 	for code, ra := range d.Regions {
 		if ra == nil {
 			continue
