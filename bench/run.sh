@@ -115,7 +115,9 @@ wait_answer() { # port name [want] -> seconds, fails after 60 s
 }
 
 sched_ns() { # pid -> on-CPU ns of all its threads
-  cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s+=$1} END{printf "%.0f", s}'
+  # A thread can exit between the glob and the read (PowerDNS starts and
+  # ends threads): cat then fails, which under pipefail would end the run.
+  { cat /proc/"$1"/task/*/schedstat 2>/dev/null || true; } | awk '{s+=$1} END{printf "%.0f", s}'
 }
 median() { sort -g | awk '{a[NR]=$1} END{if(!NR){print "n/a"; exit} if(NR%2) print a[(NR+1)/2]; else printf "%.6g\n", (a[NR/2]+a[NR/2+1])/2}'; }
 range() { sort -g | awk 'NR==1{a=$1} {b=$1} END{print a "–" b}'; }
