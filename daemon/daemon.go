@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"reflect"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -209,6 +210,7 @@ func New(opts Options, log *zap.Logger) (*Daemon, error) {
 	}
 	d.publish(time.Now(), nil)
 	ok = true
+	debug.FreeOSMemory() // see ReloadFromDisk: parsing garbage goes back to the OS
 	return d, nil
 }
 
@@ -323,6 +325,10 @@ func (d *Daemon) ReloadFromDisk() {
 		return
 	}
 	d.metrics.reloads.WithLabelValues("success").Inc()
+	// Parsing a large configuration allocates several times what the
+	// running daemon keeps; hand that back to the OS now rather than
+	// leaving RSS at the reload's high-water mark.
+	debug.FreeOSMemory()
 }
 
 // Reload applies a validated configuration: the new plan is built completely
