@@ -186,11 +186,13 @@ func (s *service) view() ServiceView {
 		v.LiveRecordState = s.live
 		rv := RegionView{Code: GlobalRegion, Status: s.sfStatus, Served: rdata(s.sfRecords())}
 		for _, c := range s.siteCodes() {
-			ev := EntryView{Address: s.cfg.LiveRData, Weight: 1, Status: StatusUnk, Site: c}
+			// One entry per monitoring site: the live record as that site
+			// sees it (served while the pool is OK, like an obey entry).
+			ev := EntryView{Status: StatusUnk}
 			if a := s.siteRes[c]; a != nil {
 				ev = addrView(a)
-				ev.Address, ev.Weight, ev.Site = s.cfg.LiveRData, 1, c
 			}
+			ev.Address, ev.Label, ev.Weight, ev.ServeMode, ev.Site = s.cfg.LiveRData, "live record ("+c+")", 1, ServeObey, c
 			v.Sites = append(v.Sites, ev)
 		}
 		rv.Entries = v.Sites
