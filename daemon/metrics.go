@@ -147,6 +147,25 @@ func (m *metrics) forget(old, next *plan) {
 			m.servedRecords.DeleteLabelValues(name)
 		}
 	}
+	// Regions and pool addresses that a surviving service no longer has.
+	places := func(p *plan) map[[3]string]bool {
+		out := map[[3]string]bool{}
+		for _, s := range p.spec.Services {
+			for _, r := range s.Regions {
+				out[[3]string{s.FQDN, r.Code, ""}] = true
+				for _, e := range r.Entries {
+					out[[3]string{s.FQDN, r.Code, e.Address}] = true
+				}
+			}
+		}
+		return out
+	}
+	nowPlaces := places(next)
+	for k := range places(old) {
+		if now[k[0]] && !nowPlaces[k] {
+			m.serviceStatus.DeletePartialMatch(prometheus.Labels{"service": k[0], "region": k[1], "address": k[2]})
+		}
+	}
 }
 
 func itoa(n int) string {
