@@ -61,6 +61,30 @@ func wireName(name string) []byte {
 	return buf[:n]
 }
 
+// slowEntry sends a query to the full path.
+var slowEntry = &fastEntry{slow: true}
+
+// nameKeys are a name's fast-table keys for any type (other), A and AAAA.
+type nameKeys struct{ other, a, aaaa string }
+
+// nameKeysOf returns n's keys, computed once per service name and kept in
+// its pubName (only the publishing goroutine touches them), or nil for a
+// name that cannot be packed.
+func nameKeysOf(n string, pn *pubName) *nameKeys {
+	if pn != nil && pn.keys != nil {
+		return pn.keys
+	}
+	w := wireName(n)
+	if w == nil {
+		return nil
+	}
+	k := &nameKeys{other: fastKey(w, 0), a: fastKey(w, dns.TypeA), aaaa: fastKey(w, dns.TypeAAAA)}
+	if pn != nil {
+		pn.keys = k
+	}
+	return k
+}
+
 func fastKey(wire []byte, qtype uint16) string {
 	return string(binary.BigEndian.AppendUint16(append([]byte(nil), wire...), qtype))
 }
@@ -68,11 +92,13 @@ func fastKey(wire []byte, qtype uint16) string {
 // buildFast pre-packs the deterministic answers of p. It reuses the
 // answer logic itself (answerQuery), so both paths agree by construction.
 func (s *Server) buildFast(p *published, prev *published) {
-	ft := &fastTable{entries: map[string]*fastEntry{}, zones: map[string]*fastZone{}, dyn: map[*pubName]dynFast{}}
 	var prevDyn map[*pubName]dynFast
+	size := 0
 	if prev != nil && prev.fast != nil {
 		prevDyn = prev.fast.dyn
+		size = len(prev.fast.entries)
 	}
+	ft := &fastTable{entries: make(map[string]*fastEntry, size), zones: map[string]*fastZone{}, dyn: make(map[*pubName]dynFast, len(prevDyn))}
 	isDynamic := func(name string) bool {
 		z := p.findZone(name)
 		return z != nil && z.dyn[name] != nil
@@ -177,30 +203,29 @@ func (s *Server) buildFast(p *published, prev *published) {
 			}
 		}
 		ft.zones[string(ow)] = fz
-		names := map[string]struct{}{}
-		for n := range zd.names {
-			names[n] = struct{}{}
-		}
-		for n := range z.dynExist {
-			names[n] = struct{}{}
-		}
-		for n := range names {
+		// Every name of the zone: static names, then service names and
+		// their empty non-terminals that are not static too.
+		visit := func(n string) {
 			if p.findZone(n) != z {
-				continue // belongs to a more specific zone we serve
+				return // belongs to a more specific zone we serve
 			}
-			w := wireName(n)
-			if w == nil {
-				continue
-			}
-			other := &fastEntry{slow: true}
-			ft.entries[fastKey(w, 0)] = other
-			if !simpleZone && belowDelegation(zd, n) {
-				continue
+			pn := z.dyn[n]
+			keys := nameKeysOf(n, pn)
+			if keys == nil {
+				return
 			}
 			types := zd.names[n]
-			if pn := z.dyn[n]; pn != nil {
+			other := slowEntry // shared: nothing is ever packed into it
+			if pn == nil {
+				other = &fastEntry{slow: true}
+			}
+			ft.entries[keys.other] = other
+			if !simpleZone && belowDelegation(zd, n) {
+				return
+			}
+			if pn != nil {
 				if pn.regional || pn.global.cname != nil {
-					continue
+					return
 				}
 				pr := pn.global
 				df, ok := prevDyn[pn]
@@ -213,19 +238,28 @@ func (s *Server) buildFast(p *published, prev *published) {
 					}
 				}
 				ft.dyn[pn] = df
-				ft.entries[fastKey(w, dns.TypeA)] = orNoData(df.a, z, n, dns.TypeA)
-				ft.entries[fastKey(w, dns.TypeAAAA)] = orNoData(df.aaaa, z, n, dns.TypeAAAA)
-				continue
+				ft.entries[keys.a] = orNoData(df.a, z, n, dns.TypeA)
+				ft.entries[keys.aaaa] = orNoData(df.aaaa, z, n, dns.TypeAAAA)
+				return
 			}
 			if len(types[dns.TypeCNAME]) > 0 {
-				continue
+				return
 			}
+			w := wireName(n)
 			for t := range types {
 				ft.entries[fastKey(w, t)] = packEntry(z, n, t, false, true)
 			}
 			// Any other type: NODATA (absent types are all alike).
 			if len(types[dns.TypeNULL]) == 0 {
 				*other = *packEntry(z, n, dns.TypeNULL, true, true)
+			}
+		}
+		for n := range zd.names {
+			visit(n)
+		}
+		for n := range z.dynExist {
+			if _, static := zd.names[n]; !static {
+				visit(n)
 			}
 		}
 	}

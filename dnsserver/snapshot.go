@@ -90,7 +90,10 @@ type pubZone struct {
 type pubName struct {
 	// src is the Dynamic this was prepared from: a later snapshot that
 	// carries the same (immutable) Dynamic reuses the prepared name.
-	src      *Dynamic
+	src *Dynamic
+	// keys caches the fast-table keys (set by buildFast, read only by the
+	// publishing goroutine).
+	keys     *nameKeys
 	name     string
 	ttl      uint32
 	regions  map[string]*pubRegion
