@@ -16,22 +16,6 @@ import (
 	"time"
 )
 
-// browserChromium finds Debian's chromium, skipping the test when it is
-// missing unless FAILOVERD_REQUIRE_TOOLS=1.
-func browserChromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("FAILOVERD_REQUIRE_TOOLS") == "1" {
-		t.Fatal("chromium not found (Debian package chromium) and FAILOVERD_REQUIRE_TOOLS=1")
-	}
-	t.Skip("chromium not found (Debian package chromium)")
-	return ""
-}
-
 // browserArtifacts is $FAILOVERD_ARTIFACTS, else e2e/testdata/artifacts,
 // which gets a .gitignore of its own so its files are never committed.
 func browserArtifacts(t *testing.T) string {
@@ -93,7 +77,7 @@ func browserRun(t *testing.T, bin, pageURL string, extra ...string) string {
 // as a test artifact.
 func TestStatusPage_ChromiumAgainstDaemon(t *testing.T) {
 	t.Parallel()
-	bin := browserChromium(t)
+	bin := requireTool(t, "chromium", "chromium", "chromium-browser")
 	const token = "page-token-5e7a"
 	port := freePort(t, "127.0.8.11")
 	tg := startOpTargets(t, 8, port)
@@ -105,7 +89,7 @@ func TestStatusPage_ChromiumAgainstDaemon(t *testing.T) {
 	// the sf_pool is forced (MANUAL), the cluster's fallback never answers.
 	tg.gKeep.Stop()
 	c.mustJob("force", "sf.example.test.", "force", "sf.example.test")
-	opEventually(t, within, "statuses settled with some history", func() (bool, string) {
+	eventually(t, within, "statuses settled with some history", func() (bool, string) {
 		g := c.service("g.example.test")
 		af := c.service("af.example.test")
 		e := opEntry(t, g, "global", "127.0.8.21")

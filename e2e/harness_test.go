@@ -324,13 +324,7 @@ func (d *daemonProc) getJSON(path string, v any) {
 // dig runs the real dig against the daemon and returns its +short output.
 func (d *daemonProc) dig(args ...string) string {
 	d.t.Helper()
-	path, err := exec.LookPath("dig")
-	if err != nil {
-		if os.Getenv("FAILOVERD_REQUIRE_TOOLS") == "1" {
-			d.t.Fatal("dig not installed (make test installs bind9-dnsutils)")
-		}
-		d.t.Skip("dig not installed")
-	}
+	path := requireTool(d.t, "bind9-dnsutils", "dig")
 	host, port, _ := net.SplitHostPort(d.dnsAddr)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -348,4 +342,47 @@ func (d *daemonProc) dig(args ...string) string {
 	}
 	sort.Strings(lines)
 	return strings.Join(lines, ",")
+}
+
+// requireTool finds the first of names on PATH or in /usr/sbin and /sbin.
+// When none is there the test is skipped, unless make test promised to
+// install the Debian package pkg (FAILOVERD_REQUIRE_TOOLS=1): then it fails.
+func requireTool(t *testing.T, pkg string, names ...string) string {
+	t.Helper()
+	for _, name := range names {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+		for _, dir := range []string{"/usr/sbin", "/sbin"} {
+			p := filepath.Join(dir, name)
+			if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+				return p
+			}
+		}
+	}
+	if os.Getenv("FAILOVERD_REQUIRE_TOOLS") == "1" {
+		t.Fatalf("%s not installed (Debian package %s; make test installs it)", names[0], pkg)
+	}
+	t.Skipf("%s not installed (Debian package %s)", names[0], pkg)
+	return ""
+}
+
+// eventually polls cond every 50ms until it holds or within has passed;
+// cond says whether it holds and what it saw.
+func eventually(t *testing.T, within time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	var last string
+	for {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		last = state
+		if time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s: not within %v; last seen:\n%s", what, within, last)
 }

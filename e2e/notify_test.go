@@ -119,16 +119,6 @@ func checkTime(t *testing.T, tim string, from, to time.Time) {
 	}
 }
 
-// zoneSerial asks the daemon for zone's SOA serial.
-func zoneSerial(t *testing.T, d *daemonProc, zone string) uint32 {
-	t.Helper()
-	r, err := query(d.dnsAddr, "udp", zone, dns.TypeSOA, dns.ClassINET)
-	if err != nil || len(r.Answer) != 1 {
-		t.Fatalf("SOA %s: %v %v", zone, r, err)
-	}
-	return r.Answer[0].(*dns.SOA).Serial
-}
-
 // wantMail names one e-mail: the service, the region or address, and the
 // new status the subject must carry.
 type wantMail struct{ service, where, status string }
@@ -307,7 +297,7 @@ gslb "app.gslb.test." {
 		{"app.gslb.test.", "US East", "ok"},
 		{"app.gslb.test.", "global", "ok"},
 	}, within)
-	afSerial0, gSerial0 := zoneSerial(t, d, "af.test."), zoneSerial(t, d, "gslb.test.")
+	afSerial0, gSerial0 := d.serialT(t, "af.test."), d.serialT(t, "gslb.test.")
 	lines0, mails0 := len(rs.lines()), len(ms.received())
 
 	// Failover.
@@ -330,10 +320,10 @@ gslb "app.gslb.test." {
 	_, m = rs.waitLine(lines0, gs(sevErr, status("US East", "failover", "127.0.0.114")), within)
 	checkTime(t, m[1], stopped, time.Now())
 	gSerial1 := parseSerial(t, m[2])
-	if got := zoneSerial(t, d, "af.test."); afSerial1 != got || afSerial1 <= afSerial0 {
+	if got := d.serialT(t, "af.test."); afSerial1 != got || afSerial1 <= afSerial0 {
 		t.Errorf("af status line %%ser %d, SOA serial now %d (before the failover %d)", afSerial1, got, afSerial0)
 	}
-	if got := zoneSerial(t, d, "gslb.test."); gSerial1 != got || gSerial1 <= gSerial0 {
+	if got := d.serialT(t, "gslb.test."); gSerial1 != got || gSerial1 <= gSerial0 {
 		t.Errorf("gslb status line %%ser %d, SOA serial now %d (before the failover %d)", gSerial1, got, gSerial0)
 	}
 	failoverMails := []wantMail{
@@ -359,10 +349,10 @@ gslb "app.gslb.test." {
 	rs.waitLine(lines1, gs(sevInfo, upProbe("127.0.0.113")), within)
 	_, m = rs.waitLine(lines1, gs(sevInfo, status("US East", "ok", "127.0.0.113")), within)
 	gSerial2 := parseSerial(t, m[2])
-	if got := zoneSerial(t, d, "af.test."); afSerial2 != got || afSerial2 <= afSerial1 {
+	if got := d.serialT(t, "af.test."); afSerial2 != got || afSerial2 <= afSerial1 {
 		t.Errorf("af recovery line %%ser %d, SOA serial now %d (in failover %d)", afSerial2, got, afSerial1)
 	}
-	if got := zoneSerial(t, d, "gslb.test."); gSerial2 != got || gSerial2 <= gSerial1 {
+	if got := d.serialT(t, "gslb.test."); gSerial2 != got || gSerial2 <= gSerial1 {
 		t.Errorf("gslb recovery line %%ser %d, SOA serial now %d (in failover %d)", gSerial2, got, gSerial1)
 	}
 	ms.waitMails(mails0, append(failoverMails,
@@ -907,7 +897,7 @@ rttm "r.vars.test." {
 	probeSerial := parseSerial(t, m[2])
 	_, m = rs.waitLine(lines0, line("4", `S;`+host+`;`+timeRE+`;global;trouble;(\d+);127\.0\.0\.152;iad;;;;;;%zz`), within)
 	statusSerial := parseSerial(t, m[2])
-	if soa := zoneSerial(t, d, "vars.test."); probeSerial != soa || statusSerial != soa {
+	if soa := d.serialT(t, "vars.test."); probeSerial != soa || statusSerial != soa {
 		t.Errorf("%%ser: probe message %d, status message %d, SOA %d", probeSerial, statusSerial, soa)
 	}
 
@@ -924,7 +914,7 @@ rttm "r.vars.test." {
 		t.Fatalf("deactivate: %s %s", resp.Status, body)
 	}
 	_, m = rs.waitLine(lines1, line("4", `S;`+host+`;`+timeRE+`;global;unk;(\d+);(127\.0\.0\.151,127\.0\.0\.152|127\.0\.0\.152,127\.0\.0\.151);[^;]*;;;;;;%zz`), within)
-	if soa := zoneSerial(t, d, "vars.test."); parseSerial(t, m[2]) != soa {
+	if soa := d.serialT(t, "vars.test."); parseSerial(t, m[2]) != soa {
 		t.Errorf("%%ser after deactivate %s, SOA %d", m[2], soa)
 	}
 

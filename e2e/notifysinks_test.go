@@ -21,45 +21,6 @@ import (
 	"time"
 )
 
-// notifyTool returns the path of a Debian tool, skipping the test when it
-// is missing unless FAILOVERD_REQUIRE_TOOLS=1.
-func notifyTool(t *testing.T, name, pkg string) string {
-	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	for _, dir := range []string{"/usr/sbin", "/sbin"} {
-		p := filepath.Join(dir, name)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	if os.Getenv("FAILOVERD_REQUIRE_TOOLS") == "1" {
-		t.Fatalf("%s not installed (Debian package %s) and FAILOVERD_REQUIRE_TOOLS=1", name, pkg)
-	}
-	t.Skipf("%s not installed (Debian package %s)", name, pkg)
-	return ""
-}
-
-// eventually polls cond every 50ms until it holds or within has passed.
-func eventually(t *testing.T, within time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	var last string
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		last = state
-		if time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s: not within %v; last seen:\n%s", what, within, last)
-}
-
 // rsyslog is a real rsyslogd started by the test on loopback UDP and TCP
 // ports, writing every message it receives to a file, one line each, as
 // protocol-version|facility|severity|hostname|app-name|msg.
@@ -91,7 +52,7 @@ const rsyslogMarker = "failoverd-e2e-rsyslog-ready"
 // waits until it writes a marker it was sent; Cleanup stops it.
 func startRsyslog(t *testing.T) *rsyslog {
 	t.Helper()
-	bin := notifyTool(t, "rsyslogd", "rsyslog")
+	bin := requireTool(t, "rsyslog", "rsyslogd")
 	dir := t.TempDir()
 	r := &rsyslog{t: t, dir: dir, out: filepath.Join(dir, "messages"),
 		udp: freePort(t, "127.0.0.1"), tcp: freePort(t, "127.0.0.1")}

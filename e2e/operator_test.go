@@ -160,30 +160,12 @@ func opServed(t *testing.T, sd *api.ServiceDetail, code string) string {
 	return ""
 }
 
-// opEventually polls cond (every 100 ms) until it holds or within has
-// passed; cond returns whether it holds and what it saw.
-func opEventually(t *testing.T, within time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	var seen string
-	for {
-		var ok bool
-		if ok, seen = cond(); ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v; last seen: %s", what, within, seen)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // opWaitDNS waits until name answers want over UDP (the harness's
 // waitAnswer, but failing t rather than the daemon's test, so it can run in
 // any test).
 func opWaitDNS(t *testing.T, d *daemonProc, name string, want string, within time.Duration) {
 	t.Helper()
-	opEventually(t, within, "DNS "+name+" A = "+want, func() (bool, string) {
+	eventually(t, within, "DNS "+name+" A = "+want, func() (bool, string) {
 		got, err := d.lookup("udp", name, dns.TypeA)
 		return err == nil && got == want, fmt.Sprintf("%q (err %v)", got, err)
 	})
@@ -416,7 +398,7 @@ func TestOperator_EveryPathThroughFailoverctlAndHTTP(t *testing.T) {
 
 	// GET /v1/services: every service, kinds, statuses after the first rounds.
 	wantKinds := map[string]string{"af.example.test.": "active_failover", "g.example.test.": "gslb", "sf.example.test.": "sf_pool"}
-	opEventually(t, within, "every service ok after its first rounds", func() (bool, string) {
+	eventually(t, within, "every service ok after its first rounds", func() (bool, string) {
 		var r api.ServicesResponse
 		c.json(&r, "status")
 		got := map[string]string{}
@@ -449,7 +431,7 @@ func TestOperator_EveryPathThroughFailoverctlAndHTTP(t *testing.T) {
 	}
 
 	// GET /v1/services/{fqdn}, with and without the trailing dot, any case.
-	opEventually(t, within, "gslb entries probed up", func() (bool, string) {
+	eventually(t, within, "gslb entries probed up", func() (bool, string) {
 		sd := c.service("G.Example.Test")
 		ok := true
 		for _, a := range []string{"127.0.6.21", "127.0.6.22"} {
@@ -500,7 +482,7 @@ func TestOperator_EveryPathThroughFailoverctlAndHTTP(t *testing.T) {
 	// it answers again, until an operator recovers it.
 	tg.gRm.Stop()
 	opWaitDNS(t, d, "g.example.test.", "127.0.6.22", within)
-	opEventually(t, within, "127.0.6.21 removed", func() (bool, string) {
+	eventually(t, within, "127.0.6.21 removed", func() (bool, string) {
 		e := opEntry(t, c.service("g.example.test"), "global", "127.0.6.21")
 		return e.Status == "down" && e.Removed && e.Message != "", fmt.Sprintf("%+v", e)
 	})
@@ -513,7 +495,7 @@ func TestOperator_EveryPathThroughFailoverctlAndHTTP(t *testing.T) {
 	tg.gRm.Start()
 	// Still probed: the API shows it answers again, but it stays removed
 	// (status down) until recovered.
-	opEventually(t, within, "removed 127.0.6.21 answers again", func() (bool, string) {
+	eventually(t, within, "removed 127.0.6.21 answers again", func() (bool, string) {
 		e := opEntry(t, c.service("g.example.test"), "global", "127.0.6.21")
 		n := len(e.History)
 		return e.Removed && e.Status == "down" && n > 0 && e.History[n-1].Status == "up" && e.Message == "HTTP 200",
@@ -552,7 +534,7 @@ func TestOperator_EveryPathThroughFailoverctlAndHTTP(t *testing.T) {
 	tg.af.Stop()
 	opWaitDNS(t, d, "af.example.test.", "127.0.6.12", within)
 	tg.af.Start()
-	opEventually(t, within, "af primary probed up again", func() (bool, string) {
+	eventually(t, within, "af primary probed up again", func() (bool, string) {
 		sd := c.service("af.example.test")
 		return opEntry(t, sd, "global", "127.0.6.11").Status == "up", fmt.Sprintf("%+v", sd)
 	})
@@ -578,7 +560,7 @@ func TestOperator_EveryPathThroughFailoverctlAndHTTP(t *testing.T) {
 	c.noJob("activate", "af.example.test")
 	opWaitDNS(t, d, "af.example.test.", "127.0.6.12", within)
 	tg.af.Start()
-	opEventually(t, within, "af primary up", func() (bool, string) {
+	eventually(t, within, "af primary up", func() (bool, string) {
 		sd := c.service("af.example.test")
 		return sd.Active && opEntry(t, sd, "global", "127.0.6.11").Status == "up", fmt.Sprintf("%+v", sd)
 	})
@@ -598,7 +580,7 @@ func TestOperator_EveryPathThroughFailoverctlAndHTTP(t *testing.T) {
 	opWaitDNS(t, d, "sf.example.test.", "127.0.6.31", within)
 	tg.sf.Stop()
 	opWaitDNS(t, d, "sf.example.test.", "127.0.6.32", within)
-	opEventually(t, within, "sf_pool CRITICAL", func() (bool, string) {
+	eventually(t, within, "sf_pool CRITICAL", func() (bool, string) {
 		sd := c.service("sf.example.test")
 		return sd.Status == "CRITICAL" && sd.LiveRecordState == "NOT_FORCED", sd.Status
 	})
@@ -693,7 +675,7 @@ func TestOperator_EveryPathThroughFailoverctlAndHTTP(t *testing.T) {
 	if !reflect.DeepEqual(cl.Clusters, wantCl) {
 		t.Fatalf("clusters: %+v, want %+v", cl.Clusters, wantCl)
 	}
-	opEventually(t, within, "real services probed", func() (bool, string) {
+	eventually(t, within, "real services probed", func() (bool, string) {
 		var rs api.RealServicesResponse
 		c.json(&rs, "cluster", "list", "web", "http")
 		st := map[string]string{}
@@ -785,7 +767,7 @@ func TestOperator_EveryPathThroughFailoverctlAndHTTP(t *testing.T) {
 	tg.web1.Stop()
 	tg.web2.Stop()
 	opWaitDNS(t, d, "web.example.test.", "127.0.6.49", within)
-	opEventually(t, within, "fallback active", func() (bool, string) {
+	eventually(t, within, "fallback active", func() (bool, string) {
 		c.json(&stats, "cluster", "statistics", "web", "http", "sorry")
 		return stats.Active, fmt.Sprintf("%+v", stats)
 	})
@@ -1010,12 +992,7 @@ func TestOperator_AuthAndErrorTypes(t *testing.T) {
 // through dig, after failoverd is killed with SIGKILL and started again.
 func TestOperator_StateSurvivesKill9(t *testing.T) {
 	t.Parallel()
-	if _, err := exec.LookPath("dig"); err != nil {
-		if os.Getenv("FAILOVERD_REQUIRE_TOOLS") == "1" {
-			t.Fatal("dig not installed (Debian package bind9-dnsutils) and FAILOVERD_REQUIRE_TOOLS=1")
-		}
-		t.Skip("dig not installed (Debian package bind9-dnsutils)")
-	}
+	requireTool(t, "bind9-dnsutils", "dig")
 	const token = "kill9-token-02be"
 	port := freePort(t, "127.0.7.11")
 	tg := startOpTargets(t, 7, port)

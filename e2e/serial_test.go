@@ -8,11 +8,15 @@ import (
 	"github.com/miekg/dns"
 )
 
-func (d *daemonProc) serial(zone string) uint32 {
-	d.t.Helper()
+// serial is zone's SOA serial as the daemon answers it.
+func (d *daemonProc) serial(zone string) uint32 { return d.serialT(d.t, zone) }
+
+// serialT is serial failing t (for callers in subtests).
+func (d *daemonProc) serialT(t *testing.T, zone string) uint32 {
+	t.Helper()
 	r, err := query(d.dnsAddr, "udp", zone, dns.TypeSOA, dns.ClassINET)
 	if err != nil || len(r.Answer) != 1 {
-		d.t.Fatalf("SOA %s: %v %v", zone, r, err)
+		t.Fatalf("SOA %s: %v %v", zone, r, err)
 	}
 	return r.Answer[0].(*dns.SOA).Serial
 }
