@@ -256,35 +256,53 @@ func (d *Daemon) Clusters() []api.ClusterSummary {
 // clusterService finds one cluster service's view on the decision loop.
 func (d *Daemon) clusterService(cluster, service string) (pool.ClusterServiceView, error) {
 	var out pool.ClusterServiceView
-	err := d.call(func() error {
-		for _, c := range d.engine.Clusters() {
-			if c.Name != cluster {
-				continue
-			}
-			for _, s := range c.Services {
-				if s.Name == service {
-					out = s
-					return nil
-				}
-			}
-			return fmt.Errorf("%w: service %s of cluster %s", api.ErrDoesNotExist, service, cluster)
-		}
-		return fmt.Errorf("%w: cluster %s", api.ErrDoesNotExist, cluster)
+	err := d.call(func() (err error) {
+		out, err = d.findClusterService(cluster, service)
+		return err
 	})
 	return out, err
 }
 
-func (d *Daemon) realView(cluster, service, real string) (pool.RealView, error) {
-	s, err := d.clusterService(cluster, service)
-	if err != nil {
-		return pool.RealView{}, err
-	}
-	for _, r := range s.Reals {
-		if r.Name == real {
-			return r, nil
+// findClusterService looks a cluster service up; it runs on the loop.
+func (d *Daemon) findClusterService(cluster, service string) (pool.ClusterServiceView, error) {
+	for _, c := range d.engine.Clusters() {
+		if c.Name != cluster {
+			continue
 		}
+		for _, s := range c.Services {
+			if s.Name == service {
+				return s, nil
+			}
+		}
+		return pool.ClusterServiceView{}, fmt.Errorf("%w: service %s of cluster %s", api.ErrDoesNotExist, service, cluster)
 	}
-	return pool.RealView{}, fmt.Errorf("%w: real service %s of %s/%s", api.ErrDoesNotExist, real, cluster, service)
+	return pool.ClusterServiceView{}, fmt.Errorf("%w: cluster %s", api.ErrDoesNotExist, cluster)
+}
+
+// realView finds one real service, and how many DNS answers carried it, in
+// one trip to the decision loop.
+func (d *Daemon) realView(cluster, service, real string) (pool.RealView, uint64, error) {
+	var (
+		out      pool.RealView
+		answered uint64
+	)
+	err := d.call(func() error {
+		s, err := d.findClusterService(cluster, service)
+		if err != nil {
+			return err
+		}
+		for _, r := range s.Reals {
+			if r.Name == real {
+				out = r
+				if c := d.answered[s.FQDN+" "+r.IP]; c != nil {
+					answered = c.Load()
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("%w: real service %s of %s/%s", api.ErrDoesNotExist, real, cluster, service)
+	})
+	return out, answered, err
 }
 
 func realService(r pool.RealView) api.RealService {
@@ -306,7 +324,7 @@ func (d *Daemon) RealServices(cluster, service string) ([]api.RealService, error
 
 // RealService implements api.Controller.
 func (d *Daemon) RealService(cluster, service, real string) (*api.RealService, error) {
-	r, err := d.realView(cluster, service, real)
+	r, _, err := d.realView(cluster, service, real)
 	if err != nil {
 		return nil, err
 	}
@@ -316,21 +334,10 @@ func (d *Daemon) RealService(cluster, service, real string) (*api.RealService, e
 
 // RealServiceStatistics implements api.Controller.
 func (d *Daemon) RealServiceStatistics(cluster, service, real string) (*api.RealServiceStatistics, error) {
-	s, err := d.clusterService(cluster, service)
+	r, answered, err := d.realView(cluster, service, real)
 	if err != nil {
 		return nil, err
 	}
-	r, err := d.realView(cluster, service, real)
-	if err != nil {
-		return nil, err
-	}
-	var answered uint64
-	_ = d.call(func() error {
-		if c := d.answered[s.FQDN+" "+r.IP]; c != nil {
-			answered = c.Load()
-		}
-		return nil
-	})
 	st := &api.RealServiceStatistics{
 		AnswersTotal:       answered,
 		Active:             r.Active,

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -155,7 +156,7 @@ func New(opts Options, log *zap.Logger) (*Daemon, error) {
 		return nil, fmt.Errorf("reading state: %w", err)
 	} else if len(b) > 0 {
 		state = new(pool.State)
-		if err := jsonUnmarshal(b, state); err != nil {
+		if err := json.Unmarshal(b, state); err != nil {
 			log.Warn("state directory holds an unreadable engine state; starting fresh", zap.Error(err))
 			state = nil
 		}

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"runtime"
+	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -77,7 +78,7 @@ func newMetrics(reg prometheus.Registerer, version string) *metrics {
 }
 
 func (m *metrics) observeRound(r probe.Result) {
-	labels := []string{string(r.Target.Protocol), r.Target.Address, itoa(r.Target.Port)}
+	labels := []string{string(r.Target.Protocol), r.Target.Address, strconv.Itoa(r.Target.Port)}
 	m.targetRounds.WithLabelValues(labels...).Inc()
 	// The failure counter exists (at 0) from a target's first round on.
 	fails := m.targetFails.WithLabelValues(labels...)
@@ -115,10 +116,10 @@ func (m *metrics) observeAnswer(a pool.Answer) {
 func (m *metrics) forget(old, next *plan) {
 	keep := map[[3]string]bool{}
 	for _, t := range next.targets {
-		keep[[3]string{string(t.Protocol), t.Address, itoa(t.Port)}] = true
+		keep[[3]string{string(t.Protocol), t.Address, strconv.Itoa(t.Port)}] = true
 	}
 	for _, t := range old.targets {
-		k := [3]string{string(t.Protocol), t.Address, itoa(t.Port)}
+		k := [3]string{string(t.Protocol), t.Address, strconv.Itoa(t.Port)}
 		if keep[k] {
 			continue
 		}
@@ -166,19 +167,4 @@ func (m *metrics) forget(old, next *plan) {
 			m.serviceStatus.DeletePartialMatch(prometheus.Labels{"service": k[0], "region": k[1], "address": k[2]})
 		}
 	}
-}
-
-func itoa(n int) string {
-	const digits = "0123456789"
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = digits[n%10]
-		n /= 10
-	}
-	return string(b[i:])
 }

@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"encoding/json"
 	"hash/fnv"
 	"maps"
 	"net/netip"
@@ -275,5 +274,3 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
