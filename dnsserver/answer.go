@@ -148,10 +148,10 @@ func resolveName(p *published, z *pubZone, m *dns.Msg, name string, qtype uint16
 			return "", dns.RcodeSuccess, false
 		}
 		// Other types come from the static records at the name.
-		return answerStatic(p, z, m, name, qtype, types, c), dns.RcodeSuccess, false
+		return answerStatic(p, z, m, name, qtype, types, c, false), dns.RcodeSuccess, false
 	}
 	if static {
-		return answerStatic(p, z, m, name, qtype, types, c), dns.RcodeSuccess, false
+		return answerStatic(p, z, m, name, qtype, types, c, false), dns.RcodeSuccess, false
 	}
 	if _, ok := z.dynExist[name]; ok {
 		// Empty non-terminal above a service name.
@@ -167,16 +167,29 @@ func resolveName(p *published, z *pubZone, m *dns.Msg, name string, qtype uint16
 		if !ok {
 			break
 		}
-		return answerWildcard(p, z, m, name, qtype, wtypes, c), dns.RcodeSuccess, false
+		return answerStatic(p, z, m, name, qtype, wtypes, c, true), dns.RcodeSuccess, false
 	}
 	m.Ns = append(m.Ns, z.negSOA)
 	return "", dns.RcodeNameError, false
 }
 
-// answerStatic answers from the static records of an existing name.
-func answerStatic(p *published, z *pubZone, m *dns.Msg, name string, qtype uint16, types map[uint16][]dns.RR, c *client) string {
+// answerStatic answers from the static records of an existing name, or,
+// with synth, from a wildcard's records renamed to the queried name.
+func answerStatic(p *published, z *pubZone, m *dns.Msg, name string, qtype uint16, types map[uint16][]dns.RR, c *client, synth bool) string {
+	own := func(rrs []dns.RR) []dns.RR {
+		if !synth {
+			return rrs
+		}
+		out := make([]dns.RR, len(rrs))
+		for i, rr := range rrs {
+			cp := dns.Copy(rr)
+			cp.Header().Name = name
+			out[i] = cp
+		}
+		return out
+	}
 	if cn := types[dns.TypeCNAME]; len(cn) > 0 && qtype != dns.TypeCNAME {
-		m.Answer = append(m.Answer, cn[0])
+		m.Answer = append(m.Answer, own(cn[:1])...)
 		return cn[0].(*dns.CNAME).Target
 	}
 	var rrs []dns.RR
@@ -192,6 +205,7 @@ func answerStatic(p *published, z *pubZone, m *dns.Msg, name string, qtype uint1
 	if qtype == dns.TypeSOA && name == z.origin {
 		rrs = []dns.RR{z.soa}
 	}
+	rrs = own(rrs)
 	m.Answer = append(m.Answer, rrs...)
 	m.Extra = appendAdditional(p, m.Extra, rrs, c)
 	return ""
@@ -209,37 +223,6 @@ func minimalAny(types map[uint16][]dns.RR) []dns.RR {
 		return nil
 	}
 	return types[best]
-}
-
-// answerWildcard synthesizes records for name from a wildcard's records.
-func answerWildcard(p *published, z *pubZone, m *dns.Msg, name string, qtype uint16, types map[uint16][]dns.RR, c *client) string {
-	synth := func(rrs []dns.RR) []dns.RR {
-		out := make([]dns.RR, len(rrs))
-		for i, rr := range rrs {
-			cp := dns.Copy(rr)
-			cp.Header().Name = name
-			out[i] = cp
-		}
-		return out
-	}
-	if cn := types[dns.TypeCNAME]; len(cn) > 0 && qtype != dns.TypeCNAME {
-		m.Answer = append(m.Answer, synth(cn[:1])...)
-		return cn[0].(*dns.CNAME).Target
-	}
-	var rrs []dns.RR
-	if qtype == dns.TypeANY {
-		rrs = minimalAny(types)
-	} else {
-		rrs = types[qtype]
-	}
-	if len(rrs) == 0 {
-		m.Ns = append(m.Ns, z.negSOA)
-		return ""
-	}
-	out := synth(rrs)
-	m.Answer = append(m.Answer, out...)
-	m.Extra = appendAdditional(p, m.Extra, out, c)
-	return ""
 }
 
 // appendAdditional adds in-zone addresses of NS, MX and SRV targets.
