@@ -12,6 +12,7 @@ import (
 type metrics struct {
 	rounds   *prometheus.CounterVec
 	failures *prometheus.CounterVec
+	local    *prometheus.CounterVec
 	skipped  prometheus.Counter
 	duration *prometheus.HistogramVec
 	lateness prometheus.Histogram
@@ -28,6 +29,10 @@ func newMetrics(reg prometheus.Registerer, log *zap.Logger) *metrics {
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "failoverd_probe_round_failures_total",
 			Help: "Probe rounds that ended down, by protocol.",
+		}, []string{"protocol"}),
+		local: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "failoverd_probe_round_local_failures_total",
+			Help: "Probe rounds that could not run for a reason on this host (no descriptors, buffers or memory; a source address that is not local), by protocol. They count as unknown, not down.",
 		}, []string{"protocol"}),
 		skipped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "failoverd_probe_rounds_skipped_total",
@@ -57,6 +62,7 @@ func newMetrics(reg prometheus.Registerer, log *zap.Logger) *metrics {
 	}
 	register(reg, log, &m.rounds)
 	register(reg, log, &m.failures)
+	register(reg, log, &m.local)
 	register(reg, log, &m.skipped)
 	register(reg, log, &m.duration)
 	register(reg, log, &m.lateness)

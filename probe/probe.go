@@ -185,6 +185,12 @@ type Result struct {
 	Target Target
 	Key    string
 	Up     bool
+	// Local marks a round that failed for a reason on this host, not the
+	// target's: no file descriptors, buffers or memory, or a source
+	// address that is not local (see localErrnos). Up is false and Message
+	// says what failed, but the round says nothing about the target, whose
+	// status must not change: its outcome is unknown, not down.
+	Local bool
 	// RTT is the response time of the attempt that decided the result.
 	RTT time.Duration
 	// Message says why the target is down ("connection refused",
@@ -208,15 +214,17 @@ type Func func(ctx context.Context, t Target) Result
 
 // Round runs one probe round: an attempt plus up to t.Retries retries, each
 // bounded by t.Timeout. It is up when any attempt succeeds; otherwise down
-// with the last attempt's message.
+// with the last attempt's message, or Local when any attempt failed for a
+// local reason (an attempt that could not run leaves the round undecided,
+// whatever the others said).
 func Round(ctx context.Context, t Target, p Func) Result {
 	t = t.WithDefaults()
 	key := t.Key()
-	var r Result
+	var r, local Result
 	for attempt := 1; attempt <= t.Retries+1; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, t.Timeout)
 		r = p(actx, t)
-		if !r.Up && expired(actx) && ctx.Err() == nil {
+		if !r.Up && !r.Local && expired(actx) && ctx.Err() == nil {
 			r.Message = timeoutMessage(t)
 		}
 		cancel()
@@ -224,12 +232,20 @@ func Round(ctx context.Context, t Target, p Func) Result {
 		if r.Time.IsZero() {
 			r.Time = time.Now()
 		}
+		if r.Local {
+			local = r
+		}
 		if r.Up || ctx.Err() != nil {
 			break
 		}
 	}
-	if !r.Up && ctx.Err() != nil {
-		r.Message = "canceled"
+	switch {
+	case r.Up:
+	case ctx.Err() != nil:
+		r.Message, r.Local = "canceled", false
+	case local.Local:
+		local.Attempts = r.Attempts
+		r = local
 	}
 	return r
 }
@@ -325,9 +341,32 @@ func timeoutMessage(t Target) string {
 	return "timeout after " + t.Timeout.String()
 }
 
-// failure builds the down Result of an attempt that failed with err.
+// failure builds the Result of an attempt that failed with err: down, or
+// Local when err is a local failure.
 func failure(ctx context.Context, t Target, start time.Time, err error) Result {
-	return Result{Target: t, RTT: time.Since(start), Message: errMessage(ctx, t, err), Time: time.Now()}
+	r := Result{Target: t, RTT: time.Since(start), Message: errMessage(ctx, t, err), Time: time.Now()}
+	if !expired(ctx) && ctx.Err() == nil && isLocal(err) {
+		r.Local, r.Message = true, "cannot probe: "+r.Message
+	}
+	return r
+}
+
+// localErrnos are the errors of a probe that could not run because of this
+// host: out of descriptors (EMFILE, ENFILE), socket buffers (ENOBUFS) or
+// memory (ENOMEM), or an address it cannot use (EADDRNOTAVAIL: a source
+// address that is not local, or no ephemeral port left). ENETUNREACH and
+// EHOSTUNREACH are not here: a router on the way reports them too, for a
+// target that is really unreachable.
+var localErrnos = []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.EADDRNOTAVAIL}
+
+// isLocal reports whether err is a local failure (see localErrnos).
+func isLocal(err error) bool {
+	for _, errno := range localErrnos {
+		if errors.Is(err, errno) {
+			return true
+		}
+	}
+	return false
 }
 
 // errMessage turns an attempt's error into a short message.

@@ -245,7 +245,10 @@ func (s *Scheduler) round(ctx context.Context, e *entry) {
 	r.Site, r.Scheduled, r.Lateness = s.opts.Site, due, start.Sub(due)
 	proto := string(t.Protocol)
 	s.m.rounds.WithLabelValues(proto).Inc()
-	if !r.Up {
+	switch {
+	case r.Local:
+		s.m.local.WithLabelValues(proto).Inc()
+	case !r.Up:
 		s.m.failures.WithLabelValues(proto).Inc()
 	}
 	s.m.duration.WithLabelValues(proto).Observe(time.Since(start).Seconds())
