@@ -17,10 +17,14 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Protocol is the kind of probe run against a target.
@@ -262,6 +266,12 @@ type ProberOptions struct {
 	// (net.ipv4.ping_group_range) instead of raw sockets. Left false,
 	// Probers picks what works, as CheckPing does.
 	PingUnprivileged bool
+	// Source is the source address of every outgoing probe (server
+	// probe_source); the zero Addr lets the system choose. It applies to
+	// targets of its own address family: the other family's targets are
+	// probed from the system's choice, as there is no address to use. A
+	// source that is not local makes every probe fail locally (Local).
+	Source netip.Addr
 }
 
 // Probers returns the probe function of every protocol.
@@ -301,8 +311,7 @@ func hostPort(addr string, port int) string {
 // connection's deadline is the context's, and it is closed when the context
 // ends, so no I/O on it can outlive the attempt.
 func (o ProberOptions) dial(ctx context.Context, t Target) (net.Conn, error) {
-	d := net.Dialer{Resolver: o.Resolver}
-	conn, err := d.DialContext(ctx, "tcp", hostPort(t.Address, t.Port))
+	conn, err := o.dialer().DialContext(ctx, "tcp", hostPort(t.Address, t.Port))
 	if err != nil {
 		return nil, err
 	}
@@ -312,6 +321,45 @@ func (o ProberOptions) dial(ctx context.Context, t Target) (net.Conn, error) {
 	// Closing on cancellation covers contexts without a deadline too.
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	return &ctxConn{Conn: conn, stop: stop}, nil
+}
+
+// dialer returns the dialer of TCP probes: it resolves with o.Resolver and
+// binds o.Source to the connections of its address family.
+func (o ProberOptions) dialer() *net.Dialer {
+	d := &net.Dialer{Resolver: o.Resolver}
+	if o.Source.IsValid() {
+		d.ControlContext = o.bindSource
+	}
+	return d
+}
+
+// bindSource binds a socket about to connect to o.Source when the families
+// match. It is a dialer Control hook rather than Dialer.LocalAddr so that
+// an FQDN's addresses of the other family are still dialed, and so that
+// IP_BIND_ADDRESS_NO_PORT can leave the port to connect: a port reserved
+// at bind would be unique across all destinations, and 10,000 targets'
+// TIME_WAIT sockets would exhaust the ephemeral range.
+func (o ProberOptions) bindSource(_ context.Context, network, _ string, c syscall.RawConn) error {
+	src := o.Source.Unmap()
+	var sa unix.Sockaddr
+	switch {
+	case network == "tcp4" && src.Is4():
+		sa = &unix.SockaddrInet4{Addr: src.As4()}
+	case network == "tcp6" && src.Is6():
+		sa = &unix.SockaddrInet6{Addr: src.As16()}
+	default:
+		return nil
+	}
+	var err error
+	ctlErr := c.Control(func(fd uintptr) {
+		// Linux >= 4.2; older kernels bind the port at once, which works.
+		_ = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
+		err = unix.Bind(int(fd), sa)
+	})
+	if ctlErr != nil {
+		return ctlErr
+	}
+	return os.NewSyscallError("bind", err)
 }
 
 // ctxConn unregisters its close-on-cancel hook when closed.

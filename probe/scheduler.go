@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -27,8 +28,12 @@ type SchedulerOptions struct {
 	// scheduler's goroutines, one round of a target at a time, and must not
 	// block long: a slow OnResult holds a round slot.
 	OnResult func(Result)
+	// Source is the source address of every outgoing probe and watch
+	// connection (server probe_source; see ProberOptions.Source); the zero
+	// Addr lets the system choose.
+	Source netip.Addr
 	// Probers overrides the probe functions; nil uses
-	// Probers(ProberOptions{Version: Version}).
+	// Probers(ProberOptions{Version: Version, Source: Source}).
 	Probers map[Protocol]Func
 }
 
@@ -87,7 +92,7 @@ func NewScheduler(opts SchedulerOptions, log *zap.Logger, reg prometheus.Registe
 	}
 	p := opts.Probers
 	if p == nil {
-		p = Probers(ProberOptions{Version: opts.Version})
+		p = Probers(ProberOptions{Version: opts.Version, Source: opts.Source})
 	}
 	return &Scheduler{
 		opts:    opts,
