@@ -7,8 +7,19 @@ import (
 	"go.uber.org/zap"
 )
 
-// metrics are the scheduler's Prometheus series. Labels stay low-cardinality
-// (protocol only): per-target series would be too many at 10,000 targets.
+// metrics are the scheduler's Prometheus series, labelled by protocol only.
+//
+// There are no per-target series, on purpose. A target is its protocol,
+// address, port and every probe option (path, host, expected, ...); labels
+// that name it exactly would be a dozen free-text labels, and labels that
+// do not (protocol, address, port) make two targets that differ only in
+// path or host overwrite each other. Either way each target costs a
+// handful of series (a histogram alone is 15): at 10,000 targets that is
+// hundreds of thousands of series churning on every reload, for data the
+// control API already serves per address (status, last message, RTT and
+// round history). Aggregates answer the operational questions: is probing
+// keeping up (lateness, skipped, in flight), how many rounds fail, how
+// many targets are down now, and are probes failing on this host.
 type metrics struct {
 	rounds   *prometheus.CounterVec
 	failures *prometheus.CounterVec
@@ -18,6 +29,7 @@ type metrics struct {
 	lateness prometheus.Histogram
 	inFlight prometheus.Gauge
 	targets  prometheus.Gauge
+	down     *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer, log *zap.Logger) *metrics {
@@ -56,6 +68,10 @@ func newMetrics(reg prometheus.Registerer, log *zap.Logger) *metrics {
 			Name: "failoverd_probe_targets",
 			Help: "Distinct targets scheduled.",
 		}),
+		down: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "failoverd_probe_targets_down",
+			Help: "Targets whose last round was down, by protocol (a round that failed locally keeps the previous one).",
+		}, []string{"protocol"}),
 	}
 	if reg == nil {
 		return m
@@ -68,6 +84,7 @@ func newMetrics(reg prometheus.Registerer, log *zap.Logger) *metrics {
 	register(reg, log, &m.lateness)
 	register(reg, log, &m.inFlight)
 	register(reg, log, &m.targets)
+	register(reg, log, &m.down)
 	return m
 }
 

@@ -101,6 +101,10 @@ type Target struct {
 	TLSSkipVerify bool
 	// StatusRule says which HTTP status codes are up; HTTP(S) only.
 	StatusRule StatusRule
+	// Watch keeps one idle TCP connection to the target between rounds and
+	// runs a round at once when the target closes or resets it (monitor
+	// watch); HTTP, HTTPS, TCP and SMTP only. See Scheduler.
+	Watch bool
 	// Interval is the time between rounds; Timeout bounds each attempt
 	// (default min(10s, Interval/2)); Retries is the number of retries
 	// after a failed attempt.
@@ -162,9 +166,9 @@ func (t Target) WithDefaults() Target {
 			keep = ""
 		}
 		t = Target{Protocol: t.Protocol, Address: t.Address, Port: t.Port, Expected: keep,
-			Interval: t.Interval, Timeout: t.Timeout, Retries: t.Retries}
+			Interval: t.Interval, Timeout: t.Timeout, Retries: t.Retries, Watch: t.Watch}
 		if t.Protocol == PING || t.Protocol == NONE {
-			t.Port = 0
+			t.Port, t.Watch = 0, false
 		}
 	}
 	return t
