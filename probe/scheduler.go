@@ -384,6 +384,11 @@ func (s *Scheduler) arm(ctx context.Context, e *entry) {
 // target, blocked in a read: the cost the watch option buys.
 func (s *Scheduler) watch(ctx context.Context, e *entry) {
 	defer s.watchers.Done()
+	defer func() {
+		s.mu.Lock()
+		e.stopWatch = nil // a later Run starts a new watcher
+		s.mu.Unlock()
+	}()
 	t := e.target // never written after the entry is created
 	for {
 		select {
