@@ -23,7 +23,7 @@ import (
 	"github.com/failoverd/failoverd/api"
 )
 
-// The operator's view of a running daemon (issue 6): every path of api.md
+// The operator's view of a running daemon (issue 6): every path of docs/api.md
 // called through the real failoverctl binary or plain HTTP, with its effect
 // checked through DNS; authentication and every error type; persistence of
 // operator changes across kill -9.
@@ -364,7 +364,7 @@ func startOpTargets(t *testing.T, n, port int) opTargets {
 }
 
 // TestOperator_EveryPathThroughFailoverctlAndHTTP calls every path of
-// api.md through failoverctl (and HTTP where the CLI cannot reach a case)
+// docs/api.md through failoverctl (and HTTP where the CLI cannot reach a case)
 // and sees each change in DNS.
 func TestOperator_EveryPathThroughFailoverctlAndHTTP(t *testing.T) {
 	t.Parallel()
@@ -842,7 +842,7 @@ func TestOperator_AuthAndErrorTypes(t *testing.T) {
 		}
 	}
 
-	// Every path of api.md, without a token and with a wrong one.
+	// Every path of docs/api.md, without a token and with a wrong one.
 	const rs = "/v1/clusters/web/services/http/real_services"
 	paths := []struct{ method, path, body string }{
 		{"GET", "/v1/services", ""},
