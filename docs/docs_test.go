@@ -51,6 +51,24 @@ func TestLinks_EveryRelativeLinkResolves(t *testing.T) {
 	}
 }
 
+// A clone of the repository is all a reader has: no document may send them
+// to files that exist only next to it or on one machine.
+func TestDocs_NoPathsOutsideTheRepository(t *testing.T) {
+	for _, f := range markdownFiles(t) {
+		src, err := os.ReadFile(filepath.Join(repoRoot, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(src), "\n") {
+			for _, bad := range []string{"../shared", "shared/design", "/work/"} {
+				if strings.Contains(line, bad) {
+					t.Errorf("%s:%d: %q points outside the repository: %s", f, i+1, bad, line)
+				}
+			}
+		}
+	}
+}
+
 func TestConfigurationDoc_NamesEveryBlockAndAttribute(t *testing.T) {
 	doc := readDoc(t, repoRoot, "docs/configuration.md")
 	for _, path := range config.Vocabulary() {
