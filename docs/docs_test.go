@@ -60,7 +60,9 @@ func TestDocs_NoPathsOutsideTheRepository(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, line := range strings.Split(string(src), "\n") {
-			for _, bad := range []string{"../shared", "shared/design", "/work/"} {
+			// Spelled in parts so that a grep of the repository for them
+			// finds no false hit in this file.
+			for _, bad := range []string{"../" + "shared", "shared" + "/design", "/" + "work/"} {
 				if strings.Contains(line, bad) {
 					t.Errorf("%s:%d: %q points outside the repository: %s", f, i+1, bad, line)
 				}
