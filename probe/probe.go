@@ -4,8 +4,11 @@
 // Each protocol lives in its own file and implements Func: one attempt,
 // bounded by the context's deadline, reporting its outcome as a Result whose
 // Message says why a target is down ("connection refused", "HTTP 503",
-// "timeout after 2s", "expected string not found"). Round adds the retries,
-// and Scheduler spreads rounds of many targets over their intervals.
+// "timeout after 2s", "expected string not found"). A probe that could not
+// run for a reason on this host (out of descriptors, a source address that
+// is not local) is Local: its target's status is unknown, not down. Round
+// adds the retries, and Scheduler spreads rounds of many targets over
+// their intervals and watches the targets that ask for it.
 package probe
 
 import (

@@ -151,10 +151,12 @@ func TestWatchPolicyCloseCostsAtMostOneRoundPerClose(t *testing.T) {
 		t.Errorf("%d rounds in 5 s, want at most 6 with back-off", rounds)
 	}
 	// Every round but the first is paid for by one watch connection's close:
-	// connections = rounds + watch connections.
-	if n, conns := len(col.results()), int(accepted.Load()); n-1 > conns-n {
-		t.Errorf("%d rounds for %d watch connections: more than one round per close", n, conns-n)
-	}
+	// connections = rounds + watch connections. (The server counts a
+	// connection a moment after the prober has it: poll briefly.)
+	waitFor(t, 2*time.Second, "at most one round per watch connection", func() bool {
+		n := len(col.results())
+		return n-1 <= int(accepted.Load())-n
+	})
 }
 
 // TestWatchEndsWhenTheTargetIsRemoved checks that removing a watched
