@@ -353,7 +353,15 @@ func (o ProberOptions) bindSource(_ context.Context, network, _ string, c syscal
 	case network == "tcp4" && src.Is4():
 		sa = &unix.SockaddrInet4{Addr: src.As4()}
 	case network == "tcp6" && src.Is6():
-		sa = &unix.SockaddrInet6{Addr: src.As16()}
+		sa6 := &unix.SockaddrInet6{Addr: src.As16()}
+		if z := src.Zone(); z != "" { // a link-local source names its interface
+			ifi, err := net.InterfaceByName(z)
+			if err != nil {
+				return err
+			}
+			sa6.ZoneId = uint32(ifi.Index)
+		}
+		sa = sa6
 	default:
 		return nil
 	}

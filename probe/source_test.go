@@ -166,6 +166,15 @@ func TestProbeSourceNotLocalIsUnknown(t *testing.T) {
 	if ok, _ := pingMode(); ok {
 		protos = append(protos, PING)
 	}
+	srv6 := startRaw(t, "tcp6", "[::1]:0", stall)
+	_, port6 := srv6.addr(t)
+	t.Run("TCP over IPv6", func(t *testing.T) {
+		p := Probers(ProberOptions{Source: netip.MustParseAddr("2001:db8::250")})[TCP]
+		r := Round(t.Context(), Target{Protocol: TCP, Address: "::1", Port: port6, Interval: time.Minute, Timeout: 3 * time.Second}, p)
+		if r.Up || !r.Local || r.Message != "cannot probe: cannot assign requested address" {
+			t.Errorf("up=%v local=%v msg=%q, want a local failure", r.Up, r.Local, r.Message)
+		}
+	})
 	for _, proto := range protos {
 		t.Run(string(proto), func(t *testing.T) {
 			r := Round(t.Context(), Target{Protocol: proto, Address: "127.0.0.1", Port: port, Interval: time.Minute, Timeout: 3 * time.Second}, probers[proto])
