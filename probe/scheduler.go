@@ -78,8 +78,13 @@ type Scheduler struct {
 
 	mu      sync.Mutex
 	entries map[string]*entry
-	queue   entryHeap
-	wake    chan struct{} // capacity 1: "the heap's head may have changed"
+	// localLogged is when a local failure was last logged; localQuiet
+	// counts those not logged since (one line a minute at most: when the
+	// host runs out of descriptors, every target fails at once).
+	localLogged time.Time
+	localQuiet  int
+	queue       entryHeap
+	wake        chan struct{} // capacity 1: "the heap's head may have changed"
 }
 
 // entry is one distinct target. Guarded by Scheduler.mu.
@@ -299,6 +304,9 @@ func (s *Scheduler) round(ctx context.Context, e *entry) {
 	s.m.duration.WithLabelValues(proto).Observe(time.Since(start).Seconds())
 
 	s.mu.Lock()
+	if r.Local {
+		s.logLocal(r)
+	}
 	gone := e.removed
 	if !gone {
 		e.last, e.hasLast = r, true
@@ -348,6 +356,19 @@ func (s *Scheduler) round(ctx context.Context, e *entry) {
 	if t.Watch && r.Up {
 		s.arm(ctx, e)
 	}
+}
+
+// logLocal logs a round that failed locally, at most once a minute, with
+// the number of others since. Called with s.mu held.
+func (s *Scheduler) logLocal(r Result) {
+	now := time.Now()
+	if now.Sub(s.localLogged) < time.Minute {
+		s.localQuiet++
+		return
+	}
+	s.log.Warn("probe could not run on this host; the target's status is unknown, not down",
+		zap.String("target", r.Key), zap.String("message", r.Message), zap.Int("others_since_last_logged", s.localQuiet))
+	s.localLogged, s.localQuiet = now, 0
 }
 
 // watchKeepAlive probes an idle watch connection, so that a rebooted host
