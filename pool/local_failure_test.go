@@ -4,11 +4,11 @@ import (
 	"testing"
 )
 
-// Section 2: a probe that failed for a local reason (no descriptors,
+// docs/behaviour.md section 2: a probe that failed for a local reason (no descriptors,
 // buffers or memory; a source address that is not local) is no
 // observation. The address keeps its status, its hysteresis counters and
 // its history, so a local failure never fails a service over.
-func TestSection2_LocalProbeFailureIsNoObservation(t *testing.T) {
+func TestLocalProbeFailureIsNoObservation(t *testing.T) {
 	const a, b = "192.0.2.10", "192.0.2.11"
 	ta := "t:" + a
 	tests := []struct {
@@ -48,9 +48,9 @@ func TestSection2_LocalProbeFailureIsNoObservation(t *testing.T) {
 	}
 }
 
-// Section 2: the transitions of a local failure are round events that
+// docs/behaviour.md section 2: the transitions of a local failure are round events that
 // carry its message and change nothing.
-func TestSection2_LocalProbeFailureOnlyCarriesItsMessage(t *testing.T) {
+func TestLocalProbeFailureOnlyCarriesItsMessage(t *testing.T) {
 	const a = "192.0.2.10"
 	e := New(gslbSpec(true, 0, Region{Code: GlobalRegion, MinHealthy: 1, Entries: []Entry{ent(a, ServeObey, 1)}}), nil, newClock().t)
 	c := newClock()
@@ -64,9 +64,9 @@ func TestSection2_LocalProbeFailureOnlyCarriesItsMessage(t *testing.T) {
 	}
 }
 
-// Section 5: a site whose probe failed locally keeps its latest result,
+// docs/behaviour.md section 5: a site whose probe failed locally keeps its latest result,
 // and a site that never spoke does not count as a site that did.
-func TestSection5_LocalProbeFailureKeepsTheSitesResult(t *testing.T) {
+func TestSFPool_LocalProbeFailureKeepsTheSitesResult(t *testing.T) {
 	tests := []struct {
 		name  string
 		steps []step
