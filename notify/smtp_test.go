@@ -43,11 +43,11 @@ type smtpServer struct {
 	tlsConf  *tls.Config // nil: no STARTTLS
 	user     string      // "": no AUTH
 	password string
-	silent   int         // the first silent sessions are accepted and never greeted
+	silent   int // the first silent sessions are accepted and never greeted
 
-	mu    sync.Mutex
-	l     net.Listener
-	conns map[net.Conn]bool
+	mu       sync.Mutex
+	l        net.Listener
+	conns    map[net.Conn]bool
 	mails    []received
 	sessions int
 	wg       sync.WaitGroup
@@ -443,8 +443,8 @@ func TestMailOnlyForNotifyEventsAndEveryChangeForSFPool(t *testing.T) {
 	d.Publish(Event{Kind: KindRound, Service: "a.", Address: "192.0.2.1", NewStatus: "down", Vars: v}, gslb) // never mailed
 	d.Publish(Event{Kind: KindNoSrv, Service: "b.", Address: "192.0.2.9", NewStatus: "up", Vars: v}, gslb)   // mailed
 	d.Publish(Event{Kind: KindSvc, Service: "c.", Region: "global", NewStatus: "trouble", Vars: v}, gslb)    // mailed
-	sf := Route{Emails: contact[1:], NotifyEvents: []string{"svc"}} // as the daemon routes an sf_pool
-	d.Publish(Event{Kind: KindSvc, Service: "d.", Region: "global", NewStatus: "CRITICAL", Vars: v}, sf) // mailed
+	sf := Route{Emails: contact[1:], NotifyEvents: []string{"svc"}}                                          // as the daemon routes an sf_pool
+	d.Publish(Event{Kind: KindSvc, Service: "d.", Region: "global", NewStatus: "CRITICAL", Vars: v}, sf)     // mailed
 	mails := srv.waitMails(3)
 	var subjects []string
 	for _, m := range mails {
