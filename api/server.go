@@ -1,7 +1,12 @@
-// Package api serves failoverd's control API: JSON over HTTP with bearer
-// token authentication, the status page, /healthz and /metrics. It declares
-// the Controller interface it needs (implemented by the daemon) and offers a
-// Client for failoverctl.
+// Package api serves failoverd's control API: JSON over HTTP or HTTPS with
+// bearer token authentication, the status page, /healthz and /metrics. It
+// declares the Controller interface it needs (implemented by the daemon) and
+// offers a Client for failoverctl.
+//
+// The server answers only to its own host names (DNS rebinding), accepts
+// writes only from its own origin and with JSON bodies (cross-site
+// requests), caps its connections and rate-limits the warnings about failed
+// authentications; docs/hardening.md describes the rules.
 package api
 
 import (
