@@ -168,7 +168,7 @@ func (d *Dispatcher) newQueue(name string, s Sink, workers int) *queue {
 	return &queue{name: name, sink: s, workers: workers, ch: make(chan Message, d.opts.QueueSize), maxBytes: int64(d.opts.QueueBytes)}
 }
 
-// Publish applies behaviour.md section 8 to ev under route r — which
+// Publish applies docs/behaviour.md section 8 to ev under route r — which
 // syslog message for its Kind and delivery, whether it is e-mailed — then
 // formats and enqueues the messages. It never blocks: a message whose
 // queue is full is dropped, counted and logged.
