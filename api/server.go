@@ -273,6 +273,7 @@ func (s *Server) routes() http.Handler {
 		v1.Handle("POST "+rs+"/{r}/"+action, s.api(s.clusterOp(action)))
 	}
 	v1.Handle("POST "+rs+"/{r}/weight", s.api(s.setWeight))
+	s.operationRoutes(v1)
 	v1.Handle("/v1/", s.api(func(r *http.Request) (any, *APIError) {
 		return nil, notFound("no such endpoint: %s %s", r.Method, r.URL.Path)
 	}))
@@ -354,7 +355,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, e *APIError)
 		s.log.Debug("api call rejected", zap.String("method", r.Method), zap.String("path", r.URL.Path),
 			zap.String("error_type", e.Type), zap.String("error", e.Message))
 	}
-	writeJSON(w, e.Status, ErrorResponse{ErrorType: e.Type, Error: e.Message})
+	writeJSON(w, e.Status, ErrorResponse{ErrorType: e.Type, Error: e.Message, Diagnostics: e.Diagnostics})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -397,6 +398,10 @@ func (s *Server) listServices(r *http.Request) (any, *APIError) {
 	list := s.ctl.Services()
 	if list == nil {
 		list = []ServiceSummary{}
+	}
+	list, aerr := filterServices(list, r)
+	if aerr != nil {
+		return nil, aerr
 	}
 	return ServicesResponse{Services: list}, nil
 }

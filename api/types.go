@@ -53,6 +53,10 @@ type ServiceDetail struct {
 	// LiveRecordState is NOT_FORCED or FORCED_INACTIVE; sf_pool only.
 	LiveRecordState string   `json:"live_record_state,omitempty"`
 	Regions         []Region `json:"regions"`
+	// Config is the service's settings as configured (block labels and
+	// attribute names as in the configuration language, defaults filled
+	// in), secrets left out.
+	Config map[string]any `json:"config,omitempty"`
 }
 
 // MarshalJSON implements json.Marshaler: lists are [] rather than null.
@@ -318,4 +322,6 @@ type WeightRequest struct {
 type ErrorResponse struct {
 	ErrorType string `json:"error_type"`
 	Error     string `json:"error"`
+	// Diagnostics list a refused configuration's problems.
+	Diagnostics []string `json:"diagnostics,omitempty"`
 }

@@ -84,6 +84,7 @@ func (d *Daemon) Service(fqdn string) (*api.ServiceDetail, error) {
 			return fmt.Errorf("%w: service %s", api.ErrDoesNotExist, fqdn)
 		}
 		out = serviceDetail(v)
+		out.Config = serviceConfig(d.plan.cfg, fqdn)
 		return nil
 	})
 	return out, err

@@ -11,7 +11,6 @@ import (
 	"os/signal"
 	"reflect"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -308,34 +307,23 @@ func (d *Daemon) Run(ctx context.Context) error {
 	return err
 }
 
-// ReloadFromDisk re-reads the configuration file(s) and applies them; on any
-// error the running configuration stays and the diagnostics are logged.
+// ReloadFromDisk re-reads the configuration file(s) and applies them, as a
+// job (the same path as POST /v1/reload); on any error the running
+// configuration stays and the diagnostics are logged.
 func (d *Daemon) ReloadFromDisk() {
-	cfg, files, diags := config.Load(d.configPath)
-	if diags.HasErrors() {
-		var b strings.Builder
-		_ = config.WriteDiagnostics(&b, files, diags)
-		d.metrics.reloads.WithLabelValues("failure").Inc()
-		d.log.Error("reload refused: configuration has errors; keeping the running configuration",
-			zap.String("config", d.configPath), zap.String("diagnostics", b.String()))
-		return
+	if _, err := d.reloadJob("SIGHUP"); err != nil {
+		return // logged by reloadJob
 	}
-	if err := d.Reload(cfg); err != nil {
-		d.metrics.reloads.WithLabelValues("failure").Inc()
-		d.log.Error("reload refused; keeping the running configuration", zap.Error(err))
-		return
-	}
-	d.metrics.reloads.WithLabelValues("success").Inc()
 	// Parsing a large configuration allocates several times what the
 	// running daemon keeps; hand that back to the OS now rather than
 	// leaving RSS at the reload's high-water mark.
 	debug.FreeOSMemory()
 }
 
-// Reload applies a validated configuration: the new plan is built completely
+// ReloadConfig applies a validated configuration: the new plan is built completely
 // (zone files read) before the running one is touched; unchanged targets keep
 // their status and history, and DNS keeps answering throughout.
-func (d *Daemon) Reload(cfg *config.Config) error {
+func (d *Daemon) ReloadConfig(cfg *config.Config) error {
 	p, err := buildPlan(cfg)
 	if err != nil {
 		return err

@@ -27,6 +27,10 @@ type Memory struct {
 	jobs     map[uint64]api.Job
 	nextJob  uint64
 	calls    int // mutating calls that reached the controller
+
+	zones       []api.Zone
+	reloadDiags []string // a Reload fails with these when set
+	reloads     int
 }
 
 type clusterState struct {
@@ -130,6 +134,7 @@ func NewMemoryAt(base time.Time) *Memory {
 				stats: api.RealServiceStatistics{Status: "unk"}},
 		},
 	}}}}
+	m.seedOperations()
 	return m
 }
 
