@@ -149,6 +149,24 @@ func TestStatusPageInBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("the explain box shows why a client gets its answer", func(t *testing.T) {
+		page := base + "?explain=app.example.com.&client=198.51.100.7#token=" + url.QueryEscape(testToken)
+		dom := runChromium(t, bin, page, "--dump-dom")
+		want := []string{
+			`id="explain"`, `data-explain="done"`, `data-region="US East"`, `data-rule="region_map"`,
+			`region_map: the source address 198.51.100.7`, `data-address="192.0.2.11" data-in-answer="no"`,
+			`removed until recovered`, `data-address="192.0.2.10" data-in-answer="yes"`, `class="explain-steps"`,
+		}
+		for _, w := range want {
+			if !strings.Contains(dom, w) {
+				t.Errorf("rendered DOM lacks %q", w)
+			}
+		}
+		if t.Failed() {
+			t.Logf("DOM:\n%s", dom)
+		}
+	})
+
 	t.Run("asks for the token", func(t *testing.T) {
 		dom := runChromium(t, bin, base, "--dump-dom")
 		if !strings.Contains(dom, `data-state="login"`) || strings.Contains(dom, `data-fqdn=`) {
