@@ -55,6 +55,9 @@ func parse(d *doc, data []byte) (value, bool) {
 		case errors.As(err, &se):
 			line, col := position(data, se.Offset)
 			d.fail("$", "not JSON: line %d, column %d: %v", line, col, se)
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			line, col := position(data, int64(len(data)))
+			d.fail("$", "not JSON: line %d, column %d: the JSON ends too early", line, col+1)
 		case errors.As(err, &te):
 			d.fail("$", "not JSON: %v", te)
 		default:
