@@ -191,8 +191,8 @@ func (im *importer) dynService(o *object) {
 	if ttl, ok := o.integer("ttl", "a whole number of seconds"); ok {
 		half := int(interval / time.Second / 2)
 		switch {
-		case ttl < 0:
-			o.key("ttl").fail("%d is negative", ttl)
+		case ttl < 0 || ttl > maxTTL:
+			o.key("ttl").fail("%d is not a ttl from 0 to %d", ttl, maxTTL)
 		case interval > 0 && ttl > half:
 			b.notImported("ttl = %d: a ttl is at most half the monitor interval (%s) here, so it is %d", ttl, minutes(interval), half)
 			b.num("ttl", half)
@@ -201,7 +201,7 @@ func (im *importer) dynService(o *object) {
 		}
 	}
 	dynNotifyEvents(o, b)
-	if nick, ok := o.text("contact_nickname"); ok {
+	if nick, ok := o.text("contact_nickname"); ok && strings.TrimSpace(nick) != "" {
 		b.str("contact_nickname", nick)
 		im.contacts[nick] = true
 	}
@@ -422,6 +422,11 @@ func dynSyslog(o *object, b *block, kind string) {
 				b.notImported("%s = %s: there is no syslog_server, so no syslog", k, quote(s))
 			}
 		}
+		return
+	}
+	server = strings.TrimSpace(server)
+	if _, _, ok := address(server); !ok {
+		o.key("syslog_server").fail("%s: not an IP address or host name", quote(server))
 		return
 	}
 	s := b.child("syslog")

@@ -58,7 +58,8 @@ func (b *block) comment(format string, args ...any) {
 
 // heading adds a comment line that introduces the next block.
 func (b *block) heading(format string, args ...any) {
-	b.items = append(b.items, heading(fmt.Sprintf(format, args...)))
+	s := strings.NewReplacer("\r", `\r`, "\n", `\n`).Replace(fmt.Sprintf(format, args...))
+	b.items = append(b.items, heading(s))
 }
 
 // notImported keeps a field that has no equivalent as a comment where it was.

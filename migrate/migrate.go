@@ -46,6 +46,9 @@ type importer struct {
 	errs     []error
 }
 
+// maxTTL is the largest TTL DNS allows (RFC 2181).
+const maxTTL = 1<<31 - 1
+
 func newImporter(product string, files []File) *importer {
 	im := &importer{
 		product:  product,

@@ -85,6 +85,8 @@ func TestDyn_FieldMappings(t *testing.T) {
 			[]string{`active_failover "www.example.com." {`}, nil},
 		{"zone_named_by_the_export_gets_a_zone_block", afo("", ""),
 			[]string{`zone "example.com" {}`}, nil},
+		{"blank_contact_nickname_is_no_contact", afo("", `, "contact_nickname": " "`),
+			nil, []string{`contact_nickname = " "`, `contact " " {`}},
 		{"contact_nickname_gets_a_placeholder_contact", afo("", `, "contact_nickname": "ops"`),
 			[]string{`contact_nickname = "ops"`, `contact "ops" {`, `email = ["replace-me@example.invalid"]`}, nil},
 		{"ttl_within_half_the_interval_is_kept", afo(`{"protocol": "HTTP", "interval": 1}`, `, "ttl": 30`),
@@ -204,6 +206,8 @@ func TestDyn_InputErrorsNameFileAndJSONPath(t *testing.T) {
 		{"unknown_protocol", afo(`{"protocol": "GOPHER", "interval": 1}`, ""), `export.json: $.monitor.protocol: "GOPHER" is not one of HTTP, HTTPS, PING, SMTP, TCP, NONE`},
 		{"missing_monitor", `{"zone": "example.com", "fqdn": "www.example.com", "address": "192.0.2.1", "failover_data": "192.0.2.2"}`,
 			`export.json: $.monitor: missing: the service's health monitor`},
+		{"syslog_server_neither_ip_nor_host_name", afo("", `, "syslog_server": "syslog:514"`), `export.json: $.syslog_server: "syslog:514": not an IP address or host name`},
+		{"ttl_negative", afo("", `, "ttl": -1`), `export.json: $.ttl: -1 is not a ttl from 0 to 2147483647`},
 		{"flag_neither_Y_nor_N", afo("", `, "auto_recover": "maybe"`), `export.json: $.auto_recover: "maybe" is not Y or N`},
 		{"one_name_twice", `[` + afo("", "") + `, ` + afo("", "") + `]`, `export.json: $[1]: www.example.com. is already imported from export.json $[0]`},
 	} {

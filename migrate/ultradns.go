@@ -173,8 +173,8 @@ func (im *importer) udnsRRSet(o *object, envZone string) {
 	b := &block{typ: "sf_pool", labels: []string{fqdn}}
 	b.str("rrtype", rrtype)
 	if n, ok := o.integer("ttl", "a whole number of seconds"); ok {
-		if n < 0 {
-			o.key("ttl").fail("%d is negative", n)
+		if n < 0 || n > maxTTL {
+			o.key("ttl").fail("%d is not a ttl from 0 to %d", n, maxTTL)
 		} else {
 			b.num("ttl", n)
 		}
