@@ -161,10 +161,11 @@ type object struct {
 func (o *object) get(k string) (value, bool) {
 	name, ok := k, false
 	if _, ok = o.m[k]; !ok && o.fold {
+		// Of several spellings the first in byte order, so that the
+		// output does not depend on map order; the others stay for rest.
 		for n := range o.m {
-			if strings.EqualFold(n, k) {
+			if strings.EqualFold(n, k) && (!ok || n < name) {
 				name, ok = n, true
-				break
 			}
 		}
 	}
