@@ -114,7 +114,11 @@ func (e *Engine) Explain(fqdn, code string) (Explanation, error) {
 	if !s.active {
 		monitored = "not monitored (deactivated)"
 	}
-	x.step(fmt.Sprintf("%s is a %s service, %s.", s.cfg.FQDN, s.cfg.Kind, monitored))
+	article := "a"
+	if s.cfg.Kind == KindActiveFailover {
+		article = "an"
+	}
+	x.step(fmt.Sprintf("%s is %s %s service, %s.", s.cfg.FQDN, article, s.cfg.Kind, monitored))
 	if s.cfg.Kind == KindSFPool {
 		s.explainSF(&ex, x)
 		ex.Steps = x.steps
