@@ -38,10 +38,10 @@ func (d *Daemon) Explain(ctx context.Context, q api.ExplainQuery) (*api.Explanat
 	err := d.call(func() error {
 		pe, err := d.engine.Explain(fqdn, dq.Region.Answered)
 		if errors.Is(err, pool.ErrNotFound) && dq.Service {
-			// A cluster service's name: DNS answers it, the engine has no
-			// regions to explain.
-			ex.Kind, ex.Status = "cluster", ""
-			ex.Steps = []string{fmt.Sprintf("%s is a name of a cluster service: every enabled, up real service with a weight is served.", fqdn)}
+			// A real service's own name (<real>.<fqdn>): DNS answers its
+			// address whatever its state.
+			ex.Kind = string(pool.KindCluster)
+			ex.Steps = []string{fmt.Sprintf("%s is the name of one cluster real service: it always answers that server's address.", fqdn)}
 			return nil
 		}
 		if err != nil {

@@ -101,11 +101,15 @@ func epWords(ep []*entry, n int) string {
 
 // Explain returns why clients of region code of the service fqdn get the
 // records they get. A code the service does not define is answered by
-// its global region, as DNS does. It changes nothing. ErrNotFound for an
-// unknown service.
+// its global region, as DNS does. fqdn may also be a cluster service's
+// name or SRV name (one region, global). It changes nothing. ErrNotFound
+// for an unknown name.
 func (e *Engine) Explain(fqdn, code string) (Explanation, error) {
 	s, err := e.service(fqdn)
 	if err != nil {
+		if ex, ok := e.explainCluster(fqdn); ok {
+			return ex, nil
+		}
 		return Explanation{}, err
 	}
 	x := &trace{}
@@ -269,4 +273,63 @@ func (s *service) explainSF(ex *Explanation, x *trace) {
 	if len(recs) > 0 {
 		x.step("Served: " + recs[0].Data + ".")
 	}
+}
+
+// explainCluster explains the cluster service(s) answered at fqdn (their
+// A/AAAA name or their SRV name; docs/behaviour.md section 6).
+func (e *Engine) explainCluster(fqdn string) (Explanation, bool) {
+	ex := Explanation{FQDN: fqdn, Kind: KindCluster, Region: GlobalRegion, Active: true,
+		Entries: []EntryExplanation{}, Failover: []FailoverHop{}}
+	found := false
+	for _, cs := range e.clusters {
+		srv := cs.srvName() == fqdn
+		if cs.cfg.FQDN != fqdn && !srv {
+			continue
+		}
+		found = true
+		ex.Status = cs.mode
+		switch cs.mode {
+		case ClusterModeNormal:
+			ex.Steps = append(ex.Steps, fmt.Sprintf("Cluster %s service %s serves every enabled real service with a weight above 0 that is not down and not the fallback.", cs.cluster, cs.cfg.Name))
+		case ClusterModeFallback:
+			ex.Steps = append(ex.Steps, fmt.Sprintf("Cluster %s service %s: no other real service is up, so the fallback is served.", cs.cluster, cs.cfg.Name))
+		default:
+			ex.Steps = append(ex.Steps, fmt.Sprintf("Cluster %s service %s: nothing is up and there is no fallback, so it fails open: every enabled real service with a weight is served.", cs.cluster, cs.cfg.Name))
+		}
+		if srv {
+			ex.Candidates = append(ex.Candidates, cs.srvRecords()...)
+		} else {
+			ex.Candidates = append(ex.Candidates, cs.served...)
+		}
+		for _, rl := range cs.reals {
+			ee := EntryExplanation{Address: rl.cfg.IP, Label: rl.cfg.Name, Status: rl.st.status, Weight: rl.weight, InAnswer: cs.isActive(rl)}
+			var why string
+			switch {
+			case !rl.enabled:
+				why = "disabled: never served"
+			case rl.weight == 0:
+				why = "weight 0: no new traffic, never served"
+			case rl.st.status == StatusDown:
+				why = downWords(rl.st)
+			case rl.fallback && ee.InAnswer:
+				why = "the fallback, served because no other real service is up"
+			case rl.fallback:
+				why = "the fallback, served only when no other real service is up"
+			case rl.st.status == StatusUnk:
+				why = "unk: no probe result yet, counted as up"
+			default:
+				why = rl.st.status
+			}
+			if ee.InAnswer && cs.mode == ClusterModeFailOpen {
+				why += "; served because the service fails open"
+			}
+			ee.Reason = why
+			ex.Entries = append(ex.Entries, ee)
+		}
+	}
+	if !found {
+		return Explanation{}, false
+	}
+	ex.Steps = append(ex.Steps, fmt.Sprintf("Each answer carries every candidate (%s), in random order by weight.", strings.Join(rdata(ex.Candidates), ", ")))
+	return ex, true
 }

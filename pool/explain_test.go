@@ -417,3 +417,43 @@ func TestWhatIfPredictsTheOutage(t *testing.T) {
 		}
 	}
 }
+
+// TestExplainCluster: a cluster service's reals with why each is served or
+// not (docs/behaviour.md section 6), candidates equal to the served set.
+func TestExplainCluster(t *testing.T) {
+	e := New(clusterSpec(rs("web1", "192.0.2.51", 10, true, false), rs("web2", "192.0.2.52", 5, false, false),
+		rs("web3", "192.0.2.53", 0, true, false), rs("web4", "192.0.2.54", 1, true, false), rs("sorry", "192.0.2.59", 1, true, true)), nil, time.Time{})
+	c := newClock()
+	run(t, e, c, seq(up("c:web1"), down("c:web4")))
+	for _, name := range []string{"web.example.com.", "_https._tcp.web.example.com."} {
+		ex, err := e.Explain(name, GlobalRegion)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]struct {
+			reason string
+			in     bool
+		}{
+			"192.0.2.51": {"up", true},
+			"192.0.2.52": {"disabled", false},
+			"192.0.2.53": {"weight 0", false},
+			"192.0.2.54": {"down since", false},
+			"192.0.2.59": {"the fallback, served only when", false},
+		}
+		for _, en := range ex.Entries {
+			w := want[en.Address]
+			if !strings.HasPrefix(en.Reason, w.reason) || en.InAnswer != w.in {
+				t.Errorf("%s %s: reason %q in_answer %v, want %q %v", name, en.Address, en.Reason, en.InAnswer, w.reason, w.in)
+			}
+		}
+		var wantRecs []Record
+		for _, a := range e.AnswersOf("web.example.com.") {
+			if a.Name == name {
+				wantRecs = a.Regions[GlobalRegion].Records
+			}
+		}
+		if !reflect.DeepEqual(ex.Candidates, wantRecs) {
+			t.Errorf("%s: candidates %v, served %v", name, ex.Candidates, wantRecs)
+		}
+	}
+}
