@@ -216,6 +216,11 @@ func parseStatic(origin string, defTTL uint32, sr StaticRecord) ([]dns.RR, int, 
 		zp := dns.NewZoneParser(strings.NewReader(line), origin, "")
 		rr, ok := zp.Next()
 		if err := zp.Err(); err != nil {
+			// The line and column are those of the synthetic line above:
+			// keep only what is wrong.
+			if fe, ok := fileError(err).(*FileError); ok {
+				return nil, i, fmt.Errorf("rdata %q: %s", rd, fe.Msg)
+			}
 			return nil, i, fmt.Errorf("rdata %q: %w", rd, err)
 		}
 		if !ok || rr == nil {
