@@ -239,12 +239,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 			<-done
 		}
 	}
+	// Counted before the loop runs: the plan is the loop's from then on.
+	services, targets := len(d.loop.plan.spec.Services), len(d.loop.plan.targets)
 	stopNotify := d.notifiers.start()
 	stopDNS := start(d.dns.Run)
 	stopLoop := start(d.loop.Run)
 	stopAPI := start(d.api.Run)
 	stopProbes := start(d.sched.Run)
-	stopReady := start(d.announceReady)
+	stopReady := start(func(ctx context.Context) error { return d.announceReady(ctx, services, targets) })
 
 	<-ctx.Done()
 	stopReady()
@@ -265,7 +267,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 // announceReady tells the log and systemd once DNS and the API listen, and
 // systemd again when the daemon stops.
-func (d *Daemon) announceReady(ctx context.Context) error {
+func (d *Daemon) announceReady(ctx context.Context, services, targets int) error {
 	for _, ready := range []<-chan struct{}{d.dns.Ready(), d.api.Ready()} {
 		select {
 		case <-ready:
@@ -277,8 +279,8 @@ func (d *Daemon) announceReady(ctx context.Context) error {
 		zap.String("version", d.version),
 		zap.Strings("dns", addrStrings(d.dns.Addrs())),
 		zap.String("api", d.api.Addr().String()),
-		zap.Int("services", len(d.loop.plan.spec.Services)),
-		zap.Int("targets", len(d.loop.plan.targets)))
+		zap.Int("services", services),
+		zap.Int("targets", targets))
 	if _, err := sdnotify.SdNotify(false, sdnotify.SdNotifyReady); err != nil {
 		d.log.Warn("systemd notify", zap.Error(err))
 	}
