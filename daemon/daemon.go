@@ -159,7 +159,7 @@ func New(opts Options, log *zap.Logger) (*Daemon, error) {
 		ops:     make(chan func()),
 		done:    make(chan struct{}),
 		plan:    p.plan,
-		engine:  pool.New(p.plan.spec, state, time.Now()),
+		engine:  pool.New(p.plan.spec, state),
 	}
 	obs := newLocalObservations(d.loop.done)
 	d.loop.in = obs

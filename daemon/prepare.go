@@ -29,9 +29,6 @@ type Prepared struct {
 	notify notify.Options
 }
 
-// Config is the configuration p was prepared from.
-func (p *Prepared) Config() *config.Config { return p.cfg }
-
 // Check reports, as diagnostics pointing into the configuration (or into a
 // zone file), every problem that would make `failoverd run` refuse to start
 // with cfg. It binds no real port: a listen address is checked by binding

@@ -16,19 +16,11 @@ import (
 const serialMargin = 64
 
 // serials are the zones' high-water marks: no serial above a zone's mark
-// is ever published. The store's serial of a zone is its mark.
+// is ever published. The store's serial of a zone is its mark; hw starts
+// as the stored marks and is raised only after the store has them.
 type serials struct {
 	store stateStore
 	hw    map[string]uint32
-}
-
-// load reads the stored marks; a zone first seen starts at startSerial.
-func (s *serials) load() (map[string]uint32, error) {
-	stored, err := s.store.Serials()
-	if err != nil {
-		return nil, fmt.Errorf("reading zone serials: %w", err)
-	}
-	return stored, nil
 }
 
 // startSerial is the first serial of a zone in this run: above every serial

@@ -32,7 +32,7 @@ func TestSavepoint_RollbackUndoesEveryCommand(t *testing.T) {
 			spec.Services = append(spec.Services, sfs.Services...)
 			spec.Clusters = clusterSpec(rs("web1", "192.0.2.51", 10, true, false), rs("web2", "192.0.2.52", 5, true, false)).Clusters
 			c := newClock()
-			e := New(spec, nil, c.t)
+			e := New(spec, nil)
 			run(t, e, c, seq(allDown(e1, e2, w1), allUp(e2, w1), down("c:web1"), up("c:web2")))
 
 			state, services, clusters, answers := e.State(), e.Services(), e.Clusters(), e.Answers()
