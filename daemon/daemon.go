@@ -40,6 +40,9 @@ type Options struct {
 	// loads the configuration, so a signal sent during start-up is queued
 	// here and applied once the daemon runs, instead of killing it.
 	Reloads <-chan os.Signal
+
+	// wrapStore, when set, wraps the opened store (tests make it fail).
+	wrapStore func(stateStore) stateStore
 }
 
 // Daemon is one running failoverd: the composition root that builds every
@@ -54,7 +57,7 @@ type Daemon struct {
 	version    string
 	configPath string
 
-	store     *watchedStore
+	store     stateStore
 	sched     *probe.Scheduler
 	dns       *dnsserver.Server
 	api       *api.Server
@@ -110,7 +113,10 @@ func New(opts Options, log *zap.Logger) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.store = &watchedStore{stateStore: st, onCommit: d.metrics.observeCommit}
+	d.store = st
+	if opts.wrapStore != nil {
+		d.store = opts.wrapStore(st)
+	}
 	ok := false
 	defer func() {
 		if !ok {

@@ -65,13 +65,15 @@ func startTestDaemon(t *testing.T, body string) *testDaemon {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	d, err := New(Options{Prepared: prepared(t, cfg), ConfigPath: td.path, Version: "test"}, zap.NewNop())
+	wrap := func(s stateStore) stateStore {
+		td.store = &failingStore{stateStore: s}
+		return td.store
+	}
+	d, err := New(Options{Prepared: prepared(t, cfg), ConfigPath: td.path, Version: "test", wrapStore: wrap}, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
 	td.d = d
-	td.store = &failingStore{stateStore: d.store.stateStore}
-	d.store.stateStore = td.store
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
@@ -407,8 +409,7 @@ func TestPublish_NoSerialAboveTheSavedMark(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	hw := td.d.store.stateStore.(*failingStore).stateStore.(*store.Store)
-	marks, err := hw.Serials()
+	marks, err := td.store.stateStore.Serials()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,6 @@ type metrics struct {
 	targetSeconds *prometheus.HistogramVec
 	servedRecords *prometheus.GaugeVec
 	serviceStatus *prometheus.GaugeVec
-	storeHealthy  prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer, version string) *metrics {
@@ -60,11 +59,6 @@ func newMetrics(reg prometheus.Registerer, version string) *metrics {
 			Help: "Current status of each service region or address: 1 for the status in the label.",
 		}, []string{"service", "region", "address", "status"}),
 	}
-	m.storeHealthy = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "failoverd_store_healthy",
-		Help: "1 while the last write to the state directory succeeded, 0 after a failed one.",
-	})
-	m.storeHealthy.Set(1)
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "failoverd_build_info",
 		Help: "Build information; always 1.",
@@ -79,17 +73,8 @@ func newMetrics(reg prometheus.Registerer, version string) *metrics {
 		m.transitions.WithLabelValues(kind)
 	}
 	reg.MustRegister(m.reloads, m.transitions, m.targetUp, m.targetRounds, m.targetFails, m.targetSeconds,
-		m.servedRecords, m.serviceStatus, m.storeHealthy, build)
+		m.servedRecords, m.serviceStatus, build)
 	return m
-}
-
-// observeCommit records whether the last store commit succeeded.
-func (m *metrics) observeCommit(err error) {
-	if err != nil {
-		m.storeHealthy.Set(0)
-	} else {
-		m.storeHealthy.Set(1)
-	}
 }
 
 func (m *metrics) observeRound(r probe.Result) {

@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"sync"
 	"time"
 
 	"github.com/failoverd/failoverd/store"
@@ -21,32 +20,3 @@ type stateStore interface {
 }
 
 var _ stateStore = (*store.Store)(nil)
-
-// watchedStore remembers whether the last commit failed, for /healthz and
-// the status page: a daemon that cannot write its state still answers DNS
-// but must say so.
-type watchedStore struct {
-	stateStore
-	onCommit func(error) // the metric
-	mu       sync.Mutex  // guards lastErr, read by API handlers
-	lastErr  error
-}
-
-// Commit implements stateStore.
-func (w *watchedStore) Commit(b store.Batch) error {
-	err := w.stateStore.Commit(b)
-	w.mu.Lock()
-	w.lastErr = err
-	w.mu.Unlock()
-	if w.onCommit != nil {
-		w.onCommit(err)
-	}
-	return err
-}
-
-// Health is nil while the last commit succeeded, else its error.
-func (w *watchedStore) Health() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.lastErr
-}
