@@ -428,3 +428,46 @@ func soaSerial(t *testing.T, td *testDaemon) uint32 {
 	}
 	return r.Answer[0].(*dns.SOA).Serial
 }
+
+// A client that goes away stops waiting for a busy decision loop, and a
+// command it left behind is not applied when the loop gets to it.
+func TestController_ClientThatGoesAwayCancelsItsWait(t *testing.T) {
+	td := startTestDaemon(t, clusterConfig)
+	c := &controller{log: zap.NewNop(), loop: td.d.loop, store: td.d.store}
+
+	// Keep the loop busy until released.
+	release := make(chan struct{})
+	busy := make(chan struct{})
+	go td.d.loop.call(context.Background(), func() error {
+		close(busy)
+		<-release
+		return nil
+	})
+	<-busy
+
+	ctx, cancel := context.WithCancel(context.Background())
+	result := make(chan error, 1)
+	go func() {
+		_, err := c.Deactivate(ctx, "app.example.test.")
+		result <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // the call is waiting for the loop
+	cancel()
+	select {
+	case err := <-result:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Deactivate after the client left: %v, want context.Canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the call kept waiting after its client went away")
+	}
+	close(release)
+
+	svc, err := c.Service(context.Background(), "app.example.test.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !svc.Active {
+		t.Fatal("the abandoned deactivate was applied")
+	}
+}
