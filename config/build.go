@@ -239,6 +239,7 @@ func (l *loader) dns(r *rawDNS) DNS {
 		d.ECS = *r.ECS
 	}
 	if r.RegionMap != nil {
+		d.RegionMapRange = at.attr("region_map")
 		d.RegionMap = map[string][]netip.Prefix{}
 		for code, prefixes := range r.RegionMap {
 			if strings.TrimSpace(code) == "" {

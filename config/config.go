@@ -85,8 +85,9 @@ type DNS struct {
 	// ListenRanges are where each Listen element is written (zero ranges
 	// for the default).
 	ListenRanges []hcl.Range
-	// GeoIPDatabaseRange is where geoip_database is set.
-	GeoIPDatabaseRange hcl.Range
+	// GeoIPDatabaseRange and RegionMapRange are where geoip_database and
+	// region_map are set.
+	GeoIPDatabaseRange, RegionMapRange hcl.Range
 }
 
 // Transfer configures AXFR/IXFR and NOTIFY.
