@@ -90,6 +90,9 @@ func Prepare(cfg *config.Config) (*Prepared, config.Diagnostics) {
 			diags = append(diags, config.Error(cfg.DNS.GeoIPDatabaseRange, "Unusable geoip_database", err.Error()+". Give the path of a readable MaxMind database (.mmdb)."))
 		}
 	}
+	if err := dnsserver.CheckRegionMap(cfg.DNS.RegionMap); err != nil {
+		diags = append(diags, config.Error(cfg.DNS.RegionMapRange, "Invalid region_map", err.Error()+". A prefix belongs to one region: remove it from all but one."))
+	}
 	diags = append(diags, checkListen(cfg)...)
 	if err := checkStateDir(cfg.Server.StateDir); err != nil {
 		diags = append(diags, config.Error(cfg.Server.StateDirRange, "Unusable state_dir", err.Error()))

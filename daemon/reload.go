@@ -160,6 +160,7 @@ func restartOnlyChanged(a, b *config.Config) bool {
 	da, db := a.DNS, b.DNS
 	da.ListenRanges, db.ListenRanges = nil, nil
 	da.GeoIPDatabaseRange, db.GeoIPDatabaseRange = config.Range{}, config.Range{}
+	da.RegionMapRange, db.RegionMapRange = config.Range{}, config.Range{}
 	return !reflect.DeepEqual(da, db) || a.API.Listen != b.API.Listen || a.API.TokenFile != b.API.TokenFile ||
 		a.Server.StateDir != b.Server.StateDir || a.Server.Hostname != b.Server.Hostname
 }
