@@ -92,6 +92,7 @@ func (l *decisionLoop) observe(r probe.Result, trs []pool.Transition) []pool.Tra
 	return append(trs, l.engine.Observe(pool.Observation{
 		Target:  r.Key,
 		Up:      r.Up,
+		Unknown: r.Local,
 		RTT:     r.RTT,
 		Message: r.Message,
 		Site:    r.Site,
