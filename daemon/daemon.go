@@ -178,12 +178,11 @@ func New(opts Options, log *zap.Logger) (*Daemon, error) {
 		answered: map[string]*atomic.Uint64{},
 	}
 
-	d.api, err = api.NewServer(api.Options{
-		Listen:     cfg.API.Listen,
-		Token:      p.token,
-		Metrics:    promhttp.HandlerFor(d.reg, promhttp.HandlerOpts{Registry: d.reg}),
-		Registerer: d.reg,
-	}, &controller{log: log, loop: d.loop, store: d.store}, log.Named("api"))
+	aopts := apiOptions(p)
+	aopts.Metrics = promhttp.HandlerFor(d.reg, promhttp.HandlerOpts{Registry: d.reg})
+	aopts.Registerer = d.reg
+	aopts.StoreHealth = st.Health
+	d.api, err = api.NewServer(aopts, &controller{log: log, loop: d.loop, store: d.store}, log.Named("api"))
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,9 @@ import (
 	"strings"
 	"syscall"
 
+	"go.uber.org/zap"
+
+	"github.com/failoverd/failoverd/api"
 	"github.com/failoverd/failoverd/config"
 	"github.com/failoverd/failoverd/dnsserver"
 	"github.com/failoverd/failoverd/notify"
@@ -94,6 +97,14 @@ func Prepare(cfg *config.Config) (*Prepared, config.Diagnostics) {
 		diags = append(diags, config.Error(cfg.DNS.RegionMapRange, "Invalid region_map", err.Error()+". A prefix belongs to one region: remove it from all but one."))
 	}
 	diags = append(diags, checkListen(cfg)...)
+	if !diags.HasErrors() {
+		// The API server checks its own options (token, TLS files) when it
+		// is built, which binds nothing: build one and drop it, so run and
+		// validate agree on them.
+		if _, err := api.NewServer(apiOptions(p), &controller{}, zap.NewNop()); err != nil {
+			diags = append(diags, config.Error(cfg.API.ListenRange, "The API cannot start", err.Error()+"."))
+		}
+	}
 	if err := checkStateDir(cfg.Server.StateDir); err != nil {
 		diags = append(diags, config.Error(cfg.Server.StateDirRange, "Unusable state_dir", err.Error()))
 	}
@@ -101,6 +112,18 @@ func Prepare(cfg *config.Config) (*Prepared, config.Diagnostics) {
 		return nil, diags
 	}
 	return p, diags
+}
+
+// apiOptions are the API server's options from p (the daemon adds its
+// metrics and store).
+func apiOptions(p *Prepared) api.Options {
+	cfg := p.cfg
+	return api.Options{
+		Listen:       cfg.API.Listen,
+		Token:        p.token,
+		TokenFile:    cfg.API.TokenFile,
+		AllowedHosts: []string{cfg.Server.Hostname},
+	}
 }
 
 // zoneDiagnostic places a zone that does not load: an inline record's bad
