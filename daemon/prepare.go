@@ -8,9 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
 
 	"github.com/failoverd/failoverd/api"
 	"github.com/failoverd/failoverd/config"
@@ -278,12 +278,12 @@ func checkStateDir(dir string) error {
 	case err == nil && !fi.IsDir():
 		return fmt.Errorf("%s is not a directory", dir)
 	case err == nil:
-		if err := syscall.Access(dir, 0x2|0x1); err != nil { // W_OK|X_OK
+		if err := unix.Access(dir, unix.W_OK|unix.X_OK); err != nil {
 			return fmt.Errorf("%s is not writable: %v", dir, err)
 		}
 		state := filepath.Join(dir, store.FileName)
 		if _, err := os.Stat(state); err == nil {
-			if err := syscall.Access(state, 0x4|0x2); err != nil { // R_OK|W_OK
+			if err := unix.Access(state, unix.R_OK|unix.W_OK); err != nil {
 				return fmt.Errorf("state file %s cannot be read and written: %v", state, err)
 			}
 		}
@@ -303,7 +303,7 @@ func checkStateDir(dir string) error {
 		if !pfi.IsDir() {
 			return fmt.Errorf("%s cannot be created: %s is not a directory", dir, parent)
 		}
-		if err := syscall.Access(parent, 0x2|0x1); err != nil {
+		if err := unix.Access(parent, unix.W_OK|unix.X_OK); err != nil {
 			return fmt.Errorf("%s cannot be created in %s: %v", dir, parent, err)
 		}
 		return nil

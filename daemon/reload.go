@@ -81,10 +81,8 @@ func (d *Daemon) reloadSteps() []reloadStep {
 // error the running configuration stays and the problems are logged.
 func (d *Daemon) ReloadFromDisk(ctx context.Context) {
 	cfg, files, diags := config.Load(d.configPath)
-	err := error(nil)
-	if diags.HasErrors() {
-		err = &diagnosticsError{diags}
-	} else {
+	var err error = &diagnosticsError{diags}
+	if !diags.HasErrors() {
 		err = d.Reload(ctx, cfg)
 	}
 	var de *diagnosticsError
