@@ -8,11 +8,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/miekg/dns"
 	"go.uber.org/zap"
 
 	"github.com/failoverd/failoverd/api"
 	"github.com/failoverd/failoverd/config"
+	"github.com/failoverd/failoverd/dnsserver"
 	"github.com/failoverd/failoverd/pool"
 	"github.com/failoverd/failoverd/store"
 )
@@ -20,23 +20,26 @@ import (
 // Explain implements api.Controller. The DNS server works out the region
 // and the candidate records from the snapshot it answers from; the engine
 // says why that region serves them. Neither changes anything.
-func (d *Daemon) Explain(ctx context.Context, q api.ExplainQuery) (*api.Explanation, error) {
+func (c *controller) Explain(ctx context.Context, q api.ExplainQuery) (*api.Explanation, error) {
 	fqdn := strings.ToLower(q.FQDN)
-	qtype, ok := dns.StringToType[q.Type]
+	qtype, ok := dnsserver.QueryType(q.Type)
 	if !ok {
 		return nil, fmt.Errorf("%w: query type %q", api.ErrBadRequest, q.Type)
 	}
-	dq := d.dns.Explain(fqdn, qtype, q.Client, q.ECS)
-	ex := &api.Explanation{FQDN: fqdn, Type: q.Type, Kind: "", Answer: dq.Candidates, ServeCount: dq.ServeCount,
-		Region: api.ExplainRegion{Code: dq.Region.Answered, Reason: dq.Region.Reason, Rule: dq.Region.Rule, ClientRegion: dq.Region.Code}}
+	ex := &api.Explanation{FQDN: fqdn, Type: q.Type}
 	if q.Client.IsValid() {
 		ex.Client = q.Client.String()
 	}
 	if q.ECS.IsValid() {
 		ex.ECS = q.ECS.String()
 	}
-	err := d.call(func() error {
-		pe, err := d.engine.Explain(fqdn, dq.Region.Answered)
+	err := c.loop.call(ctx, func() error {
+		// On the loop, so the snapshot DNS answers from and the engine are
+		// the same moment's.
+		dq := c.loop.pub.dns.Explain(fqdn, qtype, q.Client, q.ECS)
+		ex.Answer, ex.ServeCount = dq.Candidates, dq.ServeCount
+		ex.Region = api.ExplainRegion{Code: dq.Region.Answered, Reason: dq.Region.Reason, Rule: dq.Region.Rule, ClientRegion: dq.Region.Code}
+		pe, err := c.loop.engine.Explain(fqdn, dq.Region.Answered)
 		if errors.Is(err, pool.ErrNotFound) && dq.Service {
 			// A real service's own name (<real>.<fqdn>): DNS answers its
 			// address whatever its state.
@@ -77,10 +80,10 @@ func candidateData(recs []pool.Record) []string {
 }
 
 // WhatIf implements api.Controller: the engine's WhatIf, on a copy.
-func (d *Daemon) WhatIf(ctx context.Context, down, up []string) ([]api.WhatIfChange, error) {
+func (c *controller) WhatIf(ctx context.Context, down, up []string) ([]api.WhatIfChange, error) {
 	var out []api.WhatIfChange
-	err := d.call(func() error {
-		chs, err := d.engine.WhatIf(down, up, time.Now())
+	err := c.loop.call(ctx, func() error {
+		chs, err := c.loop.engine.WhatIf(down, up, time.Now())
 		if err != nil {
 			return apiError(err)
 		}
@@ -94,11 +97,12 @@ func (d *Daemon) WhatIf(ctx context.Context, down, up []string) ([]api.WhatIfCha
 }
 
 // Zones implements api.Controller.
-func (d *Daemon) Zones(ctx context.Context) ([]api.Zone, error) {
+func (c *controller) Zones(ctx context.Context) ([]api.Zone, error) {
 	var out []api.Zone
-	err := d.call(func() error {
-		for _, origin := range d.zoneOrder {
-			if z := d.zones[origin]; z != nil {
+	err := c.loop.call(ctx, func() error {
+		pb := c.loop.pub
+		for _, origin := range pb.zoneOrder {
+			if z := pb.zones[origin]; z != nil {
 				out = append(out, api.Zone{Zone: origin, Serial: z.serial})
 			}
 		}
@@ -108,50 +112,72 @@ func (d *Daemon) Zones(ctx context.Context) ([]api.Zone, error) {
 }
 
 // Reload implements api.Controller: the reload SIGHUP does, as a job.
-func (d *Daemon) Reload(ctx context.Context) (*api.Job, error) {
-	return d.reloadJob("api")
+func (c *controller) Reload(ctx context.Context) (*api.Job, error) {
+	if c.reload == nil {
+		return nil, errors.New("reload is not available")
+	}
+	return c.reload(ctx, "api")
 }
 
 // reloadJob is the one reload path of SIGHUP and POST /v1/reload: read the
-// configuration, refuse it with its diagnostics, or apply it and record a
-// job and, for every service whose configuration changed, a config event
-// in its history (so the log report shows it beside the health changes).
-func (d *Daemon) reloadJob(source string) (*api.Job, error) {
+// configuration, refuse it with its diagnostics, or apply it. An applied
+// reload is recorded before it is swapped in, in one commit: a job and,
+// for every service whose configuration it adds or changes, a config event
+// in the service's history, so the log report shows configuration changes
+// next to health changes. When that commit fails nothing is swapped.
+func (d *Daemon) reloadJob(ctx context.Context, source string) (*api.Job, error) {
 	cfg, files, diags := config.Load(d.configPath)
-	if diags.HasErrors() {
+	var err error = &diagnosticsError{diags}
+	var job *api.Job
+	if !diags.HasErrors() {
+		now := time.Now().UTC()
+		err = d.reloadWith(ctx, &reloadTxn{cfg: cfg, now: now, record: func(t *reloadTxn) error {
+			j := store.Job{Action: api.ActionReload, Target: d.configPath, Status: store.JobStatusComplete, Created: now}
+			batch := store.Batch{Job: &j, Events: configEvents(d.loop.plan.cfg, t.cfg, now, "configuration reloaded ("+source+")")}
+			if err := d.loop.store.Commit(batch); err != nil {
+				return fmt.Errorf("recording the reload: %w", err)
+			}
+			job = &api.Job{ID: j.ID, Action: j.Action, Target: j.Target, Status: j.Status, Created: j.Created}
+			return nil
+		}})
+	}
+	var de *diagnosticsError
+	switch {
+	case errors.As(err, &de):
 		var b strings.Builder
-		_ = config.WriteDiagnostics(&b, files, diags)
+		_ = config.WriteDiagnostics(&b, files, de.diags)
 		d.metrics.reloads.WithLabelValues("failure").Inc()
 		d.log.Error("reload refused: configuration has errors; keeping the running configuration",
 			zap.String("source", source), zap.String("config", d.configPath), zap.String("diagnostics", b.String()))
-		return nil, &api.DiagnosticsError{Summary: "configuration refused, nothing changed", Diagnostics: config.DiagnosticLines(diags)}
-	}
-	var old *config.Config
-	_ = d.call(func() error { old = d.plan.cfg; return nil })
-	if err := d.ReloadConfig(cfg); err != nil {
+		return nil, &api.DiagnosticsError{Summary: "configuration refused, nothing changed", Diagnostics: config.DiagnosticLines(de.diags)}
+	case err != nil:
 		d.metrics.reloads.WithLabelValues("failure").Inc()
 		d.log.Error("reload refused; keeping the running configuration", zap.String("source", source), zap.Error(err))
-		return nil, &api.DiagnosticsError{Summary: "configuration refused, nothing changed", Diagnostics: []string{d.configPath + ": error: " + err.Error()}}
+		return nil, err
 	}
 	d.metrics.reloads.WithLabelValues("success").Inc()
-	now := time.Now().UTC()
-	j := store.Job{Action: api.ActionReload, Target: d.configPath, Status: store.JobStatusComplete, Created: now}
-	batch := store.Batch{Job: &j}
-	msg := "configuration reloaded (" + source + ")"
+	d.log.Info("operator command", zap.Uint64("job", job.ID), zap.String("action", job.Action), zap.String("target", job.Target), zap.String("source", source))
+	return job, nil
+}
+
+// configEvents are the config events of a reload from old to cfg: one per
+// service it adds or whose settings (as read back) it changes.
+func configEvents(old, cfg *config.Config, now time.Time, msg string) []store.Event {
+	var evs []store.Event
 	for _, fqdn := range serviceNames(cfg) {
 		before, after := serviceConfig(old, fqdn), serviceConfig(cfg, fqdn)
+		status := ""
 		switch {
 		case before == nil:
-			batch.Events = append(batch.Events, store.Event{Time: now, Service: fqdn, Kind: api.EventConfig, Region: pool.GlobalRegion, NewStatus: "added", Message: msg})
+			status = "added"
 		case !reflect.DeepEqual(before, after):
-			batch.Events = append(batch.Events, store.Event{Time: now, Service: fqdn, Kind: api.EventConfig, Region: pool.GlobalRegion, NewStatus: "changed", Message: msg})
+			status = "changed"
+		default:
+			continue
 		}
+		evs = append(evs, store.Event{Time: now, Service: fqdn, Kind: api.EventConfig, Region: pool.GlobalRegion, NewStatus: status, Message: msg})
 	}
-	if err := d.store.Commit(batch); err != nil {
-		return nil, fmt.Errorf("recording the reload: %w", err)
-	}
-	d.log.Info("operator command", zap.Uint64("job", j.ID), zap.String("action", j.Action), zap.String("target", j.Target), zap.String("source", source))
-	return &api.Job{ID: j.ID, Action: j.Action, Target: j.Target, Status: j.Status, Created: j.Created}, nil
+	return evs
 }
 
 func serviceNames(cfg *config.Config) []string {

@@ -111,6 +111,13 @@ func (s *Server) Explain(qname string, qtype uint16, from netip.Addr, ecs netip.
 	return ex
 }
 
+// QueryType returns the type code of a query type's name ("A", "AAAA",
+// "SRV", ...), for callers that do not speak DNS.
+func QueryType(name string) (uint16, bool) {
+	t, ok := dns.StringToType[strings.ToUpper(name)]
+	return t, ok
+}
+
 // addrSet returns the A or AAAA records of a region with their weights
 // and answer counters (nil for other types).
 func (pr *pubRegion) addrSet(qtype uint16) ([]dns.RR, []uint32, []*atomic.Uint64) {

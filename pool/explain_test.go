@@ -157,7 +157,7 @@ func TestExplain(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := New(tc.spec, nil, time.Time{})
+			e := New(tc.spec, nil)
 			run(t, e, newClock(), tc.steps)
 			before := e.State()
 			ex, err := e.Explain("app.example.com.", tc.region)
@@ -203,7 +203,7 @@ func sortedData(recs []Record) []string {
 
 // TestExplainUnknownService: an unknown name is ErrNotFound.
 func TestExplainUnknownService(t *testing.T) {
-	e := New(gslbSpec(true, 0, Region{Code: GlobalRegion}), nil, time.Time{})
+	e := New(gslbSpec(true, 0, Region{Code: GlobalRegion}), nil)
 	if _, err := e.Explain("nope.example.com.", GlobalRegion); err == nil {
 		t.Fatal("want an error")
 	}
@@ -218,7 +218,7 @@ func TestExplainCandidatesAreTheServedSet(t *testing.T) {
 		r := rand.New(rand.NewPCG(seed, 11))
 		spec, targets := fuzzSpec(r)
 		now := time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC)
-		e := New(spec, nil, now)
+		e := New(spec, nil)
 		for step := range 60 {
 			now = now.Add(time.Second)
 			switch r.IntN(10) {
@@ -282,7 +282,7 @@ func TestCloneSharesNothing(t *testing.T) {
 		r := rand.New(rand.NewPCG(seed, 3))
 		spec, targets := fuzzSpec(r)
 		now := time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC)
-		e := New(spec, nil, now)
+		e := New(spec, nil)
 		for range 40 {
 			now = now.Add(time.Second)
 			e.Observe(Observation{Target: targets[r.IntN(len(targets))], Up: r.IntN(3) > 0, RTT: time.Millisecond, Time: now})
@@ -316,7 +316,7 @@ func TestWhatIf(t *testing.T) {
 			Entries: []Entry{ent("192.0.2.10", ServeObey, 1), ent("192.0.2.11", ServeObey, 1)}},
 		Region{Code: "eu", MinHealthy: 1, FailoverMode: FailoverRegion, FailoverData: GlobalRegion,
 			Entries: []Entry{ent("192.0.2.20", ServeObey, 1)}})
-	e := New(spec, nil, time.Time{})
+	e := New(spec, nil)
 	c := newClock()
 	run(t, e, c, seq(up("t:192.0.2.10"), down("t:192.0.2.11"), up("t:192.0.2.20")))
 	state, answers := e.State(), e.Answers()
@@ -351,7 +351,7 @@ func TestWhatIf(t *testing.T) {
 
 // TestWhatIfUnknownAddress: an address no service monitors is ErrNotFound.
 func TestWhatIfUnknownAddress(t *testing.T) {
-	e := New(gslbSpec(true, 0, Region{Code: GlobalRegion, Entries: []Entry{ent("192.0.2.1", ServeObey, 1)}}), nil, time.Time{})
+	e := New(gslbSpec(true, 0, Region{Code: GlobalRegion, Entries: []Entry{ent("192.0.2.1", ServeObey, 1)}}), nil)
 	if _, err := e.WhatIf([]string{"192.0.2.99"}, nil, time.Time{}); err == nil {
 		t.Fatal("want an error")
 	}
@@ -368,7 +368,7 @@ func TestWhatIfPredictsTheOutage(t *testing.T) {
 		r := rand.New(rand.NewPCG(seed, 5))
 		spec, targets := fuzzSpec(r)
 		now := time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC)
-		e := New(spec, nil, now)
+		e := New(spec, nil)
 		for range 30 {
 			now = now.Add(time.Second)
 			e.Observe(Observation{Target: targets[r.IntN(len(targets))], Up: r.IntN(3) > 0, RTT: time.Millisecond, Time: now})
@@ -422,7 +422,7 @@ func TestWhatIfPredictsTheOutage(t *testing.T) {
 // not (docs/behaviour.md section 6), candidates equal to the served set.
 func TestExplainCluster(t *testing.T) {
 	e := New(clusterSpec(rs("web1", "192.0.2.51", 10, true, false), rs("web2", "192.0.2.52", 5, false, false),
-		rs("web3", "192.0.2.53", 0, true, false), rs("web4", "192.0.2.54", 1, true, false), rs("sorry", "192.0.2.59", 1, true, true)), nil, time.Time{})
+		rs("web3", "192.0.2.53", 0, true, false), rs("web4", "192.0.2.54", 1, true, false), rs("sorry", "192.0.2.59", 1, true, true)), nil)
 	c := newClock()
 	run(t, e, c, seq(up("c:web1"), down("c:web4")))
 	for _, name := range []string{"web.example.com.", "_https._tcp.web.example.com."} {
