@@ -55,18 +55,23 @@ gslb "geo.example.test." {
 }
 `
 
-// waitStatus polls the service until every region is ok.
+// waitAllUp polls the service until it is ok with every address up.
 func waitAllUp(t *testing.T, c *opCtl, fqdn string) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
+	testutil.Eventually(t, 15*time.Second, fqdn+" ok with every address up", func() (bool, string) {
 		sd := c.service(fqdn)
-		if sd.Status == "ok" {
-			return
+		if sd.Status != "ok" {
+			return false, "status " + sd.Status
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("%s never became ok: %+v", fqdn, c.service(fqdn))
+		for _, r := range sd.Regions {
+			for _, e := range r.Entries {
+				if e.Status != "up" {
+					return false, e.Address + " is " + e.Status
+				}
+			}
+		}
+		return true, ""
+	})
 }
 
 func TestExplain_WhyAgreesWithDNS(t *testing.T) {
