@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"reflect"
 	"strings"
 	"time"
@@ -39,7 +40,13 @@ func (c *controller) Explain(ctx context.Context, q api.ExplainQuery) (*api.Expl
 		dq := c.loop.pub.dns.Explain(fqdn, qtype, q.Client, q.ECS)
 		ex.Answer, ex.ServeCount = dq.Candidates, dq.ServeCount
 		ex.Region = api.ExplainRegion{Code: dq.Region.Answered, Reason: dq.Region.Reason, Rule: dq.Region.Rule, ClientRegion: dq.Region.Code}
-		pe, err := c.loop.engine.Explain(fqdn, dq.Region.Answered)
+		code := dq.Region.Answered
+		if !dq.Service {
+			// Not published yet: the engine answers for the client's own
+			// region (or its global one when the service lacks it).
+			code = dq.Region.Code
+		}
+		pe, err := c.loop.engine.Explain(fqdn, code)
 		if errors.Is(err, pool.ErrNotFound) && dq.Service {
 			// A real service's own name (<real>.<fqdn>): DNS answers its
 			// address whatever its state.
@@ -53,11 +60,17 @@ func (c *controller) Explain(ctx context.Context, q api.ExplainQuery) (*api.Expl
 		ex.Kind, ex.Status = string(pe.Kind), pe.Status
 		if !dq.Service {
 			// Not published (yet): what the engine would serve.
-			ex.Answer, ex.ServeCount = candidateData(pe.Candidates), pe.ServeCount
+			ex.Answer, ex.ServeCount, ex.Region.Code = candidateData(pe.Candidates), pe.ServeCount, pe.Region
 		}
 		for _, en := range pe.Entries {
-			ex.Entries = append(ex.Entries, api.ExplainEntry{Address: en.Address, Label: en.Label, Status: en.Status,
-				ServeMode: en.ServeMode, Weight: en.Weight, Removed: en.Removed, EPRank: en.Rank, InAnswer: en.InAnswer, Reason: en.Reason})
+			ee := api.ExplainEntry{Address: en.Address, Label: en.Label, Status: en.Status,
+				ServeMode: en.ServeMode, Weight: en.Weight, Removed: en.Removed, EPRank: en.Rank, InAnswer: en.InAnswer, Reason: en.Reason}
+			if other := otherFamily(en.Address, q.Type); other != "" && ee.InAnswer {
+				// Served, but to the other family's queries.
+				ee.InAnswer = false
+				ee.Reason += "; an " + other + " record, answered to " + other + " queries only"
+			}
+			ex.Entries = append(ex.Entries, ee)
 		}
 		for _, h := range pe.Failover {
 			ex.Failover = append(ex.Failover, api.FailoverHop{From: h.From, Mode: h.Mode, To: h.To})
@@ -69,6 +82,22 @@ func (c *controller) Explain(ctx context.Context, q api.ExplainQuery) (*api.Expl
 		return nil, err
 	}
 	return ex, nil
+}
+
+// otherFamily is "A" or "AAAA" when address is an IP of the family that an
+// A or AAAA query (qtype) does not get, "" otherwise.
+func otherFamily(address, qtype string) string {
+	ip, err := netip.ParseAddr(address)
+	if err != nil {
+		return ""
+	}
+	switch v4 := ip.Unmap().Is4(); {
+	case qtype == "A" && !v4:
+		return "AAAA"
+	case qtype == "AAAA" && v4:
+		return "A"
+	}
+	return ""
 }
 
 func candidateData(recs []pool.Record) []string {

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -66,5 +67,59 @@ func TestReloadJob_RecordedOrRefusedWhole(t *testing.T) {
 	}
 	if j, ok, err := td.store.Job(job.ID); err != nil || !ok || j.Action != api.ActionReload {
 		t.Fatalf("job %d in the store: %+v %v %v", job.ID, j, ok, err)
+	}
+}
+
+const dualStack = `
+zone "example.test" {}
+gslb "dual.example.test." {
+  monitor {
+    protocol = "NONE"
+    interval = "10s"
+  }
+  region "global" {
+    serve_count = 2
+    pool "192.0.2.10" {}
+    pool "2001:db8::10" {}
+  }
+}
+`
+
+// Explain through the controller answers what DNS answers for the query
+// type: an AAAA address is served, but not in an A answer, and says so.
+func TestController_ExplainPerQueryType(t *testing.T) {
+	td := startTestDaemon(t, dualStack)
+	c := &controller{log: td.d.log, loop: td.d.loop, store: td.d.store}
+	for _, tc := range []struct {
+		qtype  string
+		rrtype uint16
+		in     string
+		out    string
+	}{
+		{"A", dns.TypeA, "192.0.2.10", "2001:db8::10"},
+		{"AAAA", dns.TypeAAAA, "2001:db8::10", "192.0.2.10"},
+	} {
+		x, err := c.Explain(context.Background(), api.ExplainQuery{FQDN: "dual.example.test.", Type: tc.qtype, Client: netip.MustParseAddr("127.0.0.1")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(x.Answer) != 1 || x.Answer[0] != tc.in || !strings.Contains(td.answer("dual.example.test.", tc.rrtype), tc.in) {
+			t.Fatalf("%s: explain answers %v, DNS %s", tc.qtype, x.Answer, td.answer("dual.example.test.", tc.rrtype))
+		}
+		for _, e := range x.Entries {
+			switch e.Address {
+			case tc.in:
+				if !e.InAnswer {
+					t.Errorf("%s: %s not in the answer: %s", tc.qtype, e.Address, e.Reason)
+				}
+			case tc.out:
+				if e.InAnswer || !strings.Contains(e.Reason, "queries only") {
+					t.Errorf("%s: %s in_answer %v, reason %q", tc.qtype, e.Address, e.InAnswer, e.Reason)
+				}
+			}
+		}
+	}
+	if _, err := c.Explain(context.Background(), api.ExplainQuery{FQDN: "nope.example.test.", Type: "A"}); !errors.Is(err, api.ErrDoesNotExist) {
+		t.Fatalf("unknown name: %v", err)
 	}
 }
