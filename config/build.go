@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -429,7 +430,7 @@ func (l *loader) recordTTL(v int, rng hcl.Range) uint32 {
 
 // enum reports v when it is not one of allowed.
 func (l *loader) enum(v string, allowed []string, rng hcl.Range, attr string) bool {
-	if oneOf(v, allowed...) {
+	if slices.Contains(allowed, v) {
 		return true
 	}
 	hint := ""

@@ -2,6 +2,7 @@ package config
 
 import (
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -104,7 +105,7 @@ func (l *loader) service(sc *serviceContext, fqdn string, fqdnRange hcl.Range, r
 		s.NotifyEvents = []string{}
 		seen := map[string]bool{}
 		for i, e := range *rs.NotifyEvents {
-			if !oneOf(e, notifyEvents...) {
+			if !slices.Contains(notifyEvents, e) {
 				l.errf(at.elem("notify_events", i), "Invalid notify_events", "notify_events is a subset of %s; got %q.", quoteList(notifyEvents), e)
 				continue
 			}
