@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net"
 	"net/netip"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -89,191 +90,427 @@ func fastKey(wire []byte, qtype uint16) string {
 	return string(binary.BigEndian.AppendUint16(append([]byte(nil), wire...), qtype))
 }
 
-// buildFast pre-packs the deterministic answers of p. It reuses the
-// answer logic itself (answerQuery), so both paths agree by construction.
+// buildFast pre-packs the deterministic answers of p (prev is the
+// snapshot it replaces, whose weighted entries it may reuse).
 func (s *Server) buildFast(p *published, prev *published) {
-	var prevDyn map[*pubName]dynFast
+	b := &fastBuilder{s: s, p: p, noData: map[zoneType]*fastEntry{}}
 	size := 0
 	if prev != nil && prev.fast != nil {
-		prevDyn = prev.fast.dyn
+		b.prevDyn = prev.fast.dyn
 		size = len(prev.fast.entries)
 	}
-	ft := &fastTable{entries: make(map[string]*fastEntry, size), zones: map[string]*fastZone{}, dyn: make(map[*pubName]dynFast, len(prevDyn))}
-	isDynamic := func(name string) bool {
-		z := p.findZone(name)
-		return z != nil && z.dyn[name] != nil
-	}
-	// packEntry packs the answer to (name, qtype); generic entries answer
-	// any qtype (their counter is looked up per query) and, when their
-	// question is a placeholder, are packed without compression.
-	packEntry := func(z *pubZone, name string, qtype uint16, generic, compress bool) *fastEntry {
-		m := new(dns.Msg)
-		m.SetQuestion(name, qtype)
-		c := client{srcBits: -1}
-		answerQuery(p, z, m, name, qtype, &c)
-		for _, sec := range [][]dns.RR{m.Answer, m.Ns, m.Extra} {
-			for _, rr := range sec {
-				if isDynamic(rr.Header().Name) && rr.Header().Name != name {
-					return &fastEntry{slow: true}
-				}
-			}
-		}
-		m.Compress = compress
-		buf, err := m.Pack()
-		if err != nil {
-			return &fastEntry{slow: true}
-		}
-		qlen := len(wireName(name)) + 4
-		e := &fastEntry{
-			flags:  uint16(m.Rcode & 0xF),
-			counts: [3]uint16{uint16(len(m.Answer)), uint16(len(m.Ns)), uint16(len(m.Extra))},
-			body:   buf[12+qlen:],
-		}
-		if m.Authoritative {
-			e.flags |= 1 << 10
-		}
-		if generic {
-			e.gslots = new([numQtypeLabels]int32)
-			for i := range e.gslots {
-				e.gslots[i] = s.metrics.queries.slot(z.origin, qtypeLabelAt(i), rcodeLabel(m.Rcode))
-			}
-		} else {
-			e.slot = s.metrics.queries.slot(z.origin, qtypeLabel(qtype), rcodeLabel(m.Rcode))
-		}
-		return e
-	}
-	packRRs := func(z *pubZone, name string, qtype uint16, rrs []dns.RR, ws []uint32, cs []*atomic.Uint64, serveCount int) *fastEntry {
-		e := &fastEntry{flags: 1 << 10, ws: ws, answered: cs, serveCount: serveCount}
-		for _, rr := range rrs {
-			m := new(dns.Msg)
-			m.SetQuestion(name, qtype)
-			m.Answer = []dns.RR{rr}
-			m.Compress = true
-			buf, err := m.Pack()
-			if err != nil {
-				return &fastEntry{slow: true}
-			}
-			e.rrs = append(e.rrs, buf[12+len(wireName(name))+4:])
-		}
-		e.slot = s.metrics.queries.slot(z.origin, qtypeLabel(qtype), rcodeLabel(dns.RcodeSuccess))
-		return e
-	}
-	// A service name's NODATA answer is its zone's SOA alone; packed
-	// without compression it does not depend on the name, so one entry per
-	// zone and family serves every such name.
-	type zoneType struct {
-		z     *pubZone
-		qtype uint16
-	}
-	noData := map[zoneType]*fastEntry{}
-	orNoData := func(e *fastEntry, z *pubZone, name string, qtype uint16) *fastEntry {
-		if e != nil {
-			return e
-		}
-		k := zoneType{z, qtype}
-		if nd := noData[k]; nd != nil {
-			return nd
-		}
-		nd := packEntry(z, name, qtype, false, false)
-		if !nd.slow && nd.counts[0] == 0 {
-			noData[k] = nd
-		}
-		return nd
-	}
+	b.ft = &fastTable{entries: make(map[string]*fastEntry, size), zones: map[string]*fastZone{}, dyn: make(map[*pubName]dynFast, len(b.prevDyn))}
 	for _, z := range p.order {
-		zd := z.data
-		// Delegations change answers below them; wildcards change
-		// answers for names that do not exist.
-		simpleZone := len(zd.delegations) == 0
-		wild := false
-		for n := range zd.names {
-			if len(n) > 1 && n[0] == '*' && n[1] == '.' {
-				wild = true
-			}
-		}
-		ow := wireName(z.origin)
-		if ow == nil {
-			continue
-		}
-		fz := &fastZone{}
-		if simpleZone && !wild {
-			fz.nx = packEntry(z, "\\000."+z.origin, dns.TypeNULL, true, false)
-			if fz.nx.slow || fz.nx.flags&0xF != dns.RcodeNameError {
-				fz.nx = nil
-			}
-		}
-		ft.zones[string(ow)] = fz
-		// Every name of the zone: static names, then service names and
-		// their empty non-terminals that are not static too.
-		visit := func(n string) {
-			if p.findZone(n) != z {
-				return // belongs to a more specific zone we serve
-			}
-			pn := z.dyn[n]
-			keys := nameKeysOf(n, pn)
-			if keys == nil {
-				return
-			}
-			types := zd.names[n]
-			other := slowEntry // shared: nothing is ever packed into it
-			if pn == nil {
-				other = &fastEntry{slow: true}
-			}
-			ft.entries[keys.other] = other
-			if !simpleZone && belowDelegation(zd, n) {
-				return
-			}
-			if pn != nil {
-				if pn.regional || pn.global.cname != nil {
-					return
-				}
-				pr := pn.global
-				df, ok := prevDyn[pn]
-				if !ok {
-					if len(pr.a) > 0 {
-						df.a = packRRs(z, n, dns.TypeA, pr.a, pr.aw, pr.ac, pr.serveCount)
-					}
-					if len(pr.aaaa) > 0 {
-						df.aaaa = packRRs(z, n, dns.TypeAAAA, pr.aaaa, pr.aaaaw, pr.aaaac, pr.serveCount)
-					}
-				}
-				ft.dyn[pn] = df
-				ft.entries[keys.a] = orNoData(df.a, z, n, dns.TypeA)
-				ft.entries[keys.aaaa] = orNoData(df.aaaa, z, n, dns.TypeAAAA)
-				return
-			}
-			if len(types[dns.TypeCNAME]) > 0 {
-				return
-			}
-			w := wireName(n)
-			for t := range types {
-				ft.entries[fastKey(w, t)] = packEntry(z, n, t, false, true)
-			}
-			// Any other type: NODATA (absent types are all alike).
-			if len(types[dns.TypeNULL]) == 0 {
-				*other = *packEntry(z, n, dns.TypeNULL, true, true)
-			}
-		}
-		for n := range zd.names {
-			visit(n)
-		}
-		for n := range z.dynExist {
-			if _, static := zd.names[n]; !static {
-				visit(n)
-			}
-		}
+		b.addZone(z)
 	}
-	p.fast = ft
+	p.fast = b.ft
 }
 
-// belowDelegation reports whether name is at or below a delegation point.
-func belowDelegation(zd *ZoneData, name string) bool {
-	for n := name; n != zd.origin && n != ""; n = parentName(n) {
-		if _, ok := zd.delegations[n]; ok {
+// fastBuilder builds the fast table of one publish. Its entries come from
+// the full path's own answer code (answerQuery), so both paths agree by
+// construction.
+type fastBuilder struct {
+	s       *Server
+	p       *published
+	prevDyn map[*pubName]dynFast
+	ft      *fastTable
+	// noData holds one NODATA entry per zone and family for service
+	// names (see noDataEntry).
+	noData map[zoneType]*fastEntry
+}
+
+type zoneType struct {
+	z     *pubZone
+	qtype uint16
+}
+
+// addZone adds the entries of every name of z, and its NXDOMAIN entry.
+func (b *fastBuilder) addZone(z *pubZone) {
+	zd := z.data
+	ow := wireName(z.origin)
+	if ow == nil {
+		return
+	}
+	// Delegations and DNAMEs change answers below them; wildcards change
+	// answers for names that do not exist. Such zones answer names that
+	// do not exist through the full path.
+	simple := len(zd.delegations) == 0 && len(zd.dnames) == 0
+	fz := &fastZone{}
+	if simple && !hasWildcard(zd) {
+		nx := b.pack(z, "\\000."+z.origin, dns.TypeNULL, true, false)
+		if !nx.slow && nx.flags&rcodeMask == dns.RcodeNameError {
+			fz.nx = nx
+		}
+	}
+	b.ft.zones[string(ow)] = fz
+	// Static names, then service names and their empty non-terminals
+	// that are not static too.
+	for n := range zd.names {
+		b.addName(z, n, simple)
+	}
+	for n := range z.dynExist {
+		if _, static := zd.names[n]; !static {
+			b.addName(z, n, simple)
+		}
+	}
+}
+
+func hasWildcard(zd *ZoneData) bool {
+	for n := range zd.names {
+		if strings.HasPrefix(n, "*.") {
 			return true
 		}
 	}
 	return false
+}
+
+// addName adds the entries of name n of zone z. A name without a packed
+// entry for "any other type" is answered by the full path for those.
+func (b *fastBuilder) addName(z *pubZone, n string, simpleZone bool) {
+	if b.p.findZone(n) != z {
+		return // belongs to a more specific zone we serve
+	}
+	pn := z.dyn[n]
+	keys := nameKeysOf(n, pn)
+	if keys == nil {
+		return
+	}
+	b.ft.entries[keys.other] = slowEntry
+	if !simpleZone && belowCut(z.data, n) {
+		return
+	}
+	if pn != nil {
+		b.addService(z, n, pn, keys)
+		return
+	}
+	types := z.data.names[n]
+	if len(types[dns.TypeCNAME]) > 0 {
+		return // followed by the full path
+	}
+	w := wireName(n)
+	for t := range types {
+		b.ft.entries[fastKey(w, t)] = b.pack(z, n, t, false, true)
+	}
+	if n == z.origin && b.p.findZone(parentName(n)) != nil {
+		// DS at the apex is the parent zone's (see answerQuery).
+		b.ft.entries[fastKey(w, dns.TypeDS)] = b.pack(z, n, dns.TypeDS, false, true)
+	}
+	// Any other type: NODATA (absent types are all alike).
+	if len(types[dns.TypeNULL]) == 0 {
+		b.ft.entries[keys.other] = b.pack(z, n, dns.TypeNULL, true, true)
+	}
+}
+
+// addService adds the weighted A and AAAA entries of a service name
+// answered alike everywhere (no regions, no CNAME), reusing the previous
+// publish's entries of the same prepared name.
+func (b *fastBuilder) addService(z *pubZone, n string, pn *pubName, keys *nameKeys) {
+	if pn.regional || pn.global.cname != nil {
+		return
+	}
+	pr := pn.global
+	df, ok := b.prevDyn[pn]
+	if !ok {
+		if len(pr.a) > 0 {
+			df.a = b.packWeighted(z, n, dns.TypeA, pr.a, pr.aw, pr.ac, pr.serveCount)
+		}
+		if len(pr.aaaa) > 0 {
+			df.aaaa = b.packWeighted(z, n, dns.TypeAAAA, pr.aaaa, pr.aaaaw, pr.aaaac, pr.serveCount)
+		}
+	}
+	b.ft.dyn[pn] = df
+	b.ft.entries[keys.a] = b.orNoData(df.a, z, n, dns.TypeA)
+	b.ft.entries[keys.aaaa] = b.orNoData(df.aaaa, z, n, dns.TypeAAAA)
+}
+
+// pack packs the answer to (name, qtype); generic entries answer any
+// qtype (their counter is looked up per query) and, when their question
+// is a placeholder, are packed without compression.
+func (b *fastBuilder) pack(z *pubZone, name string, qtype uint16, generic, compress bool) *fastEntry {
+	m := new(dns.Msg)
+	m.SetQuestion(name, qtype)
+	c := client{srcBits: -1}
+	answerQuery(b.p, z, m, name, qtype, &c)
+	for _, sec := range [][]dns.RR{m.Answer, m.Ns, m.Extra} {
+		for _, rr := range sec {
+			if b.isService(rr.Header().Name) && rr.Header().Name != name {
+				return slowEntry // holds another name's weighted pick
+			}
+		}
+	}
+	m.Compress = compress
+	buf, err := m.Pack()
+	if err != nil {
+		return slowEntry
+	}
+	e := &fastEntry{
+		flags:  uint16(m.Rcode & rcodeMask),
+		counts: [3]uint16{uint16(len(m.Answer)), uint16(len(m.Ns)), uint16(len(m.Extra))},
+		body:   buf[headerLen+questionLen(name):],
+	}
+	if m.Authoritative {
+		e.flags |= flagAA
+	}
+	metrics := b.s.metrics.queries
+	if generic {
+		e.gslots = new([numQtypeLabels]int32)
+		for i := range e.gslots {
+			e.gslots[i] = metrics.slot(z.origin, qtypeLabelAt(i), rcodeLabel(m.Rcode))
+		}
+	} else {
+		e.slot = metrics.slot(z.origin, qtypeLabel(qtype), rcodeLabel(m.Rcode))
+	}
+	return e
+}
+
+// packWeighted packs each of a service name's records on its own (owner
+// compressed to the question) to be picked per query.
+func (b *fastBuilder) packWeighted(z *pubZone, name string, qtype uint16, rrs []dns.RR, ws []uint32, cs []*atomic.Uint64, serveCount int) *fastEntry {
+	e := &fastEntry{flags: flagAA, ws: ws, answered: cs, serveCount: serveCount}
+	for _, rr := range rrs {
+		m := new(dns.Msg)
+		m.SetQuestion(name, qtype)
+		m.Answer = []dns.RR{rr}
+		m.Compress = true
+		buf, err := m.Pack()
+		if err != nil {
+			return slowEntry
+		}
+		e.rrs = append(e.rrs, buf[headerLen+questionLen(name):])
+	}
+	e.slot = b.s.metrics.queries.slot(z.origin, qtypeLabel(qtype), rcodeLabel(dns.RcodeSuccess))
+	return e
+}
+
+// orNoData returns e, or, for an empty family, the NODATA entry. A service
+// name's NODATA answer is its zone's SOA alone; packed without compression
+// it does not depend on the name, so one entry per zone and family serves
+// every such name.
+func (b *fastBuilder) orNoData(e *fastEntry, z *pubZone, name string, qtype uint16) *fastEntry {
+	if e != nil {
+		return e
+	}
+	k := zoneType{z, qtype}
+	if nd := b.noData[k]; nd != nil {
+		return nd
+	}
+	nd := b.pack(z, name, qtype, false, false)
+	if !nd.slow && nd.counts[0] == 0 {
+		b.noData[k] = nd
+	}
+	return nd
+}
+
+// isService reports whether name is a service name (weighted answers).
+func (b *fastBuilder) isService(name string) bool {
+	z := b.p.findZone(name)
+	return z != nil && z.dyn[name] != nil
+}
+
+// questionLen is the length of a question for name on the wire.
+func questionLen(name string) int { return len(wireName(name)) + 4 }
+
+// belowCut reports whether name is at or below a delegation, or below a
+// DNAME: the full path answers those.
+func belowCut(zd *ZoneData, name string) bool {
+	for n := name; n != zd.origin && n != ""; n = parentName(n) {
+		if _, ok := zd.delegations[n]; ok {
+			return true
+		}
+		if _, ok := zd.dnames[n]; ok && n != name {
+			return true
+		}
+	}
+	return false
+}
+
+// DNS message layout used by the fast path (RFC 1035 4.1.1, RFC 6891 6.1.2).
+const (
+	headerLen   = 12
+	flagQR      = 1 << 15
+	flagAA      = 1 << 10
+	flagRD      = 1 << 8
+	flagCD      = 1 << 4
+	opcodeShift = 11
+	opcodeMask  = 0xF
+	rcodeMask   = 0xF
+	// optLen is an OPT RR without options: root owner (1), type (2),
+	// UDP size (2), extended rcode and version (2), flags (2), RDLENGTH (2).
+	optLen = 11
+	// optDO is the DO bit in the OPT flags' first octet (RFC 3225).
+	optDO = 0x80
+	// maxKeyLen is a fast-table key: a wire name (at most 255 octets) and
+	// the qtype.
+	maxKeyLen = 255 + 2
+)
+
+// fastQuery is what the fast path reads from a query.
+type fastQuery struct {
+	flags uint16
+	qtype uint16
+	// key is the lower-case wire name, then the qtype; nameLen octets of
+	// it are the name.
+	key     [maxKeyLen + 1]byte
+	nameLen int
+	qend    int // end of the question
+	edns    bool
+	do      bool
+	limit   int // the client's UDP limit
+}
+
+// parse reads q: one IN question of an ordinary type, at most an OPT RR
+// (version 0, without ECS when ecs is set) after it, nothing else. It
+// reports false for anything the full path must answer.
+func (fq *fastQuery) parse(q []byte, ecs bool) bool {
+	if len(q) < headerLen+5 {
+		return false
+	}
+	fq.flags = binary.BigEndian.Uint16(q[2:])
+	if fq.flags&flagQR != 0 || (fq.flags>>opcodeShift)&opcodeMask != dns.OpcodeQuery {
+		return false
+	}
+	qd, an, ns, ar := binary.BigEndian.Uint16(q[4:]), binary.BigEndian.Uint16(q[6:]), binary.BigEndian.Uint16(q[8:]), binary.BigEndian.Uint16(q[10:])
+	if qd != 1 || an != 0 || ns != 0 || ar > 1 {
+		return false
+	}
+	off, ok := fq.readName(q)
+	if !ok || off+4 > len(q) {
+		return false
+	}
+	fq.qtype = binary.BigEndian.Uint16(q[off:])
+	if binary.BigEndian.Uint16(q[off+2:]) != dns.ClassINET {
+		return false
+	}
+	switch fq.qtype {
+	case dns.TypeANY, dns.TypeAXFR, dns.TypeIXFR, dns.TypeOPT, 0:
+		return false
+	}
+	binary.BigEndian.PutUint16(fq.key[fq.nameLen:], fq.qtype)
+	fq.qend = off + 4
+	fq.limit, fq.edns, fq.do = dns.MinMsgSize, false, false
+	if ar == 0 {
+		return len(q) == fq.qend
+	}
+	return fq.readOPT(q[fq.qend:], ecs)
+}
+
+// readName copies the question's name, lower-cased, into the key and
+// returns the offset after it. Compression pointers are refused.
+func (fq *fastQuery) readName(q []byte) (int, bool) {
+	k, off := 0, headerLen
+	for {
+		if off >= len(q) {
+			return 0, false
+		}
+		l := int(q[off])
+		if l == 0 {
+			fq.key[k] = 0
+			fq.nameLen = k + 1
+			return off + 1, true
+		}
+		if l > 63 || off+1+l > len(q) || k+1+l > 254 {
+			return 0, false
+		}
+		fq.key[k] = byte(l)
+		k++
+		for _, c := range q[off+1 : off+1+l] {
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			fq.key[k] = c
+			k++
+		}
+		off += 1 + l
+	}
+}
+
+// readOPT reads the OPT RR that must be all of o.
+func (fq *fastQuery) readOPT(o []byte, ecs bool) bool {
+	if len(o) < optLen || o[0] != 0 || binary.BigEndian.Uint16(o[1:]) != dns.TypeOPT || o[6] != 0 {
+		return false // not an OPT, or not EDNS version 0
+	}
+	if len(o) != optLen+int(binary.BigEndian.Uint16(o[9:])) {
+		return false
+	}
+	for opts := o[optLen:]; len(opts) > 0; {
+		if len(opts) < 4 {
+			return false
+		}
+		code, olen := binary.BigEndian.Uint16(opts), int(binary.BigEndian.Uint16(opts[2:]))
+		if len(opts) < 4+olen || (code == dns.EDNS0SUBNET && ecs) {
+			return false
+		}
+		opts = opts[4+olen:]
+	}
+	fq.edns, fq.do = true, o[7]&optDO != 0
+	fq.limit = min(max(int(binary.BigEndian.Uint16(o[3:])), dns.MinMsgSize), maxUDPSize)
+	return true
+}
+
+// lookup finds the entry answering fq: the exact (name, qtype), the
+// name's "any other type", or the NXDOMAIN of its zone (if a simple one).
+// nil or a slow entry: the full path answers.
+func (ft *fastTable) lookup(fq *fastQuery) *fastEntry {
+	k := fq.nameLen
+	if e := ft.entries[string(fq.key[:k+2])]; e != nil {
+		return e
+	}
+	fq.key[k], fq.key[k+1] = 0, 0
+	e := ft.entries[string(fq.key[:k+2])]
+	binary.BigEndian.PutUint16(fq.key[k:], fq.qtype)
+	if e != nil {
+		return e
+	}
+	for o := 0; o < k; o += int(fq.key[o]) + 1 {
+		if z := ft.zones[string(fq.key[o:k])]; z != nil {
+			return z.nx
+		}
+	}
+	return nil
+}
+
+// write appends the answer to q (parsed as fq) from e to out, or returns
+// nil when it does not fit the client's limit.
+func (e *fastEntry) write(out, q []byte, fq *fastQuery) []byte {
+	if e.rrs == nil && fq.qend+len(e.body)+optLen > fq.limit {
+		return nil // too big for the client: the full path truncates
+	}
+	out = append(out, q[0], q[1]) // ID
+	out = binary.BigEndian.AppendUint16(out, flagQR|fq.flags&(flagRD|flagCD)|e.flags)
+	out = binary.BigEndian.AppendUint16(out, 1) // QDCOUNT
+	counts := e.counts
+	var picked [16]int
+	var idx []int
+	if e.rrs != nil {
+		idx = pickWeighted(e.ws, e.serveCount, picked[:0])
+		counts = [3]uint16{uint16(len(idx)), 0, 0}
+	}
+	if fq.edns {
+		counts[2]++
+	}
+	for _, c := range counts {
+		out = binary.BigEndian.AppendUint16(out, c)
+	}
+	out = append(out, q[headerLen:fq.qend]...)
+	if e.rrs != nil {
+		for _, i := range idx {
+			count(e.answered, i)
+			out = append(out, e.rrs[i]...)
+		}
+	} else {
+		out = append(out, e.body...)
+	}
+	if fq.edns {
+		var flags byte
+		if fq.do {
+			flags = optDO
+		}
+		out = append(out, 0, byte(dns.TypeOPT>>8), byte(dns.TypeOPT), maxUDPSize>>8, maxUDPSize&0xFF, 0, 0, flags, 0, 0, 0)
+	}
+	if len(out) > fq.limit {
+		return nil
+	}
+	return out
 }
 
 // fastAnswer answers q into out from the pre-packed table, counting it in
@@ -281,147 +518,23 @@ func belowDelegation(zd *ZoneData, name string) bool {
 // allocate when out has room for maxUDPSize bytes.
 func (s *Server) fastAnswer(p *published, q []byte, out []byte, st *readerStats) []byte {
 	ft := p.fast
-	if ft == nil || len(q) < 17 {
+	if ft == nil {
 		return nil
 	}
-	flags := binary.BigEndian.Uint16(q[2:])
-	if flags&0x8000 != 0 || (flags>>11)&0xF != dns.OpcodeQuery {
+	var fq fastQuery
+	if !fq.parse(q, s.opts.ECS) {
 		return nil
 	}
-	if binary.BigEndian.Uint16(q[4:]) != 1 || binary.BigEndian.Uint16(q[6:]) != 0 || binary.BigEndian.Uint16(q[8:]) != 0 {
-		return nil
-	}
-	ar := binary.BigEndian.Uint16(q[10:])
-	if ar > 1 {
-		return nil
-	}
-	var key [258]byte
-	k, off := 0, 12
-	for {
-		if off >= len(q) {
-			return nil
-		}
-		l := int(q[off])
-		if l == 0 {
-			key[k] = 0
-			k++
-			off++
-			break
-		}
-		if l > 63 || off+1+l > len(q) || k+1+l > 254 {
-			return nil
-		}
-		key[k] = byte(l)
-		k++
-		for _, c := range q[off+1 : off+1+l] {
-			if c >= 'A' && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			key[k] = c
-			k++
-		}
-		off += 1 + l
-	}
-	if off+4 > len(q) {
-		return nil
-	}
-	qtype := binary.BigEndian.Uint16(q[off:])
-	if binary.BigEndian.Uint16(q[off+2:]) != dns.ClassINET {
-		return nil
-	}
-	switch qtype {
-	case dns.TypeANY, dns.TypeAXFR, dns.TypeIXFR, dns.TypeOPT, 0:
-		return nil
-	}
-	qend := off + 4
-	limit, edns, do := dns.MinMsgSize, false, false
-	if ar == 1 {
-		o := q[qend:]
-		if len(o) < 11 || o[0] != 0 || binary.BigEndian.Uint16(o[1:]) != dns.TypeOPT || o[6] != 0 {
-			return nil
-		}
-		rdlen := int(binary.BigEndian.Uint16(o[9:]))
-		if len(o) != 11+rdlen {
-			return nil
-		}
-		for opts := o[11:]; len(opts) > 0; {
-			if len(opts) < 4 {
-				return nil
-			}
-			code, olen := binary.BigEndian.Uint16(opts), int(binary.BigEndian.Uint16(opts[2:]))
-			if len(opts) < 4+olen || (code == dns.EDNS0SUBNET && s.opts.ECS) {
-				return nil
-			}
-			opts = opts[4+olen:]
-		}
-		edns, do = true, o[7]&0x80 != 0
-		limit = min(max(int(binary.BigEndian.Uint16(o[3:])), dns.MinMsgSize), maxUDPSize)
-	} else if len(q) != qend {
-		return nil
-	}
-	binary.BigEndian.PutUint16(key[k:], qtype)
-	e := ft.entries[string(key[:k+2])]
-	if e == nil {
-		key[k], key[k+1] = 0, 0
-		e = ft.entries[string(key[:k+2])]
-	}
-	if e == nil {
-		// The name does not exist: NXDOMAIN from its zone, if a simple one.
-		for o := 0; o < k; o += int(key[o]) + 1 {
-			if z := ft.zones[string(key[o:k])]; z != nil {
-				e = z.nx
-				break
-			}
-		}
-	}
+	e := ft.lookup(&fq)
 	if e == nil || e.slow {
 		return nil
 	}
-	if e.rrs == nil && qend+len(e.body)+11 > limit {
-		return nil // too big for the client: the full path truncates
-	}
-	out = append(out, q[0], q[1])
-	rflags := uint16(0x8000) | flags&0x0110 | e.flags // QR, RD and CD copied
-	out = binary.BigEndian.AppendUint16(out, rflags)
-	out = binary.BigEndian.AppendUint16(out, 1)
-	counts := e.counts
-	if e.rrs != nil {
-		var buf [16]int
-		idx := pickWeighted(e.ws, e.serveCount, buf[:0])
-		counts = [3]uint16{uint16(len(idx)), 0, 0}
-		out = binary.BigEndian.AppendUint16(out, counts[0])
-		out = append(out, 0, 0, 0, 0)
-		if edns {
-			out[11] = 1
-		}
-		out = append(out, q[12:qend]...)
-		for _, i := range idx {
-			count(e.answered, i)
-			out = append(out, e.rrs[i]...)
-		}
-	} else {
-		out = binary.BigEndian.AppendUint16(out, counts[0])
-		out = binary.BigEndian.AppendUint16(out, counts[1])
-		ar := counts[2]
-		if edns {
-			ar++
-		}
-		out = binary.BigEndian.AppendUint16(out, ar)
-		out = append(out, q[12:qend]...)
-		out = append(out, e.body...)
-	}
-	if edns {
-		var d byte
-		if do {
-			d = 0x80
-		}
-		out = append(out, 0, 0, 41, maxUDPSize>>8, maxUDPSize&0xFF, 0, 0, d, 0, 0, 0)
-	}
-	if len(out) > limit {
+	out = e.write(out, q, &fq)
+	if out == nil {
 		return nil
 	}
 	if e.gslots != nil {
-		st.inc(e.gslots[qtypeIndex(qtype)])
+		st.inc(e.gslots[qtypeIndex(fq.qtype)])
 	} else {
 		st.inc(e.slot)
 	}

@@ -12,7 +12,9 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -329,47 +331,52 @@ func (s *Server) handle(remote net.Addr, req *dns.Msg) (*dns.Msg, string, *pubZo
 	tcp := isTCP(remote)
 	m := new(dns.Msg)
 	m.SetReply(req)
-	if req.Response || len(req.Question) != 1 {
+	// Compressed like every other server's answers: uncompressed, a few
+	// thousand records pass 64 KiB and cannot be sent even over TCP.
+	m.Compress = true
+	// RFC 1035 4.1.1: RD is copied whatever the opcode (SetReply copies
+	// it for QUERY only).
+	m.RecursionDesired = req.RecursionDesired
+	if req.Response || len(req.Question) != 1 || !wellPlacedOPT(req) {
 		m.Question = nil
-		m.SetRcode(req, dns.RcodeFormatError)
+		m.Rcode = dns.RcodeFormatError
 		return m, "", nil
 	}
+	opt := req.IsEdns0()
+	if opt != nil {
+		// RFC 6891 7: an answer to an EDNS query carries an OPT, whatever
+		// its rcode; RFC 3225: DO is copied.
+		m.SetEdns0(maxUDPSize, opt.Do())
+		if opt.Version() != 0 {
+			m.Rcode = dns.RcodeBadVers
+			return m, "", nil
+		}
+	}
 	if req.Opcode != dns.OpcodeQuery {
-		m.SetRcode(req, dns.RcodeNotImplemented)
+		m.Rcode = dns.RcodeNotImplemented
 		return m, "", nil
 	}
 	q := req.Question[0]
-	size := dns.MinMsgSize
 	c := client{srcBits: -1, regions: s.regions}
 	if ap, ok := addrPort(remote); ok {
 		c.addr = ap.Addr().Unmap()
 	}
+	size := dns.MinMsgSize
 	var ecs *dns.EDNS0_SUBNET
-	if opt := req.IsEdns0(); opt != nil {
-		if opt.Version() != 0 {
-			m.SetRcode(req, dns.RcodeBadVers)
-			m.SetEdns0(maxUDPSize, false)
-			return m, "", nil
-		}
-		size = max(int(opt.UDPSize()), dns.MinMsgSize)
-		size = min(size, maxUDPSize)
+	if opt != nil {
+		size = min(max(int(opt.UDPSize()), dns.MinMsgSize), maxUDPSize)
 		if s.opts.ECS {
-			for _, o := range opt.Option {
-				sub, ok := o.(*dns.EDNS0_SUBNET)
-				if !ok {
-					continue
-				}
-				a, bits, ok := ecsAddr(sub)
-				if !ok {
-					m.SetRcode(req, dns.RcodeFormatError)
-					m.SetEdns0(maxUDPSize, false)
-					return m, "", nil
-				}
+			sub, ok := clientSubnet(opt)
+			if !ok {
+				m.Rcode = dns.RcodeFormatError
+				return m, "", nil
+			}
+			if sub != nil {
+				a, bits, _ := ecsAddr(sub)
 				ecs, c.srcBits = sub, bits
 				if bits > 0 {
 					c.addr = a
 				}
-				break
 			}
 		}
 	}
@@ -381,7 +388,7 @@ func (s *Server) handle(remote net.Addr, req *dns.Msg) (*dns.Msg, string, *pubZo
 		m.Rcode = dns.RcodeRefused
 	case q.Qtype == dns.TypeAXFR || q.Qtype == dns.TypeIXFR:
 		p := s.cur.Load()
-		z := p.zones[lower(q.Name)]
+		z := p.zones[strings.ToLower(q.Name)]
 		if z != nil {
 			zone = z.origin
 		}
@@ -390,7 +397,7 @@ func (s *Server) handle(remote net.Addr, req *dns.Msg) (*dns.Msg, string, *pubZo
 		}
 	default:
 		p := s.cur.Load()
-		qname := lower(q.Name)
+		qname := strings.ToLower(q.Name) // from the wire: canonical but for case
 		z := p.findZone(qname)
 		if z == nil {
 			m.Rcode = dns.RcodeRefused
@@ -399,23 +406,131 @@ func (s *Server) handle(remote net.Addr, req *dns.Msg) (*dns.Msg, string, *pubZo
 		zone = z.origin
 		answerQuery(p, z, m, qname, q.Qtype, &c)
 	}
-	if ropt := req.IsEdns0(); ropt != nil {
-		m.SetEdns0(maxUDPSize, ropt.Do()) // RFC 3225: DO is copied
-		if ecs != nil {
-			opt := m.IsEdns0()
-			opt.Option = append(opt.Option, &dns.EDNS0_SUBNET{
-				Code:          dns.EDNS0SUBNET,
-				Family:        ecs.Family,
-				SourceNetmask: ecs.SourceNetmask,
-				SourceScope:   c.scopeUsed(),
-				Address:       ecs.Address,
-			})
-		}
+	if ecs != nil {
+		o := m.IsEdns0()
+		o.Option = append(o.Option, &dns.EDNS0_SUBNET{
+			Code:          dns.EDNS0SUBNET,
+			Family:        ecs.Family,
+			SourceNetmask: ecs.SourceNetmask,
+			SourceScope:   c.scopeUsed(),
+			Address:       ecs.Address,
+		})
 	}
 	if !tcp {
-		m.Truncate(size)
+		truncateUDP(m, size)
 	}
 	return m, zone, nil
+}
+
+// wellPlacedOPT reports whether req has at most one OPT RR, in the
+// additional section (RFC 6891 6.1.1: anything else is FORMERR).
+func wellPlacedOPT(req *dns.Msg) bool {
+	n := 0
+	for _, sec := range [][]dns.RR{req.Answer, req.Ns, req.Extra} {
+		for _, rr := range sec {
+			if rr.Header().Rrtype == dns.TypeOPT {
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		return true
+	}
+	return n == 1 && req.IsEdns0() != nil
+}
+
+// truncateUDP makes m fit size bytes. Additional records are optional
+// (RFC 2181 9): whole RRsets of them are left out, from the first that
+// does not fit, without TC. If the answer and authority sections do not
+// fit either, all three sections go and TC is set (as Knot does: no
+// partial RRsets, and a truncated answer stays small).
+func truncateUDP(m *dns.Msg, size int) {
+	if m.Len() <= size {
+		return
+	}
+	var opt dns.RR
+	extra := m.Extra
+	if o := m.IsEdns0(); o != nil {
+		opt = o
+		extra = slices.DeleteFunc(slices.Clone(extra), func(rr dns.RR) bool { return rr == opt })
+	}
+	keep := func(rrs []dns.RR) {
+		m.Extra = append(rrs[:len(rrs):len(rrs)], opt)
+		if opt == nil {
+			m.Extra = rrs
+		}
+	}
+	keep(nil)
+	if m.Len() > size {
+		m.Answer, m.Ns = nil, nil
+		m.Truncated = true
+		return
+	}
+	for end := 0; end < len(extra); {
+		next := end + 1
+		for next < len(extra) && sameRRset(extra[next], extra[end]) {
+			next++
+		}
+		keep(extra[:next])
+		if m.Len() > size {
+			keep(extra[:end])
+			return
+		}
+		end = next
+	}
+}
+
+func sameRRset(a, b dns.RR) bool {
+	ha, hb := a.Header(), b.Header()
+	return ha.Rrtype == hb.Rrtype && ha.Class == hb.Class && strings.EqualFold(ha.Name, hb.Name)
+}
+
+// clientSubnet returns the query's ECS option (nil: none), or false when
+// it is malformed (RFC 7871 7.1.2: FORMERR).
+func clientSubnet(opt *dns.OPT) (*dns.EDNS0_SUBNET, bool) {
+	var (
+		sub    *dns.EDNS0_SUBNET
+		others []dns.EDNS0
+	)
+	for _, o := range opt.Option {
+		if e, ok := o.(*dns.EDNS0_SUBNET); ok && sub == nil {
+			sub = e
+			continue
+		}
+		others = append(others, o)
+	}
+	if sub == nil {
+		return nil, true
+	}
+	masked, _, ok := ecsAddr(sub)
+	if !ok {
+		return nil, false
+	}
+	// RFC 7871 6: no address bits set past SOURCE PREFIX-LENGTH.
+	raw := sub.Address.To16()
+	if sub.Family == 1 {
+		raw = sub.Address.To4()
+	}
+	if a, _ := netip.AddrFromSlice(raw); a != masked {
+		return nil, false
+	}
+	// miekg/dns pads the address to 4 or 16 octets when it reads it, so
+	// the octets sent are what the option's length leaves: RDLENGTH (as
+	// read from the wire; 0 for a message built in memory, which has
+	// none to check) minus the other options. RFC 7871 6: exactly
+	// ceil(SOURCE PREFIX-LENGTH / 8) of them.
+	if opt.Hdr.Rdlength == 0 {
+		return sub, true
+	}
+	rest := &dns.OPT{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT}, Option: others}
+	var buf [dns.MaxMsgSize]byte
+	off, err := dns.PackRR(rest, buf[:], 0, nil, false)
+	if err != nil {
+		return nil, false
+	}
+	const optHeader = 11 // root name, type, class, TTL, RDLENGTH
+	octets := int(opt.Hdr.Rdlength) - (off - optHeader) - 8
+	return sub, octets == (int(sub.SourceNetmask)+7)/8
 }
 
 // ecsAddr validates an ECS option and returns its masked address.
@@ -446,7 +561,7 @@ func ecsAddr(sub *dns.EDNS0_SUBNET) (netip.Addr, int, bool) {
 // chaos answers CH TXT id.server., hostname.bind. and version.bind.
 func (s *Server) chaos(m *dns.Msg, q dns.Question) {
 	var txt string
-	switch lower(q.Name) {
+	switch strings.ToLower(q.Name) {
 	case "id.server.", "hostname.bind.":
 		txt = s.opts.Hostname
 	case "version.bind.", "version.server.":

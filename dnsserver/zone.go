@@ -38,15 +38,18 @@ type StaticRecord struct {
 
 // ZoneData is a parsed, immutable zone: its SOA and static records.
 // It is shared by every Snapshot that refers to it and never mutated.
+// Every name it holds is in canonicalName form.
 type ZoneData struct {
 	origin string
 	soa    *dns.SOA
 	// names maps a lower-case owner name to its records by type. Empty
 	// non-terminals are present with a nil map.
 	names map[string]map[uint16][]dns.RR
-	// delegations are the lower-case names below the apex that own NS records.
+	// delegations are the names below the apex that own NS records.
 	delegations map[string]struct{}
-	count       int
+	// dnames are the names that own a DNAME record (RFC 6672).
+	dnames map[string]struct{}
+	count  int
 }
 
 const defaultZoneTTL = 3600
@@ -54,15 +57,18 @@ const defaultZoneTTL = 3600
 // LoadZone parses a zone's master file and inline records once. Errors name
 // the file and line of the offending record.
 func LoadZone(zc ZoneConfig) (*ZoneData, error) {
-	origin := dns.CanonicalName(zc.Origin)
-	if _, ok := dns.IsDomainName(origin); !ok || origin == "" {
+	if _, ok := dns.IsDomainName(zc.Origin); !ok || zc.Origin == "" {
+		return nil, fmt.Errorf("zone %q: not a domain name", zc.Origin)
+	}
+	origin := canonicalName(zc.Origin)
+	if origin == "" {
 		return nil, fmt.Errorf("zone %q: not a domain name", zc.Origin)
 	}
 	ttl := zc.DefaultTTL
 	if ttl == 0 {
 		ttl = defaultZoneTTL
 	}
-	zd := &ZoneData{origin: origin, names: map[string]map[uint16][]dns.RR{}, delegations: map[string]struct{}{}}
+	zd := &ZoneData{origin: origin, names: map[string]map[uint16][]dns.RR{}, delegations: map[string]struct{}{}, dnames: map[string]struct{}{}}
 	var rrs []dns.RR
 	if zc.File != "" {
 		f, err := os.Open(zc.File)
@@ -77,7 +83,7 @@ func LoadZone(zc ZoneConfig) (*ZoneData, error) {
 			rrs = append(rrs, rr)
 		}
 		if err := zp.Err(); err != nil {
-			return nil, fmt.Errorf("zone %s: %w", origin, err)
+			return nil, fmt.Errorf("zone %s: %w", origin, zoneFileError(zc.File, err))
 		}
 	}
 	for i, sr := range zc.Records {
@@ -184,7 +190,7 @@ func (zd *ZoneData) add(rr dns.RR) error {
 	if h.Class != dns.ClassINET {
 		return fmt.Errorf("%s: only class IN is served", h.Name)
 	}
-	h.Name = dns.CanonicalName(h.Name)
+	h.Name = canonicalName(h.Name)
 	if !dns.IsSubDomain(zd.origin, h.Name) {
 		return fmt.Errorf("%s %s: outside the zone", h.Name, dns.TypeToString[h.Rrtype])
 	}
@@ -201,6 +207,8 @@ func (zd *ZoneData) add(rr dns.RR) error {
 		if h.Name != zd.origin {
 			zd.delegations[h.Name] = struct{}{}
 		}
+	case dns.TypeDNAME:
+		zd.dnames[h.Name] = struct{}{}
 	}
 	types := zd.names[h.Name]
 	if types == nil {
@@ -244,6 +252,49 @@ func (zd *ZoneData) check() error {
 	return nil
 }
 
+// canonicalName returns name (absolute, presentation format) in the one
+// form every lookup uses: the text miekg/dns gives a name read from the
+// wire, in lower case. So the zone file's "dot\046esc" and a query's
+// "dot\.esc" are one name, and "\065bc" is "abc". A name that does not
+// pack is only lower-cased (no lookup will find it).
+func canonicalName(name string) string {
+	var buf [256]byte
+	n, err := dns.PackDomainName(dns.Fqdn(name), buf[:], 0, nil, false)
+	if err != nil {
+		return strings.ToLower(name)
+	}
+	s, _, err := dns.UnpackDomainName(buf[:n], 0)
+	if err != nil {
+		return strings.ToLower(name)
+	}
+	return strings.ToLower(s)
+}
+
+// zoneFileError rewrites a master-file error so that it never quotes a
+// file other than the configured one: a $INCLUDE of an arbitrary file
+// (say /etc/shadow) would otherwise echo the token the parser stopped at.
+func zoneFileError(file string, err error) error {
+	var pe *dns.ParseError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	msg := pe.Error()
+	if strings.HasPrefix(msg, file+": ") {
+		return err
+	}
+	// "FILE: dns: WHAT: "TOKEN" at line: L:C": keep FILE, WHAT and L:C.
+	where, rest, _ := strings.Cut(msg, ": dns: ")
+	what := rest
+	if i := strings.Index(rest, ": \""); i >= 0 {
+		what = rest[:i]
+	}
+	pos := ""
+	if i := strings.LastIndex(rest, " at line: "); i >= 0 {
+		pos = rest[i+len(" at line: "):]
+	}
+	return fmt.Errorf("included file %s: line %s: %s (contents not shown)", where, pos, what)
+}
+
 // parentName returns name without its first label, "" for the root.
 func parentName(name string) string {
 	if name == "." || name == "" {
@@ -264,13 +315,6 @@ func (zd *ZoneData) Serial() uint32 { return zd.soa.Serial }
 
 // Len returns the number of static records, SOA included.
 func (zd *ZoneData) Len() int { return zd.count }
-
-// HasName reports whether name (absolute) owns static records or is an
-// empty non-terminal of the zone.
-func (zd *ZoneData) HasName(name string) bool {
-	_, ok := zd.names[dns.CanonicalName(name)]
-	return ok
-}
 
 // Records returns copies of every static record in canonical order, SOA
 // first (with the loaded serial).
