@@ -31,8 +31,8 @@ var knotDiffZones = []struct{ origin, file string }{
 	{"child.example.com.", "child.example.com.zone"},
 }
 
-// hugeRRset is the size of huge.example.com's A RRset: over 64 KiB
-// uncompressed, so it only goes over TCP if the answer is compressed.
+// hugeRRset is the size of huge-rrset-of-2000-records.example.com's A RRset:
+// over 64 KiB uncompressed, so it only goes over TCP if the answer is compressed.
 const hugeRRset = 2000
 
 // diffQuery is one corpus line.
@@ -255,7 +255,7 @@ func writeKnotDiffZones(t *testing.T, dir string) {
 			var b bytes.Buffer
 			b.Write(raw)
 			for i := range hugeRRset {
-				fmt.Fprintf(&b, "huge A 10.%d.%d.%d\n", i>>16, (i>>8)&0xFF, i&0xFF)
+				fmt.Fprintf(&b, "huge-rrset-of-2000-records A 10.%d.%d.%d\n", i>>16, (i>>8)&0xFF, i&0xFF)
 			}
 			raw = b.Bytes()
 		}

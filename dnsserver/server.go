@@ -216,7 +216,7 @@ func (s *Server) Run(ctx context.Context) error {
 		})
 	}
 	for i := range lns {
-		serve(&dns.Server{Listener: lns[i], Handler: s, ReadTimeout: 5 * time.Second, IdleTimeout: func() time.Duration { return 10 * time.Second }})
+		serve(&dns.Server{Listener: lns[i], Handler: s, MsgAcceptFunc: acceptMsg, ReadTimeout: 5 * time.Second, IdleTimeout: func() time.Duration { return 10 * time.Second }})
 	}
 	// UDP: our own read loops (fast path, then miekg/dns).
 	var (
@@ -307,6 +307,16 @@ func listenBoth(addr string, n int) ([]*net.UDPConn, net.Listener, error) {
 		}
 		return group, ln, nil
 	}
+}
+
+// acceptMsg lets every query through to handle, which answers odd ones
+// as the UDP path does (miekg/dns's default answers other opcodes and
+// section counts itself, without the query's OPT). Responses are dropped.
+func acceptMsg(h dns.Header) dns.MsgAcceptAction {
+	if h.Bits&(1<<15) != 0 {
+		return dns.MsgIgnore
+	}
+	return dns.MsgAccept
 }
 
 // ServeDNS implements dns.Handler.
