@@ -68,8 +68,8 @@ const GlobalRegion = "global"
 type published struct {
 	snap  *Snapshot
 	zones map[string]*pubZone
-	// maxLabels is the largest label count of any origin, to bound the
-	// zone search.
+	// order lists the zones by origin, so publishes walk them (and send
+	// their NOTIFYs) in a stable order.
 	order []*pubZone
 	// fast holds pre-packed answers for the UDP fast path (nil: none).
 	fast *fastTable

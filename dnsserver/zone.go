@@ -310,12 +310,6 @@ func parentName(name string) string {
 // Origin returns the zone apex (lower case, absolute).
 func (zd *ZoneData) Origin() string { return zd.origin }
 
-// Serial returns the serial of the zone's SOA as loaded (1 when synthesized).
-func (zd *ZoneData) Serial() uint32 { return zd.soa.Serial }
-
-// Len returns the number of static records, SOA included.
-func (zd *ZoneData) Len() int { return zd.count }
-
 // Records returns copies of every static record in canonical order, SOA
 // first (with the loaded serial).
 func (zd *ZoneData) Records() []dns.RR {
