@@ -654,24 +654,58 @@ func (s *Server) transfer(remote net.Addr, req *dns.Msg, m *dns.Msg, z *pubZone,
 	return true
 }
 
-// writeTransfer streams zone z as the answer to req.
+// transferChunk bounds the records of one transfer message (uncompressed
+// size), well under the 64 KiB of a TCP message.
+const transferChunk = 16 << 10
+
+// writeTransfer streams zone z as the answer to req with dns.Transfer
+// (which also signs each message when the query carried a verified TSIG).
 func (s *Server) writeTransfer(w dns.ResponseWriter, req *dns.Msg, z *pubZone) {
-	rrs := zoneRecords(z)
-	const chunk = 200
-	for len(rrs) > 0 {
-		n := min(chunk, len(rrs))
-		out := new(dns.Msg)
-		out.SetReply(req)
-		out.Authoritative = true
-		out.Compress = true
-		out.Answer = rrs[:n]
-		rrs = rrs[n:]
-		if err := w.WriteMsg(out); err != nil {
-			s.log.Warn("zone transfer", zap.String("zone", z.origin), zap.Stringer("client", w.RemoteAddr()), zap.Error(err))
-			return
-		}
+	ch := make(chan *dns.Envelope)
+	done := make(chan error, 1)
+	go func() { done <- new(dns.Transfer).Out(compressingWriter{w}, req, ch) }()
+	err := sendChunks(ch, done, zoneRecords(z))
+	close(ch)
+	if err == nil {
+		err = <-done
+	}
+	if err != nil {
+		s.log.Warn("zone transfer", zap.String("zone", z.origin), zap.Stringer("client", w.RemoteAddr()), zap.Error(err))
+		return
 	}
 	s.log.Info("zone transferred", zap.String("zone", z.origin), zap.Uint32("serial", z.serial), zap.Stringer("client", w.RemoteAddr()))
+}
+
+// sendChunks hands rrs to a dns.Transfer in messages of at most
+// transferChunk bytes, or returns the error it stopped with.
+func sendChunks(ch chan<- *dns.Envelope, done <-chan error, rrs []dns.RR) error {
+	for len(rrs) > 0 {
+		n, size := 0, 0
+		for n < len(rrs) && (n == 0 || size+dns.Len(rrs[n]) <= transferChunk) {
+			size += dns.Len(rrs[n])
+			n++
+		}
+		select {
+		case ch <- &dns.Envelope{RR: rrs[:n]}:
+		case err := <-done:
+			if err == nil {
+				err = errors.New("transfer ended early")
+			}
+			return err
+		}
+		rrs = rrs[n:]
+	}
+	return nil
+}
+
+// compressingWriter compresses every message it writes (dns.Transfer
+// leaves that to the writer).
+type compressingWriter struct{ dns.ResponseWriter }
+
+// WriteMsg implements dns.ResponseWriter.
+func (c compressingWriter) WriteMsg(m *dns.Msg) error {
+	m.Compress = true
+	return c.ResponseWriter.WriteMsg(m)
 }
 
 // serialLess compares SOA serials with RFC 1982 arithmetic.

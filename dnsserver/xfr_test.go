@@ -378,3 +378,37 @@ zone:
 		t.Fatal("dig not found (Debian package dnsutils)")
 	}
 }
+
+// TestZoneTransferOfALargeZoneSpansMessages: a zone of over 2,000
+// records (more than one 64 KiB message uncompressed) arrives whole,
+// SOA first and last, in several messages.
+func TestZoneTransferOfALargeZoneSpansMessages(t *testing.T) {
+	snap := knotDiffSnapshot(t)
+	_, addr := startServer(t, Options{TransferAllow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}, snap)
+	m := new(dns.Msg)
+	m.SetAxfr("example.com.")
+	tr := &dns.Transfer{DialTimeout: 5 * time.Second, ReadTimeout: 5 * time.Second}
+	ch, err := tr.In(m, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []dns.RR
+	msgs := 0
+	for env := range ch {
+		if env.Error != nil {
+			t.Fatal(env.Error)
+		}
+		msgs++
+		got = append(got, env.RR...)
+	}
+	want := snap.Zones[0].Data.Records()
+	if len(got) != len(want)+1 || got[0].Header().Rrtype != dns.TypeSOA || got[len(got)-1].Header().Rrtype != dns.TypeSOA {
+		t.Fatalf("got %d records (first %v, last %v), want %d with SOA first and last", len(got), got[0], got[len(got)-1], len(want)+1)
+	}
+	if !sameRRs(got[:len(got)-1], want) {
+		t.Fatal("transferred records differ from the zone's")
+	}
+	if msgs < 3 {
+		t.Fatalf("%d messages: the zone was not split", msgs)
+	}
+}
