@@ -568,7 +568,7 @@ func (s *Server) formErr(q []byte, out []byte, start time.Time) []byte {
 
 // pack packs m, the answer to req, into out's storage when it fits.
 func (s *Server) pack(m, req *dns.Msg, zone string, out []byte, start time.Time) []byte {
-	resp, err := m.PackBuffer(out[:cap(out)])
+	resp, err := packReply(m, req, out[:cap(out)])
 	if err != nil {
 		s.log.Debug("dns pack", zap.Error(err))
 		return nil

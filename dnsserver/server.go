@@ -328,10 +328,48 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		s.metrics.observe(zone, req, dns.RcodeSuccess, start)
 		return
 	}
-	if err := w.WriteMsg(m); err != nil {
+	// Packed here rather than by WriteMsg so that names compress against
+	// the question whatever its case (see packReply).
+	resp, err := packReply(m, req, nil)
+	if err == nil {
+		_, err = w.Write(resp)
+	}
+	if err != nil {
 		s.log.Debug("dns write", zap.Error(err))
 	}
 	s.metrics.observe(zone, req, m.Rcode, start)
+}
+
+// packReply packs m, the answer to req, into buf's storage when it fits.
+// miekg/dns compresses names case-sensitively, so m is packed with the
+// question in lower case (as the zone's names are), then the question's
+// octets are overwritten with req's spelling: the answer echoes the
+// query's case, and owner names pointing to the question show it too (as
+// Knot's do, and as the fast path's pre-packed answers do).
+func packReply(m, req *dns.Msg, buf []byte) ([]byte, error) {
+	if len(m.Question) != 1 || len(req.Question) != 1 {
+		return m.PackBuffer(buf)
+	}
+	asked := req.Question[0].Name
+	restore := lowerQuestion(m)
+	out, err := m.PackBuffer(buf)
+	restore()
+	if err != nil || m.Question[0].Name == asked {
+		return out, err
+	}
+	// Only letters' case differs, so the name has the same length.
+	if _, err := dns.PackDomainName(asked, out, headerLen, nil, false); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// lowerQuestion puts m's question name in lower case and returns the
+// function that restores it.
+func lowerQuestion(m *dns.Msg) (restore func()) {
+	q := m.Question[0].Name
+	m.Question[0].Name = strings.ToLower(q)
+	return func() { m.Question[0].Name = q }
 }
 
 // handle builds the response to req from remote. A non-nil zone in the
@@ -353,17 +391,22 @@ func (s *Server) handle(remote net.Addr, req *dns.Msg) (*dns.Msg, string, *pubZo
 		return m, "", nil
 	}
 	opt := req.IsEdns0()
-	if opt != nil {
-		// RFC 6891 7: an answer to an EDNS query carries an OPT, whatever
-		// its rcode; RFC 3225: DO is copied.
-		m.SetEdns0(maxUDPSize, opt.Do())
-		if opt.Version() != 0 {
-			m.Rcode = dns.RcodeBadVers
-			return m, "", nil
+	// withOPT adds the answer's OPT RR, last in the additional section as
+	// the fast path writes it. RFC 6891 7: every answer to an EDNS query
+	// has one, whatever its rcode; RFC 3225: DO is copied.
+	withOPT := func() {
+		if opt != nil {
+			m.SetEdns0(maxUDPSize, opt.Do())
 		}
+	}
+	if opt != nil && opt.Version() != 0 {
+		m.Rcode = dns.RcodeBadVers
+		withOPT()
+		return m, "", nil
 	}
 	if req.Opcode != dns.OpcodeQuery {
 		m.Rcode = dns.RcodeNotImplemented
+		withOPT()
 		return m, "", nil
 	}
 	q := req.Question[0]
@@ -379,6 +422,7 @@ func (s *Server) handle(remote net.Addr, req *dns.Msg) (*dns.Msg, string, *pubZo
 			sub, ok := clientSubnet(opt)
 			if !ok {
 				m.Rcode = dns.RcodeFormatError
+				withOPT()
 				return m, "", nil
 			}
 			if sub != nil {
@@ -416,6 +460,7 @@ func (s *Server) handle(remote net.Addr, req *dns.Msg) (*dns.Msg, string, *pubZo
 		zone = z.origin
 		answerQuery(p, z, m, qname, q.Qtype, &c)
 	}
+	withOPT()
 	if ecs != nil {
 		o := m.IsEdns0()
 		o.Option = append(o.Option, &dns.EDNS0_SUBNET{
@@ -455,6 +500,9 @@ func wellPlacedOPT(req *dns.Msg) bool {
 // fit either, all three sections go and TC is set (as Knot does: no
 // partial RRsets, and a truncated answer stays small).
 func truncateUDP(m *dns.Msg, size int) {
+	if len(m.Question) == 1 {
+		defer lowerQuestion(m)() // sized as packReply packs it
+	}
 	if m.Len() <= size {
 		return
 	}
