@@ -1,9 +1,11 @@
 package dnsserver
 
 import (
+	"bytes"
 	"encoding/binary"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -34,6 +36,23 @@ type fastEntry struct {
 	// generic entries (any other qtype, NXDOMAIN) have one per qtype label.
 	slot   int32
 	gslots *[numQtypeLabels]int32
+	// shared, when set, lets one body answer names of any length.
+	shared *sharedBody
+}
+
+// sharedBody describes an entry answering many names (a zone's NXDOMAIN,
+// the NODATA of its service names): its body holds only the zone's SOA,
+// packed, compressed, after the question of a name of nameLen octets.
+// Compression pointers into the question or the body move with the
+// length of the query's name: ptrs are their offsets in the body. The
+// full path compresses the SOA's names against the query's name too, so
+// a query whose label just above the origin is the one of such a name
+// (avoid: "ns1" of ns1.<origin>) is left to it.
+type sharedBody struct {
+	nameLen   int
+	originLen int
+	ptrs      []uint16
+	avoid     []string // wire labels, lower case
 }
 
 // fastZone answers names that do not exist in a zone.
@@ -137,8 +156,10 @@ func (b *fastBuilder) addZone(z *pubZone) {
 	simple := len(zd.delegations) == 0 && len(zd.dnames) == 0
 	fz := &fastZone{}
 	if simple && !hasWildcard(zd) {
-		nx := b.pack(z, "\\000."+z.origin, dns.TypeNULL, true, false)
-		if !nx.slow && nx.flags&rcodeMask == dns.RcodeNameError {
+		// Packed for a placeholder name, shared by every name that does
+		// not exist.
+		nx := b.pack(z, "\\000."+z.origin, dns.TypeNULL, true)
+		if nx.shared != nil && nx.flags&rcodeMask == dns.RcodeNameError {
 			fz.nx = nx
 		}
 	}
@@ -189,15 +210,15 @@ func (b *fastBuilder) addName(z *pubZone, n string, simpleZone bool) {
 	}
 	w := wireName(n)
 	for t := range types {
-		b.ft.entries[fastKey(w, t)] = b.pack(z, n, t, false, true)
+		b.ft.entries[fastKey(w, t)] = b.pack(z, n, t, false)
 	}
 	if n == z.origin && b.p.findZone(parentName(n)) != nil {
 		// DS at the apex is the parent zone's (see answerQuery).
-		b.ft.entries[fastKey(w, dns.TypeDS)] = b.pack(z, n, dns.TypeDS, false, true)
+		b.ft.entries[fastKey(w, dns.TypeDS)] = b.pack(z, n, dns.TypeDS, false)
 	}
 	// Any other type: NODATA (absent types are all alike).
 	if len(types[dns.TypeNULL]) == 0 {
-		b.ft.entries[keys.other] = b.pack(z, n, dns.TypeNULL, true, true)
+		b.ft.entries[keys.other] = b.pack(z, n, dns.TypeNULL, true)
 	}
 }
 
@@ -224,9 +245,9 @@ func (b *fastBuilder) addService(z *pubZone, n string, pn *pubName, keys *nameKe
 }
 
 // pack packs the answer to (name, qtype); generic entries answer any
-// qtype (their counter is looked up per query) and, when their question
-// is a placeholder, are packed without compression.
-func (b *fastBuilder) pack(z *pubZone, name string, qtype uint16, generic, compress bool) *fastEntry {
+// qtype (their counter is looked up per query). An answer that is the
+// zone's SOA alone can be shared by other names (see sharedBody).
+func (b *fastBuilder) pack(z *pubZone, name string, qtype uint16, generic bool) *fastEntry {
 	m := new(dns.Msg)
 	m.SetQuestion(name, qtype)
 	c := client{srcBits: -1}
@@ -238,7 +259,7 @@ func (b *fastBuilder) pack(z *pubZone, name string, qtype uint16, generic, compr
 			}
 		}
 	}
-	m.Compress = compress
+	m.Compress = true // as the full path packs it
 	buf, err := m.Pack()
 	if err != nil {
 		return slowEntry
@@ -251,6 +272,7 @@ func (b *fastBuilder) pack(z *pubZone, name string, qtype uint16, generic, compr
 	if m.Authoritative {
 		e.flags |= flagAA
 	}
+	e.shared = shareBody(m, z.origin, e.body)
 	metrics := b.s.metrics.queries
 	if generic {
 		e.gslots = new([numQtypeLabels]int32)
@@ -261,6 +283,92 @@ func (b *fastBuilder) pack(z *pubZone, name string, qtype uint16, generic, compr
 		e.slot = metrics.slot(z.origin, qtypeLabel(qtype), rcodeLabel(m.Rcode))
 	}
 	return e
+}
+
+// shareBody returns how body, m packed, can answer other names, or nil
+// when it cannot: when it is not the SOA of origin alone, or when m's own
+// name would be compressed into it (its label above the origin is one to
+// avoid). It finds the compression pointers by packing m again after a
+// question three octets longer: exactly the pointers move by three.
+func shareBody(m *dns.Msg, origin string, body []byte) *sharedBody {
+	if len(m.Answer) != 0 || len(m.Extra) != 0 || len(m.Ns) != 1 {
+		return nil
+	}
+	soa, ok := m.Ns[0].(*dns.SOA)
+	if !ok || soa.Hdr.Name != origin {
+		return nil
+	}
+	name := m.Question[0].Name
+	sb := &sharedBody{nameLen: len(wireName(name)), originLen: len(wireName(origin))}
+	for _, n := range []string{soa.Ns, soa.Mbox} {
+		if l := labelAbove(wireName(strings.ToLower(n)), sb.originLen); l != "" {
+			sb.avoid = append(sb.avoid, l)
+		}
+	}
+	if slices.Contains(sb.avoid, labelAbove(wireName(name), sb.originLen)) {
+		return nil
+	}
+	const shift = 3 // a two-octet label
+	longer := m.Copy()
+	longer.Question[0].Name = "\\000\\000." + name
+	buf, err := longer.Pack()
+	if err != nil || len(buf) != headerLen+questionLen(name)+shift+len(body) {
+		return nil
+	}
+	moved := buf[len(buf)-len(body):]
+	for i := 0; i+1 < len(body); i++ {
+		p, q := binary.BigEndian.Uint16(body[i:]), binary.BigEndian.Uint16(moved[i:])
+		if p>>14 == 3 && q == p+shift {
+			sb.ptrs = append(sb.ptrs, uint16(i))
+			i++
+		}
+	}
+	// Check: moving the pointers found turns one packing into the other.
+	check := slices.Clone(body)
+	sb.move(check, shift)
+	if !bytes.Equal(check, moved) {
+		return nil
+	}
+	return sb
+}
+
+// move adds delta to every compression pointer of body.
+func (sb *sharedBody) move(body []byte, delta int) {
+	for _, p := range sb.ptrs {
+		v := int(binary.BigEndian.Uint16(body[p:])) + delta
+		binary.BigEndian.PutUint16(body[p:], uint16(v))
+	}
+}
+
+// labelAbove returns the label (wire form, with its length octet) of the
+// wire name w just above its last originLen octets, or "" when w is not
+// longer than that.
+func labelAbove(w []byte, originLen int) string {
+	p, end := labelAboveAt(w, originLen)
+	return string(w[p:end])
+}
+
+// labelAboveAt is labelAbove as offsets in w (p == end: none).
+func labelAboveAt(w []byte, originLen int) (p, end int) {
+	end = len(w) - originLen
+	for p = 0; p < end; p += int(w[p]) + 1 {
+		if p+int(w[p])+1 == end {
+			return p, end
+		}
+	}
+	return 0, 0
+}
+
+// answers reports whether the shared body answers the query's name the
+// way the full path would (see sharedBody.avoid).
+func (sb *sharedBody) answers(fq *fastQuery) bool {
+	p, end := labelAboveAt(fq.key[:fq.nameLen], sb.originLen)
+	for _, a := range sb.avoid {
+		if string(fq.key[p:end]) == a {
+			return false
+		}
+	}
+	return true
 }
 
 // packWeighted packs each of a service name's records on its own (owner
@@ -294,8 +402,8 @@ func (b *fastBuilder) orNoData(e *fastEntry, z *pubZone, name string, qtype uint
 	if nd := b.noData[k]; nd != nil {
 		return nd
 	}
-	nd := b.pack(z, name, qtype, false, false)
-	if !nd.slow && nd.counts[0] == 0 {
+	nd := b.pack(z, name, qtype, false)
+	if nd.shared != nil {
 		b.noData[k] = nd
 	}
 	return nd
@@ -475,6 +583,9 @@ func (e *fastEntry) write(out, q []byte, fq *fastQuery) []byte {
 	if e.rrs == nil && fq.qend+len(e.body)+optLen > fq.limit {
 		return nil // too big for the client: the full path truncates
 	}
+	if e.shared != nil && !e.shared.answers(fq) {
+		return nil
+	}
 	out = append(out, q[0], q[1]) // ID
 	out = binary.BigEndian.AppendUint16(out, flagQR|fq.flags&(flagRD|flagCD)|e.flags)
 	out = binary.BigEndian.AppendUint16(out, 1) // QDCOUNT
@@ -499,6 +610,9 @@ func (e *fastEntry) write(out, q []byte, fq *fastQuery) []byte {
 		}
 	} else {
 		out = append(out, e.body...)
+		if e.shared != nil {
+			e.shared.move(out[len(out)-len(e.body):], fq.nameLen-e.shared.nameLen)
+		}
 	}
 	if fq.edns {
 		var flags byte

@@ -234,3 +234,33 @@ func TestIncludeErrorsDoNotQuoteOtherFiles(t *testing.T) {
 		t.Fatalf("error %v does not quote the zone file's bad token", err)
 	}
 }
+
+// TestAnswersEchoTheQuestionsCase: the question comes back as asked, and
+// the answer's owner names, compressed against it, show the same case
+// (over UDP on the fast and the full path, and over TCP).
+func TestAnswersEchoTheQuestionsCase(t *testing.T) {
+	_, addr := startServer(t, Options{Hostname: "ns1.example.com."}, knotDiffSnapshot(t))
+	for _, netw := range []string{"udp", "tcp"} {
+		for _, q := range []struct {
+			name  string
+			qtype uint16
+		}{
+			{"WwW.ExAmPlE.cOm.", dns.TypeA},   // fast path
+			{"AlIaS.Example.COM.", dns.TypeA}, // full path: CNAME
+			{"NoPe.Example.COM.", dns.TypeA},  // NXDOMAIN
+			{"WWW.EXAMPLE.COM.", dns.TypeANY}, // full path: ANY
+		} {
+			t.Run(netw+"/"+q.name+"/"+dns.TypeToString[q.qtype], func(t *testing.T) {
+				m := new(dns.Msg)
+				m.SetQuestion(q.name, q.qtype)
+				r := exchange(t, netw, addr, m)
+				if len(r.Question) != 1 || r.Question[0].Name != q.name {
+					t.Fatalf("question %v, want %s", r.Question, q.name)
+				}
+				if len(r.Answer) > 0 && r.Answer[0].Header().Name != q.name {
+					t.Fatalf("first owner %s, want the question's %s", r.Answer[0].Header().Name, q.name)
+				}
+			})
+		}
+	}
+}

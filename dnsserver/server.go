@@ -352,9 +352,10 @@ func packReply(m, req *dns.Msg, buf []byte) ([]byte, error) {
 	}
 	asked := req.Question[0].Name
 	restore := lowerQuestion(m)
+	packed := m.Question[0].Name
 	out, err := m.PackBuffer(buf)
 	restore()
-	if err != nil || m.Question[0].Name == asked {
+	if err != nil || packed == asked {
 		return out, err
 	}
 	// Only letters' case differs, so the name has the same length.
