@@ -362,7 +362,10 @@ func labelAboveAt(w []byte, originLen int) (p, end int) {
 // answers reports whether the shared body answers the query's name the
 // way the full path would (see sharedBody.avoid).
 func (sb *sharedBody) answers(fq *fastQuery) bool {
-	p, end := labelAboveAt(fq.key[:fq.nameLen], sb.originLen)
+	p, end := fq.above[0], fq.above[1]
+	if end == 0 {
+		p, end = labelAboveAt(fq.key[:fq.nameLen], sb.originLen)
+	}
 	for _, a := range sb.avoid {
 		if string(fq.key[p:end]) == a {
 			return false
@@ -461,9 +464,12 @@ type fastQuery struct {
 	key     [maxKeyLen + 1]byte
 	nameLen int
 	qend    int // end of the question
-	edns    bool
-	do      bool
-	limit   int // the client's UDP limit
+	// above is the label of the name just above the zone's origin
+	// (offsets in key), when lookup found the zone.
+	above [2]int
+	edns  bool
+	do    bool
+	limit int // the client's UDP limit
 }
 
 // parse reads q: one IN question of an ordinary type, at most an OPT RR
@@ -569,8 +575,9 @@ func (ft *fastTable) lookup(fq *fastQuery) *fastEntry {
 	if e != nil {
 		return e
 	}
-	for o := 0; o < k; o += int(fq.key[o]) + 1 {
+	for o, prev := 0, 0; o < k; prev, o = o, o+int(fq.key[o])+1 {
 		if z := ft.zones[string(fq.key[o:k])]; z != nil {
+			fq.above = [2]int{prev, o}
 			return z.nx
 		}
 	}
@@ -580,51 +587,63 @@ func (ft *fastTable) lookup(fq *fastQuery) *fastEntry {
 // write appends the answer to q (parsed as fq) from e to out, or returns
 // nil when it does not fit the client's limit.
 func (e *fastEntry) write(out, q []byte, fq *fastQuery) []byte {
-	if e.rrs == nil && fq.qend+len(e.body)+optLen > fq.limit {
+	if e.rrs != nil {
+		return e.writePicked(out, q, fq)
+	}
+	if fq.qend+len(e.body)+optLen > fq.limit {
 		return nil // too big for the client: the full path truncates
 	}
 	if e.shared != nil && !e.shared.answers(fq) {
 		return nil
 	}
-	out = append(out, q[0], q[1]) // ID
-	out = binary.BigEndian.AppendUint16(out, flagQR|fq.flags&(flagRD|flagCD)|e.flags)
-	out = binary.BigEndian.AppendUint16(out, 1) // QDCOUNT
-	counts := e.counts
+	out = writeHeader(out, q, fq, e.flags, e.counts)
+	out = append(out, e.body...)
+	if e.shared != nil {
+		e.shared.move(out[len(out)-len(e.body):], fq.nameLen-e.shared.nameLen)
+	}
+	return writeOPT(out, fq)
+}
+
+// writePicked is write for weighted records: serveCount of them picked
+// per query.
+func (e *fastEntry) writePicked(out, q []byte, fq *fastQuery) []byte {
 	var picked [16]int
-	var idx []int
-	if e.rrs != nil {
-		idx = pickWeighted(e.ws, e.serveCount, picked[:0])
-		counts = [3]uint16{uint16(len(idx)), 0, 0}
+	idx := pickWeighted(e.ws, e.serveCount, picked[:0])
+	out = writeHeader(out, q, fq, e.flags, [3]uint16{uint16(len(idx)), 0, 0})
+	for _, i := range idx {
+		count(e.answered, i)
+		out = append(out, e.rrs[i]...)
 	}
-	if fq.edns {
-		counts[2]++
-	}
-	for _, c := range counts {
-		out = binary.BigEndian.AppendUint16(out, c)
-	}
-	out = append(out, q[headerLen:fq.qend]...)
-	if e.rrs != nil {
-		for _, i := range idx {
-			count(e.answered, i)
-			out = append(out, e.rrs[i]...)
-		}
-	} else {
-		out = append(out, e.body...)
-		if e.shared != nil {
-			e.shared.move(out[len(out)-len(e.body):], fq.nameLen-e.shared.nameLen)
-		}
-	}
-	if fq.edns {
-		var flags byte
-		if fq.do {
-			flags = optDO
-		}
-		out = append(out, 0, byte(dns.TypeOPT>>8), byte(dns.TypeOPT), maxUDPSize>>8, maxUDPSize&0xFF, 0, 0, flags, 0, 0, 0)
-	}
+	out = writeOPT(out, fq)
 	if len(out) > fq.limit {
 		return nil
 	}
 	return out
+}
+
+// writeHeader appends the answer's header (the query's ID; QR, RD and CD
+// copied; flags and counts of the entry, plus the OPT) and question.
+func writeHeader(out, q []byte, fq *fastQuery, flags uint16, counts [3]uint16) []byte {
+	if fq.edns {
+		counts[2]++
+	}
+	out = append(out, q[0], q[1],
+		byte((flagQR|fq.flags&(flagRD|flagCD)|flags)>>8), byte(flagQR|fq.flags&(flagRD|flagCD)|flags),
+		0, 1, byte(counts[0]>>8), byte(counts[0]), byte(counts[1]>>8), byte(counts[1]), byte(counts[2]>>8), byte(counts[2]))
+	return append(out, q[headerLen:fq.qend]...)
+}
+
+// writeOPT appends the answer's OPT RR to an EDNS query: our buffer size,
+// version 0, DO copied.
+func writeOPT(out []byte, fq *fastQuery) []byte {
+	if !fq.edns {
+		return out
+	}
+	var flags byte
+	if fq.do {
+		flags = optDO
+	}
+	return append(out, 0, byte(dns.TypeOPT>>8), byte(dns.TypeOPT), maxUDPSize>>8, maxUDPSize&0xFF, 0, 0, flags, 0, 0, 0)
 }
 
 // fastAnswer answers q into out from the pre-packed table, counting it in
