@@ -220,20 +220,23 @@ func answerStatic(p *published, z *pubZone, m *dns.Msg, name string, qtype uint1
 	return ""
 }
 
-// zoneCut returns the highest name between name and the apex (apex
-// excluded) at which z stops holding name's answer: a delegation (at name
-// itself too, but for DS, which the parent side answers) or a DNAME owner
-// strictly above name. "" when there is none.
+// zoneCut returns the highest name at or below the apex at which z stops
+// holding name's answer: a delegation below the apex (at name itself too,
+// but for DS, which the parent side answers) or a DNAME owner strictly
+// above name (the apex too). "" when there is none.
 func zoneCut(zd *ZoneData, name string, qtype uint16) (cut string, dname bool) {
 	if name == zd.origin || (len(zd.delegations) == 0 && len(zd.dnames) == 0) {
 		return "", false
 	}
-	for n := name; n != zd.origin && n != ""; n = parentName(n) {
-		if _, ok := zd.delegations[n]; ok && !(n == name && qtype == dns.TypeDS) {
+	for n := name; n != ""; n = parentName(n) {
+		if _, ok := zd.delegations[n]; ok && n != zd.origin && !(n == name && qtype == dns.TypeDS) {
 			cut, dname = n, false
 		}
 		if _, ok := zd.dnames[n]; ok && n != name {
 			cut, dname = n, true
+		}
+		if n == zd.origin {
+			break
 		}
 	}
 	return cut, dname

@@ -328,12 +328,15 @@ func questionLen(name string) int { return len(wireName(name)) + 4 }
 // belowCut reports whether name is at or below a delegation, or below a
 // DNAME: the full path answers those.
 func belowCut(zd *ZoneData, name string) bool {
-	for n := name; n != zd.origin && n != ""; n = parentName(n) {
-		if _, ok := zd.delegations[n]; ok {
+	for n := name; n != ""; n = parentName(n) {
+		if _, ok := zd.delegations[n]; ok && n != zd.origin {
 			return true
 		}
 		if _, ok := zd.dnames[n]; ok && n != name {
 			return true
+		}
+		if n == zd.origin {
+			return false
 		}
 	}
 	return false

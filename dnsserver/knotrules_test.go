@@ -264,3 +264,29 @@ func TestAnswersEchoTheQuestionsCase(t *testing.T) {
 		}
 	}
 }
+
+// TestDNAMEAtTheApex: a DNAME at a zone's apex redirects every name below
+// it (RFC 6672 2.3), over UDP (fast path) and TCP.
+func TestDNAMEAtTheApex(t *testing.T) {
+	snap := knotDiffSnapshot(t)
+	moved := mustLoad(t, ZoneConfig{Origin: "moved.test.", Hostname: "ns1.example.com.", Records: []StaticRecord{
+		{Name: "moved.test.", Type: "DNAME", TTL: 60, RData: []string{"example.com."}},
+	}})
+	snap.Zones = append(snap.Zones, ZoneSnapshot{Data: moved})
+	_, addr := startServer(t, Options{Hostname: "ns1.example.com."}, snap)
+	cases := []answerCase{
+		{Name: "NameBelowAnApexDNAMEIsRedirected", Qname: "www.moved.test.", Qtype: dns.TypeA,
+			Answer: []string{"moved.test. 60 IN DNAME example.com.", "www.moved.test. 60 IN CNAME www.example.com.", "www.example.com. 3600 IN A 192.0.2.80"}},
+		{Name: "TheApexItselfIsNot", Qname: "moved.test.", Qtype: dns.TypeA,
+			Ns: []string{"moved.test. 60 IN SOA ns1.example.com. hostmaster.moved.test. 1 3600 600 1209600 60"}},
+	}
+	for _, netw := range []string{"udp", "tcp"} {
+		for _, tc := range cases {
+			t.Run(netw+"/"+tc.Name, func(t *testing.T) {
+				m := new(dns.Msg)
+				m.SetQuestion(tc.Qname, tc.Qtype)
+				checkAnswer(t, exchange(t, netw, addr, m), tc)
+			})
+		}
+	}
+}
