@@ -343,16 +343,25 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		s.metrics.observe(zone, req, dns.RcodeSuccess, start)
 		return
 	}
-	// Packed here rather than by WriteMsg so that names compress against
-	// the question whatever its case (see packReply).
-	resp, err := packReply(m, req, nil)
-	if err == nil {
-		_, err = w.Write(resp)
-	}
-	if err != nil {
+	if err := s.write(w, m, req); err != nil {
 		s.log.Debug("dns write", zap.Error(err))
 	}
 	s.metrics.observe(zone, req, m.Rcode, start)
+}
+
+// write sends m, the answer to req. A query with a TSIG record is answered
+// through WriteMsg, which signs; other answers are packed here so that
+// names compress against the question whatever its case (see packReply).
+func (s *Server) write(w dns.ResponseWriter, m, req *dns.Msg) error {
+	if req.IsTsig() != nil {
+		return w.WriteMsg(m)
+	}
+	resp, err := packReply(m, req, nil)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(resp)
+	return err
 }
 
 // packReply packs m, the answer to req, into buf's storage when it fits.
