@@ -44,7 +44,7 @@ type QueryExplanation struct {
 // from carrying the ECS prefix ecs (an invalid prefix: no ECS option), without
 // sending one. A name without a service answer reports Service false.
 func (s *Server) Explain(qname string, qtype uint16, from netip.Addr, ecs netip.Prefix) QueryExplanation {
-	qname = lower(dns.Fqdn(qname))
+	qname = strings.ToLower(dns.Fqdn(qname))
 	c := client{srcBits: -1, regions: s.regions, addr: from.Unmap()}
 	usedECS := false
 	if ecs.IsValid() && s.opts.ECS {
