@@ -110,11 +110,14 @@ func (e Explanation) MarshalJSON() ([]byte, error) {
 type ExplainRegion struct {
 	// Code is the region of the service that answers.
 	Code string `json:"code"`
-	// Reason is the rule in words; it starts with the rule's name
-	// ("region_map: ...", "ecs, geoip: ...", "global: ...").
+	// Reason is the rule that chose the region: ecs (the query's ECS
+	// subnet), region_map, geoip or global.
 	Reason string `json:"reason"`
-	// Rule is ecs, region_map, geoip or global.
+	// Rule is what matched the address used (the ECS subnet's, or the
+	// source's): region_map, geoip or global.
 	Rule string `json:"rule"`
+	// Detail says it in words.
+	Detail string `json:"detail"`
 	// ClientRegion is the region the client maps to by the rule (Code
 	// differs when the service has no such region).
 	ClientRegion string `json:"client_region"`

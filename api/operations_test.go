@@ -31,10 +31,10 @@ func TestOperations(t *testing.T) {
 			if got := keys(b); !reflect.DeepEqual(got, want) {
 				t.Errorf("keys %v, want %v", got, want)
 			}
-			if got := keys(b["region"]); !reflect.DeepEqual(got, sorted("code", "reason", "rule", "client_region")) {
+			if got := keys(b["region"]); !reflect.DeepEqual(got, sorted("code", "reason", "rule", "detail", "client_region")) {
 				t.Errorf("region keys %v", got)
 			}
-			if dig(b, "fqdn") != "app.example.com." || dig(b, "client") != "198.51.100.7" || !strings.HasPrefix(dig(b, "region", "reason").(string), "region_map") {
+			if dig(b, "fqdn") != "app.example.com." || dig(b, "client") != "198.51.100.7" || dig(b, "region", "reason") != "region_map" || !strings.HasPrefix(dig(b, "region", "detail").(string), "region_map: ") {
 				t.Errorf("explanation %v", b)
 			}
 			e := dig(b, "entries", 0)

@@ -39,7 +39,8 @@ func (c *controller) Explain(ctx context.Context, q api.ExplainQuery) (*api.Expl
 		// the same moment's.
 		dq := c.loop.pub.dns.Explain(fqdn, qtype, q.Client, q.ECS)
 		ex.Answer, ex.ServeCount = dq.Candidates, dq.ServeCount
-		ex.Region = api.ExplainRegion{Code: dq.Region.Answered, Reason: dq.Region.Reason, Rule: dq.Region.Rule, ClientRegion: dq.Region.Code}
+		ex.Region = api.ExplainRegion{Code: dq.Region.Answered, Reason: dq.Region.Rule, Rule: dq.Region.Matched,
+			Detail: dq.Region.Reason, ClientRegion: dq.Region.Code}
 		code := dq.Region.Answered
 		if !dq.Service {
 			// Not published yet: the engine answers for the client's own

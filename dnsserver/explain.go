@@ -15,9 +15,13 @@ type RegionChoice struct {
 	// the name whose answer it gets (Code, or "global" when the name has
 	// no answer for Code).
 	Code, Answered string
-	// Rule is RuleECS (the ECS address matched region_map or GeoIP),
-	// RuleRegionMap, RuleGeoIP or RuleGlobal.
+	// Rule is the rule that chose the region: RuleECS (the query's ECS
+	// subnet matched region_map or GeoIP), RuleRegionMap, RuleGeoIP or
+	// RuleGlobal.
 	Rule string
+	// Matched is what matched the address used (the ECS subnet's or the
+	// source's): RuleRegionMap, RuleGeoIP or RuleGlobal.
+	Matched string
 	// Reason says it in words.
 	Reason string
 }
@@ -65,7 +69,7 @@ func (s *Server) Explain(qname string, qtype uint16, from netip.Addr, ecs netip.
 	// Resolve the client's region even for a name that has only a global
 	// answer, so the explanation shows where the client stands.
 	code, _, how := c.regions.lookupRule(c.addr)
-	ex.Region = RegionChoice{Code: code, Answered: GlobalRegion, Rule: how.rule}
+	ex.Region = RegionChoice{Code: code, Answered: GlobalRegion, Rule: how.rule, Matched: how.rule}
 	if usedECS && how.rule != RuleGlobal {
 		ex.Region.Rule = RuleECS
 	}

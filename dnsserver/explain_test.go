@@ -45,7 +45,8 @@ func TestExplainRegionRule(t *testing.T) {
 				t.Fatalf("service %v zone %q", ex.Service, ex.Zone)
 			}
 			r := ex.Region
-			if r.Code != tc.code || r.Answered != tc.answered || r.Rule != tc.rule || !strings.Contains(r.Reason, tc.reason) {
+			if r.Code != tc.code || r.Answered != tc.answered || r.Rule != tc.rule || !strings.Contains(r.Reason, tc.reason) ||
+				(r.Rule == RuleECS) != (r.Matched != r.Rule) {
 				t.Fatalf("region %+v, want code %s answered %s rule %s reason ~%q", r, tc.code, tc.answered, tc.rule, tc.reason)
 			}
 			if !slices.Equal(ex.Candidates, tc.cands) {

@@ -85,7 +85,7 @@ func TestExplain_WhyAgreesWithDNS(t *testing.T) {
 
 	var x api.Explanation
 	c.json(&x, "why", "geo.example.test.", "-client", "203.0.113.7")
-	if x.Region.Code != "EU West" || x.Region.Rule != "region_map" || !strings.Contains(x.Region.Reason, "203.0.113.0/24") {
+	if x.Region.Code != "EU West" || x.Region.Reason != "region_map" || x.Region.Rule != "region_map" || !strings.Contains(x.Region.Detail, "203.0.113.0/24") {
 		t.Fatalf("region %+v, want EU West by region_map", x.Region)
 	}
 	if x.Kind != "gslb" || x.Status != "ok" || x.ServeCount != 2 {
@@ -106,7 +106,12 @@ func TestExplain_WhyAgreesWithDNS(t *testing.T) {
 	}
 	// A client of no mapped region: global, by rule global.
 	c.json(&x, "why", "geo.example.test.", "-client", "192.0.2.1")
-	if x.Region.Code != "global" || x.Region.Rule != "global" {
+	if x.Region.Code != "global" || x.Region.Reason != "global" {
+		t.Fatalf("unmapped client: region %+v", x.Region)
+	}
+	// The same client through ECS: the rule is ecs, region_map matched.
+	c.json(&x, "why", "geo.example.test.", "-client", "192.0.2.1", "-ecs", "203.0.113.0/24")
+	if x.Region.Code != "EU West" || x.Region.Reason != "ecs" || x.Region.Rule != "region_map" {
 		t.Fatalf("unmapped client: region %+v", x.Region)
 	}
 	// The table names the rule and the reasons.

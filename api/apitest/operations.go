@@ -58,13 +58,14 @@ func (m *Memory) Explain(_ context.Context, q api.ExplainQuery) (*api.Explanatio
 		return nil, err
 	}
 	ex := &api.Explanation{FQDN: d.FQDN, Type: q.Type, Client: q.Client.String(), Kind: d.Kind,
-		Region: api.ExplainRegion{Code: "global", ClientRegion: "global", Rule: "global", Reason: "global: " + q.Client.String() + " matches no region_map prefix"}}
+		Region: api.ExplainRegion{Code: "global", ClientRegion: "global", Reason: "global", Rule: "global",
+			Detail: "global: " + q.Client.String() + " matches no region_map prefix"}}
 	if q.ECS.IsValid() {
 		ex.ECS = q.ECS.String()
 	}
 	if q.Client.Is4() && q.Client.As4()[0] == 198 && q.Client.As4()[1] == 51 && q.Client.As4()[2] == 100 {
-		ex.Region = api.ExplainRegion{Code: "global", ClientRegion: "US East", Rule: "region_map",
-			Reason: "region_map: the source address " + q.Client.String() + " is in the region_map prefix 198.51.100.0/24 of US East"}
+		ex.Region = api.ExplainRegion{Code: "global", ClientRegion: "US East", Reason: "region_map", Rule: "region_map",
+			Detail: "region_map: the source address " + q.Client.String() + " is in the region_map prefix 198.51.100.0/24 of US East"}
 	}
 	for _, r := range d.Regions {
 		if r.Code == ex.Region.ClientRegion {

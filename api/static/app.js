@@ -213,8 +213,8 @@
       out.replaceChildren(
         el("p", { class: "explain-head" }, el("strong", {}, x.fqdn), " ", x.type, " for ", x.client || "?", ": ",
           x.kind ? el("span", { class: "kind" }, x.kind) : null, " ", x.status ? badge(x.status) : null),
-        el("p", { class: "explain-region", "data-region": x.region.code, "data-rule": x.region.rule },
-          "region ", el("strong", {}, x.region.code), " — ", x.region.reason),
+        el("p", { class: "explain-region", "data-region": x.region.code, "data-rule": x.region.reason },
+          "region ", el("strong", {}, x.region.code), " by ", el("strong", {}, x.region.reason), " — ", x.region.detail),
         el("p", { class: "explain-answer" }, "candidates: ", el("strong", {}, (x.answer || []).join(", ") || "none"),
           "; serve_count ", x.serve_count === 0 ? "all" : x.serve_count),
         chain ? el("p", { class: "explain-chain" }, "failover: " + chain) : null,

@@ -47,8 +47,8 @@ func (c *cli) why(ctx context.Context, fqdn string) error {
 	for _, row := range [][2]string{
 		{"SERVICE", fmt.Sprintf("%s %s (%s, %s)", x.FQDN, x.Type, dash(x.Kind), dash(x.Status))},
 		{"CLIENT", dash(client)},
-		{"REGION", x.Region.Code + " (" + x.Region.Rule + ")"},
-		{"RULE", x.Region.Reason},
+		{"REGION", x.Region.Code + " (" + x.Region.Reason + ")"},
+		{"RULE", x.Region.Detail},
 		{"ANSWER", dash(strings.Join(x.Answer, ","))},
 		{"SERVE COUNT", serveCount},
 		{"FAILOVER", dash(strings.Join(hops, ", "))},
