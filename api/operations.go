@@ -266,6 +266,10 @@ func (s *Server) whatIf(r *http.Request) (any, *APIError) {
 			}
 			if ip, err := netip.ParseAddr(a); err == nil {
 				a = ip.Unmap().String()
+			} else if n, err := NormalizeFQDN(strings.ToLower(a)); err == nil {
+				a = n // a host name (an active_failover primary, a pool name)
+			} else {
+				return nil, badRequest("invalid address %q in %s: want an IP address or a host name", a, what)
 			}
 			if !slices.Contains(out, a) {
 				out = append(out, a)

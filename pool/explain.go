@@ -199,9 +199,12 @@ func (s *service) entryReason(r *region, en *entry, ee EntryExplanation, failedO
 		case ee.Rank > 0:
 			fmt.Fprintf(&b, "; eligibility pool rank %d (%s)", ee.Rank, med)
 		case r.cfg.EP > 0:
-			fmt.Fprintf(&b, "; not among the %d fastest (%s)", r.cfg.EP, med)
+			// The decisive reason first: it is up, but not fast enough.
+			up := b.String()
+			b.Reset()
+			fmt.Fprintf(&b, "not among the %d fastest (%s); %s", r.cfg.EP, med, up)
 			if en.cfg.ServeMode == ServeAlways {
-				b.WriteString(", but serve_mode always")
+				b.WriteString(", but serve_mode always: served anyway")
 			}
 		}
 	}

@@ -132,7 +132,7 @@ func TestExplain(t *testing.T) {
 				reason string
 				in     bool
 			}{
-				"192.0.2.1": {"not among the 1 fastest (median 40ms)", false},
+				"192.0.2.1": {"not among the 1 fastest (median 40ms); up", false},
 				"192.0.2.2": {"eligibility pool rank 1 (median 10ms)", true},
 			},
 			candidates: "192.0.2.2", status: StatusOK,
