@@ -215,52 +215,71 @@ func TestExplainUnknownService(t *testing.T) {
 // engine publishes for DNS, and explaining changes nothing.
 func TestExplainCandidatesAreTheServedSet(t *testing.T) {
 	for seed := range uint64(300) {
-		r := rand.New(rand.NewPCG(seed, 11))
-		spec, targets := fuzzSpec(r)
-		now := time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC)
-		e := New(spec, nil)
-		for step := range 60 {
-			now = now.Add(time.Second)
-			switch r.IntN(10) {
-			case 0:
-				_, _, _ = e.Recover("f.example.com.", "", now)
-			case 1:
-				if r.IntN(3) == 0 {
-					_, _, _ = e.Deactivate("f.example.com.", now)
-				} else {
-					_, _, _ = e.Activate("f.example.com.", now)
-				}
-			default:
-				e.Observe(Observation{Target: targets[r.IntN(len(targets))], Up: r.IntN(3) > 0,
-					RTT: time.Duration(1+r.IntN(100)) * time.Millisecond, Time: now, Message: "connection refused"})
+		explainMatchesServed(t, seed)
+	}
+}
+
+// FuzzExplainMatchesServed is TestExplainCandidatesAreTheServedSet over
+// seeds the fuzzer picks.
+func FuzzExplainMatchesServed(f *testing.F) {
+	for _, seed := range []uint64{1, 7, 300, 4242} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, seed uint64) { explainMatchesServed(t, seed) })
+}
+
+// explainMatchesServed drives one random service with random rounds and
+// commands, and after each checks that Explain's candidates, serve_count
+// and in_answer flags are the published served sets, for every region and
+// for a region the service lacks, and that explaining changed nothing.
+func explainMatchesServed(t *testing.T, seed uint64) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(seed, 11))
+	spec, targets := fuzzSpec(r)
+	now := time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC)
+	e := New(spec, nil)
+	for step := range 60 {
+		now = now.Add(time.Second)
+		switch r.IntN(10) {
+		case 0:
+			_, _, _ = e.Recover("f.example.com.", "", now)
+		case 1:
+			if r.IntN(3) == 0 {
+				_, _, _ = e.Deactivate("f.example.com.", now)
+			} else {
+				_, _, _ = e.Activate("f.example.com.", now)
 			}
-			ans := e.AnswersOf("f.example.com.")[0]
-			view, _ := e.Service("f.example.com.")
-			for _, code := range append(slices.Collect(keys(ans.Regions)), "nowhere") {
-				ex, err := e.Explain("f.example.com.", code)
-				if err != nil {
-					t.Fatalf("seed %d step %d: %v", seed, step, err)
-				}
-				want := ans.Regions[code]
-				if code == "nowhere" {
-					want = ans.Regions[GlobalRegion]
-				}
-				if !reflect.DeepEqual(ex.Candidates, want.Records) && !(len(ex.Candidates) == 0 && len(want.Records) == 0) {
-					t.Fatalf("seed %d step %d region %s: explain %v, DNS %v", seed, step, code, ex.Candidates, want.Records)
-				}
-				if ex.ServeCount != want.ServeCount {
-					t.Fatalf("seed %d step %d region %s: serve_count %d, DNS %d", seed, step, code, ex.ServeCount, want.ServeCount)
-				}
-				for _, en := range ex.Entries {
-					if en.InAnswer != slices.Contains(rdata(want.Records), en.Address) {
-						t.Fatalf("seed %d step %d region %s: %s in_answer %v", seed, step, code, en.Address, en.InAnswer)
-					}
+		default:
+			e.Observe(Observation{Target: targets[r.IntN(len(targets))], Up: r.IntN(3) > 0,
+				RTT: time.Duration(1+r.IntN(100)) * time.Millisecond, Time: now, Message: "connection refused"})
+		}
+		ans := e.AnswersOf("f.example.com.")[0]
+		view, _ := e.Service("f.example.com.")
+		state := e.State()
+		for _, code := range append(slices.Collect(keys(ans.Regions)), "nowhere") {
+			ex, err := e.Explain("f.example.com.", code)
+			if err != nil {
+				t.Fatalf("seed %d step %d: %v", seed, step, err)
+			}
+			want := ans.Regions[code]
+			if code == "nowhere" {
+				want = ans.Regions[GlobalRegion]
+			}
+			if !reflect.DeepEqual(ex.Candidates, want.Records) && !(len(ex.Candidates) == 0 && len(want.Records) == 0) {
+				t.Fatalf("seed %d step %d region %s: explain %v, DNS %v", seed, step, code, ex.Candidates, want.Records)
+			}
+			if ex.ServeCount != want.ServeCount {
+				t.Fatalf("seed %d step %d region %s: serve_count %d, DNS %d", seed, step, code, ex.ServeCount, want.ServeCount)
+			}
+			for _, en := range ex.Entries {
+				if en.InAnswer != slices.Contains(rdata(want.Records), en.Address) {
+					t.Fatalf("seed %d step %d region %s: %s in_answer %v", seed, step, code, en.Address, en.InAnswer)
 				}
 			}
-			after, _ := e.Service("f.example.com.")
-			if !reflect.DeepEqual(view, after) {
-				t.Fatalf("seed %d step %d: Explain changed the service", seed, step)
-			}
+		}
+		after, _ := e.Service("f.example.com.")
+		if !reflect.DeepEqual(view, after) || !reflect.DeepEqual(state, e.State()) {
+			t.Fatalf("seed %d step %d: Explain changed the engine", seed, step)
 		}
 	}
 }
