@@ -162,6 +162,9 @@ func TestStatusPageInBrowser(t *testing.T) {
 				t.Errorf("rendered DOM lacks %q", w)
 			}
 		}
+		if i := strings.Index(dom, `id="explain-result"`); i < 0 || strings.Contains(dom[i:], ">null<") {
+			t.Errorf("the explanation shows a stray null")
+		}
 		if t.Failed() {
 			t.Logf("DOM:\n%s", dom)
 		}

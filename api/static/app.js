@@ -210,18 +210,19 @@
           el("td", {}, e.ep_rank ? "#" + e.ep_rank : ""), el("td", {}, e.in_answer ? "in answer" : "left out"),
           el("td", { class: "msg" }, e.reason)));
       const chain = (x.failover || []).map((h) => `${h.from} → ${h.to} (${h.mode})`).join(", ");
-      out.replaceChildren(
+      out.replaceChildren(...[
         el("p", { class: "explain-head" }, el("strong", {}, x.fqdn), " ", x.type, " for ", x.client || "?", ": ",
           x.kind ? el("span", { class: "kind" }, x.kind) : null, " ", x.status ? badge(x.status) : null),
         el("p", { class: "explain-region", "data-region": x.region.code, "data-rule": x.region.reason },
-          "region ", el("strong", {}, x.region.code), " by ", el("strong", {}, x.region.reason), " — ", x.region.detail),
+          "region ", el("strong", {}, x.region.code), " — ", x.region.detail),
         el("p", { class: "explain-answer" }, "candidates: ", el("strong", {}, (x.answer || []).join(", ") || "none"),
           "; serve_count ", x.serve_count === 0 ? "all" : x.serve_count),
         chain ? el("p", { class: "explain-chain" }, "failover: " + chain) : null,
         el("table", {},
           el("thead", {}, el("tr", {}, ...["address", "status", "mode", "weight", "ep", "answer", "why"].map((h) => el("th", {}, h)))),
           el("tbody", {}, ...rows)),
-        el("ol", { class: "explain-steps" }, ...(x.steps || []).map((s) => el("li", {}, s))));
+        el("ol", { class: "explain-steps" }, ...(x.steps || []).map((s) => el("li", {}, s))),
+      ].filter((n) => n !== null));
       out.dataset.explain = "done";
     } catch (e) {
       if (e instanceof AuthError) throw e;
