@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -70,6 +71,9 @@ func (c *controller) Explain(ctx context.Context, q api.ExplainQuery) (*api.Expl
 				// Served, but to the other family's queries.
 				ee.InAnswer = false
 				ee.Reason += "; an " + other + " record, answered to " + other + " queries only"
+			} else if q.Type == "CNAME" && ee.InAnswer && !slices.Contains(ex.Answer, en.Address) {
+				ee.InAnswer = false
+				ee.Reason += "; an address, answered to A and AAAA queries, not to CNAME ones"
 			}
 			ex.Entries = append(ex.Entries, ee)
 		}

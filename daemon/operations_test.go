@@ -119,6 +119,15 @@ func TestController_ExplainPerQueryType(t *testing.T) {
 			}
 		}
 	}
+	x, err := c.Explain(context.Background(), api.ExplainQuery{FQDN: "dual.example.test.", Type: "CNAME", Client: netip.MustParseAddr("127.0.0.1")})
+	if err != nil || len(x.Answer) != 0 {
+		t.Fatalf("CNAME: %+v %v", x, err)
+	}
+	for _, e := range x.Entries {
+		if e.InAnswer {
+			t.Errorf("CNAME: %s in the answer", e.Address)
+		}
+	}
 	if _, err := c.Explain(context.Background(), api.ExplainQuery{FQDN: "nope.example.test.", Type: "A"}); !errors.Is(err, api.ErrDoesNotExist) {
 		t.Fatalf("unknown name: %v", err)
 	}
