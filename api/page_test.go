@@ -117,7 +117,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 
 	t.Run("the explain box shows why a client gets its answer", func(t *testing.T) {
 		page := base + "?explain=app.example.com.&client=198.51.100.7#token=" + url.QueryEscape(testToken)
-		dom := runChromium(t, bin, page, "--dump-dom")
+		dom := testutil.Chromium(t, page, "--window-size=1280,900", "--dump-dom")
 		want := []string{
 			`id="explain"`, `data-explain="done"`, `data-region="US East"`, `data-rule="region_map"`,
 			`region_map: the source address 198.51.100.7`, `data-address="192.0.2.11" data-in-answer="no"`,

@@ -59,14 +59,14 @@ func (c *controller) Explain(ctx context.Context, q api.ExplainQuery) (*api.Expl
 		if err != nil {
 			return apiError(err)
 		}
-		ex.Kind, ex.Status = string(pe.Kind), pe.Status
+		ex.Kind, ex.Status = string(pe.Kind), string(pe.Status)
 		if !dq.Service {
 			// Not published (yet): what the engine would serve.
 			ex.Answer, ex.ServeCount, ex.Region.Code = candidateData(pe.Candidates), pe.ServeCount, pe.Region
 		}
 		for _, en := range pe.Entries {
-			ee := api.ExplainEntry{Address: en.Address, Label: en.Label, Status: en.Status,
-				ServeMode: en.ServeMode, Weight: en.Weight, Removed: en.Removed, EPRank: en.Rank, InAnswer: en.InAnswer, Reason: en.Reason}
+			ee := api.ExplainEntry{Address: en.Address, Label: en.Label, Status: string(en.Status),
+				ServeMode: string(en.ServeMode), Weight: en.Weight, Removed: en.Removed, EPRank: en.Rank, InAnswer: en.InAnswer, Reason: en.Reason}
 			if other := otherFamily(en.Address, q.Type); other != "" && ee.InAnswer {
 				// Served, but to the other family's queries.
 				ee.InAnswer = false
@@ -78,7 +78,7 @@ func (c *controller) Explain(ctx context.Context, q api.ExplainQuery) (*api.Expl
 			ex.Entries = append(ex.Entries, ee)
 		}
 		for _, h := range pe.Failover {
-			ex.Failover = append(ex.Failover, api.FailoverHop{From: h.From, Mode: h.Mode, To: h.To})
+			ex.Failover = append(ex.Failover, api.FailoverHop{From: h.From, Mode: string(h.Mode), To: h.To})
 		}
 		ex.Steps = append([]string{"Client region: " + dq.Region.Reason + "."}, pe.Steps...)
 		return nil
@@ -122,8 +122,8 @@ func (c *controller) WhatIf(ctx context.Context, down, up []string) ([]api.WhatI
 			return apiError(err)
 		}
 		for _, c := range chs {
-			out = append(out, api.WhatIfChange{FQDN: c.FQDN, Region: c.Region, StatusNow: c.StatusNow,
-				StatusThen: c.StatusThen, ServedNow: c.ServedNow, ServedThen: c.ServedThen})
+			out = append(out, api.WhatIfChange{FQDN: c.FQDN, Region: c.Region, StatusNow: string(c.StatusNow),
+				StatusThen: string(c.StatusThen), ServedNow: c.ServedNow, ServedThen: c.ServedThen})
 		}
 		return nil
 	})

@@ -94,7 +94,7 @@ func TestStatusPage_ChromiumAgainstDaemon(t *testing.T) {
 
 	// The explain box, filled in from the address: the trouble region's
 	// down address is left out and says why.
-	dom = browserRun(t, bin, base+"?explain=g.example.test.&client=192.0.2.1#token="+url.QueryEscape(token), "--dump-dom")
+	dom = testutil.Chromium(t, base+"?explain=g.example.test.&client=192.0.2.1#token="+url.QueryEscape(token), "--window-size=1280,1400", "--dump-dom")
 	for _, w := range []string{
 		`id="explain"`, `data-explain="done"`, `data-region="global"`, `data-rule="global"`,
 		`data-address="127.0.8.21" data-in-answer="yes"`, `data-address="127.0.8.22" data-in-answer="no"`,

@@ -544,7 +544,7 @@ func (s *service) evalRegion(r *region) {
 // entries, and whether that status latches it in failover. It changes
 // nothing; x, when not nil, records the decision in words (Explain), so
 // the explanation is this very code and not a second copy of the rules.
-func (s *service) decide(r *region, x *trace) (status string, ep []*entry, latch bool) {
+func (s *service) decide(r *region, x *trace) (status Status, ep []*entry, latch bool) {
 	if !s.active {
 		x.step("The service is not monitored: its status is unk and every entry that is not serve_mode no is served.")
 		return StatusUnk, nil, false

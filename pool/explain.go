@@ -15,7 +15,7 @@ type Explanation struct {
 	Kind Kind   `json:"kind"`
 	// Region is the region explained; Status its status.
 	Region  string `json:"region"`
-	Status  string `json:"status"`
+	Status  Status `json:"status"`
 	Active  bool   `json:"active"`
 	Latched bool   `json:"latched,omitempty"`
 	// ServeCount is the region's serve_count (0 = all), which applies to
@@ -36,12 +36,12 @@ type Explanation struct {
 // EntryExplanation is one address of the explained region (an sf_pool
 // site result, or a cluster real service) and why it is or is not served.
 type EntryExplanation struct {
-	Address   string `json:"address"`
-	Label     string `json:"label,omitempty"`
-	Status    string `json:"status"`
-	ServeMode string `json:"serve_mode,omitempty"`
-	Weight    int    `json:"weight"`
-	Removed   bool   `json:"removed"`
+	Address   string    `json:"address"`
+	Label     string    `json:"label,omitempty"`
+	Status    Status    `json:"status"`
+	ServeMode ServeMode `json:"serve_mode,omitempty"`
+	Weight    int       `json:"weight"`
+	Removed   bool      `json:"removed"`
 	// Rank is the rttm eligibility-pool rank (1 = fastest); 0 when not in
 	// the pool or not rttm.
 	Rank     int    `json:"ep_rank,omitempty"`
@@ -53,9 +53,9 @@ type EntryExplanation struct {
 // (ip, cname, region, global) to To (a region code, an IP or a CNAME
 // target).
 type FailoverHop struct {
-	From string `json:"from"`
-	Mode string `json:"mode"`
-	To   string `json:"to"`
+	From string       `json:"from"`
+	Mode FailoverMode `json:"mode"`
+	To   string       `json:"to"`
 }
 
 // trace collects an explanation while the decision is made. Its methods
@@ -71,7 +71,7 @@ func (x *trace) step(s string) {
 	}
 }
 
-func (x *trace) hop(from, mode, to string) {
+func (x *trace) hop(from string, mode FailoverMode, to string) {
 	if x != nil {
 		x.hops = append(x.hops, FailoverHop{From: from, Mode: mode, To: to})
 	}
@@ -223,7 +223,7 @@ func (s *service) entryReason(r *region, en *entry, ee EntryExplanation, failedO
 // downWords is "down since TIME: MESSAGE" from the address's history.
 func downWords(a *addrState) string {
 	if a.status != StatusDown {
-		return a.status
+		return string(a.status)
 	}
 	h := a.history
 	end := len(h) - 1
@@ -290,7 +290,7 @@ func (e *Engine) explainCluster(fqdn string) (Explanation, bool) {
 			continue
 		}
 		found = true
-		ex.Status = cs.mode
+		ex.Status = Status(cs.mode)
 		switch cs.mode {
 		case ClusterModeNormal:
 			ex.Steps = append(ex.Steps, fmt.Sprintf("Cluster %s service %s serves every enabled real service with a weight above 0 that is not down and not the fallback.", cs.cluster, cs.cfg.Name))
@@ -321,7 +321,7 @@ func (e *Engine) explainCluster(fqdn string) (Explanation, bool) {
 			case rl.st.status == StatusUnk:
 				why = "unk: no probe result yet, counted as up"
 			default:
-				why = rl.st.status
+				why = string(rl.st.status)
 			}
 			if ee.InAnswer && cs.mode == ClusterModeFailOpen {
 				why += "; served because the service fails open"

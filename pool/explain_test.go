@@ -28,7 +28,7 @@ func TestExplain(t *testing.T) {
 		}
 		candidates string
 		hops       []FailoverHop
-		status     string
+		status     Status
 	}{
 		{
 			name: "down obey entry is left out with its message and time",

@@ -13,8 +13,8 @@ import (
 type WhatIfChange struct {
 	FQDN       string   `json:"fqdn"`
 	Region     string   `json:"region"`
-	StatusNow  string   `json:"status_now"`
-	StatusThen string   `json:"status_then"`
+	StatusNow  Status   `json:"status_now"`
+	StatusThen Status   `json:"status_then"`
 	ServedNow  []string `json:"served_now"`
 	ServedThen []string `json:"served_then"`
 }
@@ -78,8 +78,9 @@ func (e *Engine) WhatIf(down, up []string, now time.Time) ([]WhatIfChange, error
 
 // outcome is what one region of a service or one cluster service serves.
 type outcome struct {
-	fqdn, region, status string
-	served               []string
+	fqdn, region string
+	status       Status
+	served       []string
 }
 
 // outcomes lists every region's status and sorted served rdata, in a fixed
@@ -101,7 +102,7 @@ func (e *Engine) outcomes() []outcome {
 		}
 	}
 	for _, cs := range e.clusters {
-		out = append(out, outcome{cs.cfg.FQDN, GlobalRegion, cs.mode, sorted(cs.served)})
+		out = append(out, outcome{cs.cfg.FQDN, GlobalRegion, Status(cs.mode), sorted(cs.served)})
 	}
 	return out
 }
