@@ -18,21 +18,21 @@ import (
 func serviceConfig(cfg *config.Config, fqdn string) map[string]any {
 	for _, s := range cfg.ActiveFailovers {
 		if s.FQDN == fqdn {
-			m := baseConfig(&s.Service)
+			m := baseConfig(cfg, &s.Service)
 			m["address"], m["failover_mode"], m["failover_data"] = s.Address, s.FailoverMode, s.FailoverData
 			return m
 		}
 	}
 	for _, s := range cfg.GSLBs {
 		if s.FQDN == fqdn {
-			m := baseConfig(&s.Service)
+			m := baseConfig(cfg, &s.Service)
 			m["region"] = regionsConfig(s.Regions, false)
 			return m
 		}
 	}
 	for _, s := range cfg.RTTMs {
 		if s.FQDN == fqdn {
-			m := baseConfig(&s.Service)
+			m := baseConfig(cfg, &s.Service)
 			if s.PerformanceMonitor != nil {
 				m["performance_monitor"] = blockConfig(s.PerformanceMonitor)
 			}
@@ -54,13 +54,22 @@ func serviceConfig(cfg *config.Config, fqdn string) map[string]any {
 			if s.Backup != nil {
 				m["backup_record"] = map[string]any{"rdata": s.Backup.RData, "description": s.Backup.Description}
 			}
+			addContact(cfg, m, s.ContactNickname)
 			return m
 		}
 	}
 	return nil
 }
 
-func baseConfig(s *config.Service) map[string]any {
+// addContact reads back the contact a service names (its e-mail
+// addresses) as "contact".
+func addContact(cfg *config.Config, m map[string]any, nick string) {
+	if c := cfg.Contacts[nick]; nick != "" && c != nil {
+		m["contact"] = map[string]any{"name": c.Name, "email": nonNilStrings(c.Email)}
+	}
+}
+
+func baseConfig(cfg *config.Config, s *config.Service) map[string]any {
 	m := map[string]any{
 		"ttl": s.TTL, "notify_events": nonNilStrings(s.NotifyEvents), "contact_nickname": s.ContactNickname,
 		"active": s.Active, "auto_recover": s.AutoRecover, "recovery_delay": s.RecoveryDelay,
@@ -71,6 +80,7 @@ func baseConfig(s *config.Service) map[string]any {
 	if s.Syslog != nil {
 		m["syslog"] = blockConfig(s.Syslog)
 	}
+	addContact(cfg, m, s.ContactNickname)
 	return m
 }
 
