@@ -44,20 +44,13 @@ type QueryExplanation struct {
 	Candidates []string
 }
 
-// Explain works out the answer to qname/qtype for a query
-// from carrying the ECS prefix ecs (an invalid prefix: no ECS option), without
-// sending one. A name without a service answer reports Service false.
+// Explain works out the answer to qname/qtype for a query from the
+// address from carrying the ECS prefix ecs (an invalid prefix: no ECS
+// option), without sending one. A name without a service answer reports
+// Service false.
 func (s *Server) Explain(qname string, qtype uint16, from netip.Addr, ecs netip.Prefix) QueryExplanation {
 	qname = strings.ToLower(dns.Fqdn(qname))
-	c := client{srcBits: -1, regions: s.regions, addr: from.Unmap()}
-	usedECS := false
-	if ecs.IsValid() && s.opts.ECS {
-		// As handle does: a source prefix of 0 leaves the source address.
-		c.srcBits = ecs.Bits()
-		if ecs.Bits() > 0 {
-			c.addr, usedECS = ecs.Masked().Addr().Unmap(), true
-		}
-	}
+	c, choice := s.regionChoice(from, ecs)
 	var ex QueryExplanation
 	p := s.cur.Load()
 	z := p.findZone(qname)
@@ -66,14 +59,7 @@ func (s *Server) Explain(qname string, qtype uint16, from netip.Addr, ecs netip.
 	}
 	ex.Zone = z.origin
 	pn := z.dyn[qname]
-	// Resolve the client's region even for a name that has only a global
-	// answer, so the explanation shows where the client stands.
-	code, _, how := c.regions.lookupRule(c.addr)
-	ex.Region = RegionChoice{Code: code, Answered: GlobalRegion, Rule: how.rule, Matched: how.rule}
-	if usedECS && how.rule != RuleGlobal {
-		ex.Region.Rule = RuleECS
-	}
-	ex.Region.Reason = s.regionReason(c.addr, usedECS, ecs, code, how)
+	ex.Region = choice
 	if pn == nil {
 		return ex
 	}
@@ -88,8 +74,8 @@ func (s *Server) Explain(qname string, qtype uint16, from netip.Addr, ecs netip.
 	switch {
 	case !pn.regional:
 		ex.Region.Reason += "; the name answers every client alike (global)"
-	case ex.Region.Answered != code:
-		ex.Region.Reason += fmt.Sprintf("; the name has no answer for %s, so global answers", code)
+	case ex.Region.Answered != choice.Code:
+		ex.Region.Reason += fmt.Sprintf("; the name has no answer for %s, so global answers", choice.Code)
 	}
 	ex.ServeCount = pr.serveCount
 	ex.Candidates = []string{}
@@ -120,6 +106,37 @@ func (s *Server) Explain(qname string, qtype uint16, from netip.Addr, ecs netip.
 func QueryType(name string) (uint16, bool) {
 	t, ok := dns.StringToType[strings.ToUpper(name)]
 	return t, ok
+}
+
+// RegionFor returns the region a query from the address from with the ECS
+// prefix ecs (invalid: none) is mapped to, and the rule that chose it:
+// RuleECS, RuleRegionMap, RuleGeoIP or RuleGlobal. A name without an
+// answer for that region answers such a client from "global".
+func (s *Server) RegionFor(from netip.Addr, ecs netip.Prefix) (code, rule string) {
+	_, choice := s.regionChoice(from, ecs)
+	return choice.Code, choice.Rule
+}
+
+// regionChoice builds the client a query would have (as handle does) and
+// resolves its region by the answer path's lookup, even when no name asks
+// for it, so an explanation shows where the client stands.
+func (s *Server) regionChoice(from netip.Addr, ecs netip.Prefix) (client, RegionChoice) {
+	c := client{srcBits: -1, regions: s.regions, addr: from.Unmap()}
+	usedECS := false
+	if ecs.IsValid() && s.opts.ECS {
+		// A source prefix of 0 leaves the source address.
+		c.srcBits = ecs.Bits()
+		if ecs.Bits() > 0 {
+			c.addr, usedECS = ecs.Masked().Addr().Unmap(), true
+		}
+	}
+	code, _, how := c.regions.lookupRule(c.addr)
+	choice := RegionChoice{Code: code, Answered: GlobalRegion, Rule: how.rule, Matched: how.rule}
+	if usedECS && how.rule != RuleGlobal {
+		choice.Rule = RuleECS
+	}
+	choice.Reason = s.regionReason(c.addr, usedECS, ecs, code, how)
+	return c, choice
 }
 
 // addrSet returns the A or AAAA records of a region with their weights
