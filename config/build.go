@@ -211,7 +211,30 @@ func (l *loader) server(r *rawServer) Server {
 		panic("config: absolute state_dir: " + err.Error())
 	}
 	s.StateDir = abs
+	s.ManagedDir = filepath.Join(abs, "managed")
+	if r != nil && r.ManagedDir != nil {
+		if *r.ManagedDir == "" {
+			l.errf(src{r.Body, r.DefRange}.attr("managed_dir"), "Empty managed_dir", "Give the directory for services created over the API, or remove the attribute to use \"<state_dir>/managed\".")
+		} else {
+			s.ManagedDir = managedDir(abs, r)
+		}
+	}
 	return s
+}
+
+// managedDir is server.managed_dir made absolute like state_dir (against
+// the working directory), or the default under the absolute state
+// directory. Load needs it before the files are built, to read the
+// API-managed services with them.
+func managedDir(stateDir string, r *rawServer) string {
+	if r == nil || r.ManagedDir == nil || *r.ManagedDir == "" {
+		return filepath.Join(stateDir, "managed")
+	}
+	abs, err := filepath.Abs(*r.ManagedDir)
+	if err != nil {
+		panic("config: absolute managed_dir: " + err.Error())
+	}
+	return abs
 }
 
 func (l *loader) dns(r *rawDNS) DNS {
@@ -294,6 +317,15 @@ func (l *loader) api(r *rawAPI) API {
 	at := src{r.Body, r.DefRange}
 	if r.TokenFile != nil && *r.TokenFile != "" {
 		a.TokenFile = resolvePath(*r.TokenFile, at.attr("token_file"))
+	}
+	if len(r.Compat) > 1 {
+		for _, c := range r.Compat[1:] {
+			l.errf(c.DefRange, "Duplicate compat block", "A compat block is already defined at %s. Merge them.", where(r.Compat[0].DefRange))
+		}
+	}
+	if len(r.Compat) > 0 {
+		c := r.Compat[0]
+		a.Compat = Compat{Dyn: c.Dyn != nil && *c.Dyn, UltraDNS: c.UltraDNS != nil && *c.UltraDNS, Memset: c.Memset != nil && *c.Memset}
 	}
 	if r.Listen != nil {
 		a.Listen = *r.Listen

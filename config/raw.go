@@ -28,6 +28,7 @@ type rawServer struct {
 	LogLevel         *string   `hcl:"log_level,optional"`
 	LogFormat        *string   `hcl:"log_format,optional"`
 	HistoryRetention *string   `hcl:"history_retention,optional"`
+	ManagedDir       *string   `hcl:"managed_dir,optional"`
 	Body             hcl.Body  `hcl:",body"`
 	DefRange         hcl.Range `hcl:",def_range"`
 }
@@ -50,10 +51,19 @@ type rawTransfer struct {
 }
 
 type rawAPI struct {
-	Listen    *string   `hcl:"listen,optional"`
-	TokenFile *string   `hcl:"token_file,optional"`
-	Body      hcl.Body  `hcl:",body"`
-	DefRange  hcl.Range `hcl:",def_range"`
+	Listen    *string      `hcl:"listen,optional"`
+	TokenFile *string      `hcl:"token_file,optional"`
+	Compat    []*rawCompat `hcl:"compat,block"`
+	Body      hcl.Body     `hcl:",body"`
+	DefRange  hcl.Range    `hcl:",def_range"`
+}
+
+type rawCompat struct {
+	Dyn      *bool     `hcl:"dyn,optional"`
+	UltraDNS *bool     `hcl:"ultradns,optional"`
+	Memset   *bool     `hcl:"memset,optional"`
+	Body     hcl.Body  `hcl:",body"`
+	DefRange hcl.Range `hcl:",def_range"`
 }
 
 type rawSMTP struct {
