@@ -261,6 +261,8 @@ func (s *Server) routes() http.Handler {
 	v1.Handle("POST /v1/services/{fqdn}/force", s.api(s.serviceOp(s.ctl.Force)))
 	v1.Handle("POST /v1/services/{fqdn}/unforce", s.api(s.serviceOp(s.ctl.Unforce)))
 	v1.Handle("POST /v1/services/{fqdn}/recover", s.api(s.recover))
+	v1.Handle("PUT /v1/services/{fqdn}", s.apiBody(maxServiceBody, s.putService))
+	v1.Handle("DELETE /v1/services/{fqdn}", s.api(s.deleteService))
 	v1.Handle("GET /v1/services/{fqdn}/log", s.api(s.logReport))
 	v1.Handle("GET /v1/services/{fqdn}/rrsets", s.api(s.rrsetReport))
 	v1.Handle("GET /v1/jobs/{id}", s.api(s.getJob))
@@ -354,7 +356,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, e *APIError)
 		s.log.Debug("api call rejected", zap.String("method", r.Method), zap.String("path", r.URL.Path),
 			zap.String("error_type", e.Type), zap.String("error", e.Message))
 	}
-	writeJSON(w, e.Status, ErrorResponse{ErrorType: e.Type, Error: e.Message})
+	writeJSON(w, e.Status, ErrorResponse{ErrorType: e.Type, Error: e.Message, Diagnostics: e.Diagnostics})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -84,6 +84,9 @@ func (d *Daemon) Service(fqdn string) (*api.ServiceDetail, error) {
 			return fmt.Errorf("%w: service %s", api.ErrDoesNotExist, fqdn)
 		}
 		out = serviceDetail(v)
+		if ref, ok := d.plan.cfg.LookupService(fqdn); ok {
+			out.Managed = ref.Managed
+		}
 		return nil
 	})
 	return out, err

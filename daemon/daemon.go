@@ -50,6 +50,9 @@ type Daemon struct {
 	reg        *prometheus.Registry
 	version    string
 	configPath string
+	// configMu serialises reloads and changes of managed services, so that
+	// each checks the configuration it replaces.
+	configMu sync.Mutex
 
 	store    *store.Store
 	sched    *probe.Scheduler
@@ -311,6 +314,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 // ReloadFromDisk re-reads the configuration file(s) and applies them; on any
 // error the running configuration stays and the diagnostics are logged.
 func (d *Daemon) ReloadFromDisk() {
+	d.configMu.Lock()
+	defer d.configMu.Unlock()
 	cfg, files, diags := config.Load(d.configPath)
 	if diags.HasErrors() {
 		var b strings.Builder

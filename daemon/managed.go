@@ -1,0 +1,208 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/failoverd/failoverd/api"
+	"github.com/failoverd/failoverd/config"
+	"github.com/failoverd/failoverd/store"
+)
+
+// PutService implements api.ServiceWriter: the service is checked with the
+// whole configuration in memory, written atomically into managed_dir and
+// applied through the reload path before the call returns. A change that
+// cannot be applied is rolled back, so a refused call changes nothing.
+func (d *Daemon) PutService(ctx context.Context, fqdn string, body []byte) (*api.Job, error) {
+	fqdn = strings.ToLower(fqdn)
+	block, diags := config.ParseService("request", body)
+	if diags.HasErrors() {
+		return nil, &api.DiagnosticsError{Summary: "the body is not one service block in HCL's JSON syntax", Diagnostics: config.DiagnosticLines(diags)}
+	}
+	if label := block.Labels[0]; config.ManagedFile(label) != config.ManagedFile(fqdn) {
+		return nil, fmt.Errorf("%w: the path names %s but the body's %s block is %q", api.ErrBadRequest, fqdn, block.Type, label)
+	}
+	return d.changeManaged(ctx, fqdn, body)
+}
+
+// DeleteService implements api.ServiceWriter.
+func (d *Daemon) DeleteService(ctx context.Context, fqdn string) (*api.Job, error) {
+	return d.changeManaged(ctx, strings.ToLower(fqdn), nil)
+}
+
+// changeManaged puts (body != nil) or deletes (body == nil) the managed
+// service fqdn. Changes and reloads are serialised by configMu, so each
+// one checks the configuration it replaces.
+func (d *Daemon) changeManaged(ctx context.Context, fqdn string, body []byte) (*api.Job, error) {
+	d.configMu.Lock()
+	defer d.configMu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	running := d.runningConfig()
+	ref, exists := running.LookupService(fqdn)
+	switch {
+	case exists && !ref.Managed:
+		verb := "replaced"
+		if body == nil {
+			verb = "deleted"
+		}
+		return nil, fmt.Errorf("%w: service %s is defined in the configuration files at %s and cannot be %s over the API; change it there",
+			api.ErrPreconditionFailed, ref.FQDN, ref.Where(), verb)
+	case !exists && body == nil:
+		return nil, fmt.Errorf("%w: service %s", api.ErrDoesNotExist, fqdn)
+	}
+
+	name := config.ManagedFile(fqdn)
+	cfg, _, diags := config.LoadChanged(d.configPath, map[string][]byte{name: body})
+	if diags.HasErrors() {
+		return nil, &api.DiagnosticsError{Summary: "the configuration with this change has errors; nothing was changed", Diagnostics: config.DiagnosticLines(diags)}
+	}
+	dir := cfg.Server.ManagedDir
+	path := filepath.Join(dir, name)
+	old, err := os.ReadFile(path)
+	hadOld := err == nil
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("managed service %s: %w", path, err)
+	}
+	if hadOld && body != nil && exists && string(old) == string(body) {
+		return nil, nil // the same service again: nothing to change
+	}
+
+	if body != nil {
+		err = writeAtomic(dir, name, body)
+	} else {
+		err = removeSynced(dir, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("managed service %s: %w", path, err)
+	}
+	if err := d.Reload(cfg); err != nil {
+		// Put the old file back: the running configuration never changed.
+		var rerr error
+		if hadOld {
+			rerr = writeAtomic(dir, name, old)
+		} else {
+			rerr = removeSynced(dir, name)
+		}
+		if rerr != nil {
+			d.log.Error("managed service: restoring the previous file failed", zap.String("file", path), zap.Error(rerr))
+		}
+		d.metrics.reloads.WithLabelValues("failure").Inc()
+		return nil, fmt.Errorf("%w: the change cannot be applied; nothing was changed: %v", api.ErrBadRequest, err)
+	}
+	d.metrics.reloads.WithLabelValues("success").Inc()
+	action := api.ActionCreate
+	switch {
+	case body == nil:
+		action = api.ActionDelete
+	case exists:
+		action = api.ActionUpdate
+	}
+	return d.recordJob(action, fqdn)
+}
+
+// runningConfig is the configuration being served.
+func (d *Daemon) runningConfig() *config.Config {
+	var cfg *config.Config
+	_ = d.call(func() error { cfg = d.plan.cfg; return nil })
+	if cfg == nil {
+		cfg = &config.Config{} // shutting down: no service is found
+	}
+	return cfg
+}
+
+// recordJob persists a job for a change made outside the engine's
+// commands (a managed service), with the engine's state.
+func (d *Daemon) recordJob(action, target string) (*api.Job, error) {
+	var job *api.Job
+	err := d.call(func() error {
+		j := store.Job{Action: action, Target: target, Status: store.JobStatusComplete, Created: time.Now().UTC()}
+		d.persist(store.Batch{Job: &j})
+		if j.ID == 0 {
+			return errors.New("job was not recorded")
+		}
+		d.log.Info("managed service changed", zap.Uint64("job", j.ID), zap.String("action", j.Action), zap.String("target", j.Target))
+		job = &api.Job{ID: j.ID, Action: j.Action, Target: j.Target, Status: j.Status, Created: j.Created}
+		return nil
+	})
+	return job, err
+}
+
+// writeAtomic replaces dir/name with data so that a crash at any point
+// leaves the old file or the new one: written to a hidden temporary file
+// (which Load ignores), synced, renamed over the old name, and the
+// directory synced so that the rename itself is durable.
+func writeAtomic(dir, name string, data []byte) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	removeStale(dir, name)
+	f, err := os.CreateTemp(dir, "."+name+".*.tmp")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			_ = os.Remove(tmp)
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+		return err
+	}
+	ok = true
+	return syncDir(dir)
+}
+
+// removeSynced removes dir/name durably; a missing file is no error.
+func removeSynced(dir, name string) error {
+	if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	removeStale(dir, name)
+	return syncDir(dir)
+}
+
+// removeStale deletes temporary files of name left by a crash mid-write.
+func removeStale(dir, name string) {
+	stale, _ := filepath.Glob(filepath.Join(dir, "."+escapeGlob(name)+".*.tmp"))
+	for _, s := range stale {
+		_ = os.Remove(s)
+	}
+}
+
+// escapeGlob quotes the pattern characters of filepath.Match in s.
+func escapeGlob(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`)
+	return r.Replace(s)
+}
+
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
