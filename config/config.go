@@ -68,6 +68,8 @@ type Server struct {
 	// ManagedDir is the absolute directory of the API-managed services, one
 	// <fqdn>.hcl.json file each; default StateDir/managed.
 	ManagedDir string
+	// StateDirRange is where state_dir is set (zero without a server block).
+	StateDirRange hcl.Range
 }
 
 // DNS holds the settings of the dns block.
@@ -83,6 +85,12 @@ type DNS struct {
 	GeoIPDatabase string
 	// Transfer is nil when zone transfers are disabled.
 	Transfer *Transfer
+	// ListenRanges are where each Listen element is written (zero ranges
+	// for the default).
+	ListenRanges []hcl.Range
+	// GeoIPDatabaseRange and RegionMapRange are where geoip_database and
+	// region_map are set.
+	GeoIPDatabaseRange, RegionMapRange hcl.Range
 }
 
 // Transfer configures AXFR/IXFR and NOTIFY.
@@ -99,6 +107,9 @@ type API struct {
 	Listen string
 	// TokenFile is the absolute path of the bearer token file, or "".
 	TokenFile string
+	// ListenRange and TokenFileRange are where listen and token_file are
+	// set (zero without an api block).
+	ListenRange, TokenFileRange hcl.Range
 	// Compat switches on the hosted products' own APIs (api.compat).
 	Compat Compat
 }
@@ -127,6 +138,8 @@ type SMTP struct {
 	PasswordFile string
 	// StartTLS is never, opportunistic or required; default "opportunistic".
 	StartTLS string
+	// PasswordFileRange is where password_file is set.
+	PasswordFileRange hcl.Range
 }
 
 // Contact is a named list of e-mail addresses.
@@ -152,6 +165,8 @@ type Zone struct {
 	Records []*Record
 	// DefRange is where the zone block is defined.
 	DefRange hcl.Range
+	// FileRange is where file is set.
+	FileRange hcl.Range
 }
 
 // Record is one inline static resource record set.
@@ -166,6 +181,10 @@ type Record struct {
 	RData []string
 	// DefRange is where the record block is defined.
 	DefRange hcl.Range
+	// TypeRange is where type is set; RDataRanges where each RData
+	// element is written.
+	TypeRange   hcl.Range
+	RDataRanges []hcl.Range
 }
 
 // Monitor protocols.

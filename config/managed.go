@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/hashicorp/hcl/v2"
 	hcljson "github.com/hashicorp/hcl/v2/json"
@@ -129,7 +130,9 @@ func (c *Config) isManaged(filename string) bool {
 func managedFiles(dir string, changes map[string][]byte) ([]string, hcl.Diagnostics) {
 	set := map[string]bool{}
 	entries, err := os.ReadDir(dir)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	// A missing managed_dir holds no service; a state_dir that is not a
+	// directory is reported where state_dir is checked, by the daemon.
+	if err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
 		at := hcl.Range{Filename: dir, Start: hcl.InitialPos, End: hcl.InitialPos}
 		return nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError,

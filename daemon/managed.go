@@ -21,7 +21,7 @@ import (
 // whole configuration in memory, written atomically into managed_dir and
 // applied through the reload path before the call returns. A change that
 // cannot be applied is rolled back, so a refused call changes nothing.
-func (d *Daemon) PutService(ctx context.Context, fqdn string, body []byte) (*api.Job, error) {
+func (c *controller) PutService(ctx context.Context, fqdn string, body []byte) (*api.Job, error) {
 	fqdn = strings.ToLower(fqdn)
 	block, diags := config.ParseService("request", body)
 	if diags.HasErrors() {
@@ -30,12 +30,19 @@ func (d *Daemon) PutService(ctx context.Context, fqdn string, body []byte) (*api
 	if label := block.Labels[0]; config.ManagedFile(label) != config.ManagedFile(fqdn) {
 		return nil, fmt.Errorf("%w: the path names %s but the body's %s block is %q", api.ErrBadRequest, fqdn, block.Type, label)
 	}
-	return d.changeManaged(ctx, fqdn, body)
+	return c.changeManaged(ctx, fqdn, body)
 }
 
 // DeleteService implements api.ServiceWriter.
-func (d *Daemon) DeleteService(ctx context.Context, fqdn string) (*api.Job, error) {
-	return d.changeManaged(ctx, strings.ToLower(fqdn), nil)
+func (c *controller) DeleteService(ctx context.Context, fqdn string) (*api.Job, error) {
+	return c.changeManaged(ctx, strings.ToLower(fqdn), nil)
+}
+
+func (c *controller) changeManaged(ctx context.Context, fqdn string, body []byte) (*api.Job, error) {
+	if c.daemon == nil {
+		return nil, errors.New("services cannot be changed here")
+	}
+	return c.daemon.changeManaged(ctx, fqdn, body)
 }
 
 // changeManaged puts (body != nil) or deletes (body == nil) the managed
@@ -44,10 +51,10 @@ func (d *Daemon) DeleteService(ctx context.Context, fqdn string) (*api.Job, erro
 func (d *Daemon) changeManaged(ctx context.Context, fqdn string, body []byte) (*api.Job, error) {
 	d.configMu.Lock()
 	defer d.configMu.Unlock()
-	if err := ctx.Err(); err != nil {
+	running, err := d.runningConfig(ctx)
+	if err != nil {
 		return nil, err
 	}
-	running := d.runningConfig()
 	ref, exists := running.LookupService(fqdn)
 	switch {
 	case exists && !ref.Managed:
@@ -63,6 +70,11 @@ func (d *Daemon) changeManaged(ctx context.Context, fqdn string, body []byte) (*
 
 	name := config.ManagedFile(fqdn)
 	cfg, _, diags := config.LoadChanged(d.configPath, map[string][]byte{name: body})
+	if !diags.HasErrors() {
+		// The daemon's own checks (zone files, listen addresses, ...) as
+		// a reload makes them, before anything is written.
+		diags = Check(cfg)
+	}
 	if diags.HasErrors() {
 		return nil, &api.DiagnosticsError{Summary: "the configuration with this change has errors; nothing was changed", Diagnostics: config.DiagnosticLines(diags)}
 	}
@@ -76,6 +88,9 @@ func (d *Daemon) changeManaged(ctx context.Context, fqdn string, body []byte) (*
 	if hadOld && body != nil && exists && string(old) == string(body) {
 		return nil, nil // the same service again: nothing to change
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 
 	if body != nil {
 		err = writeAtomic(dir, name, body)
@@ -85,8 +100,10 @@ func (d *Daemon) changeManaged(ctx context.Context, fqdn string, body []byte) (*
 	if err != nil {
 		return nil, fmt.Errorf("managed service %s: %w", path, err)
 	}
-	if err := d.Reload(cfg); err != nil {
-		// Put the old file back: the running configuration never changed.
+	// From here the change runs to its end even if the client goes away:
+	// the file is written, and it and the served configuration must agree.
+	ctx = context.WithoutCancel(ctx)
+	undo := func() {
 		var rerr error
 		if hadOld {
 			rerr = writeAtomic(dir, name, old)
@@ -96,8 +113,15 @@ func (d *Daemon) changeManaged(ctx context.Context, fqdn string, body []byte) (*
 		if rerr != nil {
 			d.log.Error("managed service: restoring the previous file failed", zap.String("file", path), zap.Error(rerr))
 		}
+	}
+	if err := d.Reload(ctx, cfg); err != nil {
+		undo()
 		d.metrics.reloads.WithLabelValues("failure").Inc()
-		return nil, fmt.Errorf("%w: the change cannot be applied; nothing was changed: %v", api.ErrBadRequest, err)
+		var de *diagnosticsError
+		if errors.As(err, &de) {
+			return nil, &api.DiagnosticsError{Summary: "the configuration with this change has errors; nothing was changed", Diagnostics: config.DiagnosticLines(de.diags)}
+		}
+		return nil, fmt.Errorf("the change cannot be applied; nothing was changed: %w", err)
 	}
 	d.metrics.reloads.WithLabelValues("success").Inc()
 	action := api.ActionCreate
@@ -107,28 +131,33 @@ func (d *Daemon) changeManaged(ctx context.Context, fqdn string, body []byte) (*
 	case exists:
 		action = api.ActionUpdate
 	}
-	return d.recordJob(action, fqdn)
+	job, err := d.recordJob(ctx, action, fqdn)
+	if err != nil {
+		// Not recorded: put the previous configuration back.
+		undo()
+		if rerr := d.Reload(ctx, running); rerr != nil {
+			d.log.Error("managed service: reloading the previous configuration failed", zap.Error(rerr))
+		}
+		return nil, err
+	}
+	return job, nil
 }
 
 // runningConfig is the configuration being served.
-func (d *Daemon) runningConfig() *config.Config {
+func (d *Daemon) runningConfig(ctx context.Context) (*config.Config, error) {
 	var cfg *config.Config
-	_ = d.call(func() error { cfg = d.plan.cfg; return nil })
-	if cfg == nil {
-		cfg = &config.Config{} // shutting down: no service is found
-	}
-	return cfg
+	err := d.loop.call(ctx, func() error { cfg = d.loop.plan.cfg; return nil })
+	return cfg, err
 }
 
-// recordJob persists a job for a change made outside the engine's
-// commands (a managed service), with the engine's state.
-func (d *Daemon) recordJob(action, target string) (*api.Job, error) {
+// recordJob commits a job for a change made by a reload (a managed
+// service), with the engine's state.
+func (d *Daemon) recordJob(ctx context.Context, action, target string) (*api.Job, error) {
 	var job *api.Job
-	err := d.call(func() error {
+	err := d.loop.call(ctx, func() error {
 		j := store.Job{Action: action, Target: target, Status: store.JobStatusComplete, Created: time.Now().UTC()}
-		d.persist(store.Batch{Job: &j})
-		if j.ID == 0 {
-			return errors.New("job was not recorded")
+		if err := d.store.Commit(store.Batch{Job: &j, EngineState: engineState(d.loop.engine)}); err != nil {
+			return fmt.Errorf("%s %s was not recorded, nothing changed: %w", action, target, err)
 		}
 		d.log.Info("managed service changed", zap.Uint64("job", j.ID), zap.String("action", j.Action), zap.String("target", j.Target))
 		job = &api.Job{ID: j.ID, Action: j.Action, Target: j.Target, Status: j.Status, Created: j.Created}
