@@ -78,6 +78,8 @@ type Options struct {
 	Metrics http.Handler
 	// Registerer receives the API's own metrics; nil registers none.
 	Registerer prometheus.Registerer
+	// Compat switches on the hosted products' own APIs (api.compat).
+	Compat CompatOptions
 }
 
 // Server is the HTTP server of the control API.
@@ -281,6 +283,7 @@ func (s *Server) routes() http.Handler {
 
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", s.authenticate(s.requireJSON(v1)))
+	s.compatRoutes(mux)
 	mux.HandleFunc("GET /healthz", s.healthz)
 	if s.opts.Metrics != nil {
 		mux.Handle("GET /metrics", s.opts.Metrics)

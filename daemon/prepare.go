@@ -123,6 +123,7 @@ func apiOptions(p *Prepared) api.Options {
 		Token:        p.token,
 		TokenFile:    cfg.API.TokenFile,
 		AllowedHosts: []string{cfg.Server.Hostname},
+		Compat:       api.CompatOptions{Dyn: cfg.API.Compat.Dyn, UltraDNS: cfg.API.Compat.UltraDNS, Memset: cfg.API.Compat.Memset},
 	}
 }
 
