@@ -428,4 +428,3 @@ func (m *memset) xmlrpcHandler() http.Handler {
 		write(xmlrpcResponse(v))
 	})
 }
-

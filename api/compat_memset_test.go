@@ -85,7 +85,10 @@ func TestMemset_CurlAsTheVendorDocumentsIt(t *testing.T) {
 				return m["active"] == true && m["bps_in"] == 0.0 && m["answers_total"] == 42.0 && m["last_update"] == "2026-11-23T06:59:00Z"
 			}},
 		{"an unknown server is ApiErrorDoesNotExist, code 3", []string{"--user", user, ts.base + "/v1/json/cluster.real_service.info/?cluster_name=web-cluster&service_name=https&server_name=nope"},
-			404, func(v any) bool { m := v.(map[string]any); return m["error_type"] == "ApiErrorDoesNotExist" && m["error_code"] == 3.0 }},
+			404, func(v any) bool {
+				m := v.(map[string]any)
+				return m["error_type"] == "ApiErrorDoesNotExist" && m["error_code"] == 3.0
+			}},
 		{"a wrong key is refused with code 4", []string{"--user", "0123456789abcdef0123456789abcdef:x", ts.base + "/v1/json/cluster.real_service.info/?cluster_name=web-cluster&service_name=https&server_name=web1"},
 			403, func(v any) bool { m := v.(map[string]any); return m["error_code"] == 4.0 }},
 		{"no key is refused with code 4", []string{ts.base + "/v1/json/cluster.real_service.info/?cluster_name=web-cluster&service_name=https&server_name=web1"},
