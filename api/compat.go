@@ -106,6 +106,9 @@ func (s *Server) isToken(secret string) bool {
 // credentials and body formats.
 func (s *Server) compatRoutes(mux *http.ServeMux) {
 	c := s.opts.Compat
+	if c.Dyn {
+		mux.Handle("/REST/", newDyn(s).handler())
+	}
 	if c.Memset {
 		m := &memset{s: s}
 		mux.Handle("/v1/json/", m.jsonHandler())

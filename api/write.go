@@ -31,6 +31,10 @@ type ServiceWriter interface {
 	// ErrDoesNotExist when there is no such service, ErrPreconditionFailed
 	// when it comes from the operator's files.
 	DeleteService(ctx context.Context, fqdn string) (*Job, error)
+	// ManagedService returns the stored body of an API-managed service:
+	// ErrDoesNotExist when there is no such service, ErrPreconditionFailed
+	// when it comes from the operator's files.
+	ManagedService(ctx context.Context, fqdn string) ([]byte, error)
 }
 
 // DiagnosticsError is a refused configuration: 400 ApiErrorBadRequest

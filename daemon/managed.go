@@ -33,6 +33,26 @@ func (c *controller) PutService(ctx context.Context, fqdn string, body []byte) (
 	return c.changeManaged(ctx, fqdn, body)
 }
 
+// ManagedService implements api.ServiceWriter.
+func (c *controller) ManagedService(ctx context.Context, fqdn string) ([]byte, error) {
+	var cfg *config.Config
+	if err := c.loop.call(ctx, func() error { cfg = c.loop.plan.cfg; return nil }); err != nil {
+		return nil, err
+	}
+	ref, ok := cfg.LookupService(fqdn)
+	switch {
+	case !ok:
+		return nil, fmt.Errorf("%w: service %s", api.ErrDoesNotExist, strings.ToLower(fqdn))
+	case !ref.Managed:
+		return nil, fmt.Errorf("%w: service %s is defined in the configuration files at %s", api.ErrPreconditionFailed, ref.FQDN, ref.Where())
+	}
+	body, err := os.ReadFile(ref.DefRange.Filename)
+	if err != nil {
+		return nil, fmt.Errorf("managed service %s: %w", ref.FQDN, err)
+	}
+	return body, nil
+}
+
 // DeleteService implements api.ServiceWriter.
 func (c *controller) DeleteService(ctx context.Context, fqdn string) (*api.Job, error) {
 	return c.changeManaged(ctx, strings.ToLower(fqdn), nil)

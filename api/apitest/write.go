@@ -39,7 +39,26 @@ func (m *Memory) PutService(_ context.Context, fqdn string, body []byte) (*api.J
 		m.order = append(m.order, name)
 	}
 	m.services[name] = d
+	if m.bodies == nil {
+		m.bodies = map[string][]byte{}
+	}
+	m.bodies[name] = append([]byte(nil), body...)
 	return m.job(action, name), nil
+}
+
+// ManagedService implements api.ServiceWriter.
+func (m *Memory) ManagedService(_ context.Context, fqdn string) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	name := strings.ToLower(fqdn)
+	d, err := m.lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	if !d.Managed {
+		return nil, fmt.Errorf("%w: service %s is defined in the configuration files at %s:%d", api.ErrPreconditionFailed, name, seededFile, m.line(name))
+	}
+	return m.bodies[name], nil
 }
 
 // DeleteService implements api.ServiceWriter.
