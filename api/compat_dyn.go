@@ -894,4 +894,3 @@ func (d *dyn) rrsetReport(r *http.Request, c *dynCall) (*dynResult, *dynError) {
 	}
 	return &dynResult{data: rows, info: "report: RRSet report"}, nil
 }
-
