@@ -104,8 +104,15 @@ func (s *Server) isToken(secret string) bool {
 // compatRoutes mounts the switched-on compatible surfaces on mux, outside
 // the native API's Bearer check and JSON-only rule: each reads its own
 // credentials and body formats.
-func (s *Server) compatRoutes(mux *http.ServeMux) {
+func (s *Server) compatRoutes(mux *http.ServeMux, native http.Handler) {
 	c := s.opts.Compat
+	if c.UltraDNS {
+		u := newUltra(s, native)
+		for _, p := range []string{"/v1", ""} {
+			mux.Handle(p+"/authorization/token", u.tokenHandler())
+			mux.Handle(p+"/zones/", u.zonesHandler(p+"/zones/"))
+		}
+	}
 	if c.Dyn {
 		mux.Handle("/REST/", newDyn(s).handler())
 	}

@@ -282,8 +282,9 @@ func (s *Server) routes() http.Handler {
 	}))
 
 	mux := http.NewServeMux()
-	mux.Handle("/v1/", s.authenticate(s.requireJSON(v1)))
-	s.compatRoutes(mux)
+	native := s.authenticate(s.requireJSON(v1))
+	mux.Handle("/v1/", native)
+	s.compatRoutes(mux, native)
 	mux.HandleFunc("GET /healthz", s.healthz)
 	if s.opts.Metrics != nil {
 		mux.Handle("GET /metrics", s.opts.Metrics)
