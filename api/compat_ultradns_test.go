@@ -260,3 +260,16 @@ func TestUltraDNS_SFPoolPaths(t *testing.T) {
 		})
 	}
 }
+
+func TestUltraDNS_NativeZonePathsStayNative(t *testing.T) {
+	ts := startServerWith(t, api.Options{Token: testToken, Compat: api.CompatOptions{UltraDNS: true}}, zaptest.NewLogger(t))
+	// Not an rrsets path: the native API answers, with its Bearer rule.
+	code, body, _ := ts.call(t, "GET", "/v1/zones/example.com/dnssec", "", "")
+	if code != 401 || body["error_type"] != api.ErrorTypeUnauthorized {
+		t.Fatalf("%d %v", code, body)
+	}
+	code, body, _ = ts.call(t, "GET", "/v1/services", testToken, "")
+	if code != 200 {
+		t.Fatalf("%d %v", code, body)
+	}
+}
