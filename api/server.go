@@ -265,6 +265,7 @@ func (s *Server) routes() http.Handler {
 	v1.Handle("POST /v1/services/{fqdn}/recover", s.api(s.recover))
 	v1.Handle("PUT /v1/services/{fqdn}", s.apiBody(maxServiceBody, s.putService))
 	v1.Handle("DELETE /v1/services/{fqdn}", s.api(s.deleteService))
+	v1.Handle("POST /v1/convert", s.apiBody(maxServiceBody, s.convert))
 	v1.Handle("GET /v1/services/{fqdn}/log", s.api(s.logReport))
 	v1.Handle("GET /v1/services/{fqdn}/rrsets", s.api(s.rrsetReport))
 	v1.Handle("GET /v1/jobs/{id}", s.api(s.getJob))

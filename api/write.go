@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -35,6 +36,29 @@ type ServiceWriter interface {
 	// ErrDoesNotExist when there is no such service, ErrPreconditionFailed
 	// when it comes from the operator's files.
 	ManagedService(ctx context.Context, fqdn string) ([]byte, error)
+	// ServicesAsJSON turns the service blocks of a file in HCL's native
+	// syntax into bodies for PutService (failoverctl apply); a
+	// *DiagnosticsError when it cannot. Nothing changes.
+	ServicesAsJSON(ctx context.Context, filename string, src []byte) ([]ServiceBlock, error)
+}
+
+// ServiceBlock is one service block in HCL's JSON syntax.
+type ServiceBlock struct {
+	Kind string          `json:"kind"`
+	FQDN string          `json:"fqdn"`
+	Body json.RawMessage `json:"body"`
+}
+
+// ConvertRequest is the body of POST /v1/convert: a file in HCL's native
+// syntax and its name (for diagnostics).
+type ConvertRequest struct {
+	Filename string `json:"filename"`
+	HCL      string `json:"hcl"`
+}
+
+// ConvertResponse is the answer of POST /v1/convert.
+type ConvertResponse struct {
+	Services []ServiceBlock `json:"services"`
 }
 
 // DiagnosticsError is a refused configuration: 400 ApiErrorBadRequest
@@ -99,6 +123,31 @@ func (s *Server) putService(r *http.Request) (any, *APIError) {
 	}
 	job, err := s.ctl.PutService(r.Context(), fqdn, body)
 	return s.jobResult(r, job, err)
+}
+
+// convert handles POST /v1/convert.
+func (s *Server) convert(r *http.Request) (any, *APIError) {
+	var req ConvertRequest
+	if _, aerr := decodeBody(r, &req, false); aerr != nil {
+		return nil, aerr
+	}
+	if req.Filename == "" {
+		req.Filename = "request"
+	}
+	blocks, err := s.ctl.ServicesAsJSON(r.Context(), req.Filename, []byte(req.HCL))
+	if err != nil {
+		return nil, errorFor(err)
+	}
+	return ConvertResponse{Services: blocks}, nil
+}
+
+// ServicesAsJSON calls POST /v1/convert.
+func (c *Client) ServicesAsJSON(ctx context.Context, filename string, src []byte) ([]ServiceBlock, error) {
+	var r ConvertResponse
+	if err := c.Do(ctx, http.MethodPost, "/v1/convert", ConvertRequest{Filename: filename, HCL: string(src)}, &r); err != nil {
+		return nil, err
+	}
+	return r.Services, nil
 }
 
 // deleteService handles DELETE /v1/services/{fqdn}.

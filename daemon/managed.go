@@ -53,6 +53,19 @@ func (c *controller) ManagedService(ctx context.Context, fqdn string) ([]byte, e
 	return body, nil
 }
 
+// ServicesAsJSON implements api.ServiceWriter.
+func (c *controller) ServicesAsJSON(_ context.Context, filename string, src []byte) ([]api.ServiceBlock, error) {
+	blocks, diags := config.ServicesAsJSON(filename, src)
+	if diags.HasErrors() {
+		return nil, &api.DiagnosticsError{Summary: "the file's service blocks cannot be read", Diagnostics: config.DiagnosticLines(diags)}
+	}
+	out := make([]api.ServiceBlock, len(blocks))
+	for i, b := range blocks {
+		out[i] = api.ServiceBlock{Kind: b.Kind, FQDN: b.FQDN, Body: b.Body}
+	}
+	return out, nil
+}
+
 // DeleteService implements api.ServiceWriter.
 func (c *controller) DeleteService(ctx context.Context, fqdn string) (*api.Job, error) {
 	return c.changeManaged(ctx, strings.ToLower(fqdn), nil)

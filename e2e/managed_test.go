@@ -189,6 +189,35 @@ func TestManagedServices_FailoverctlApplyAndDeleteAndValidateReadsManagedDir(t *
 			t.Fatalf("%s: %q %v", name, got, err)
 		}
 	}
+	native := filepath.Join(t.TempDir(), "native.hcl")
+	if err := os.WriteFile(native, []byte(`# a native-syntax file
+gslb "n.example.test." {
+  ttl = 0
+  monitor {
+    protocol = "NONE"
+    interval = "1m"
+  }
+  region "global" {
+    pool "192.0.2.23" { weight = 3 }
+  }
+}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code = ctl.run("apply", native)
+	if code != 0 || !strings.Contains(out, "create") {
+		t.Fatalf("apply of a native file: %d\n%s\n%s", code, out, errOut)
+	}
+	if got, err := d.lookup("udp", "n.example.test.", dns.TypeA); err != nil || got != "192.0.2.23" {
+		t.Fatalf("n.example.test.: %q %v", got, err)
+	}
+	if err := os.WriteFile(native, []byte("zone \"example.org\" {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code = ctl.run("apply", native)
+	if code != 1 || !strings.Contains(errOut, native+":1:1: error: Not a service block") {
+		t.Fatalf("apply of a zone: %d %s", code, errOut)
+	}
 	out, errOut, code = ctl.run("delete", "b.example.test")
 	if code != 0 || !strings.Contains(out, "delete") {
 		t.Fatalf("delete: %d\n%s\n%s", code, out, errOut)

@@ -61,6 +61,12 @@ func (m *Memory) ManagedService(_ context.Context, fqdn string) ([]byte, error) 
 	return m.bodies[name], nil
 }
 
+// ServicesAsJSON implements api.ServiceWriter. Memory reads no HCL: it
+// refuses every file, as the daemon refuses one that does not parse.
+func (m *Memory) ServicesAsJSON(_ context.Context, filename string, _ []byte) ([]api.ServiceBlock, error) {
+	return nil, &api.DiagnosticsError{Summary: "the file's service blocks cannot be read", Diagnostics: []string{filename + ":1:1: error: Memory reads no HCL"}}
+}
+
 // DeleteService implements api.ServiceWriter.
 func (m *Memory) DeleteService(_ context.Context, fqdn string) (*api.Job, error) {
 	m.mu.Lock()

@@ -40,7 +40,7 @@ commands:
   unforce FQDN                        sf_pool: back to NOT_FORCED
   log FQDN [START [END]]              events; START/END RFC 3339 or a duration ago (default START 24h)
   rrsets FQDN [TS]                    what each region served at TS (UNIX seconds or RFC 3339; default now)
-  apply FILE                          create or replace each service of FILE (HCL's JSON syntax)
+  apply FILE                          create or replace each service block of FILE (HCL, native or JSON syntax)
   delete FQDN                         remove a service created over the API
   job ID                              one job
   clusters                            clusters with their services

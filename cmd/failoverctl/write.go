@@ -82,9 +82,22 @@ func (c *cli) apply(ctx context.Context, path string) error {
 	if err != nil {
 		return err
 	}
-	blocks, err := splitServices(src)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+	var blocks []serviceBlock
+	if trimmed := bytes.TrimSpace(src); len(trimmed) > 0 && trimmed[0] == '{' {
+		// HCL's JSON syntax: split here, one body per service.
+		if blocks, err = splitServices(src); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	} else {
+		// Native syntax: the daemon, which owns the configuration
+		// language, turns each service block into a body.
+		converted, err := c.client.ServicesAsJSON(ctx, path, src)
+		if err != nil {
+			return err
+		}
+		for _, b := range converted {
+			blocks = append(blocks, serviceBlock{kind: b.Kind, fqdn: b.FQDN, body: b.Body})
+		}
 	}
 	var jobs []*api.Job
 	for _, b := range blocks {
