@@ -21,6 +21,9 @@ type CompatOptions struct {
 	UltraDNS bool
 	// Memset serves Memset's API under /v1/json/ and /v1/xmlrpc/.
 	Memset bool
+	// Version is failoverd's version, which a Dyn login reports as
+	// "failoverd-VERSION".
+	Version string
 }
 
 // sessionIdle is how long an unused session token of a compatible surface

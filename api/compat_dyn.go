@@ -214,7 +214,7 @@ func (d *dyn) session(r *http.Request, c *dynCall) (*dynResult, *dynError) {
 			d.s.authLog.failed(r, "wrong Dyn password")
 			return nil, bad
 		}
-		return &dynResult{data: map[string]any{"token": d.sessions.open(user), "version": "failoverd"}, info: "login: Login successful"}, nil
+		return &dynResult{data: map[string]any{"token": d.sessions.open(user), "version": "failoverd-" + d.version()}, info: "login: Login successful"}, nil
 	case http.MethodGet, http.MethodPut:
 		if _, ok := d.sessions.check(tok); !ok {
 			return nil, bad
@@ -227,6 +227,14 @@ func (d *dyn) session(r *http.Request, c *dynCall) (*dynResult, *dynError) {
 		return &dynResult{info: "logout: Logout successful"}, nil
 	}
 	return nil, dynErr(http.StatusBadRequest, "INVALID_REQUEST", "Session: %s is not supported", r.Method)
+}
+
+// version is failoverd's version as Dyn logins report it.
+func (d *dyn) version() string {
+	if v := d.s.opts.Compat.Version; v != "" {
+		return v
+	}
+	return "dev"
 }
 
 func (d *dyn) getJob(r *http.Request, c *dynCall) (*dynResult, *dynError) {

@@ -186,6 +186,7 @@ func New(opts Options, log *zap.Logger) (*Daemon, error) {
 	aopts.Metrics = promhttp.HandlerFor(d.reg, promhttp.HandlerOpts{Registry: d.reg})
 	aopts.Registerer = d.reg
 	aopts.StoreHealth = st.Health
+	aopts.Compat.Version = opts.Version
 	d.api, err = api.NewServer(aopts, &controller{log: log, loop: d.loop, store: d.store, daemon: d}, log.Named("api"))
 	if err != nil {
 		return nil, err
