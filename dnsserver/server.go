@@ -39,6 +39,23 @@ type Options struct {
 	Notify []string
 	// Hostname and Version answer CH TXT id.server./hostname.bind. and version.bind.
 	Hostname, Version string
+	// HideIdentity answers those CH TXT queries REFUSED instead.
+	HideIdentity bool
+
+	// TCP bounds TCP connections (zero values: defaults).
+	TCP TCPLimits
+	// RRL limits UDP responses per client prefix; nil: no limit.
+	RRL *RRL
+	// Cookies answers DNS Cookies (RFC 7873); CookieSecret is the 16-byte
+	// server secret (empty: random per start; servers behind one name
+	// share it so that each accepts the others' cookies).
+	Cookies      bool
+	CookieSecret []byte
+	// TSIGKeys are the keys signed requests may use; TransferTSIG names
+	// the one AXFR/IXFR must be signed with and NOTIFY is signed with
+	// (empty: none required).
+	TSIGKeys     []TSIGKey
+	TransferTSIG string
 }
 
 // maxUDPSize is the largest UDP response we send and the EDNS buffer size
@@ -68,6 +85,11 @@ type Server struct {
 	// notifiers are per-secondary queues; created in NewServer so Publish
 	// before Run loses nothing.
 	notifiers []*notifier
+
+	tsig    tsigKeyring // nil: no keys
+	xfrKey  *tsigKey    // required for transfers, signs NOTIFY
+	cookies *cookieJar  // nil: cookies off
+	rrl     *rateLimiter
 }
 
 // NewServer builds a server. It binds nothing; it opens the GeoIP database.
@@ -89,12 +111,16 @@ func NewServer(opts Options, log *zap.Logger, reg prometheus.Registerer) (*Serve
 		return nil, fmt.Errorf("region_map: %w", err)
 	}
 	s.regions = rm
+	if err := s.harden(reg); err != nil {
+		s.closeGeo()
+		return nil, err
+	}
 	for _, addr := range opts.Notify {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			s.closeGeo()
 			return nil, fmt.Errorf("notify %q: %w", addr, err)
 		}
-		s.notifiers = append(s.notifiers, newNotifier(addr))
+		s.notifiers = append(s.notifiers, newNotifier(addr, s.tsig, s.xfrKey))
 	}
 	m, err := newMetrics(reg)
 	if err != nil {
