@@ -349,7 +349,7 @@ func (s *Server) fastAnswer(p *published, q []byte, out []byte, st *readerStats)
 				return nil
 			}
 			code, olen := binary.BigEndian.Uint16(opts), int(binary.BigEndian.Uint16(opts[2:]))
-			if len(opts) < 4+olen || (code == dns.EDNS0SUBNET && s.opts.ECS) {
+			if len(opts) < 4+olen || (code == dns.EDNS0SUBNET && s.opts.ECS) || (code == dns.EDNS0COOKIE && s.cookies != nil) {
 				return nil
 			}
 			opts = opts[4+olen:]
@@ -438,7 +438,16 @@ func (s *Server) slowAnswer(q []byte, ap netip.AddrPort, out []byte, start time.
 	if err := req.Unpack(q); err != nil {
 		return s.formErr(q, out, start)
 	}
+	if req.IsTsig() != nil {
+		// Verified on a copy: miekg/dns rewrites the message it checks.
+		if err := s.tsigVerify(append([]byte(nil), q...)); err != nil {
+			return s.pack(tsigRefusal(req, err, start), req, "", out, start)
+		}
+	}
 	m, zone, _ := s.handle(net.UDPAddrFromAddrPort(ap), req)
+	if req.IsTsig() != nil {
+		signWith(m, req, start)
+	}
 	return s.pack(m, req, zone, out, start)
 }
 
@@ -455,7 +464,7 @@ func (s *Server) formErr(q []byte, out []byte, start time.Time) []byte {
 
 // pack packs m, the answer to req, into out's storage when it fits.
 func (s *Server) pack(m, req *dns.Msg, zone string, out []byte, start time.Time) []byte {
-	resp, err := m.PackBuffer(out[:cap(out)])
+	resp, err := s.packUDP(m, req, out[:cap(out)])
 	if err != nil {
 		s.log.Debug("dns pack", zap.Error(err))
 		return nil

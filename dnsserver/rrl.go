@@ -386,3 +386,34 @@ func (l *rateLimiter) collectors() []prometheus.Collector {
 		}, func() float64 { return float64(l.slipped.Load()) }),
 	}
 }
+
+// limitUDP applies response rate limiting to resp, the answer to the UDP
+// query q from src, and returns what to send instead: resp, a slip
+// response written to out's storage, or nil (drop). A query bearing a
+// valid server cookie is never limited: its source is proven, so it
+// cannot be a reflection. A limited query bearing a client cookie slips
+// as BADCOOKIE with a fresh server cookie (RFC 7873 §5.2.3) rather than
+// as a truncated answer.
+func (s *Server) limitUDP(q, resp []byte, src netip.Addr, now time.Time, out []byte) []byte {
+	act := s.rrl.decide(resp, src, s.rrl.micros(now))
+	if act == rrlSend {
+		return resp
+	}
+	if s.cookies != nil {
+		if cookie, ok := rawCookie(q); ok {
+			state, _ := s.cookies.check(cookie, src, uint32(now.Unix()))
+			switch {
+			case state == cookieValid:
+				return resp
+			case state == cookieClient && act == rrlSlip:
+				return s.cookies.badCookie(q, out[:0], src, uint32(now.Unix()))
+			case state == cookieClient:
+				return nil
+			}
+		}
+	}
+	if act == rrlSlip {
+		return slipResponse(q, out[:0])
+	}
+	return nil
+}

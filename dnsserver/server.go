@@ -240,7 +240,11 @@ func (s *Server) Run(ctx context.Context) error {
 		})
 	}
 	for i := range lns {
-		serve(&dns.Server{Listener: lns[i], Handler: s, ReadTimeout: 5 * time.Second, IdleTimeout: func() time.Duration { return 10 * time.Second }})
+		srv := newTCPListener(lns[i], s.opts.TCP, s.log).server(s)
+		if s.tsig != nil {
+			srv.TsigProvider = s.tsig
+		}
+		serve(srv)
 	}
 	// UDP: our own read loops (fast path, then miekg/dns).
 	var (
@@ -336,7 +340,24 @@ func listenBoth(addr string, n int) ([]*net.UDPConn, net.Listener, error) {
 // ServeDNS implements dns.Handler.
 func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	start := time.Now()
+	if req.IsTsig() != nil {
+		status := w.TsigStatus() // miekg/dns verified it with s.tsig
+		if s.tsig == nil {
+			status = dns.ErrSecret
+		}
+		if status != nil {
+			m := tsigRefusal(req, status, start)
+			if err := w.WriteMsg(m); err != nil {
+				s.log.Debug("dns write", zap.Error(err))
+			}
+			s.metrics.observe("", req, m.Rcode, start)
+			return
+		}
+	}
 	m, zone, xfr := s.handle(w.RemoteAddr(), req)
+	if req.IsTsig() != nil && xfr == nil {
+		signWith(m, req, start)
+	}
 	if xfr != nil {
 		s.writeTransfer(w, req, xfr)
 		s.metrics.observe(zone, req, dns.RcodeSuccess, start)
@@ -370,7 +391,10 @@ func (s *Server) handle(remote net.Addr, req *dns.Msg) (*dns.Msg, string, *pubZo
 	if ap, ok := addrPort(remote); ok {
 		c.addr = ap.Addr().Unmap()
 	}
-	var ecs *dns.EDNS0_SUBNET
+	var (
+		ecs    *dns.EDNS0_SUBNET
+		cookie *dns.EDNS0_COOKIE // to answer with
+	)
 	if opt := req.IsEdns0(); opt != nil {
 		if opt.Version() != 0 {
 			m.SetRcode(req, dns.RcodeBadVers)
@@ -379,6 +403,15 @@ func (s *Server) handle(remote net.Addr, req *dns.Msg) (*dns.Msg, string, *pubZo
 		}
 		size = max(int(opt.UDPSize()), dns.MinMsgSize)
 		size = min(size, maxUDPSize)
+		if s.cookies != nil {
+			state, co := s.cookies.queryCookie(req, c.addr, time.Now())
+			if state == cookieMalformed {
+				m.SetRcode(req, dns.RcodeFormatError)
+				m.SetEdns0(maxUDPSize, false)
+				return m, "", nil
+			}
+			cookie = co
+		}
 		if s.opts.ECS {
 			for _, o := range opt.Option {
 				sub, ok := o.(*dns.EDNS0_SUBNET)
@@ -437,6 +470,10 @@ func (s *Server) handle(remote net.Addr, req *dns.Msg) (*dns.Msg, string, *pubZo
 				Address:       ecs.Address,
 			})
 		}
+		if cookie != nil {
+			opt := m.IsEdns0()
+			opt.Option = append(opt.Option, cookie)
+		}
 	}
 	if !tcp {
 		m.Truncate(size)
@@ -471,6 +508,10 @@ func ecsAddr(sub *dns.EDNS0_SUBNET) (netip.Addr, int, bool) {
 
 // chaos answers CH TXT id.server., hostname.bind. and version.bind.
 func (s *Server) chaos(m *dns.Msg, q dns.Question) {
+	if s.opts.HideIdentity {
+		m.Rcode = dns.RcodeRefused
+		return
+	}
 	var txt string
 	switch lower(q.Name) {
 	case "id.server.", "hostname.bind.":
@@ -533,6 +574,10 @@ func (s *Server) transfer(remote net.Addr, req *dns.Msg, m *dns.Msg, z *pubZone,
 		m.Rcode = dns.RcodeRefused
 		return false
 	}
+	if !s.transferKeyOK(req) {
+		m.Rcode = dns.RcodeNotAuth
+		return false
+	}
 	q := req.Question[0]
 	m.Authoritative = true
 	if q.Qtype == dns.TypeIXFR {
@@ -567,10 +612,14 @@ func (s *Server) writeTransfer(w dns.ResponseWriter, req *dns.Msg, z *pubZone) {
 		out.Compress = true
 		out.Answer = rrs[:n]
 		rrs = rrs[n:]
+		if req.IsTsig() != nil {
+			signWith(out, req, time.Now())
+		}
 		if err := w.WriteMsg(out); err != nil {
 			s.log.Warn("zone transfer", zap.String("zone", z.origin), zap.Stringer("client", w.RemoteAddr()), zap.Error(err))
 			return
 		}
+		w.TsigTimersOnly(true) // RFC 8945 5.3.1: later messages sign the timers only
 	}
 	s.log.Info("zone transferred", zap.String("zone", z.origin), zap.Uint32("serial", z.serial), zap.Stringer("client", w.RemoteAddr()))
 }

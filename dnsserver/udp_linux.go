@@ -253,6 +253,9 @@ func (s *Server) answerBatch(b *udpBatch, st *readerStats, start time.Time) int 
 		default:
 			resp = s.slowAnswer(q, b.peer(i), out, start)
 		}
+		if len(resp) > 0 && s.rrl != nil {
+			resp = s.limitUDP(q, resp, b.srcAddr(i), start, out)
+		}
 		if len(resp) > 0 {
 			b.queue(i, resp)
 		}
@@ -320,6 +323,19 @@ func (b *udpBatch) sourceControl(i int, dst []byte) int {
 		oob = oob[next:]
 	}
 	return 0
+}
+
+// srcAddr returns the source address of datagram i, without its zone
+// (cheaper than peer; rate limiting needs no more).
+func (b *udpBatch) srcAddr(i int) netip.Addr {
+	sa := &b.names[i]
+	switch sa.Family {
+	case unix.AF_INET:
+		return netip.AddrFrom4((*unix.RawSockaddrInet4)(unsafe.Pointer(sa)).Addr)
+	case unix.AF_INET6:
+		return netip.AddrFrom16(sa.Addr)
+	}
+	return netip.Addr{}
 }
 
 // peer returns the source of datagram i (the full path needs it for

@@ -43,6 +43,9 @@ func (s *Server) serveUDP(pc *net.UDPConn, stopping *atomic.Bool, st *readerStat
 		} else {
 			resp = s.slowAnswer(q, ap, out[:0], start)
 		}
+		if resp != nil && s.rrl != nil {
+			resp = s.limitUDP(q, resp, ap.Addr(), start, out[:0])
+		}
 		if resp == nil {
 			continue
 		}
