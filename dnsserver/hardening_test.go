@@ -295,4 +295,3 @@ func TestHideIdentity(t *testing.T) {
 		}
 	}
 }
-
