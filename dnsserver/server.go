@@ -347,7 +347,7 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		}
 		if status != nil {
 			m := tsigRefusal(req, status, start)
-			if err := w.WriteMsg(m); err != nil {
+			if err := writeRefusal(w, m); err != nil {
 				s.log.Debug("dns write", zap.Error(err))
 			}
 			s.metrics.observe("", req, m.Rcode, start)

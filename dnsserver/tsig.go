@@ -181,15 +181,33 @@ func (s *Server) transferKeyOK(req *dns.Msg) bool {
 	return t != nil && dns.CanonicalName(t.Hdr.Name) == s.xfrKey.name && dns.CanonicalName(t.Algorithm) == s.xfrKey.alg
 }
 
+// unsigned reports whether m is a refusal that goes out unsigned: it is
+// packed as it is, since miekg/dns's signer would zero the time signed
+// copied from the request.
+func unsigned(m *dns.Msg) bool {
+	t := m.IsTsig()
+	return t != nil && (t.Error == dns.RcodeBadKey || t.Error == dns.RcodeBadSig)
+}
+
 // packUDP packs m, the answer to req received over UDP, signing it when
 // req was signed (TSIG records are the last thing in both).
 func (s *Server) packUDP(m, req *dns.Msg, buf []byte) ([]byte, error) {
-	if req.IsTsig() == nil || m.IsTsig() == nil {
+	if req.IsTsig() == nil || m.IsTsig() == nil || s.tsig == nil || unsigned(m) {
 		return m.PackBuffer(buf)
-	}
-	if s.tsig == nil {
-		return m.PackBuffer(buf) // a refusal: no key to sign with
 	}
 	out, _, err := dns.TsigGenerateWithProvider(m, s.tsig, req.IsTsig().MAC, false)
 	return out, err
+}
+
+// writeRefusal writes the TSIG refusal m over a miekg/dns connection.
+func writeRefusal(w dns.ResponseWriter, m *dns.Msg) error {
+	if !unsigned(m) {
+		return w.WriteMsg(m) // BADTIME: signed by the writer
+	}
+	b, err := m.Pack()
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
 }
