@@ -62,6 +62,7 @@ func (d *Daemon) observe(r probe.Result, trs []pool.Transition) []pool.Transitio
 	return append(trs, d.engine.Observe(pool.Observation{
 		Target:  r.Key,
 		Up:      r.Up,
+		Unknown: r.Local,
 		RTT:     r.RTT,
 		Message: r.Message,
 		Site:    r.Site,

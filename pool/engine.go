@@ -285,7 +285,8 @@ func validAddrStatus(s string) bool {
 // Observe applies one completed probe round and returns its transitions:
 // per consuming region entry / sf_pool site / cluster real one ip, nosrv or
 // round (perf for a performance target), then svc and ep changes. Rounds
-// for an inactive service are ignored.
+// for an inactive service are ignored. An Unknown round changes nothing:
+// its transitions are round events that carry its message.
 func (e *Engine) Observe(o Observation) []Transition {
 	if o.Site == "" && len(e.spec.Sites) > 0 {
 		o.Site = e.spec.Sites[0]
@@ -322,6 +323,9 @@ func (e *Engine) Observe(o Observation) []Transition {
 		switch {
 		case sb.sf:
 			a := s.siteRes[o.Site]
+			if a == nil && o.Unknown {
+				continue // a site that could not probe is not a site that spoke
+			}
 			if a == nil {
 				a = newAddrState(s.cfg.Target, "")
 				s.siteRes[o.Site] = a

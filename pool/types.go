@@ -217,8 +217,14 @@ type Real struct {
 type Observation struct {
 	// Target is the probe key (Entry.Target, Entry.PerfTarget,
 	// Service.Target or Real.Target).
-	Target  string
-	Up      bool
+	Target string
+	Up     bool
+	// Unknown marks a round that could not tell: the probe failed for a
+	// reason on the probing host (no descriptors, buffers or memory, a
+	// source address that is not local). It is no observation: statuses,
+	// hysteresis counters and histories stay as they were, so it never
+	// fails a service over; the round's transitions only carry Message.
+	Unknown bool
 	RTT     time.Duration
 	Message string
 	// Site is the monitoring site; "" means the first of Spec.Sites.
