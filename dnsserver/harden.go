@@ -12,6 +12,14 @@ import (
 // are applied per listener in Run).
 func (s *Server) harden(reg prometheus.Registerer) error {
 	o := s.opts
+	if reg != nil {
+		if err := reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "failoverd_dns_tcp_rejected_total",
+			Help: "TCP connections to the DNS port closed at once for exceeding the total or per-client cap.",
+		}, func() float64 { return float64(s.tcpRejected.Load()) })); err != nil {
+			return fmt.Errorf("dns metrics: %w", err)
+		}
+	}
 	if len(o.TSIGKeys) > 0 {
 		ring, err := newTSIGKeyring(o.TSIGKeys)
 		if err != nil {

@@ -90,6 +90,8 @@ type Server struct {
 	xfrKey  *tsigKey    // required for transfers, signs NOTIFY
 	cookies *cookieJar  // nil: cookies off
 	rrl     *rateLimiter
+	// tcpRejected counts TCP connections closed at once over a cap.
+	tcpRejected atomic.Uint64
 }
 
 // NewServer builds a server. It binds nothing; it opens the GeoIP database.
@@ -240,7 +242,7 @@ func (s *Server) Run(ctx context.Context) error {
 		})
 	}
 	for i := range lns {
-		srv := newTCPListener(lns[i], s.opts.TCP, s.log).server(s)
+		srv := newTCPListener(lns[i], s.opts.TCP, s.log, &s.tcpRejected).server(s)
 		if s.tsig != nil {
 			srv.TsigProvider = s.tsig
 		}

@@ -99,12 +99,15 @@ type tcpListener struct {
 	done      chan struct{}
 	closeOnce sync.Once
 
-	// rejected counts connections closed at once for exceeding a cap.
-	rejected atomic.Uint64
+	// rejected counts connections closed at once for exceeding a cap
+	// (shared by the server's listeners).
+	rejected *atomic.Uint64
 }
 
-func newTCPListener(ln net.Listener, lim TCPLimits, log *zap.Logger) *tcpListener {
-	return &tcpListener{Listener: ln, lim: lim.withDefaults(), log: log, clients: map[netip.Addr]int{}, done: make(chan struct{})}
+// newTCPListener limits ln's connections, counting the rejected ones in
+// rejected.
+func newTCPListener(ln net.Listener, lim TCPLimits, log *zap.Logger, rejected *atomic.Uint64) *tcpListener {
+	return &tcpListener{Listener: ln, lim: lim.withDefaults(), log: log, clients: map[netip.Addr]int{}, done: make(chan struct{}), rejected: rejected}
 }
 
 // tcpClientKey is what the per-client cap counts by: the address, with

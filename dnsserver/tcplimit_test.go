@@ -31,7 +31,7 @@ func startLimitedTCP(t *testing.T, lim TCPLimits) (*tcpListener, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := newTCPListener(ln, lim, zaptest.NewLogger(t))
+	l := newTCPListener(ln, lim, zaptest.NewLogger(t), new(atomic.Uint64))
 	srv := l.server(echoHandler{})
 	started := make(chan struct{})
 	srv.NotifyStartedFunc = func() { close(started) }
@@ -238,7 +238,7 @@ func TestTCPAcceptBacksOffWhenOutOfDescriptors(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := &failingListener{Listener: ln}
-	l := newTCPListener(f, TCPLimits{}, zaptest.NewLogger(t))
+	l := newTCPListener(f, TCPLimits{}, zaptest.NewLogger(t), new(atomic.Uint64))
 	var wg sync.WaitGroup
 	var acceptErr error
 	wg.Go(func() { _, acceptErr = l.Accept() })
