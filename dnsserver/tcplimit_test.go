@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -282,13 +283,26 @@ func TestDefaultMaxTCPConnsLeavesAReserve(t *testing.T) {
 	}
 }
 
-func TestRaiseOpenFileLimitReachesTheHardLimit(t *testing.T) {
-	soft, err := RaiseOpenFileLimit()
-	if err != nil {
-		t.Fatal(err)
+func TestTCPClientKeyIsTheAddressOrIPv6Slash64(t *testing.T) {
+	key := func(s string) netip.Addr {
+		return tcpClientKey(net.TCPAddrFromAddrPort(netip.MustParseAddrPort(s)))
 	}
-	cur, hard := openFileLimit()
-	if hard != 0 && (soft != hard || cur != hard) {
-		t.Fatalf("soft limit %d (returned %d), hard %d", cur, soft, hard)
+	cases := []struct {
+		name string
+		a, b string
+		same bool
+	}{
+		{"IPv4PortsDoNotMatter", "192.0.2.1:1000", "192.0.2.1:2000", true},
+		{"IPv4AddressesDiffer", "192.0.2.1:1000", "192.0.2.2:1000", false},
+		{"IPv4MappedIsIPv4", "[::ffff:192.0.2.1]:1000", "192.0.2.1:1000", true},
+		{"IPv6SameSlash64", "[2001:db8:0:1::1]:1000", "[2001:db8:0:1:ffff::2]:1000", true},
+		{"IPv6OtherSlash64", "[2001:db8:0:1::1]:1000", "[2001:db8:0:2::1]:1000", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := key(tc.a) == key(tc.b); got != tc.same {
+				t.Fatalf("%s and %s: same client %v", tc.a, tc.b, got)
+			}
+		})
 	}
 }
