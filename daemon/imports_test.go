@@ -21,8 +21,9 @@ var allowedImports = map[string][]string{
 	"notify":          nil,
 	"store":           nil,
 	"api":             nil,
+	"migrate":         nil,
 	"daemon":          {"config", "probe", "pool", "dnsserver", "notify", "store", "api"},
-	"cmd/failoverd":   {"daemon", "config"},
+	"cmd/failoverd":   {"daemon", "config", "migrate"},
 	"cmd/failoverctl": {"api"},
 }
 

@@ -3,6 +3,7 @@
 //
 //	failoverd run -config PATH        run the daemon
 //	failoverd validate -config PATH   check a configuration and exit
+//	failoverd import dyn|ultradns FILE...   exports of the hosted products as configuration
 //	failoverd version                 print the version
 package main
 
@@ -39,6 +40,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return validate(args[1:], stdout, stderr)
 	case "run":
 		return runDaemon(args[1:], stderr)
+	case "import":
+		return importExports(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return 0
@@ -53,6 +56,7 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage:
   failoverd run -config PATH        run the daemon (PATH: a .hcl file or a directory of them)
   failoverd validate -config PATH   check a configuration; prints every problem and exits 1, or nothing and exits 0
+  failoverd import dyn|ultradns FILE...  turn Dyn or UltraDNS API exports into configuration on stdout
   failoverd version                 print the version
 `)
 }
