@@ -95,11 +95,21 @@ const (
 // (Unix seconds), and returns the option data to answer with (the client
 // cookie and a server cookie) unless it is malformed.
 func (j *cookieJar) check(cookie []byte, ip netip.Addr, now uint32) (cookieState, []byte) {
+	var reply [cookieClientLen + cookieServerLen]byte
+	state := j.checkInto(cookie, ip, now, &reply)
+	if state == cookieMalformed {
+		return state, nil
+	}
+	return state, reply[:]
+}
+
+// checkInto is check writing the answer's option data to reply.
+func (j *cookieJar) checkInto(cookie []byte, ip netip.Addr, now uint32, reply *[cookieClientLen + cookieServerLen]byte) cookieState {
 	switch l := len(cookie); {
 	case l == cookieClientLen:
 	case l >= cookieClientLen+8 && l <= cookieMaxLen:
 	default:
-		return cookieMalformed, nil
+		return cookieMalformed
 	}
 	cc := cookie[:cookieClientLen]
 	state, ts := cookieClient, now
@@ -114,9 +124,10 @@ func (j *cookieJar) check(cookie []byte, ip netip.Addr, now uint32) (cookieState
 			}
 		}
 	}
+	copy(reply[:], cc)
 	sc := j.serverCookie(cc, ip, ts)
-	out := make([]byte, 0, cookieClientLen+cookieServerLen)
-	return state, append(append(out, cc...), sc[:]...)
+	copy(reply[cookieClientLen:], sc[:])
+	return state
 }
 
 // queryCookie evaluates the COOKIE option in req's OPT record from ip at
@@ -195,3 +206,77 @@ func (j *cookieJar) badCookie(q, out []byte, ip netip.Addr, now uint32) []byte {
 	out = binary.BigEndian.AppendUint16(out, uint16(len(reply)))
 	return append(out, reply...)
 }
+
+// cookieOptLen is a COOKIE option in an answer: code, length, client and
+// server cookie.
+const cookieOptLen = 4 + cookieClientLen + cookieServerLen
+
+// fastCookieAnswer answers from the pre-packed table a UDP query whose OPT
+// carries a COOKIE option, which fastAnswer leaves to the full path: it
+// asks fastAnswer the same query without the option (and with room for it
+// kept free under the client's limit), then adds the COOKIE option the
+// full path would. It returns nil when the full path must answer (no
+// cookie, a malformed one, a small limit, or no fast answer).
+func (s *Server) fastCookieAnswer(p *published, q, out []byte, st *readerStats, src netip.Addr, now time.Time) []byte {
+	var buf [512]byte
+	if len(q) > len(buf) || len(q) < headerSize || binary.BigEndian.Uint16(q[4:]) != 1 {
+		return nil
+	}
+	qend, ok := skipName(q, headerSize)
+	if !ok || qend+4 > len(q) {
+		return nil
+	}
+	qend += 4
+	opt, ok := queryOPT(q, qend)
+	if !ok || qend+len(opt) != len(q) {
+		return nil
+	}
+	limit := min(max(int(binary.BigEndian.Uint16(opt[3:])), dns.MinMsgSize), maxUDPSize)
+	if limit-cookieOptLen < dns.MinMsgSize {
+		return nil
+	}
+	// The query again, its OPT without the COOKIE option and with the
+	// client's limit less the room the option takes.
+	q2 := append(buf[:0], q[:qend+11]...)
+	binary.BigEndian.PutUint16(q2[qend+3:], uint16(limit-cookieOptLen))
+	var cookie []byte
+	for opts := opt[11:]; len(opts) > 0; {
+		if len(opts) < 4 {
+			return nil
+		}
+		code, l := binary.BigEndian.Uint16(opts), int(binary.BigEndian.Uint16(opts[2:]))
+		if len(opts) < 4+l {
+			return nil
+		}
+		if code == dns.EDNS0COOKIE {
+			if cookie != nil {
+				return nil // two: the full path decides
+			}
+			cookie = opts[4 : 4+l]
+		} else {
+			q2 = append(q2, opts[:4+l]...)
+		}
+		opts = opts[4+l:]
+	}
+	if cookie == nil {
+		return nil
+	}
+	var reply [cookieClientLen + cookieServerLen]byte
+	if s.cookies.checkInto(cookie, src, uint32(now.Unix()), &reply) == cookieMalformed {
+		return nil
+	}
+	binary.BigEndian.PutUint16(q2[qend+9:], uint16(len(q2)-qend-11))
+	resp := s.fastAnswer(p, q2, out, st)
+	// The answer ends with its OPT, without options.
+	n := len(resp)
+	if n < headerSize+11 || resp[n-11] != 0 || binary.BigEndian.Uint16(resp[n-10:]) != dns.TypeOPT || resp[n-2] != 0 || resp[n-1] != 0 {
+		return resp
+	}
+	resp[n-1] = cookieOptLen
+	resp = binary.BigEndian.AppendUint16(resp, dns.EDNS0COOKIE)
+	resp = binary.BigEndian.AppendUint16(resp, cookieClientLen+cookieServerLen)
+	return append(resp, reply[:]...)
+}
+
+// headerSize is a DNS header's.
+const headerSize = 12

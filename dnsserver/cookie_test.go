@@ -5,8 +5,10 @@ import (
 	"encoding/hex"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 func unhex(t testing.TB, s string) []byte {
@@ -161,5 +163,124 @@ func TestBadCookieResponse(t *testing.T) {
 	raw, _ = q.Pack()
 	if j.badCookie(raw, nil, ip, 1_700_000_000) != nil {
 		t.Fatal("BADCOOKIE to a query without a cookie")
+	}
+}
+
+// TestCookieFastPathAgreesWithFullPath: a query with a COOKIE option that
+// the pre-packed table can answer is answered there, exactly as the full
+// path answers it, cookie included; the rest is left to the full path.
+func TestCookieFastPathAgreesWithFullPath(t *testing.T) {
+	s, err := NewServer(Options{Cookies: true, CookieSecret: unhex(t, "000102030405060708090a0b0c0d0e0f")}, nil, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Publish(testSnapshot(t))
+	p := s.cur.Load()
+	st := s.metrics.newReader()
+	src := netip.MustParseAddrPort("192.0.2.99:5300")
+	now := time.Now()
+	cc := unhex(t, "0123456789abcdef")
+	sc := s.cookies.serverCookie(cc, src.Addr(), uint32(now.Unix())-10)
+	valid := append(append([]byte(nil), cc...), sc[:]...)
+	query := func(qname string, qtype uint16, size uint16, do bool, opts ...dns.EDNS0) []byte {
+		m := new(dns.Msg)
+		m.SetQuestion(qname, qtype)
+		m.SetEdns0(size, do)
+		m.IsEdns0().Option = opts
+		raw, err := m.Pack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}
+	cookie := func(b []byte) dns.EDNS0 {
+		return &dns.EDNS0_COOKIE{Code: dns.EDNS0COOKIE, Cookie: hex.EncodeToString(b)}
+	}
+	nsid := &dns.EDNS0_NSID{Code: dns.EDNS0NSID}
+	cases := []struct {
+		name string
+		q    []byte
+		fast bool
+	}{
+		{"ClientCookieStatic", query("static.example.com.", dns.TypeA, 1232, false, cookie(cc)), true},
+		{"ValidServerCookieService", query("v4only.example.com.", dns.TypeA, 1232, true, cookie(valid)), true},
+		{"BadServerCookieNXDOMAIN", query("nope.example.net.", dns.TypeA, 4096, false, cookie(append(append([]byte(nil), cc...), make([]byte, 16)...))), true},
+		{"CookieAmongOtherOptions", query("static.example.com.", dns.TypeA, 1232, false, nsid, cookie(cc)), true},
+		{"MalformedCookieIsLeftToTheFullPath", query("static.example.com.", dns.TypeA, 1232, false, cookie(cc[:5])), false},
+		{"TwoCookiesAreLeftToTheFullPath", query("static.example.com.", dns.TypeA, 1232, false, cookie(cc), cookie(cc)), false},
+		{"SmallLimitIsLeftToTheFullPath", query("static.example.com.", dns.TypeA, 512, false, cookie(cc)), false},
+		{"NoCookieIsNotItsBusiness", query("static.example.com.", dns.TypeA, 1232, false), false},
+		{"TooBigWithTheCookieIsLeftToTheFullPath", query("big.example.com.", dns.TypeTXT, 1232, false, cookie(cc)), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fast := s.fastCookieAnswer(p, tc.q, make([]byte, 0, 2048), st, src.Addr(), now)
+			if (fast != nil) != tc.fast {
+				t.Fatalf("fast answer %v, want %v", fast != nil, tc.fast)
+			}
+			if fast == nil {
+				return
+			}
+			slow := s.slowAnswer(tc.q, src, make([]byte, 0, 2048), now)
+			var fm, sm dns.Msg
+			if err := fm.Unpack(fast); err != nil {
+				t.Fatalf("fast answer: %v", err)
+			}
+			if err := sm.Unpack(slow); err != nil {
+				t.Fatal(err)
+			}
+			fc, scookie := cookieOf(t, &fm), cookieOf(t, &sm)
+			if len(fc) != 24 || string(fc[:8]) != string(cc) {
+				t.Fatalf("fast answer's cookie %x", fc)
+			}
+			// Both paths stamp the time; within the same second they agree.
+			if string(fc[12:16]) == string(scookie[12:16]) && string(fc) != string(scookie) {
+				t.Fatalf("cookies differ: fast %x, full %x", fc, scookie)
+			}
+			if state, _ := s.cookies.check(fc, src.Addr(), uint32(now.Unix())); state != cookieValid {
+				t.Fatalf("fast answer's cookie %x does not verify", fc)
+			}
+			fm.Extra, sm.Extra = withoutOPT(fm.Extra), withoutOPT(sm.Extra)
+			if fm.MsgHdr != sm.MsgHdr || !sameRRs(fm.Answer, sm.Answer) || !sameRRs(fm.Ns, sm.Ns) || !sameRRs(fm.Extra, sm.Extra) {
+				t.Fatalf("fast:\n%v\nfull:\n%v", &fm, &sm)
+			}
+			if fo, so := fm.IsEdns0(), sm.IsEdns0(); (fo == nil) != (so == nil) {
+				t.Fatalf("OPT: fast %v, full %v", fo, so)
+			}
+		})
+	}
+}
+
+func withoutOPT(rrs []dns.RR) []dns.RR {
+	var out []dns.RR
+	for _, rr := range rrs {
+		if rr.Header().Rrtype != dns.TypeOPT {
+			out = append(out, rr)
+		}
+	}
+	return out
+}
+
+func BenchmarkFastCookieAnswer(b *testing.B) {
+	s, err := NewServer(Options{Cookies: true}, nil, prometheus.NewRegistry())
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.Publish(testSnapshot(b))
+	p := s.cur.Load()
+	m := new(dns.Msg)
+	m.SetQuestion("static.example.com.", dns.TypeA)
+	m.SetEdns0(1232, false)
+	m.IsEdns0().Option = []dns.EDNS0{&dns.EDNS0_COOKIE{Code: dns.EDNS0COOKIE, Cookie: "0123456789abcdef"}}
+	raw, _ := m.Pack()
+	out := make([]byte, 0, 2048)
+	st := s.metrics.newReader()
+	src := netip.MustParseAddr("192.0.2.1")
+	now := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		if s.fastCookieAnswer(p, raw, out[:0], st, src, now) == nil {
+			b.Fatal("not fast")
+		}
 	}
 }

@@ -249,6 +249,12 @@ func (s *Server) answerBatch(b *udpBatch, st *readerStats, start time.Time) int 
 				nfast++
 				break
 			}
+			if s.cookies != nil {
+				if resp = s.fastCookieAnswer(p, q, out, st, b.srcAddr(i), start); resp != nil {
+					nfast++
+					break
+				}
+			}
 			fallthrough
 		default:
 			resp = s.slowAnswer(q, b.peer(i), out, start)
