@@ -23,7 +23,7 @@ func TestTCPFloodFromOneClientLeavesOthersServed(t *testing.T) {
 			t.Fatalf("connection %d: %v", i+1, err)
 		}
 	}
-	if err := tcpQuery(dialFrom(t, "127.0.0.1", addr)); err == nil {
+	if err := tcpQueryFrom(t, "127.0.0.1", addr); err == nil {
 		t.Fatalf("connection %d from one client answered", perClient+1)
 	}
 	// The flooder's cap is its own: another client is served over TCP,

@@ -59,6 +59,19 @@ func dialFrom(t *testing.T, src, addr string) net.Conn {
 	return c
 }
 
+// tcpQueryFrom connects from src and sends one query; an error means the
+// connection was refused, reset (possibly while connecting) or closed.
+func tcpQueryFrom(t *testing.T, src, addr string) error {
+	t.Helper()
+	d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		return err
+	}
+	t.Cleanup(func() { c.Close() })
+	return tcpQuery(c)
+}
+
 // tcpQuery sends one query on c and reports whether an answer came back.
 func tcpQuery(c net.Conn) error {
 	m := new(dns.Msg)
@@ -116,7 +129,7 @@ func TestTCPConnectionCaps(t *testing.T) {
 				}
 			}
 			waitOpen(t, l, len(tc.first))
-			err := tcpQuery(dialFrom(t, tc.next, addr))
+			err := tcpQueryFrom(t, tc.next, addr)
 			if tc.nextAdmit && err != nil {
 				t.Fatalf("connection from %s refused: %v", tc.next, err)
 			}
