@@ -394,7 +394,7 @@ func fqdnParam(r *http.Request) (string, *APIError) {
 }
 
 func (s *Server) listServices(r *http.Request) (any, *APIError) {
-	list := s.ctl.Services()
+	list := s.ctl.Services(r.Context())
 	if list == nil {
 		list = []ServiceSummary{}
 	}
@@ -406,7 +406,7 @@ func (s *Server) getService(r *http.Request) (any, *APIError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	d, err := s.ctl.Service(fqdn)
+	d, err := s.ctl.Service(r.Context(), fqdn)
 	if err != nil {
 		return nil, errorFor(err)
 	}
@@ -427,13 +427,13 @@ func (s *Server) jobResult(r *http.Request, job *Job, err error) (any, *APIError
 	return JobResponse{Job: job}, nil
 }
 
-func (s *Server) serviceOp(op func(fqdn string) (*Job, error)) apiFunc {
+func (s *Server) serviceOp(op func(ctx context.Context, fqdn string) (*Job, error)) apiFunc {
 	return func(r *http.Request) (any, *APIError) {
 		fqdn, aerr := fqdnParam(r)
 		if aerr != nil {
 			return nil, aerr
 		}
-		job, err := op(fqdn)
+		job, err := op(r.Context(), fqdn)
 		return s.jobResult(r, job, err)
 	}
 }
@@ -447,7 +447,7 @@ func (s *Server) recover(r *http.Request) (any, *APIError) {
 	if _, aerr := decodeBody(r, &req, true); aerr != nil {
 		return nil, aerr
 	}
-	job, err := s.ctl.Recover(fqdn, strings.TrimSpace(req.Address))
+	job, err := s.ctl.Recover(r.Context(), fqdn, strings.TrimSpace(req.Address))
 	return s.jobResult(r, job, err)
 }
 
@@ -498,7 +498,7 @@ func (s *Server) logReport(r *http.Request) (any, *APIError) {
 	if end.Before(start) {
 		return nil, badRequest("end %s is before start %s", end.Format(time.RFC3339), start.Format(time.RFC3339))
 	}
-	events, err := s.ctl.Log(fqdn, start, end)
+	events, err := s.ctl.Log(r.Context(), fqdn, start, end)
 	if err != nil {
 		return nil, errorFor(err)
 	}
@@ -536,7 +536,7 @@ func (s *Server) rrsetReport(r *http.Request) (any, *APIError) {
 	if err != nil {
 		return nil, badRequest("invalid parameter ts: %v", err)
 	}
-	rep, err := s.ctl.RRSets(fqdn, time.Unix(ts, 0).UTC())
+	rep, err := s.ctl.RRSets(r.Context(), fqdn, time.Unix(ts, 0).UTC())
 	if err != nil {
 		return nil, errorFor(err)
 	}
@@ -560,7 +560,7 @@ func (s *Server) getJob(r *http.Request) (any, *APIError) {
 	if _, err := fmt.Sscanf(v, "%d", &id); err != nil || fmt.Sprint(id) != v {
 		return nil, badRequest("invalid job id %q", v)
 	}
-	job, err := s.ctl.Job(id)
+	job, err := s.ctl.Job(r.Context(), id)
 	if err != nil {
 		return nil, errorFor(err)
 	}
@@ -571,7 +571,7 @@ func (s *Server) getJob(r *http.Request) (any, *APIError) {
 }
 
 func (s *Server) listClusters(r *http.Request) (any, *APIError) {
-	list := s.ctl.Clusters()
+	list := s.ctl.Clusters(r.Context())
 	if list == nil {
 		list = []ClusterSummary{}
 	}
@@ -616,7 +616,7 @@ func (s *Server) listRealServices(r *http.Request) (any, *APIError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	list, err := s.ctl.RealServices(c, svc)
+	list, err := s.ctl.RealServices(r.Context(), c, svc)
 	if err != nil {
 		return nil, errorFor(err)
 	}
@@ -631,7 +631,7 @@ func (s *Server) getRealService(r *http.Request) (any, *APIError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	rs, err := s.ctl.RealService(c, svc, real)
+	rs, err := s.ctl.RealService(r.Context(), c, svc, real)
 	if err != nil {
 		return nil, errorFor(err)
 	}
@@ -646,7 +646,7 @@ func (s *Server) realServiceStatistics(r *http.Request) (any, *APIError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	st, err := s.ctl.RealServiceStatistics(c, svc, real)
+	st, err := s.ctl.RealServiceStatistics(r.Context(), c, svc, real)
 	if err != nil {
 		return nil, errorFor(err)
 	}
@@ -662,7 +662,7 @@ func (s *Server) clusterOp(action string) apiFunc {
 		if aerr != nil {
 			return nil, aerr
 		}
-		job, err := s.ctl.ClusterOp(c, svc, real, action)
+		job, err := s.ctl.ClusterOp(r.Context(), c, svc, real, action)
 		return s.jobResult(r, job, err)
 	}
 }
@@ -682,6 +682,6 @@ func (s *Server) setWeight(r *http.Request) (any, *APIError) {
 	if *req.Weight < 0 {
 		return nil, badRequest("invalid weight %d: must be 0 or more", *req.Weight)
 	}
-	job, err := s.ctl.SetWeight(c, svc, real, *req.Weight)
+	job, err := s.ctl.SetWeight(r.Context(), c, svc, real, *req.Weight)
 	return s.jobResult(r, job, err)
 }

@@ -81,9 +81,8 @@ func RealKey(cluster, service, real string) string {
 
 // New builds an engine from spec, restoring address statuses, removed
 // addresses, latches and operator overrides from state (nil = fresh start).
-// now is accepted for symmetry with the other inputs; a start-up emits no
-// transitions.
-func New(spec Spec, state *State, now time.Time) *Engine {
+// A start-up emits no transitions.
+func New(spec Spec, state *State) *Engine {
 	e := &Engine{}
 	e.ov = overridesFrom(state)
 	e.build(spec, nil, state)

@@ -32,7 +32,7 @@ func TestLocalProbeFailureIsNoObservation(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			spec := gslbSpec(true, tc.rd, Region{Code: GlobalRegion, MinHealthy: 1, Entries: []Entry{ent(a, tc.mode, 1), ent(b, ServeObey, 1)}})
-			e := New(spec, nil, newClock().t)
+			e := New(spec, nil)
 			run(t, e, newClock(), tc.steps)
 			ev := entryView(t, e, "app.example.com.", GlobalRegion, a)
 			if ev.Status != tc.wantStatus || ev.Removed {
@@ -52,7 +52,7 @@ func TestLocalProbeFailureIsNoObservation(t *testing.T) {
 // carry its message and change nothing.
 func TestLocalProbeFailureOnlyCarriesItsMessage(t *testing.T) {
 	const a = "192.0.2.10"
-	e := New(gslbSpec(true, 0, Region{Code: GlobalRegion, MinHealthy: 1, Entries: []Entry{ent(a, ServeObey, 1)}}), nil, newClock().t)
+	e := New(gslbSpec(true, 0, Region{Code: GlobalRegion, MinHealthy: 1, Entries: []Entry{ent(a, ServeObey, 1)}}), nil)
 	c := newClock()
 	run(t, e, c, seq(up("t:"+a)))
 	tr := run(t, e, c, seq(unknown("t:"+a)))
@@ -78,7 +78,7 @@ func TestSFPool_LocalProbeFailureKeepsTheSitesResult(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := New(sfSpec(sites(2), SensitivityLow, backup, LiveNotForced), nil, newClock().t)
+			e := New(sfSpec(sites(2), SensitivityLow, backup, LiveNotForced), nil)
 			run(t, e, newClock(), tc.steps)
 			if v, _ := e.Service("a.example.com."); v.Status != tc.want {
 				t.Fatalf("status = %s, want %s", v.Status, tc.want)
