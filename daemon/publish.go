@@ -5,6 +5,7 @@ import (
 	"hash/fnv"
 	"maps"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -375,7 +376,7 @@ func (pb *publisher) announce(t pool.Transition) {
 func fingerprint(a pool.Answer) string {
 	var fp strings.Builder
 	fp.WriteString(strconv.FormatUint(uint64(a.TTL), 10))
-	for _, code := range sortedKeys(a.Regions) {
+	for _, code := range slices.Sorted(maps.Keys(a.Regions)) {
 		s := a.Regions[code]
 		fp.WriteString("|" + code + ":" + strconv.Itoa(s.ServeCount))
 		for _, r := range s.Records {
@@ -428,13 +429,4 @@ func servedSnapshot(a pool.Answer, now time.Time) store.ServedSnapshot {
 		s.Regions[code] = rd
 	}
 	return s
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

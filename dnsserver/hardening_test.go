@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/failoverd/failoverd/internal/testutil"
 	"github.com/miekg/dns"
 )
 
@@ -224,7 +225,7 @@ func TestCookiesOverUDP(t *testing.T) {
 // TestCookiesWithDig: dig sends a client cookie and reports the server
 // cookie it gets back as good.
 func TestCookiesWithDig(t *testing.T) {
-	dig := requireTool(t, "dig", "bind9-dnsutils")
+	dig := testutil.RequireTool(t, "bind9-dnsutils", "dig")
 	_, addr := startServer(t, Options{Cookies: true}, testSnapshot(t))
 	host, port, _ := net.SplitHostPort(addr)
 	out, err := exec.Command(dig, "+cookie", "+tries=1", "+time=2", "-p", port, "@"+host, "static.example.com", "A").CombinedOutput()

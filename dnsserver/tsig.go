@@ -193,7 +193,7 @@ func unsigned(m *dns.Msg) bool {
 // req was signed (TSIG records are the last thing in both).
 func (s *Server) packUDP(m, req *dns.Msg, buf []byte) ([]byte, error) {
 	if req.IsTsig() == nil || m.IsTsig() == nil || s.tsig == nil || unsigned(m) {
-		return m.PackBuffer(buf)
+		return packReply(m, req, buf)
 	}
 	out, _, err := dns.TsigGenerateWithProvider(m, s.tsig, req.IsTsig().MAC, false)
 	return out, err

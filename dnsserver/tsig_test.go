@@ -249,7 +249,7 @@ func TestTSIGTransfer(t *testing.T) {
 // TestTSIGWithDig: dig -y transfers the zone, and a wrong secret gets no
 // zone.
 func TestTSIGWithDig(t *testing.T) {
-	dig := requireTool(t, "dig", "bind9-dnsutils")
+	dig := testutil.RequireTool(t, "bind9-dnsutils", "dig")
 	_, addr := startServer(t, tsigOptions("127.0.0.0/8"), xfrSnapshot(t, 2024010107, "192.0.2.10"))
 	host, port, _ := net.SplitHostPort(addr)
 	run := func(key string) string {
