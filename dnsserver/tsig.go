@@ -190,13 +190,35 @@ func unsigned(m *dns.Msg) bool {
 }
 
 // packUDP packs m, the answer to req received over UDP, signing it when
-// req was signed (TSIG records are the last thing in both).
+// req was signed (TSIG records are the last thing in both). The answer
+// was cut to the client's limit before the signature was added; when the
+// signature pushes it over, it goes out truncated (TC, no records but
+// the OPT) and signed.
 func (s *Server) packUDP(m, req *dns.Msg, buf []byte) ([]byte, error) {
 	if req.IsTsig() == nil || m.IsTsig() == nil || s.tsig == nil || unsigned(m) {
 		return packReply(m, req, buf)
 	}
+	t := *m.IsTsig()
 	out, _, err := dns.TsigGenerateWithProvider(m, s.tsig, req.IsTsig().MAC, false)
+	if err != nil || len(out) <= udpLimit(req) {
+		return out, err
+	}
+	m.Answer, m.Ns, m.Extra = nil, nil, nil
+	if opt := req.IsEdns0(); opt != nil {
+		m.SetEdns0(maxUDPSize, opt.Do())
+	}
+	m.Truncated = true
+	m.Extra = append(m.Extra, &t)
+	out, _, err = dns.TsigGenerateWithProvider(m, s.tsig, req.IsTsig().MAC, false)
 	return out, err
+}
+
+// udpLimit is the largest UDP answer req's sender takes.
+func udpLimit(req *dns.Msg) int {
+	if opt := req.IsEdns0(); opt != nil {
+		return min(max(int(opt.UDPSize()), dns.MinMsgSize), maxUDPSize)
+	}
+	return dns.MinMsgSize
 }
 
 // writeRefusal writes the TSIG refusal m over a miekg/dns connection.

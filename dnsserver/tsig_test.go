@@ -299,3 +299,46 @@ func TestKnotSecondaryWithTSIG(t *testing.T) {
 	s.Publish(xfrSnapshot(t, 2024010101, "192.0.2.42"))
 	testutil.Eventually(t, 30*time.Second, "Knot follows a signed NOTIFY", serves("192.0.2.42"))
 }
+
+// TestTSIGSignatureNeverPushesAUDPAnswerOverTheLimit: an answer that fits
+// the client's 512 bytes only without its signature goes out truncated,
+// signed, within the limit.
+func TestTSIGSignatureNeverPushesAUDPAnswerOverTheLimit(t *testing.T) {
+	s, err := NewServer(tsigOptions("127.0.0.0/8"), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := new(dns.Msg)
+	req.SetQuestion("txt.example.com.", dns.TypeTXT)
+	req.SetTsig("xfr.", dns.HmacSHA256, 300, time.Now().Unix())
+	raw, mac, err := dns.TsigGenerate(req, xfrSecret, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := req.Unpack(raw); err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int{100, 480, 505} { // answer sizes before signing
+		m := new(dns.Msg)
+		m.SetReply(req)
+		txt := &dns.TXT{Hdr: dns.RR_Header{Name: "txt.example.com.", Rrtype: dns.TypeTXT, Class: dns.ClassINET, Ttl: 60}}
+		for m.Answer = []dns.RR{txt}; m.Len() < size; {
+			txt.Txt = append(txt.Txt, "x")
+		}
+		signWith(m, req, time.Now())
+		out, err := s.packUDP(m, req, make([]byte, 0, 2048))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := new(dns.Msg)
+		if err := r.Unpack(out); err != nil {
+			t.Fatal(err)
+		}
+		if len(out) > dns.MinMsgSize || (r.Truncated != (size > 450)) || (r.Truncated && len(r.Answer) != 0) {
+			t.Fatalf("answer of %d bytes: %d bytes signed, TC %v, %d records", size, len(out), r.Truncated, len(r.Answer))
+		}
+		if err := dns.TsigVerify(out, xfrSecret, mac, false); err != nil {
+			t.Fatalf("answer of %d bytes: signature: %v", size, err)
+		}
+	}
+}
