@@ -57,7 +57,7 @@ func TestSharedValues_SyslogFacilities(t *testing.T) {
 
 func TestSharedValues_EventKinds(t *testing.T) {
 	for _, copies := range [][]string{
-		{pool.EventIP, pool.EventSvc, pool.EventNoSrv},
+		{string(pool.EventIP), string(pool.EventSvc), string(pool.EventNoSrv)},
 		{notify.KindIP, notify.KindSvc, notify.KindNoSrv},
 		{api.EventIP, api.EventSvc, api.EventNoSrv},
 	} {
