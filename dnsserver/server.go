@@ -4,6 +4,11 @@
 // region (EDNS Client Subnet, region_map, GeoIP), serves AXFR/IXFR to
 // allowed secondaries and sends them NOTIFY on every serial change.
 //
+// On the open internet it caps and times out TCP connections
+// (tcplimit.go), rate-limits UDP responses (rrl.go), answers DNS Cookies
+// (cookie.go), checks and signs TSIG (tsig.go) and can hide its identity;
+// docs/hardening.md says what each does for an operator.
+//
 // For the same zone files it answers as Knot does, apart from the
 // differences listed, with their reasons, in
 // testdata/knotdiff/accepted.txt; TestKnotDifferential checks that.
