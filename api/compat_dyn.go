@@ -300,9 +300,12 @@ func (d *dyn) zone(r *http.Request, c *dynCall) (*dynResult, *dynError) {
 type dynService struct {
 	kind, zone, fqdn string
 	detail           *ServiceDetail
-	// attrs is the service block of an API-managed service; nil for one
-	// from the operator's files.
+	// attrs is the service's block as its file has it; nil when it could
+	// not be read back (then the detail is all there is).
 	attrs map[string]any
+	// managed is true for an API-managed service, which any write may
+	// change; one from the operator's files only takes operator actions.
+	managed bool
 }
 
 // lookup finds the service fqdn of kind in zone.
@@ -319,16 +322,15 @@ func (d *dyn) lookup(ctx context.Context, kind, zone, fqdn string) (*dynService,
 		return nil, dynNotFound("%s: No such service", bare(fqdn))
 	}
 	svc := &dynService{kind: kind, zone: zone, fqdn: fqdn, detail: det}
-	if det.Managed {
-		body, err := d.s.ctl.ManagedService(ctx, fqdn)
-		if err != nil {
-			return nil, dynErrorFor(bare(fqdn), err)
+	body, managed, err := d.s.ctl.ServiceSource(ctx, fqdn)
+	if err != nil {
+		return nil, dynErrorFor(bare(fqdn), err)
+	}
+	svc.managed = managed
+	if body != nil {
+		if _, _, attrs, err := parseServiceBody(body); err == nil {
+			svc.attrs = attrs
 		}
-		_, _, attrs, err := parseServiceBody(body)
-		if err != nil {
-			return nil, dynErr(http.StatusInternalServerError, "INTERNAL_ERROR", "%s: stored service unreadable: %v", bare(fqdn), err)
-		}
-		svc.attrs = attrs
 	}
 	return svc, nil
 }
@@ -506,7 +508,7 @@ func (d *dyn) service(r *http.Request, kind string, c *dynCall) (*dynResult, *dy
 	case http.MethodGet:
 		return &dynResult{data: s.object(), info: "get: Service found"}, nil
 	case http.MethodDelete:
-		if s.attrs == nil {
+		if !s.managed {
 			return nil, dynErr(http.StatusBadRequest, "ILLEGAL_OPERATION", "%s: defined in configuration", bare(s.fqdn))
 		}
 		job, err := d.s.ctl.DeleteService(c.ctx, s.fqdn)
@@ -533,7 +535,7 @@ func (d *dyn) create(c *dynCall, kind, zone, fqdn string) (*dynResult, *dynError
 		}
 		return nil, dynErr(http.StatusBadRequest, "TARGET_EXISTS", "%s: A service already exists on this node", bare(fqdnAbs))
 	}
-	s := &dynService{kind: kind, zone: zoneAbs, fqdn: fqdnAbs}
+	s := &dynService{kind: kind, zone: zoneAbs, fqdn: fqdnAbs, managed: true}
 	if derr := d.put(c, s, c.body); derr != nil {
 		return nil, derr
 	}
@@ -594,7 +596,7 @@ func (d *dyn) update(c *dynCall, s *dynService) (*dynResult, *dynError) {
 	}
 	if len(rest) > 0 {
 		current := s.object()
-		if s.attrs == nil {
+		if !s.managed {
 			if derr := sameAsCurrent(s, rest, current); derr != nil {
 				return nil, derr
 			}
@@ -663,7 +665,7 @@ func (d *dyn) region(r *http.Request, kind string, c *dynCall) (*dynResult, *dyn
 	case http.MethodDelete:
 		return d.changeRegions(c, s, slices.Delete(regions, i, i+1), "")
 	case http.MethodPut:
-		if s.attrs == nil {
+		if !s.managed {
 			if derr := sameAsCurrent(s, c.body, reg); derr != nil {
 				return nil, derr
 			}
@@ -682,7 +684,7 @@ func (d *dyn) region(r *http.Request, kind string, c *dynCall) (*dynResult, *dyn
 // changeRegions replaces the regions of a managed service and answers
 // the region code's region afterwards (or {} when code is "").
 func (d *dyn) changeRegions(c *dynCall, s *dynService, regions []any, code string) (*dynResult, *dynError) {
-	if s.attrs == nil {
+	if !s.managed {
 		return nil, dynErr(http.StatusBadRequest, "ILLEGAL_OPERATION", "%s: defined in configuration", bare(s.fqdn))
 	}
 	obj := s.config()
@@ -769,7 +771,7 @@ func (d *dyn) poolEntry(r *http.Request, kind string, c *dynCall) (*dynResult, *
 				sent[k] = v
 			}
 		}
-		if s.attrs == nil {
+		if !s.managed {
 			if derr := sameAsCurrent(s, sent, entry); derr != nil {
 				return nil, derr
 			}

@@ -237,8 +237,9 @@ func typeName(t string) (string, bool) {
 
 // sfPool is one SF pool as the UltraDNS surface sees it.
 type sfPool struct {
-	detail *ServiceDetail
-	attrs  map[string]any // nil for a pool from the operator's files
+	detail  *ServiceDetail
+	attrs   map[string]any // the pool's block as its file has it; nil when unreadable
+	managed bool           // API-managed: any write may change it
 }
 
 func (u *ultra) pool(ctx context.Context, fqdn string) (*sfPool, *ultraError) {
@@ -247,11 +248,12 @@ func (u *ultra) pool(ctx context.Context, fqdn string) (*sfPool, *ultraError) {
 		return nil, ultraNotFound()
 	}
 	p := &sfPool{detail: det}
-	if det.Managed {
-		body, err := u.s.ctl.ManagedService(ctx, fqdn)
-		if err != nil {
-			return nil, ultraErrorFor(err)
-		}
+	body, managed, err := u.s.ctl.ServiceSource(ctx, fqdn)
+	if err != nil {
+		return nil, ultraErrorFor(err)
+	}
+	p.managed = managed
+	if body != nil {
 		if _, _, attrs, err := parseServiceBody(body); err == nil {
 			p.attrs = attrs
 		}
@@ -361,7 +363,7 @@ func (u *ultra) serve(r *http.Request, c *ultraCall) (int, any, *ultraError) {
 		if e != nil || (want != "" && p.rrtype() != want) {
 			return 0, nil, ultraNotFound()
 		}
-		if p.attrs == nil {
+		if !p.managed {
 			return 0, nil, ultraErr(http.StatusBadRequest, ultraCodeRefused, "%s: defined in configuration", fqdn)
 		}
 		if _, err := u.s.ctl.DeleteService(c.ctx, fqdn); err != nil {
@@ -437,7 +439,7 @@ func (u *ultra) write(r *http.Request, c *ultraCall, fqdn, want string) (int, an
 	exists := e == nil
 	switch {
 	case r.Method == http.MethodPost && exists:
-		if p.attrs == nil {
+		if !p.managed {
 			return 0, nil, ultraErr(http.StatusBadRequest, ultraCodeRefused, "%s: defined in configuration", fqdn)
 		}
 		return 0, nil, ultraErr(http.StatusBadRequest, 2111, "Resource Record of type %s with these attributes already exists in the system.", p.rrtype())
@@ -486,7 +488,7 @@ func (u *ultra) write(r *http.Request, c *ultraCall, fqdn, want string) (int, an
 		return 0, nil, uerr
 	}
 	switch {
-	case exists && p.attrs == nil:
+	case exists && !p.managed:
 		// A pool from the operator's files: only liveRecordState may change.
 		cur := p.rrset()
 		if !sameRRSet(cur, rr) {

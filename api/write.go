@@ -32,10 +32,12 @@ type ServiceWriter interface {
 	// ErrDoesNotExist when there is no such service, ErrPreconditionFailed
 	// when it comes from the operator's files.
 	DeleteService(ctx context.Context, fqdn string) (*Job, error)
-	// ManagedService returns the stored body of an API-managed service:
-	// ErrDoesNotExist when there is no such service, ErrPreconditionFailed
-	// when it comes from the operator's files.
-	ManagedService(ctx context.Context, fqdn string) ([]byte, error)
+	// ServiceSource returns a service's block in HCL's JSON syntax as its
+	// file has it (an API-managed service's body as stored, or the block of
+	// the operator's file) and whether it is API-managed; a nil body when
+	// the block cannot be read back. ErrDoesNotExist when there is no such
+	// service.
+	ServiceSource(ctx context.Context, fqdn string) (body []byte, managed bool, err error)
 	// ServicesAsJSON turns the service blocks of a file in HCL's native
 	// syntax into bodies for PutService (failoverctl apply); a
 	// *DiagnosticsError when it cannot. Nothing changes.

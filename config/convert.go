@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 
 	"github.com/hashicorp/hcl/v2"
@@ -122,4 +123,42 @@ func bodyJSON(body *hclsyntax.Body) (map[string]any, hcl.Diagnostics) {
 		}
 	}
 	return out, diags
+}
+
+// ServiceSource returns the service on fqdn as its file has it, in HCL's
+// JSON syntax ({"KIND": {"FQDN": {...}}}): an API-managed service's file as
+// stored, or the block of the operator's file turned into JSON syntax. It
+// reads the file again, so an edit not yet reloaded shows; a block no longer
+// there is an error.
+func (c *Config) ServiceSource(fqdn string) ([]byte, error) {
+	ref, ok := c.LookupService(fqdn)
+	if !ok {
+		return nil, fmt.Errorf("no service %s", normalizeName(fqdn))
+	}
+	src, err := os.ReadFile(ref.DefRange.Filename)
+	if err != nil {
+		return nil, err
+	}
+	if ref.Managed {
+		return src, nil
+	}
+	f, diags := hclsyntax.ParseConfig(src, ref.DefRange.Filename, hcl.InitialPos)
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("%s: %s", ref.DefRange.Filename, diags.Error())
+	}
+	for _, b := range f.Body.(*hclsyntax.Body).Blocks {
+		if b.Type != ref.Kind || len(b.Labels) != 1 || normalizeName(b.Labels[0]) != ref.FQDN {
+			continue
+		}
+		v, d := bodyJSON(b.Body)
+		if d.HasErrors() {
+			return nil, fmt.Errorf("%s: %s", ref.Where(), d.Error())
+		}
+		data, err := json.Marshal(map[string]any{b.Type: map[string]any{b.Labels[0]: v}})
+		if err != nil {
+			panic(err) // plain data: a failure is a bug
+		}
+		return data, nil
+	}
+	return nil, fmt.Errorf("%s: the %s block of %s is no longer there", ref.DefRange.Filename, ref.Kind, ref.FQDN)
 }

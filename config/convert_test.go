@@ -115,3 +115,30 @@ func TestServicesAsJSON_OnlyServiceBlocks(t *testing.T) {
 		})
 	}
 }
+
+func TestServiceSource_ReadsTheBlockBackFromItsFile(t *testing.T) {
+	path, managed := managedBase(t)
+	if err := os.WriteFile(filepath.Join(managed, "app.example.com.hcl.json"), []byte(managedGSLB), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, files, diags := Load(path)
+	if diags.HasErrors() {
+		t.Fatal(render(t, files, diags))
+	}
+	tests := []struct{ rule, fqdn, want string }{
+		{"a managed service is its file as stored", "app.example.com.", managedGSLB},
+		{"a service from the files is its block in JSON syntax", "FILES.example.com",
+			`{"gslb":{"files.example.com.":{"monitor":{"interval":"1m","protocol":"HTTP"},"region":{"global":{"pool":{"192.0.2.1":{}}}}}}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.rule, func(t *testing.T) {
+			got, err := cfg.ServiceSource(tt.fqdn)
+			if err != nil || string(got) != tt.want {
+				t.Fatalf("%v\n%s", err, got)
+			}
+		})
+	}
+	if _, err := cfg.ServiceSource("nope.example.com."); err == nil {
+		t.Fatal("a missing service has a source")
+	}
+}

@@ -33,24 +33,22 @@ func (c *controller) PutService(ctx context.Context, fqdn string, body []byte) (
 	return c.changeManaged(ctx, fqdn, body)
 }
 
-// ManagedService implements api.ServiceWriter.
-func (c *controller) ManagedService(ctx context.Context, fqdn string) ([]byte, error) {
+// ServiceSource implements api.ServiceWriter.
+func (c *controller) ServiceSource(ctx context.Context, fqdn string) ([]byte, bool, error) {
 	var cfg *config.Config
 	if err := c.loop.call(ctx, func() error { cfg = c.loop.plan.cfg; return nil }); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	ref, ok := cfg.LookupService(fqdn)
-	switch {
-	case !ok:
-		return nil, fmt.Errorf("%w: service %s", api.ErrDoesNotExist, strings.ToLower(fqdn))
-	case !ref.Managed:
-		return nil, fmt.Errorf("%w: service %s is defined in the configuration files at %s", api.ErrPreconditionFailed, ref.FQDN, ref.Where())
+	if !ok {
+		return nil, false, fmt.Errorf("%w: service %s", api.ErrDoesNotExist, strings.ToLower(fqdn))
 	}
-	body, err := os.ReadFile(ref.DefRange.Filename)
+	body, err := cfg.ServiceSource(fqdn)
 	if err != nil {
-		return nil, fmt.Errorf("managed service %s: %w", ref.FQDN, err)
+		c.log.Warn("service source unreadable; answering from the running state only", zap.String("fqdn", ref.FQDN), zap.Error(err))
+		return nil, ref.Managed, nil
 	}
-	return body, nil
+	return body, ref.Managed, nil
 }
 
 // ServicesAsJSON implements api.ServiceWriter.

@@ -150,6 +150,10 @@ func TestUltraDNSSurface_SFPoolCreatedForcedAndDeleted(t *testing.T) {
 	if code != 200 || !strings.Contains(body, `"liveRecordState":"FORCED_INACTIVE"`) || !strings.Contains(body, `"rrtype":"A (1)"`) {
 		t.Fatalf("read: %d %s", code, body)
 	}
+	code, body = call("GET", "/v1/zones/example.test/rrsets/A/files-pool", "")
+	if want := fmt.Sprintf(`"url":"http://127.0.0.1:%d/"`, health.Port()); code != 200 || !strings.Contains(body, want) || !strings.Contains(body, `"backupRecord":{"description":"","rdata":"192.0.2.41"}`) {
+		t.Fatalf("a pool from the files reads back from its block: %d %s", code, body)
+	}
 	if code, body := call("PUT", "/v1/zones/example.test/rrsets/A/files-pool", `{"ttl": 1, "rdata": ["192.0.2.40"], "profile": {"@context": "http://schemas.ultradns.com/SFPool.jsonschema"}}`); code != 400 || !strings.Contains(body, "400001") {
 		t.Fatalf("changing a pool from the files: %d %s", code, body)
 	}

@@ -46,19 +46,17 @@ func (m *Memory) PutService(_ context.Context, fqdn string, body []byte) (*api.J
 	return m.job(action, name), nil
 }
 
-// ManagedService implements api.ServiceWriter.
-func (m *Memory) ManagedService(_ context.Context, fqdn string) ([]byte, error) {
+// ServiceSource implements api.ServiceWriter: managed services' bodies as
+// PUT; Memory has no source for its seeded services.
+func (m *Memory) ServiceSource(_ context.Context, fqdn string) ([]byte, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	name := strings.ToLower(fqdn)
 	d, err := m.lookup(name)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	if !d.Managed {
-		return nil, fmt.Errorf("%w: service %s is defined in the configuration files at %s:%d", api.ErrPreconditionFailed, name, seededFile, m.line(name))
-	}
-	return m.bodies[name], nil
+	return m.bodies[name], d.Managed, nil
 }
 
 // ServicesAsJSON implements api.ServiceWriter. Memory reads no HCL: it
