@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -178,17 +179,38 @@ func parseFiles(names []string, size int) []parsedFile {
 	return out
 }
 
-// readFile reads one file, with hclparse's diagnostic when it cannot.
+// readFile reads one configuration file: a regular file of at most
+// MaxConfigFileSize bytes that nests at most MaxNesting levels deep.
 func readFile(name string) parsedFile {
-	src, err := os.ReadFile(name)
+	src, err := ReadRegularFile(name, MaxConfigFileSize)
 	if err != nil {
-		return parsedFile{name: name, diags: hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Failed to read file",
-			Detail:   fmt.Sprintf("The configuration file %q could not be read.", name),
-		}}}
+		return parsedFile{name: name, diags: hcl.Diagnostics{readDiagnostic(name, err)}}
+	}
+	if d := checkNesting(src, name); d != nil {
+		// The bytes are kept for the source snippet only: they are never
+		// parsed.
+		return parsedFile{name: name, file: &hcl.File{Bytes: src}, diags: hcl.Diagnostics{d}}
 	}
 	return parsedFile{name: name, src: src, read: true}
+}
+
+// readDiagnostic describes why a configuration file could not be read.
+func readDiagnostic(name string, err error) *hcl.Diagnostic {
+	d := &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Failed to read file",
+		Detail:   fmt.Sprintf("%v.", err),
+		Subject:  &hcl.Range{Filename: name, Start: hcl.InitialPos, End: hcl.InitialPos},
+	}
+	switch {
+	case errors.Is(err, ErrNotRegular):
+		d.Summary = "Not a regular file"
+		d.Detail = fmt.Sprintf("%v. Configuration files must be regular files.", err)
+	case errors.Is(err, ErrTooLarge):
+		d.Summary = "Configuration file too large"
+		d.Detail = fmt.Sprintf("%v. A file may hold at most %s of HCL (100,000 services take about 19 MB); split the configuration into several files in one directory.", err, byteSize(MaxConfigFileSize))
+	}
+	return d
 }
 
 // cutChunks cuts src into chunks of at least size bytes (but the last),
