@@ -60,6 +60,7 @@ func Load(path string) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
 		l.fileOrder[n] = i
 	}
 	cfg := l.build(raws)
+	l.dropShadowed(diags)
 	for _, n := range names {
 		abs, err := filepath.Abs(n)
 		if err != nil {
@@ -73,6 +74,45 @@ func Load(path string) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
 		return nil, files, diags
 	}
 	return cfg, files, diags
+}
+
+// dropShadowed forgets the build checks' diagnostics at the place of a
+// decoding error: a value that could not be decoded (2.5 for a whole
+// number) is left zero, and its range check would report that zero as a
+// second problem.
+func (l *loader) dropShadowed(decodeDiags hcl.Diagnostics) {
+	type line struct {
+		file string
+		line int
+	}
+	bad := map[line][]int{} // byte offsets of decoding errors
+	for _, d := range decodeDiags {
+		if d.Severity == hcl.DiagError && d.Subject != nil {
+			k := line{d.Subject.Filename, d.Subject.Start.Line}
+			bad[k] = append(bad[k], d.Subject.Start.Byte)
+		}
+	}
+	if len(bad) == 0 {
+		return
+	}
+	shadowed := func(r *hcl.Range) bool {
+		if r == nil {
+			return false
+		}
+		for _, b := range bad[line{r.Filename, r.Start.Line}] {
+			if b >= r.Start.Byte && b < max(r.End.Byte, r.Start.Byte+1) {
+				return true
+			}
+		}
+		return false
+	}
+	kept := l.diags[:0]
+	for _, d := range l.diags {
+		if !shadowed(d.Subject) {
+			kept = append(kept, d)
+		}
+	}
+	l.diags = kept
 }
 
 // chunkSize is the size from which a file is cut into chunks that are
