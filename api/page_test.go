@@ -16,6 +16,7 @@ import (
 
 	"github.com/failoverd/failoverd/api"
 	"github.com/failoverd/failoverd/api/apitest"
+	"github.com/failoverd/failoverd/internal/testutil"
 )
 
 func TestStatusPageIsServedWithoutTokenAndSelfContained(t *testing.T) {
@@ -53,22 +54,6 @@ func TestStatusPageIsServedWithoutTokenAndSelfContained(t *testing.T) {
 	if status, _, _ := ts.call(t, "GET", "/nothing", "", ""); status != 404 {
 		t.Errorf("GET /nothing = %d, want 404", status)
 	}
-}
-
-// chromium finds Debian's chromium, skipping the test when it is missing
-// unless FAILOVERD_REQUIRE_TOOLS=1.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("FAILOVERD_REQUIRE_TOOLS") == "1" {
-		t.Fatal("chromium not found (Debian package chromium) and FAILOVERD_REQUIRE_TOOLS=1")
-	}
-	t.Skip("chromium not found (Debian package chromium)")
-	return ""
 }
 
 func artifactsDir(t *testing.T) string {
@@ -119,7 +104,7 @@ func runChromium(t *testing.T, bin, pageURL string, extra ...string) string {
 // service, region, address, status, chart, event and cluster, and keeps a
 // screenshot as a test artifact.
 func TestStatusPageInBrowser(t *testing.T) {
-	bin := chromium(t)
+	bin := testutil.RequireTool(t, "chromium", "chromium", "chromium-browser")
 	ctl := apitest.NewMemoryAt(time.Now().UTC().Add(-time.Hour).Truncate(time.Second))
 	srv, err := api.NewServer(api.Options{Listen: "127.0.0.1:0", Token: testToken}, ctl, zaptest.NewLogger(t))
 	if err != nil {

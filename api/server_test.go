@@ -257,7 +257,7 @@ func TestMetricsIncludeAPIRequests(t *testing.T) {
 	}
 }
 
-// TestEndpoints walks every path of api.md in order against one server;
+// TestEndpoints walks every path of docs/api.md in order against one server;
 // later cases see the changes of earlier ones.
 func TestEndpoints(t *testing.T) {
 	ts := startServer(t, testToken)

@@ -145,7 +145,7 @@ func (d *Dispatcher) newQueue(name string, s Sink) *queue {
 	return &queue{name: name, sink: s, ch: make(chan Message, d.opts.QueueSize)}
 }
 
-// Publish applies behaviour.md section 8 to ev under route r — which
+// Publish applies docs/behaviour.md section 8 to ev under route r — which
 // syslog message for its Kind and delivery, whether it is e-mailed — then
 // formats and enqueues the messages. It never blocks: a message whose
 // queue is full is dropped, counted and logged.

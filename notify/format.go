@@ -16,7 +16,7 @@ const DefaultStatusFormat = "%hos status %tim: %reg %sta %ser %rda"
 const DefaultRTTMFormat = "%hos rttm %tim: %reg %sta %med %rts"
 
 // Vars holds the values the %xxx variables of a syslog format render
-// (behaviour.md section 8, "Format variables").
+// (docs/behaviour.md section 8, "Format variables").
 type Vars struct {
 	Hostname  string          // %hos: server.hostname
 	Time      time.Time       // %tim: time of the event, rendered RFC 3339 in UTC
@@ -87,7 +87,7 @@ func (v *Vars) render(name string) (string, bool) {
 	return "", false
 }
 
-// Format renders format, replacing every %xxx variable of behaviour.md
+// Format renders format, replacing every %xxx variable of docs/behaviour.md
 // section 8 with its value from v; any other % sequence is copied unchanged.
 func Format(format string, v Vars) string {
 	var b strings.Builder

@@ -1,5 +1,5 @@
 // Package notify turns failoverd events into syslog messages (RFC 3164 or
-// RFC 5424 over UDP or TCP) and e-mails, following behaviour.md section 8.
+// RFC 5424 over UDP or TCP) and e-mails, following docs/behaviour.md section 8.
 //
 // The Dispatcher never blocks its caller: Publish formats the messages an
 // event calls for and puts them on a bounded queue per sink (one per
@@ -107,7 +107,7 @@ type Route struct {
 }
 
 // SyslogText returns the syslog message text an event calls for under
-// route r (behaviour.md section 8), and false when it calls for none:
+// route r (docs/behaviour.md section 8), and false when it calls for none:
 // ip and nosrv give a probe message (probe_fmt), round a probe message only
 // with delivery all, svc a status message (status_fmt), ep an rttm message
 // (rttm_fmt), perf an rttm message only with delivery all.

@@ -7,7 +7,7 @@ import (
 )
 
 // perfWindow is how many successful performance rounds per site feed the
-// rttm median (behaviour.md section 3).
+// rttm median (docs/behaviour.md section 3).
 const perfWindow = 5
 
 // historyLen bounds the per-address round history kept for the status page.
@@ -49,7 +49,7 @@ func newAddrState(target, perfTarget string) *addrState {
 }
 
 // round applies one monitor round with recovery_delay hysteresis
-// (behaviour.md section 2) and reports the status before it.
+// (docs/behaviour.md section 2) and reports the status before it.
 func (a *addrState) round(o Observation, recoveryDelay int, removable bool) (old string) {
 	old = a.status
 	s := Sample{Time: o.Time, Up: o.Up, RTT: o.RTT, Site: o.Site, Message: o.Message}

@@ -527,7 +527,7 @@ func (r *region) candidates() []*entry {
 	return out
 }
 
-// evalRegion sets r.status, r.ep and the latch (behaviour.md section 3).
+// evalRegion sets r.status, r.ep and the latch (docs/behaviour.md section 3).
 func (s *service) evalRegion(r *region) {
 	if !s.active {
 		r.status, r.ep = StatusUnk, nil

@@ -7,21 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// lookTool finds a Debian tool, skipping the test when it is missing unless
-// FAILOVERD_REQUIRE_TOOLS=1 (make test), where a missing tool is a failure.
-func lookTool(t *testing.T, name, pkg string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("FAILOVERD_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("%s not found (Debian package %s): %v", name, pkg, err)
-		}
-		t.Skipf("%s not found (install Debian package %s): %v", name, pkg, err)
-	}
-	return path
-}
+	"github.com/failoverd/failoverd/internal/testutil"
+)
 
 // directives parses the unit into section/key → values (a key may repeat).
 func directives(t *testing.T, text string) map[string][]string {
@@ -69,7 +57,7 @@ func testableCopy(t *testing.T) string {
 }
 
 func TestUnitPassesSystemdAnalyzeVerify(t *testing.T) {
-	tool := lookTool(t, "systemd-analyze", "systemd")
+	tool := testutil.RequireTool(t, "systemd", "systemd-analyze")
 	path := testableCopy(t)
 	out, err := exec.Command(tool, "verify", path).CombinedOutput()
 	if err != nil {
@@ -85,7 +73,7 @@ func TestUnitPassesSystemdAnalyzeVerify(t *testing.T) {
 }
 
 func TestUnitSandboxExposureStaysLow(t *testing.T) {
-	tool := lookTool(t, "systemd-analyze", "systemd")
+	tool := testutil.RequireTool(t, "systemd", "systemd-analyze")
 	path := testableCopy(t)
 	// --threshold is on a 0-100 scale: 25 is an exposure of 2.5 ("OK").
 	// The unit scores 1.9 with systemd 252; a dropped hardening option

@@ -36,8 +36,8 @@ func sfDown(all []string, n int) []step {
 	return out
 }
 
-// Section 5: LOW vs HIGH region_failure_sensitivity over 1, 2 and 4 sites.
-func TestSection5_Sensitivity(t *testing.T) {
+// docs/behaviour.md section 5: LOW vs HIGH region_failure_sensitivity over 1, 2 and 4 sites.
+func TestSFPool_Sensitivity(t *testing.T) {
 	tests := []struct {
 		name        string
 		sites       int
@@ -78,9 +78,9 @@ func TestSection5_Sensitivity(t *testing.T) {
 	}
 }
 
-// Section 5: a site's latest result counts; a site without a result
+// docs/behaviour.md section 5: a site's latest result counts; a site without a result
 // counts as OK.
-func TestSection5_LatestResultPerSite(t *testing.T) {
+func TestSFPool_LatestResultPerSite(t *testing.T) {
 	all := sites(2)
 	e := New(sfSpec(all, SensitivityLow, backup, LiveNotForced), nil, newClock().t)
 	c := newClock()
@@ -101,8 +101,8 @@ func TestSection5_LatestResultPerSite(t *testing.T) {
 	}
 }
 
-// Section 5: live_record_state, Simple Monitor and the first round.
-func TestSection5_LiveRecordState(t *testing.T) {
+// docs/behaviour.md section 5: live_record_state, Simple Monitor and the first round.
+func TestSFPool_LiveRecordState(t *testing.T) {
 	force := cmd(func(e *Engine, now timeT) (bool, []Transition, error) { return e.Force("a.example.com.", now) })
 	unforce := cmd(func(e *Engine, now timeT) (bool, []Transition, error) { return e.Unforce("a.example.com.", now) })
 	tests := []struct {
@@ -139,9 +139,9 @@ func TestSection5_LiveRecordState(t *testing.T) {
 	}
 }
 
-// Section 5: force/unforce report whether they changed anything, only
+// docs/behaviour.md section 5: force/unforce report whether they changed anything, only
 // apply to sf_pool, and survive a restart.
-func TestSection5_ForceCommand(t *testing.T) {
+func TestSFPool_ForceCommand(t *testing.T) {
 	spec := sfSpec([]string{"s1"}, SensitivityLow, backup, LiveNotForced)
 	spec.Services = append(spec.Services, afSpec("192.0.2.1", "t:p", FailoverIP, "192.0.2.2", true, 0).Services...)
 	c := newClock()

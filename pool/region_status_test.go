@@ -38,8 +38,8 @@ func allUp(addrs ...string) []step {
 	return out
 }
 
-// Section 3: region status and served sets, failover chains by mode.
-func TestSection3_RegionStatusAndFailover(t *testing.T) {
+// docs/behaviour.md section 3: region status and served sets, failover chains by mode.
+func TestRegionStatusAndFailover(t *testing.T) {
 	tests := []struct {
 		name       string
 		regions    []Region
@@ -107,9 +107,9 @@ func TestSection3_RegionStatusAndFailover(t *testing.T) {
 	}
 }
 
-// Section 3: the client's own region's serve_count applies to whatever set
+// docs/behaviour.md section 3: the client's own region's serve_count applies to whatever set
 // it ends up serving; weights come with the records.
-func TestSection3_ClientServeCountAppliesToFailoverSet(t *testing.T) {
+func TestClientServeCountAppliesToFailoverSet(t *testing.T) {
 	e := New(gslbSpec(true, 0, threeRegions(FailoverRegion, "US West", FailoverGlobal, "", 1)...), nil, newClock().t)
 	run(t, e, newClock(), allDown(e1, e2))
 	east := servedSet(t, e, "app.example.com.", "US East")
@@ -128,9 +128,9 @@ func TestSection3_ClientServeCountAppliesToFailoverSet(t *testing.T) {
 	}
 }
 
-// Section 3: auto_recover = false latches failover until an operator
+// docs/behaviour.md section 3: auto_recover = false latches failover until an operator
 // recovers; the latch survives restarts.
-func TestSection3_AutoRecoverFalseLatch(t *testing.T) {
+func TestAutoRecoverFalseLatch(t *testing.T) {
 	spec := gslbSpec(false, 0, threeRegions(FailoverGlobal, "", FailoverGlobal, "", 1)...)
 	c := newClock()
 	e := New(spec, nil, c.t)
@@ -158,8 +158,8 @@ func TestSection3_AutoRecoverFalseLatch(t *testing.T) {
 	}
 }
 
-// Section 3: service status is the worst region status.
-func TestSection3_ServiceStatusIsWorstRegion(t *testing.T) {
+// docs/behaviour.md section 3: service status is the worst region status.
+func TestServiceStatusIsWorstRegion(t *testing.T) {
 	tests := []struct {
 		name  string
 		steps []step
@@ -183,9 +183,9 @@ func TestSection3_ServiceStatusIsWorstRegion(t *testing.T) {
 	}
 }
 
-// Section 3: candidates exclude serve_mode no and removed entries; always
+// docs/behaviour.md section 3: candidates exclude serve_mode no and removed entries; always
 // entries are served while down; healthy counts unk.
-func TestSection3_Candidates(t *testing.T) {
+func TestRegionCandidates(t *testing.T) {
 	tests := []struct {
 		name       string
 		entries    []Entry
@@ -216,8 +216,8 @@ func TestSection3_Candidates(t *testing.T) {
 	}
 }
 
-// Section 3: svc transitions carry the served rdata after the change.
-func TestSection3_SvcTransitionCarriesServed(t *testing.T) {
+// docs/behaviour.md section 3: svc transitions carry the served rdata after the change.
+func TestSvcTransitionCarriesServed(t *testing.T) {
 	e := New(gslbSpec(true, 0, threeRegions(FailoverCNAME, "backup.example.net.", FailoverGlobal, "", 1)...), nil, newClock().t)
 	tr := run(t, e, newClock(), allDown(e1, e2))
 	var svc *Transition

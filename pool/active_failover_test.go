@@ -11,8 +11,8 @@ func afSpec(address, target, mode, data string, autoRecover bool, rd int) Spec {
 	}}}
 }
 
-// Section 4: Active Failover.
-func TestSection4_ActiveFailover(t *testing.T) {
+// docs/behaviour.md section 4: Active Failover.
+func TestActiveFailover(t *testing.T) {
 	const p, b = "192.0.2.1", "192.0.2.2"
 	const tp = "t:primary"
 	tests := []struct {
@@ -65,9 +65,9 @@ func TestSection4_ActiveFailover(t *testing.T) {
 	}
 }
 
-// Section 4: inactive service from the configuration: primary served,
+// docs/behaviour.md section 4: inactive service from the configuration: primary served,
 // status unk, rounds ignored (no transitions).
-func TestSection4_InactiveFromConfig(t *testing.T) {
+func TestActiveFailover_InactiveFromConfig(t *testing.T) {
 	spec := afSpec("192.0.2.1", "t:p", FailoverIP, "192.0.2.2", true, 0)
 	spec.Services[0].Active = false
 	e := New(spec, nil, newClock().t)
@@ -79,8 +79,8 @@ func TestSection4_InactiveFromConfig(t *testing.T) {
 	}
 }
 
-// Section 4: events of an active failover service.
-func TestSection4_Events(t *testing.T) {
+// docs/behaviour.md section 4: events of an active failover service.
+func TestActiveFailover_Events(t *testing.T) {
 	e := New(afSpec("192.0.2.1", "t:p", FailoverIP, "192.0.2.2", true, 0), nil, newClock().t)
 	tr := run(t, e, newClock(), seq(up("t:p"), down("t:p")))
 	want := []string{"ip:global:192.0.2.1:unk>up", "svc:global::unk>ok", "ip:global:192.0.2.1:up>down", "svc:global::ok>failover"}

@@ -19,8 +19,8 @@ func rs(name, ip string, weight int, enabled, fallback bool) Real {
 
 func clusterCmd(f func(e *Engine, now timeT) (bool, []Transition, error)) step { return cmd(f) }
 
-// Section 6: which real services are served.
-func TestSection6_ServedSet(t *testing.T) {
+// docs/behaviour.md section 6: which real services are served.
+func TestCluster_ServedSet(t *testing.T) {
 	base := []Real{
 		rs("web1", "192.0.2.51", 10, true, false),
 		rs("web2", "192.0.2.52", 5, true, false),
@@ -73,9 +73,9 @@ func TestSection6_ServedSet(t *testing.T) {
 	}
 }
 
-// Section 6: SRV at _<service>._<protocol>.<fqdn> with priority 10, the
+// docs/behaviour.md section 6: SRV at _<service>._<protocol>.<fqdn> with priority 10, the
 // weight and port, and target <real>.<fqdn> answering with its address.
-func TestSection6_SRVAndTargets(t *testing.T) {
+func TestCluster_SRVAndTargets(t *testing.T) {
 	e := New(clusterSpec(rs("web1", "192.0.2.51", 10, true, false), rs("web6", "2001:db8::56", 3, true, false)), nil, newClock().t)
 	srv := servedSet(t, e, "_https._tcp."+web, GlobalRegion)
 	if len(srv.Records) != 2 {
@@ -103,9 +103,9 @@ func TestSection6_SRVAndTargets(t *testing.T) {
 	}
 }
 
-// Section 6: operations report whether they changed anything, errors for
+// docs/behaviour.md section 6: operations report whether they changed anything, errors for
 // unknown names and failed preconditions, persistence across restarts.
-func TestSection6_Operations(t *testing.T) {
+func TestCluster_Operations(t *testing.T) {
 	spec := clusterSpec(rs("web1", "192.0.2.51", 10, true, false), rs("web2", "192.0.2.52", 5, false, false), rs("sorry", "192.0.2.59", 1, true, true))
 	c := newClock()
 	e := New(spec, nil, c.t)
@@ -165,8 +165,8 @@ func TestSection6_Operations(t *testing.T) {
 	}
 }
 
-// Section 6: real statistics and status transitions.
-func TestSection6_Statistics(t *testing.T) {
+// docs/behaviour.md section 6: real statistics and status transitions.
+func TestCluster_Statistics(t *testing.T) {
 	e := New(clusterSpec(rs("web1", "192.0.2.51", 10, true, false), rs("web2", "192.0.2.52", 5, true, false)), nil, newClock().t)
 	tr := run(t, e, newClock(), seq(up("c:web1"), down("c:web1"), up("c:web1")))
 	if got := kinds(tr, false); !eq(got, []string{"ip:global:192.0.2.51:unk>up", "ip:global:192.0.2.51:up>down", "ip:global:192.0.2.51:down>up"}) {
