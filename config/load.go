@@ -220,13 +220,18 @@ func parseFiles(names []string, size int) []parsedFile {
 }
 
 // readFile reads one configuration file: a regular file of at most
-// MaxConfigFileSize bytes that nests at most MaxNesting levels deep.
+// MaxConfigFileSize bytes of UTF-8 that nests at most MaxNesting levels
+// deep.
 func readFile(name string) parsedFile {
 	src, err := ReadRegularFile(name, MaxConfigFileSize)
 	if err != nil {
 		return parsedFile{name: name, diags: hcl.Diagnostics{readDiagnostic(name, err)}}
 	}
-	if d := checkNesting(src, name); d != nil {
+	d := checkEncoding(src, name)
+	if d == nil {
+		d = checkNesting(src, name)
+	}
+	if d != nil {
 		// The bytes are kept for the source snippet only: they are never
 		// parsed.
 		return parsedFile{name: name, file: &hcl.File{Bytes: src}, diags: hcl.Diagnostics{d}}

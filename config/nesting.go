@@ -56,12 +56,41 @@ type nestLevel struct {
 }
 
 // checkNesting returns a diagnostic at the first place src nests deeper
-// than MaxNesting, or nil.
+// than MaxNesting, or nil. src must be valid UTF-8: hclsyntax's scanner
+// reads broken UTF-8 in ways (a "#" inside an identifier) the scan does
+// not follow.
 func checkNesting(src []byte, filename string) *hcl.Diagnostic {
 	s := nestingScan{src: src, line: 1}
 	if !s.run(MaxNesting) {
 		return nil
 	}
+	return s.diagnostic(filename, "Nesting too deep", fmt.Sprintf("Brackets, braces, strings, templates and operators nest more than %d levels deep here, "+
+		"and failoverd does not read further. A configuration needs only a few levels: look for unclosed brackets or generated text.", MaxNesting))
+}
+
+// checkEncoding returns a diagnostic at the first byte of src that is not
+// UTF-8, or nil.
+func checkEncoding(src []byte, filename string) *hcl.Diagnostic {
+	if utf8.Valid(src) {
+		return nil
+	}
+	s := nestingScan{src: src, line: 1}
+	for s.i < len(src) {
+		r, n := utf8.DecodeRune(src[s.i:])
+		if r == utf8.RuneError && n <= 1 {
+			break
+		}
+		if r == '\n' {
+			s.newline()
+		}
+		s.i += n
+	}
+	return s.diagnostic(filename, "Invalid character encoding", "Configuration files must be UTF-8 encoded; this byte is not. Convert the file to UTF-8.")
+}
+
+// diagnostic is an error at s.i.
+func (s *nestingScan) diagnostic(filename, summary, detail string) *hcl.Diagnostic {
+	src := s.src
 	pos := hcl.Pos{Line: s.line, Column: utf8.RuneCount(src[s.lineStart:s.i]) + 1, Byte: s.i}
 	end := pos
 	if s.i < len(src) {
@@ -69,13 +98,7 @@ func checkNesting(src []byte, filename string) *hcl.Diagnostic {
 		end.Byte += n
 		end.Column++
 	}
-	return &hcl.Diagnostic{
-		Severity: hcl.DiagError,
-		Summary:  "Nesting too deep",
-		Detail: fmt.Sprintf("Brackets, braces, strings, templates and operators nest more than %d levels deep here, "+
-			"and failoverd does not read further. A configuration needs only a few levels: look for unclosed brackets or generated text.", MaxNesting),
-		Subject: &hcl.Range{Filename: filename, Start: pos, End: end},
-	}
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: &hcl.Range{Filename: filename, Start: pos, End: end}}
 }
 
 // depth is the current nesting depth.
@@ -173,8 +196,9 @@ func (s *nestingScan) code(limit int) bool {
 			s.skipLine()
 			return false
 		case '*':
-			s.skipBlockComment()
-			return false
+			if s.skipBlockComment() {
+				return false
+			}
 		}
 		if s.op(limit) {
 			return true
@@ -351,20 +375,22 @@ func (s *nestingScan) skipLine() {
 	}
 }
 
-// skipBlockComment moves s.i past the "*/" ending a block comment, or to
-// the end of src: the scanner ends an unclosed comment there too.
-func (s *nestingScan) skipBlockComment() {
+// skipBlockComment moves s.i past the "*/" ending a block comment. Without
+// one there is no comment (the scanner reads "/" and "*" as operators) and
+// it reports false.
+func (s *nestingScan) skipBlockComment() bool {
 	j := bytes.Index(s.src[s.i+2:], []byte("*/"))
-	end := len(s.src)
-	if j >= 0 {
-		end = s.i + 2 + j + 2
+	if j < 0 {
+		return false
 	}
+	end := s.i + 2 + j + 2
 	for k := s.i; k < end; k++ {
 		if s.src[k] == '\n' {
 			s.newlineAt(k)
 		}
 	}
 	s.i = end
+	return true
 }
 
 // heredocIntro matches "<<" or "<<-", an identifier and a line end at the
