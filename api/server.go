@@ -674,6 +674,10 @@ func (s *Server) clusterOp(action string) apiFunc {
 	}
 }
 
+// MaxRealServiceWeight is the largest real service weight: it is served as
+// the 16-bit SRV weight (config's real_service.weight has the same bound).
+const MaxRealServiceWeight = 65535
+
 func (s *Server) setWeight(r *http.Request) (any, *APIError) {
 	c, svc, real, aerr := clusterParams(r, true)
 	if aerr != nil {
@@ -686,8 +690,8 @@ func (s *Server) setWeight(r *http.Request) (any, *APIError) {
 	if req.Weight == nil {
 		return nil, badRequest("missing field weight")
 	}
-	if *req.Weight < 0 {
-		return nil, badRequest("invalid weight %d: must be 0 or more", *req.Weight)
+	if *req.Weight < 0 || *req.Weight > MaxRealServiceWeight {
+		return nil, badRequest("invalid weight %d: must be from 0 to %d (it is the SRV weight)", *req.Weight, MaxRealServiceWeight)
 	}
 	job, err := s.ctl.SetWeight(r.Context(), c, svc, real, *req.Weight)
 	return s.jobResult(r, job, err)

@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -94,6 +95,7 @@ func LoadChanged(path string, changes map[string][]byte) (*Config, map[string]*h
 		l.fileOrder[n] = i
 	}
 	cfg := l.build(raws)
+	l.dropShadowed(diags)
 	for _, n := range names[:operatorFiles] {
 		abs, err := filepath.Abs(n)
 		if err != nil {
@@ -128,6 +130,45 @@ func managedDirOf(raws []*rawFile) string {
 		panic("config: absolute state_dir: " + err.Error())
 	}
 	return managedDir(abs, r)
+}
+
+// dropShadowed forgets the build checks' diagnostics at the place of a
+// decoding error: a value that could not be decoded (2.5 for a whole
+// number) is left zero, and its range check would report that zero as a
+// second problem.
+func (l *loader) dropShadowed(decodeDiags hcl.Diagnostics) {
+	type line struct {
+		file string
+		line int
+	}
+	bad := map[line][]int{} // byte offsets of decoding errors
+	for _, d := range decodeDiags {
+		if d.Severity == hcl.DiagError && d.Subject != nil {
+			k := line{d.Subject.Filename, d.Subject.Start.Line}
+			bad[k] = append(bad[k], d.Subject.Start.Byte)
+		}
+	}
+	if len(bad) == 0 {
+		return
+	}
+	shadowed := func(r *hcl.Range) bool {
+		if r == nil {
+			return false
+		}
+		for _, b := range bad[line{r.Filename, r.Start.Line}] {
+			if b >= r.Start.Byte && b < max(r.End.Byte, r.Start.Byte+1) {
+				return true
+			}
+		}
+		return false
+	}
+	kept := l.diags[:0]
+	for _, d := range l.diags {
+		if !shadowed(d.Subject) {
+			kept = append(kept, d)
+		}
+	}
+	l.diags = kept
 }
 
 // chunkSize is the size from which a file is cut into chunks that are
@@ -234,17 +275,43 @@ func parseFiles(names []string, size int) []parsedFile {
 	return out
 }
 
-// readFile reads one file, with hclparse's diagnostic when it cannot.
+// readFile reads one configuration file: a regular file of at most
+// MaxConfigFileSize bytes of UTF-8 that nests at most MaxNesting levels
+// deep.
 func readFile(name string) parsedFile {
-	src, err := os.ReadFile(name)
+	src, err := ReadRegularFile(name, MaxConfigFileSize)
 	if err != nil {
-		return parsedFile{name: name, diags: hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Failed to read file",
-			Detail:   fmt.Sprintf("The configuration file %q could not be read.", name),
-		}}}
+		return parsedFile{name: name, diags: hcl.Diagnostics{readDiagnostic(name, err)}}
+	}
+	d := checkEncoding(src, name)
+	if d == nil {
+		d = checkNesting(src, name)
+	}
+	if d != nil {
+		// The bytes are kept for the source snippet only: they are never
+		// parsed.
+		return parsedFile{name: name, file: &hcl.File{Bytes: src}, diags: hcl.Diagnostics{d}}
 	}
 	return parsedFile{name: name, src: src, read: true}
+}
+
+// readDiagnostic describes why a configuration file could not be read.
+func readDiagnostic(name string, err error) *hcl.Diagnostic {
+	d := &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Failed to read file",
+		Detail:   fmt.Sprintf("%v.", err),
+		Subject:  &hcl.Range{Filename: name, Start: hcl.InitialPos, End: hcl.InitialPos},
+	}
+	switch {
+	case errors.Is(err, ErrNotRegular):
+		d.Summary = "Not a regular file"
+		d.Detail = fmt.Sprintf("%v. Configuration files must be regular files.", err)
+	case errors.Is(err, ErrTooLarge):
+		d.Summary = "Configuration file too large"
+		d.Detail = fmt.Sprintf("%v. A file may hold at most %s of HCL (100,000 services take about 19 MB); split the configuration into several files in one directory.", err, byteSize(MaxConfigFileSize))
+	}
+	return d
 }
 
 // cutChunks cuts src into chunks of at least size bytes (but the last),

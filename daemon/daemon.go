@@ -143,16 +143,14 @@ func New(opts Options, log *zap.Logger) (*Daemon, error) {
 		return nil, fmt.Errorf("reading zone serials: %w", err)
 	}
 
-	d.dns, err = dnsserver.NewServer(dnsserver.Options{
-		Listen:        cfg.DNS.Listen,
-		ECS:           cfg.DNS.ECS,
-		RegionMap:     cfg.DNS.RegionMap,
-		GeoIPDatabase: cfg.DNS.GeoIPDatabase,
-		TransferAllow: transferAllow(cfg),
-		Notify:        transferNotify(cfg),
-		Hostname:      cfg.Server.Hostname,
-		Version:       "failoverd " + opts.Version,
-	}, log.Named("dns"), d.reg)
+	// Probes, the API and the store need descriptors that a TCP flood
+	// must not take: the DNS server's TCP cap is half of what this allows.
+	if nofile, err := dnsserver.RaiseOpenFileLimit(); err != nil {
+		log.Warn("cannot raise the open-file limit", zap.Error(err))
+	} else {
+		log.Debug("open-file limit", zap.Uint64("nofile", nofile))
+	}
+	d.dns, err = dnsserver.NewServer(dnsOptions(cfg, opts.Version), log.Named("dns"), d.reg)
 	if err != nil {
 		return nil, err
 	}
@@ -194,6 +192,7 @@ func New(opts Options, log *zap.Logger) (*Daemon, error) {
 
 	d.sched = probe.NewScheduler(probe.SchedulerOptions{
 		Site:     cfg.Server.Site,
+		Source:   cfg.Server.ProbeSource,
 		Version:  opts.Version,
 		OnResult: obs.onResult,
 	}, log.Named("probe"), d.reg)
