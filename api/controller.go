@@ -52,6 +52,8 @@ type Controller interface {
 	ClusterOp(ctx context.Context, cluster, service, real, action string) (*Job, error)
 	// SetWeight changes a real service's weight (0 = no new traffic).
 	SetWeight(ctx context.Context, cluster, service, real string, weight int) (*Job, error)
+	// ServiceWriter: PUT and DELETE /v1/services/{fqdn}.
+	ServiceWriter
 	// Operations: explain, what-if, reload, zones.
 	Operations
 }

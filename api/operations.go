@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net"
 	"net/http"
 	"net/netip"
@@ -36,24 +35,6 @@ type Operations interface {
 	// Zones lists the served zones with their serials.
 	Zones(ctx context.Context) ([]Zone, error)
 }
-
-// DiagnosticsError is a refused configuration: 400 ApiErrorBadRequest
-// with the diagnostics ("FILE:LINE:COL: error: SUMMARY") in the answer.
-type DiagnosticsError struct {
-	Summary     string
-	Diagnostics []string
-}
-
-// Error implements error.
-func (e *DiagnosticsError) Error() string {
-	if len(e.Diagnostics) == 0 {
-		return e.Summary
-	}
-	return e.Summary + ": " + strings.Join(e.Diagnostics, "; ")
-}
-
-// Unwrap makes errors.Is(err, ErrBadRequest) true.
-func (e *DiagnosticsError) Unwrap() error { return ErrBadRequest }
 
 // ExplainQuery is what GET /v1/explain asks about.
 type ExplainQuery struct {
@@ -360,13 +341,4 @@ func filterServices(list []ServiceSummary, r *http.Request) ([]ServiceSummary, *
 		out = append(out, sv)
 	}
 	return out, nil
-}
-
-// diagnosticsOf returns the diagnostics of a refused configuration.
-func diagnosticsOf(err error) ([]string, bool) {
-	var de *DiagnosticsError
-	if errors.As(err, &de) {
-		return nonNil(de.Diagnostics), true
-	}
-	return nil, false
 }

@@ -53,6 +53,9 @@ type ServiceDetail struct {
 	// LiveRecordState is NOT_FORCED or FORCED_INACTIVE; sf_pool only.
 	LiveRecordState string   `json:"live_record_state,omitempty"`
 	Regions         []Region `json:"regions"`
+	// Managed is true for a service created over the API, false for one
+	// from the operator's configuration files.
+	Managed bool `json:"managed"`
 	// Config is the service's settings as configured (block labels and
 	// attribute names as in the configuration language, defaults filled
 	// in), secrets left out.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -58,10 +59,6 @@ func writeDiagnostic(w *bufio.Writer, files map[string]*hcl.File, d *hcl.Diagnos
 	if !ok {
 		return
 	}
-	num := strconv.Itoa(rng.Start.Line)
-	pad := strings.Repeat(" ", len(num))
-	fmt.Fprintf(w, "  %s | %s\n", num, strings.TrimRight(string(line), " \t\r"))
-
 	// Underline from the start column to the end of the range, or to the
 	// end of the line when the range spans several lines.
 	from := rng.Start.Byte - lineStart
@@ -70,9 +67,42 @@ func writeDiagnostic(w *bufio.Writer, files map[string]*hcl.File, d *hcl.Diagnos
 		to = len(bytes.TrimRight(line, " \t\r"))
 	}
 	if from < 0 || from > len(line) {
+		from, to = -1, -1
+	}
+	// A very long line (generated or hostile text) is shown only around
+	// the subject.
+	prefix, suffix := "", ""
+	if len(line) > maxSnippet {
+		lo := 0
+		if from > maxSnippet/4 {
+			lo = from - maxSnippet/4
+		}
+		for lo > 0 && !utf8.RuneStart(line[lo]) {
+			lo--
+		}
+		hi := min(len(line), lo+maxSnippet)
+		for hi < len(line) && !utf8.RuneStart(line[hi]) {
+			hi++
+		}
+		if lo > 0 {
+			prefix = "…"
+		}
+		if hi < len(line) {
+			suffix = "…"
+		}
+		line = line[lo:hi]
+		from, to = from-lo, min(to-lo, len(line))
+	}
+	num := strconv.Itoa(rng.Start.Line)
+	pad := strings.Repeat(" ", len(num))
+	fmt.Fprintf(w, "  %s | %s%s%s\n", num, prefix, strings.TrimRight(string(line), " \t\r"), suffix)
+	if from < 0 || from > len(line) {
 		return
 	}
 	var under strings.Builder
+	if prefix != "" {
+		under.WriteString(" ")
+	}
 	for _, r := range string(line[:from]) {
 		if r == '\t' {
 			under.WriteRune('\t')
@@ -80,10 +110,14 @@ func writeDiagnostic(w *bufio.Writer, files map[string]*hcl.File, d *hcl.Diagnos
 			under.WriteRune(' ')
 		}
 	}
-	n := len([]rune(string(line[from:max(from, to)])))
+	n := utf8.RuneCount(line[from:max(from, to)])
 	under.WriteString(strings.Repeat("^", max(n, 1)))
 	fmt.Fprintf(w, "  %s | %s\n", pad, under.String())
 }
+
+// maxSnippet is the longest source line, in bytes, a diagnostic shows
+// whole.
+const maxSnippet = 160
 
 // sourceLine returns line n (1-based) of src without its newline, and the
 // byte offset at which it starts.

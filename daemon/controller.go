@@ -22,9 +22,10 @@ type controller struct {
 	log   *zap.Logger
 	loop  *decisionLoop
 	store stateStore
-	// reload is the daemon's one reload path (SIGHUP's too); nil where
-	// the controller only serves reads (tests, Prepare's check).
-	reload func(ctx context.Context, source string) (*api.Job, error)
+	// daemon changes managed services through its reload path, and
+	// reloads (POST /v1/reload, the path SIGHUP takes); nil where a
+	// controller only serves to build the API (Prepare, tests).
+	daemon *Daemon
 }
 
 var _ api.Controller = (*controller)(nil)
@@ -113,6 +114,9 @@ func (c *controller) Service(ctx context.Context, fqdn string) (*api.ServiceDeta
 			return fmt.Errorf("%w: service %s", api.ErrDoesNotExist, fqdn)
 		}
 		out = serviceDetail(v)
+		if ref, ok := c.loop.plan.cfg.LookupService(fqdn); ok {
+			out.Managed = ref.Managed
+		}
 		out.Config = serviceConfig(c.loop.plan.cfg, fqdn)
 		return nil
 	})

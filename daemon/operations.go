@@ -147,10 +147,10 @@ func (c *controller) Zones(ctx context.Context) ([]api.Zone, error) {
 
 // Reload implements api.Controller: the reload SIGHUP does, as a job.
 func (c *controller) Reload(ctx context.Context) (*api.Job, error) {
-	if c.reload == nil {
+	if c.daemon == nil {
 		return nil, errors.New("reload is not available")
 	}
-	return c.reload(ctx, "api")
+	return c.daemon.reloadJob(ctx, "api")
 }
 
 // reloadJob is the one reload path of SIGHUP and POST /v1/reload: read the
@@ -160,6 +160,9 @@ func (c *controller) Reload(ctx context.Context) (*api.Job, error) {
 // in the service's history, so the log report shows configuration changes
 // next to health changes. When that commit fails nothing is swapped.
 func (d *Daemon) reloadJob(ctx context.Context, source string) (*api.Job, error) {
+	// Reloads and changes of managed services go one at a time.
+	d.configMu.Lock()
+	defer d.configMu.Unlock()
 	cfg, files, diags := config.Load(d.configPath)
 	var err error = &diagnosticsError{diags}
 	var job *api.Job
