@@ -233,12 +233,7 @@ func (s *Sites) setSession(ss *session) {
 // could revoke its lease, so the lease gets one lease_ttl to expire.
 func (s *Sites) register(ctx context.Context, cli *clientv3.Client) error {
 	ttl := int64(s.o.LeaseTTL / time.Second)
-	gctx, cancel := context.WithTimeout(ctx, s.o.DialTimeout)
-	lease, err := cli.Grant(gctx, ttl)
-	cancel()
-	if err != nil {
-		return fmt.Errorf("etcd: grant lease: %w", err)
-	}
+	var lease *clientv3.LeaseGrantResponse
 	revoke := func() {
 		rctx, cancel := context.WithTimeout(s.base, s.o.DialTimeout)
 		defer cancel()
@@ -250,6 +245,13 @@ func (s *Sites) register(ctx context.Context, cli *clientv3.Client) error {
 		ConfigDigest: s.o.ConfigDigest, Instance: s.instance, Started: now})
 	waited := false
 	for {
+		gctx, cancel := context.WithTimeout(ctx, s.o.DialTimeout)
+		var err error
+		lease, err = cli.Grant(gctx, ttl)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("etcd: grant lease: %w", err)
+		}
 		tctx, cancel := context.WithTimeout(ctx, s.o.DialTimeout)
 		resp, err := cli.Txn(tctx).
 			If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
@@ -265,6 +267,7 @@ func (s *Sites) register(ctx context.Context, cli *clientv3.Client) error {
 		}
 		kvs := resp.Responses[0].GetResponseRange().Kvs
 		if len(kvs) == 0 {
+			revoke()
 			continue // expired between the compare and the get
 		}
 		var holder siteValue
@@ -283,6 +286,7 @@ func (s *Sites) register(ctx context.Context, cli *clientv3.Client) error {
 			if r.Succeeded {
 				break
 			}
+			revoke()
 			continue
 		}
 		if herr != nil || holder.Hostname != s.o.Hostname || waited {
@@ -291,10 +295,10 @@ func (s *Sites) register(ctx context.Context, cli *clientv3.Client) error {
 				ErrSiteTaken, s.o.Site, holderName(holder, herr), holder.Started.Format(time.RFC3339), kvs[0].Lease)
 		}
 		waited = true
+		revoke() // the wait can outlast our own lease
 		s.log.Warn("site held by a process on this host, waiting for its lease to expire",
 			zap.String("site", s.o.Site), zap.String("hostname", holder.Hostname), zap.Duration("lease_ttl", s.o.LeaseTTL))
 		if err := s.waitDeleted(ctx, cli, key, kvs[0].ModRevision); err != nil {
-			revoke()
 			return err
 		}
 	}
