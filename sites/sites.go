@@ -40,6 +40,8 @@ type Sites struct {
 	// calls serialises every callback on one goroutine, in the order the
 	// changes happened, so the daemon never sees them reordered.
 	calls chan func()
+	// relist asks the watch to list the prefix afresh (after a lost lease).
+	relist chan struct{}
 
 	pub publisher
 
@@ -105,6 +107,7 @@ func Open(ctx context.Context, o Options, log *zap.Logger, reg prometheus.Regist
 		o: o, log: log, m: m, k: keys{prefix: o.Prefix}, tls: tlsCfg, instance: nonce(),
 		base: base, cancelBase: cancel,
 		calls:       make(chan func(), 1024),
+		relist:      make(chan struct{}, 1),
 		sessChanged: make(chan struct{}),
 		v:           newView(),
 		waiters:     map[uint64][]chan Job{},
@@ -112,7 +115,7 @@ func Open(ctx context.Context, o Options, log *zap.Logger, reg prometheus.Regist
 		conn:        Connection{Since: time.Now()},
 	}
 	s.pub.init()
-	if err := s.connect(ctx); err != nil {
+	if err := s.connect(ctx, true); err != nil {
 		if fatal(err) {
 			s.Close()
 			return nil, err
@@ -123,9 +126,10 @@ func Open(ctx context.Context, o Options, log *zap.Logger, reg prometheus.Regist
 	return s, nil
 }
 
-// connect makes the client, registers the site and lists the prefix, as
-// far as etcd lets it; each step is bounded by dial_timeout.
-func (s *Sites) connect(ctx context.Context) error {
+// connect makes the client and registers the site, and with list reads
+// the prefix (at Open; afterwards the watch owns the view), as far as etcd
+// lets it; each step is bounded by dial_timeout.
+func (s *Sites) connect(ctx context.Context, list bool) error {
 	cli, err := s.ensureClient(ctx)
 	if err != nil {
 		return err
@@ -135,10 +139,7 @@ func (s *Sites) connect(ctx context.Context) error {
 			return err
 		}
 	}
-	s.mu.Lock()
-	loaded := s.loaded
-	s.mu.Unlock()
-	if !loaded {
+	if list {
 		return s.resync(ctx, cli, false)
 	}
 	return nil
@@ -418,7 +419,7 @@ func (s *Sites) callLoop(ctx context.Context) error {
 func (s *Sites) sessionLoop(ctx context.Context) error {
 	bo := newBackoff(200*time.Millisecond, s.o.LeaseTTL)
 	for ctx.Err() == nil {
-		if err := s.connect(ctx); err != nil {
+		if err := s.connect(ctx, false); err != nil {
 			if errors.Is(err, ErrSiteTaken) {
 				s.log.Error("leaving the deployment", zap.Error(err))
 				return err
@@ -439,6 +440,10 @@ func (s *Sites) sessionLoop(ctx context.Context) error {
 			s.log.Warn("site lease lost (etcd unreachable or lease expired): re-registering", zap.String("site", s.o.Site))
 			ss.cancel()
 			s.setSession(nil)
+			select {
+			case s.relist <- struct{}{}:
+			default:
+			}
 		}
 	}
 	return nil

@@ -23,6 +23,7 @@ func (s *Sites) resync(ctx context.Context, cli *clientv3.Client, deliver bool) 
 		return fmt.Errorf("etcd: list %s: %w", s.o.Prefix, err)
 	}
 	now := time.Now()
+	s.log.Debug("resync", zap.Int64("rev", resp.Header.Revision), zap.Int("kvs", len(resp.Kvs)))
 	nv := newView()
 	nv.rev = resp.Header.Revision
 	ch := newChanges(nv.rev)
@@ -123,9 +124,9 @@ func (s *Sites) watchLoop(ctx context.Context) error {
 			first = false
 		}
 		if err := s.watch(ctx, cli); err != nil && ctx.Err() == nil {
-			if errors.Is(err, rpctypes.ErrCompacted) {
+			if errors.Is(err, rpctypes.ErrCompacted) || errors.Is(err, errRelist) {
 				s.m.resyncs.Inc()
-				s.log.Warn("etcd compacted revisions the watch still needed: re-reading the state", zap.Error(err))
+				s.log.Warn("re-reading the deployment state", zap.Error(err))
 				if err := s.resync(ctx, cli, true); err != nil {
 					s.log.Warn("etcd: re-reading the deployment state", zap.Error(err))
 					s.mu.Lock()
@@ -164,22 +165,37 @@ func (s *Sites) watch(ctx context.Context, cli *clientv3.Client) error {
 	s.mu.Lock()
 	from := s.v.rev + 1
 	s.mu.Unlock()
-	for resp := range cli.Watch(wctx, s.o.Prefix, clientv3.WithPrefix(), clientv3.WithRev(from)) {
-		if resp.CompactRevision != 0 {
-			return fmt.Errorf("watch from revision %d: %w", from, rpctypes.ErrCompacted)
-		}
-		if err := resp.Err(); err != nil {
-			return err
-		}
-		if len(resp.Events) > 0 {
-			s.applyEvents(ctx, resp.Events)
+	wch := cli.Watch(wctx, s.o.Prefix, clientv3.WithPrefix(), clientv3.WithRev(from))
+	for {
+		select {
+		case <-s.relist:
+			return errRelist
+		case resp, ok := <-wch:
+			if !ok {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return errors.New("watch channel closed")
+			}
+			if resp.CompactRevision != 0 {
+				return fmt.Errorf("watch from revision %d: %w", from, rpctypes.ErrCompacted)
+			}
+			if err := resp.Err(); err != nil {
+				return err
+			}
+			if len(resp.Events) > 0 {
+				s.applyEvents(ctx, resp.Events)
+			}
 		}
 	}
-	if ctx.Err() != nil {
-		return nil
-	}
-	return errors.New("watch channel closed")
 }
+
+// errRelist ends a watch that may have missed events: the client resumes
+// a watch after a lost connection on its own, but etcd before 3.4.34 and
+// 3.5.15 drops a delete whose revision is exactly the compaction revision
+// from such a resumed watch (etcd issue 18089), so after a lost lease the
+// state is listed afresh instead of trusted.
+var errRelist = errors.New("re-listing after a lost lease")
 
 // applyEvents applies one watch response (whole revisions: etcd does not
 // split a revision across responses) and delivers its changes.
@@ -193,6 +209,7 @@ func (s *Sites) applyEvents(ctx context.Context, evs []*clientv3.Event) {
 	}
 	ch := newChanges(rev)
 	for _, ev := range evs {
+		s.log.Debug("watch event", zap.String("type", ev.Type.String()), zap.String("key", string(ev.Kv.Key)), zap.Int64("rev", ev.Kv.ModRevision))
 		if err := s.v.apply(s.k, ev.Kv, ev.Type == clientv3.EventTypeDelete, now, ch); err != nil {
 			bad = append(bad, badValue{ev.Kv, err})
 		}

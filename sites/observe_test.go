@@ -1,0 +1,204 @@
+package sites
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// writeCounter counts the puts etcd applies under a key prefix, through a
+// watch of the test's own.
+type writeCounter struct {
+	mu   sync.Mutex
+	puts map[string]int
+	n    int
+}
+
+func countWrites(t *testing.T, cli *clientv3.Client, prefix string) *writeCounter {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	wc := &writeCounter{puts: map[string]int{}}
+	ch := cli.Watch(ctx, prefix, clientv3.WithPrefix())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for resp := range ch {
+			wc.mu.Lock()
+			for _, ev := range resp.Events {
+				if ev.Type == clientv3.EventTypePut {
+					wc.puts[string(ev.Kv.Key)]++
+					wc.n++
+				}
+			}
+			wc.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	// The watch is open once a probe write shows up in it.
+	probe := prefix + "zz-watch-open"
+	eventually(t, 5*time.Second, "the counting watch is open", func() bool {
+		if _, err := cli.Put(context.Background(), probe, "x"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+		return wc.count(probe) > 0
+	})
+	return wc
+}
+
+func (wc *writeCounter) count(key string) int {
+	wc.mu.Lock()
+	defer wc.mu.Unlock()
+	return wc.puts[key]
+}
+
+func (wc *writeCounter) total(prefix string) int {
+	wc.mu.Lock()
+	defer wc.mu.Unlock()
+	n := 0
+	for k, c := range wc.puts {
+		if strings.HasPrefix(k, prefix) {
+			n += c
+		}
+	}
+	return n
+}
+
+func TestPublish_WritesOnChangeOnlyNotPerRound(t *testing.T) {
+	eps := sharedCluster(t)
+	prefix := testPrefix(t)
+	cli := (&cluster{t: t}).client(eps...)
+	wc := countWrites(t, cli, prefix+kindObs)
+	a := openNode(t, eps, prefix, "ams")
+	obsPrefix := a.s.k.obsSite("ams")
+
+	const targets, rounds = 50, 20
+	base := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	round := func(r int, status func(i int) Status, rtt time.Duration) {
+		for i := range targets {
+			a.s.Publish(Observation{Target: fmt.Sprintf("HTTP|192.0.2.%d:80|/", i), Status: status(i),
+				Message: "", RTT: rtt, Time: base.Add(time.Duration(r) * 10 * time.Second)})
+		}
+	}
+	allUp := func(int) Status { return StatusUp }
+	// 20 steady rounds (200 s of probing) with RTT jitter under the
+	// threshold: one write per target, however many rounds.
+	for r := range rounds {
+		round(r, allUp, time.Duration(10+r%2)*time.Millisecond)
+	}
+	// A marker written after the rounds proves the writer has drained them.
+	marker := func(status Status) {
+		a.s.Publish(Observation{Target: "marker", Status: status, Time: base})
+	}
+	marker(StatusUp)
+	eventually(t, 5*time.Second, "the marker is written", func() bool { return wc.count(a.s.k.obs("ams", "marker")) == 1 })
+	if got := wc.total(obsPrefix); got != targets+1 {
+		t.Fatalf("%d steady rounds of %d targets cost %d writes, want %d (one per target)", rounds, targets, got, targets+1)
+	}
+	// One target goes down: exactly one more write.
+	round(rounds, func(i int) Status {
+		if i == 7 {
+			return StatusDown
+		}
+		return StatusUp
+	}, 10*time.Millisecond)
+	marker(StatusDown)
+	eventually(t, 5*time.Second, "the marker change is written", func() bool { return wc.count(a.s.k.obs("ams", "marker")) == 2 })
+	if got := wc.total(obsPrefix); got != targets+3 {
+		t.Fatalf("one changed target cost %d writes in all, want %d", got, targets+3)
+	}
+	if got := wc.count(a.s.k.obs("ams", "HTTP|192.0.2.7:80|/")); got != 2 {
+		t.Errorf("the changed target was written %d times, want 2", got)
+	}
+	if got := a.metric(a.s.m.published); int(got) != targets+3 {
+		t.Errorf("failoverd_observations_published_total = %v, want %d", got, targets+3)
+	}
+	// The leader (this node) sees every live site's report.
+	eventually(t, 5*time.Second, "reports reach the watch", func() bool {
+		rs := a.s.Reports("HTTP|192.0.2.7:80|/")
+		return len(rs) == 1 && rs[0].Status == StatusDown && rs[0].Site == "ams"
+	})
+}
+
+func TestPublish_RTTChangeIsThrottled(t *testing.T) {
+	eps := sharedCluster(t)
+	prefix := testPrefix(t)
+	cli := (&cluster{t: t}).client(eps...)
+	wc := countWrites(t, cli, prefix+kindObs)
+	a := openNode(t, eps, prefix, "ams", func(o *Options) { o.RTTRefresh = 30 * time.Second })
+	key := a.s.k.obs("ams", "perf")
+	base := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	pub := func(sec int, rtt time.Duration) {
+		a.s.Publish(Observation{Target: "perf", Status: StatusUp, RTT: rtt, Time: base.Add(time.Duration(sec) * time.Second)})
+	}
+	pub(0, 10*time.Millisecond)  // first view: written
+	pub(10, 50*time.Millisecond) // moved, but too soon after the last write
+	pub(40, 50*time.Millisecond) // moved and 40 s since the last write: written
+	pub(80, 52*time.Millisecond) // within 20 %: not written
+	a.s.Publish(Observation{Target: "marker", Status: StatusUp, Time: base})
+	eventually(t, 5*time.Second, "the marker is written", func() bool { return wc.count(a.s.k.obs("ams", "marker")) == 1 })
+	if got := wc.count(key); got > 2 {
+		t.Fatalf("perf target written %d times, want at most 2", got)
+	}
+	eventually(t, 5*time.Second, "the throttled RTT is the one published", func() bool {
+		rs := a.s.Reports("perf")
+		return len(rs) == 1 && rs[0].RTT == 50*time.Millisecond
+	})
+}
+
+func TestPublish_SiteLeavingTakesItsReportsAlong(t *testing.T) {
+	eps := sharedCluster(t)
+	prefix := testPrefix(t)
+	a := openNode(t, eps, prefix, "ams")
+	b := openNode(t, eps, prefix, "fra")
+	a.s.Publish(Observation{Target: "t1", Status: StatusDown, Message: "connection refused"})
+	b.s.Publish(Observation{Target: "t1", Status: StatusUp})
+	eventually(t, 5*time.Second, "both reports reach ams", func() bool { return len(a.s.Reports("t1")) == 2 })
+	d := Decide(Quorum{Mode: QuorumMajority}, a.s.Reports("t1"))
+	if d.Status != StatusUp {
+		t.Fatalf("one of two down under majority: %s, want up", d.Status)
+	}
+	b.crash()
+	eventually(t, 10*time.Second, "fra's report expires with its lease", func() bool {
+		rs := a.s.Reports("t1")
+		return len(rs) == 1 && rs[0].Site == "ams"
+	})
+	a.rec.mu.Lock()
+	got := a.rec.reports["t1"]
+	a.rec.mu.Unlock()
+	if len(got) != 1 || got[0].Site != "ams" {
+		t.Errorf("OnReports last said %+v for t1, want only ams", got)
+	}
+	if d := Decide(Quorum{Mode: QuorumMajority}, a.s.Reports("t1")); d.Status != StatusDown || d.Message != "connection refused" {
+		t.Errorf("after fra left: %+v, want down by ams", d)
+	}
+}
+
+func TestPublish_RepublishedUnderANewLeaseAfterALostOne(t *testing.T) {
+	eps := sharedCluster(t)
+	prefix := testPrefix(t)
+	cli := (&cluster{t: t}).client(eps...)
+	a := openNode(t, eps, prefix, "ams")
+	a.s.Publish(Observation{Target: "t1", Status: StatusDown, Message: "HTTP 503"})
+	eventually(t, 5*time.Second, "published", func() bool { return len(a.s.Reports("t1")) == 1 })
+	// Revoke the site's lease from outside, as etcd does when keep-alives
+	// stop arriving: registration and observations vanish with it.
+	lease := a.s.currentSession().lease
+	if _, err := cli.Revoke(context.Background(), lease); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "re-registered under a new lease with its observations", func() bool {
+		ss := a.s.currentSession()
+		rs := a.s.Reports("t1")
+		return ss != nil && ss.lease != lease && len(rs) == 1 && rs[0].Message == "HTTP 503"
+	})
+	if got := a.metric(a.s.m.leaseLosses); got < 1 {
+		t.Errorf("failoverd_etcd_lease_losses_total = %v", got)
+	}
+	leaderOf(t, 10*time.Second, a)
+}
