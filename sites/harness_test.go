@@ -108,6 +108,7 @@ func (c *cluster) start(bin string, m *member, initial string) {
 		"--heartbeat-interval", "50", "--election-timeout", "500",
 		"--logger", "zap", "--log-level", "warn")
 	m.cmd.Stdout, m.cmd.Stderr = logf, logf
+	dieWithTest(m.cmd)
 	if err := m.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -218,6 +219,7 @@ func sharedCluster(t *testing.T) []string {
 			"--listen-peer-urls", m.peer, "--initial-advertise-peer-urls", m.peer,
 			"--initial-cluster", m.name+"="+m.peer, "--logger", "zap", "--log-level", "warn")
 		m.cmd.Stdout, m.cmd.Stderr = logf, logf
+		dieWithTest(m.cmd)
 		if err := m.cmd.Start(); err != nil {
 			t.Fatal(err)
 		}

@@ -208,12 +208,28 @@ func (s *Sites) Commit(ctx context.Context, b Batch) (Result, error) {
 }
 
 // guarded runs ops in transactions of at most MaxTxnOps operations, each
-// only if term's election key is still the one this node created.
+// only if term's election key is still the one this node created. A
+// transaction that failed in etcd (a request timed out while etcd elected
+// a new raft leader, a member went away) is tried again, up to
+// commitAttempts times: every operation is a put of a whole value or a
+// delete, so running one twice leaves the same state.
 func (s *Sites) guarded(ctx context.Context, cli *clientv3.Client, term *leadership, ops []clientv3.Op) (int64, error) {
 	guard := clientv3.Compare(clientv3.CreateRevision(term.key), "=", term.rev)
 	var rev int64
 	for chunk := range slices.Chunk(ops, s.o.MaxTxnOps) {
-		resp, err := cli.Txn(ctx).If(guard).Then(chunk...).Commit()
+		var (
+			resp *clientv3.TxnResponse
+			err  error
+		)
+		bo := newBackoff(100*time.Millisecond, time.Second)
+		for attempt := 1; ; attempt++ {
+			resp, err = cli.Txn(ctx).If(guard).Then(chunk...).Commit()
+			if err == nil || ctx.Err() != nil || attempt == commitAttempts {
+				break
+			}
+			s.log.Warn("etcd commit failed, retrying", zap.Int("attempt", attempt), zap.Error(err))
+			bo.wait(ctx)
+		}
 		if err != nil {
 			return rev, fmt.Errorf("etcd commit: %w", err)
 		}
@@ -226,6 +242,9 @@ func (s *Sites) guarded(ctx context.Context, cli *clientv3.Client, term *leaders
 	}
 	return rev, nil
 }
+
+// commitAttempts bounds the tries of one commit transaction.
+const commitAttempts = 4
 
 // MarkDelivered records that the events with ids were notified. Any node
 // may mark; the leader is the one that sends.
@@ -325,7 +344,7 @@ func (s *Sites) prune(ctx context.Context, now time.Time) error {
 // stays queued and will still be applied.
 func (s *Sites) Submit(ctx context.Context, data []byte) (Job, error) {
 	cli := s.currentClient()
-	if cli == nil || !s.Connection().Connected {
+	if cli == nil || s.Connection().Partitioned {
 		return Job{}, ErrDisconnected
 	}
 	resp, err := cli.Put(ctx, s.k.cmd(s.o.Site, nonce()),
