@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, when missing, the Debian packages the tests drive for real:
-# dig, a real syslog receiver, a real DNS secondary, a headless browser and
-# systemd-analyze. Nothing is assumed to be on the machine already.
+# dig, a real syslog receiver, a real DNS secondary, a headless browser,
+# systemd-analyze and the etcd server. Nothing is assumed to be on the
+# machine already.
 set -euo pipefail
 
 declare -A need=(
@@ -10,6 +11,7 @@ declare -A need=(
   [knotd]=knot
   [chromium]=chromium
   [systemd-analyze]=systemd
+  [etcd]=etcd-server
 )
 
 missing=()

@@ -47,6 +47,7 @@ type member struct {
 type cluster struct {
 	t       *testing.T
 	members []*member
+	extra   []string // more etcd flags for every member started
 }
 
 // freePort returns a loopback port nothing listens on right now.
@@ -107,6 +108,7 @@ func (c *cluster) start(bin string, m *member, initial string) {
 		// Short raft timings: a lost member is noticed in a second.
 		"--heartbeat-interval", "50", "--election-timeout", "500",
 		"--logger", "zap", "--log-level", "warn")
+	m.cmd.Args = append(m.cmd.Args, c.extra...)
 	m.cmd.Stdout, m.cmd.Stderr = logf, logf
 	dieWithTest(m.cmd)
 	if err := m.cmd.Start(); err != nil {

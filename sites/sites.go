@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -116,6 +118,9 @@ func Open(ctx context.Context, o Options, log *zap.Logger, reg prometheus.Regist
 	}
 	s.pub.init()
 	if err := s.connect(ctx, true); err != nil {
+		if tlsErr := s.diagnoseTLS(ctx); tlsErr != nil {
+			err = tlsErr // gRPC only says "deadline exceeded"
+		}
 		if fatal(err) {
 			s.Close()
 			return nil, err
@@ -141,6 +146,43 @@ func (s *Sites) connect(ctx context.Context, list bool) error {
 	}
 	if list {
 		return s.resync(ctx, cli, false)
+	}
+	return nil
+}
+
+// diagnoseTLS finds out whether a failed start was a TLS mistake (a
+// server certificate from another CA, a name mismatch): it dials each
+// https endpoint and shakes hands itself. It returns nil when every
+// endpoint it could reach accepted the handshake.
+func (s *Sites) diagnoseTLS(ctx context.Context) error {
+	if s.tls == nil {
+		return nil
+	}
+	for _, ep := range s.o.Endpoints {
+		u, err := url.Parse(ep)
+		if err != nil || u.Scheme != "https" {
+			continue
+		}
+		dctx, cancel := context.WithTimeout(ctx, s.o.DialTimeout)
+		d := tls.Dialer{Config: s.tls.Clone()}
+		d.Config.ServerName = u.Hostname()
+		conn, err := d.DialContext(dctx, "tcp", u.Host)
+		cancel()
+		if err == nil {
+			conn.Close()
+			continue
+		}
+		var (
+			unknownCA x509.UnknownAuthorityError
+			hostname  x509.HostnameError
+			invalid   x509.CertificateInvalidError
+			verify    *tls.CertificateVerificationError
+			alert     tls.AlertError
+		)
+		if errors.As(err, &unknownCA) || errors.As(err, &hostname) || errors.As(err, &invalid) ||
+			errors.As(err, &verify) || errors.As(err, &alert) {
+			return fmt.Errorf("etcd %s: TLS handshake: %w", ep, err)
+		}
 	}
 	return nil
 }
