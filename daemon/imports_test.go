@@ -21,7 +21,8 @@ var allowedImports = map[string][]string{
 	"notify":          nil,
 	"store":           nil,
 	"api":             nil,
-	"daemon":          {"config", "probe", "pool", "dnsserver", "notify", "store", "api"},
+	"sites":           nil,
+	"daemon":          {"config", "probe", "pool", "dnsserver", "notify", "store", "api", "sites"},
 	"cmd/failoverd":   {"daemon", "config"},
 	"cmd/failoverctl": {"api"},
 }
@@ -31,6 +32,7 @@ var libraryOwner = map[string]string{
 	"github.com/miekg/dns":                     "dnsserver",
 	"github.com/prometheus-community/pro-bing": "probe",
 	"go.etcd.io/bbolt":                         "store",
+	"go.etcd.io/etcd":                          "sites",
 }
 
 type listedPackage struct {

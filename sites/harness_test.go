@@ -292,7 +292,7 @@ func openNode(t *testing.T, endpoints []string, prefix, site string, opts ...nod
 
 func tryOpenNode(t *testing.T, endpoints []string, prefix, site string, opts ...nodeOpt) (*node, error) {
 	t.Helper()
-	core, logs := observer.New(zap.DebugLevel)
+	core, logs := observer.New(zap.InfoLevel)
 	rec := &recorder{reports: map[string][]Report{}, commands: make(chan Command, 100)}
 	o := Options{
 		Endpoints: endpoints, Prefix: prefix, LeaseTTL: 2 * time.Second, DialTimeout: time.Second,

@@ -23,7 +23,7 @@ func (s *Sites) resync(ctx context.Context, cli *clientv3.Client, deliver bool) 
 		return fmt.Errorf("etcd: list %s: %w", s.o.Prefix, err)
 	}
 	now := time.Now()
-	s.log.Debug("resync", zap.Int64("rev", resp.Header.Revision), zap.Int("kvs", len(resp.Kvs)))
+	s.log.Debug("listed the prefix", zap.Int64("revision", resp.Header.Revision), zap.Int("keys", len(resp.Kvs)))
 	nv := newView()
 	nv.rev = resp.Header.Revision
 	ch := newChanges(nv.rev)
@@ -209,7 +209,6 @@ func (s *Sites) applyEvents(ctx context.Context, evs []*clientv3.Event) {
 	}
 	ch := newChanges(rev)
 	for _, ev := range evs {
-		s.log.Debug("watch event", zap.String("type", ev.Type.String()), zap.String("key", string(ev.Kv.Key)), zap.Int64("rev", ev.Kv.ModRevision))
 		if err := s.v.apply(s.k, ev.Kv, ev.Type == clientv3.EventTypeDelete, now, ch); err != nil {
 			bad = append(bad, badValue{ev.Kv, err})
 		}
