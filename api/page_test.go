@@ -3,11 +3,13 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/failoverd/failoverd/api"
 	"github.com/failoverd/failoverd/api/apitest"
+	"github.com/failoverd/failoverd/internal/testutil"
 )
 
 func TestStatusPageIsServedWithoutTokenAndSelfContained(t *testing.T) {
@@ -53,22 +56,6 @@ func TestStatusPageIsServedWithoutTokenAndSelfContained(t *testing.T) {
 	if status, _, _ := ts.call(t, "GET", "/nothing", "", ""); status != 404 {
 		t.Errorf("GET /nothing = %d, want 404", status)
 	}
-}
-
-// chromium finds Debian's chromium, skipping the test when it is missing
-// unless FAILOVERD_REQUIRE_TOOLS=1.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("FAILOVERD_REQUIRE_TOOLS") == "1" {
-		t.Fatal("chromium not found (Debian package chromium) and FAILOVERD_REQUIRE_TOOLS=1")
-	}
-	t.Skip("chromium not found (Debian package chromium)")
-	return ""
 }
 
 func artifactsDir(t *testing.T) string {
@@ -119,7 +106,7 @@ func runChromium(t *testing.T, bin, pageURL string, extra ...string) string {
 // service, region, address, status, chart, event and cluster, and keeps a
 // screenshot as a test artifact.
 func TestStatusPageInBrowser(t *testing.T) {
-	bin := chromium(t)
+	bin := testutil.RequireTool(t, "chromium", "chromium", "chromium-browser")
 	ctl := apitest.NewMemoryAt(time.Now().UTC().Add(-time.Hour).Truncate(time.Second))
 	srv, err := api.NewServer(api.Options{Listen: "127.0.0.1:0", Token: testToken}, ctl, zaptest.NewLogger(t))
 	if err != nil {
@@ -185,4 +172,48 @@ func TestStatusPageInBrowser(t *testing.T) {
 		}
 		t.Logf("screenshot: %s", shot)
 	})
+}
+
+// TestStatusPageShowsAFailingStore loads the page in headless chromium
+// while the store fails, then once it works again.
+func TestStatusPageShowsAFailingStore(t *testing.T) {
+	bin := testutil.RequireTool(t, "chromium", "chromium", "chromium-browser")
+	var failing atomic.Bool
+	failing.Store(true)
+	srv, err := api.NewServer(api.Options{Listen: "127.0.0.1:0", StoreHealth: func() error {
+		if failing.Load() {
+			return errors.New("state file /var/lib/failoverd/failoverd.db: commit: no space left on device")
+		}
+		return nil
+	}}, apitest.NewMemory(), zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	<-srv.Ready()
+	base := "http://" + srv.Addr().String() + "/"
+
+	dom := runChromium(t, bin, base, "--dump-dom")
+	for _, w := range []string{`data-store="failing"`, `id="store-alert"`, "State is not being saved", "no space left on device", `data-fqdn="app.example.com."`} {
+		if !strings.Contains(dom, w) {
+			t.Errorf("page with a failing store lacks %q", w)
+		}
+	}
+	if t.Failed() {
+		t.Logf("DOM:\n%s", dom)
+	}
+
+	failing.Store(false)
+	dom = runChromium(t, bin, base, "--dump-dom")
+	if !strings.Contains(dom, `data-store="ok"`) || strings.Contains(dom, "no space left") {
+		t.Errorf("page with a working store still shows the banner:\n%s", dom)
+	}
 }

@@ -182,6 +182,7 @@ func (l *loader) server(r *rawServer) Server {
 			}
 			s.Site = *r.Site
 		}
+		s.StateDirRange = at.attr("state_dir")
 		if r.StateDir != nil {
 			if *r.StateDir == "" {
 				l.errf(at.attr("state_dir"), "Empty state_dir", "Give the directory for operational state, or remove the attribute to use \"./state\".")
@@ -215,7 +216,7 @@ func (l *loader) server(r *rawServer) Server {
 }
 
 func (l *loader) dns(r *rawDNS) DNS {
-	d := DNS{Listen: []string{"127.0.0.1:5353"}, ECS: true}
+	d := DNS{Listen: []string{"127.0.0.1:5353"}, ListenRanges: []hcl.Range{{}}, ECS: true}
 	if r == nil {
 		return d
 	}
@@ -224,19 +225,21 @@ func (l *loader) dns(r *rawDNS) DNS {
 		if len(*r.Listen) == 0 {
 			l.errf(at.attr("listen"), "No listen address", "The DNS server needs at least one address such as \"127.0.0.1:5353\".")
 		}
-		d.Listen = nil
+		d.Listen, d.ListenRanges = nil, nil
 		for i, a := range *r.Listen {
 			if _, _, ok := splitHostPort(a); !ok {
 				l.errf(at.elem("listen", i), "Invalid listen address", "Write HOST:PORT, such as \"127.0.0.1:5353\" or \"[::1]:5353\"; got %q.", a)
 				continue
 			}
 			d.Listen = append(d.Listen, a)
+			d.ListenRanges = append(d.ListenRanges, at.elem("listen", i))
 		}
 	}
 	if r.ECS != nil {
 		d.ECS = *r.ECS
 	}
 	if r.RegionMap != nil {
+		d.RegionMapRange = at.attr("region_map")
 		d.RegionMap = map[string][]netip.Prefix{}
 		for code, prefixes := range r.RegionMap {
 			if strings.TrimSpace(code) == "" {
@@ -256,6 +259,7 @@ func (l *loader) dns(r *rawDNS) DNS {
 	}
 	if r.GeoIPDatabase != nil {
 		d.GeoIPDatabase = resolvePath(*r.GeoIPDatabase, at.attr("geoip_database"))
+		d.GeoIPDatabaseRange = at.attr("geoip_database")
 	}
 	if len(r.Transfer) > 1 {
 		for _, t := range r.Transfer[1:] {
@@ -292,6 +296,7 @@ func (l *loader) api(r *rawAPI) API {
 		return a
 	}
 	at := src{r.Body, r.DefRange}
+	a.ListenRange, a.TokenFileRange = at.attr("listen"), at.attr("token_file")
 	if r.TokenFile != nil && *r.TokenFile != "" {
 		a.TokenFile = resolvePath(*r.TokenFile, at.attr("token_file"))
 	}
@@ -328,6 +333,7 @@ func (l *loader) smtp(r *rawSMTP) *SMTP {
 	}
 	if r.PasswordFile != nil && *r.PasswordFile != "" {
 		s.PasswordFile = resolvePath(*r.PasswordFile, at.attr("password_file"))
+		s.PasswordFileRange = at.attr("password_file")
 	}
 	if r.StartTLS != nil {
 		l.enum(*r.StartTLS, startTLSModes, at.attr("starttls"), "starttls")
@@ -355,7 +361,7 @@ func (l *loader) contact(r *rawContact) *Contact {
 
 func (l *loader) zone(r *rawZone) *Zone {
 	at := src{r.Body, r.DefRange}
-	z := &Zone{Name: normalizeName(r.Name), TTL: defaultZoneTTL, DefRange: r.DefRange, NS: []string{}}
+	z := &Zone{Name: normalizeName(r.Name), TTL: defaultZoneTTL, DefRange: r.DefRange, FileRange: at.attr("file"), NS: []string{}}
 	if !validZoneName(z.Name) {
 		l.errf(r.NameRange, "Invalid zone name", "A zone name is a DNS name such as \"example.com\"; got %q.", r.Name)
 	}
@@ -384,7 +390,10 @@ func (l *loader) zone(r *rawZone) *Zone {
 
 func (l *loader) record(z *Zone, r *rawRecord) *Record {
 	at := src{r.Body, r.DefRange}
-	rec := &Record{TTL: z.TTL, Type: strings.ToUpper(r.Type), RData: r.RData, DefRange: r.DefRange}
+	rec := &Record{TTL: z.TTL, Type: strings.ToUpper(r.Type), RData: r.RData, DefRange: r.DefRange, TypeRange: at.attr("type")}
+	for i := range r.RData {
+		rec.RDataRanges = append(rec.RDataRanges, at.elem("rdata", i))
+	}
 	switch name := strings.TrimSpace(r.Name); {
 	case name == "@":
 		rec.Name = z.Name

@@ -65,6 +65,8 @@ type Server struct {
 	LogFormat string
 	// HistoryRetention is how long events are kept; default 720h.
 	HistoryRetention time.Duration
+	// StateDirRange is where state_dir is set (zero without a server block).
+	StateDirRange hcl.Range
 }
 
 // DNS holds the settings of the dns block.
@@ -80,6 +82,12 @@ type DNS struct {
 	GeoIPDatabase string
 	// Transfer is nil when zone transfers are disabled.
 	Transfer *Transfer
+	// ListenRanges are where each Listen element is written (zero ranges
+	// for the default).
+	ListenRanges []hcl.Range
+	// GeoIPDatabaseRange and RegionMapRange are where geoip_database and
+	// region_map are set.
+	GeoIPDatabaseRange, RegionMapRange hcl.Range
 }
 
 // Transfer configures AXFR/IXFR and NOTIFY.
@@ -96,6 +104,9 @@ type API struct {
 	Listen string
 	// TokenFile is the absolute path of the bearer token file, or "".
 	TokenFile string
+	// ListenRange and TokenFileRange are where listen and token_file are
+	// set (zero without an api block).
+	ListenRange, TokenFileRange hcl.Range
 }
 
 // SMTP configures the e-mail sender.
@@ -110,6 +121,8 @@ type SMTP struct {
 	PasswordFile string
 	// StartTLS is never, opportunistic or required; default "opportunistic".
 	StartTLS string
+	// PasswordFileRange is where password_file is set.
+	PasswordFileRange hcl.Range
 }
 
 // Contact is a named list of e-mail addresses.
@@ -135,6 +148,8 @@ type Zone struct {
 	Records []*Record
 	// DefRange is where the zone block is defined.
 	DefRange hcl.Range
+	// FileRange is where file is set.
+	FileRange hcl.Range
 }
 
 // Record is one inline static resource record set.
@@ -149,6 +164,10 @@ type Record struct {
 	RData []string
 	// DefRange is where the record block is defined.
 	DefRange hcl.Range
+	// TypeRange is where type is set; RDataRanges where each RData
+	// element is written.
+	TypeRange   hcl.Range
+	RDataRanges []hcl.Range
 }
 
 // Monitor protocols.

@@ -18,8 +18,8 @@ import (
 
 // plan is everything the daemon derives from one configuration: the engine's
 // spec, the distinct probe targets, the loaded zones and where each service's
-// notifications go. A reload builds a new plan completely before anything
-// running is touched.
+// notifications go. A reload builds a new plan completely (see Prepare)
+// before anything running is touched.
 type plan struct {
 	cfg     *config.Config
 	spec    pool.Spec
@@ -36,8 +36,18 @@ type plan struct {
 	clusterNames map[string]bool
 }
 
-// buildPlan turns a validated configuration into a plan. It reads zone files;
-// a zone file error fails the whole plan.
+// planError is a configuration the plan cannot be built from, at the place
+// in the configuration that says so.
+type planError struct {
+	at      config.Range
+	summary string
+	err     error
+}
+
+func (e *planError) Error() string { return e.summary + ": " + e.err.Error() }
+
+// buildPlan turns a validated configuration into a plan without its zones,
+// which Prepare loads.
 func buildPlan(cfg *config.Config) (*plan, error) {
 	p := &plan{cfg: cfg, routes: map[string]notify.Route{}, clusterNames: map[string]bool{}}
 	b := targetSet{byKey: map[string]probe.Target{}}
@@ -81,7 +91,7 @@ func buildPlan(cfg *config.Config) (*plan, error) {
 		}
 		t, err := sfTarget(sf.Monitor)
 		if err != nil {
-			return nil, fmt.Errorf("sf_pool %s: %w", sf.FQDN, err)
+			return nil, &planError{at: sf.DefRange, summary: "Invalid sf_pool monitor", err: fmt.Errorf("sf_pool %s: %w", sf.FQDN, err)}
 		}
 		svc.Target = b.addTarget(t)
 		p.spec.Services = append(p.spec.Services, svc)
@@ -119,13 +129,6 @@ func buildPlan(cfg *config.Config) (*plan, error) {
 		if t.Protocol == probe.PING {
 			p.pingUsed = true
 		}
-	}
-	for _, z := range cfg.Zones {
-		zd, err := dnsserver.LoadZone(zoneConfig(cfg, z))
-		if err != nil {
-			return nil, fmt.Errorf("zone %s: %w", z.Name, err)
-		}
-		p.zones = append(p.zones, zd)
 	}
 	return p, nil
 }

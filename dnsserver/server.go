@@ -106,6 +106,17 @@ func NewServer(opts Options, log *zap.Logger, reg prometheus.Registerer) (*Serve
 	return s, nil
 }
 
+// CheckGeoIP opens the GeoIP database at path and closes it again: the
+// daemon's pre-flight check, so a missing or unreadable database is
+// reported before anything runs.
+func CheckGeoIP(path string) error {
+	geo, err := maxminddb.Open(path)
+	if err != nil {
+		return fmt.Errorf("geoip database %s: %w", path, err)
+	}
+	return geo.Close()
+}
+
 func (s *Server) closeGeo() {
 	if s.geo != nil {
 		s.geo.Close()

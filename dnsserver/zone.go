@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -77,13 +79,13 @@ func LoadZone(zc ZoneConfig) (*ZoneData, error) {
 			rrs = append(rrs, rr)
 		}
 		if err := zp.Err(); err != nil {
-			return nil, fmt.Errorf("zone %s: %w", origin, err)
+			return nil, fmt.Errorf("zone %s: %w", origin, fileError(err))
 		}
 	}
 	for i, sr := range zc.Records {
-		rs, err := parseStatic(origin, ttl, sr)
+		rs, j, err := parseStatic(origin, ttl, sr)
 		if err != nil {
-			return nil, fmt.Errorf("zone %s: record %d (%s %s): %w", origin, i+1, sr.Name, sr.Type, err)
+			return nil, fmt.Errorf("zone %s: record %d (%s %s): %w", origin, i+1, sr.Name, sr.Type, &RecordError{Record: i, RData: j, Err: err})
 		}
 		rrs = append(rrs, rs...)
 	}
@@ -134,9 +136,58 @@ func trimRootDot(origin string) string {
 	return origin
 }
 
+// RecordError is a LoadZone error in one inline record: Record indexes
+// ZoneConfig.Records and RData that record's RData (-1: the record as a
+// whole, e.g. its type).
+type RecordError struct {
+	Record, RData int
+	Err           error
+}
+
+// Error implements error.
+func (e *RecordError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the parse error.
+func (e *RecordError) Unwrap() error { return e.Err }
+
+// FileError is a LoadZone error at a place in a master file (or a file it
+// includes).
+type FileError struct {
+	File         string
+	Line, Column int
+	// Msg says what is wrong without quoting the file's text.
+	Msg string
+}
+
+// Error implements error.
+func (e *FileError) Error() string {
+	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Msg)
+}
+
+// parseErrorRE takes miekg/dns's ParseError text apart ("FILE: dns: MSG:
+// \"TOKEN\" at line: L:C"); its fields are not exported.
+var parseErrorRE = regexp.MustCompile(`^(?:(.*): )?dns: (.*): "(?:[^"\\]|\\.)*" at line: (\d+):(\d+)$`)
+
+// fileError turns a master file parse error into a FileError when its text
+// has the expected form.
+func fileError(err error) error {
+	var pe *dns.ParseError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	m := parseErrorRE.FindStringSubmatch(pe.Error())
+	if m == nil {
+		return err
+	}
+	line, _ := strconv.Atoi(m[3])
+	col, _ := strconv.Atoi(m[4])
+	return &FileError{File: m[1], Line: line, Column: col, Msg: m[2]}
+}
+
 // parseStatic turns one inline record block into RRs; relative names in
-// rdata are relative to the zone origin.
-func parseStatic(origin string, defTTL uint32, sr StaticRecord) ([]dns.RR, error) {
+// rdata are relative to the zone origin. On an error it also returns the
+// index of the rdata element at fault (-1: the record as a whole).
+func parseStatic(origin string, defTTL uint32, sr StaticRecord) ([]dns.RR, int, error) {
 	name := strings.TrimSpace(sr.Name)
 	if name == "" || name == "@" {
 		name = origin
@@ -144,19 +195,19 @@ func parseStatic(origin string, defTTL uint32, sr StaticRecord) ([]dns.RR, error
 	typ := strings.ToUpper(strings.TrimSpace(sr.Type))
 	rrtype, ok := dns.StringToType[typ]
 	if !ok {
-		return nil, fmt.Errorf("unknown type %q", sr.Type)
+		return nil, -1, fmt.Errorf("unknown type %q", sr.Type)
 	}
 	if len(sr.RData) == 0 {
-		return nil, errors.New("no rdata")
+		return nil, -1, errors.New("no rdata")
 	}
 	ttl := sr.TTL
 	if ttl == 0 {
 		ttl = defTTL
 	}
 	var out []dns.RR
-	for _, rd := range sr.RData {
+	for i, rd := range sr.RData {
 		if strings.ContainsAny(rd, "\n\r") {
-			return nil, fmt.Errorf("rdata %q: contains a newline", rd)
+			return nil, i, fmt.Errorf("rdata %q: contains a newline", rd)
 		}
 		if (rrtype == dns.TypeTXT || rrtype == dns.TypeSPF) && !strings.HasPrefix(strings.TrimSpace(rd), `"`) {
 			rd = `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(rd) + `"`
@@ -165,17 +216,22 @@ func parseStatic(origin string, defTTL uint32, sr StaticRecord) ([]dns.RR, error
 		zp := dns.NewZoneParser(strings.NewReader(line), origin, "")
 		rr, ok := zp.Next()
 		if err := zp.Err(); err != nil {
-			return nil, fmt.Errorf("rdata %q: %w", rd, err)
+			// The line and column are those of the synthetic line above:
+			// keep only what is wrong.
+			if fe, ok := fileError(err).(*FileError); ok {
+				return nil, i, fmt.Errorf("rdata %q: %s", rd, fe.Msg)
+			}
+			return nil, i, fmt.Errorf("rdata %q: %w", rd, err)
 		}
 		if !ok || rr == nil {
-			return nil, fmt.Errorf("rdata %q: no record", rd)
+			return nil, i, fmt.Errorf("rdata %q: no record", rd)
 		}
 		if rr.Header().Rrtype != rrtype {
-			return nil, fmt.Errorf("rdata %q: parsed as %s", rd, dns.TypeToString[rr.Header().Rrtype])
+			return nil, i, fmt.Errorf("rdata %q: parsed as %s", rd, dns.TypeToString[rr.Header().Rrtype])
 		}
 		out = append(out, rr)
 	}
-	return out, nil
+	return out, -1, nil
 }
 
 // add inserts rr, creating the empty non-terminals between it and the apex.

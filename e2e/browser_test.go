@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/failoverd/failoverd/internal/testutil"
 )
 
 // browserArtifacts is $FAILOVERD_ARTIFACTS, else e2e/testdata/artifacts,
@@ -77,9 +79,9 @@ func browserRun(t *testing.T, bin, pageURL string, extra ...string) string {
 // as a test artifact.
 func TestStatusPage_ChromiumAgainstDaemon(t *testing.T) {
 	t.Parallel()
-	bin := requireTool(t, "chromium", "chromium", "chromium-browser")
+	bin := testutil.RequireTool(t, "chromium", "chromium", "chromium-browser")
 	const token = "page-token-5e7a"
-	port := freePort(t, "127.0.8.11")
+	port := testutil.FreePort(t, "127.0.8.11")
 	tg := startOpTargets(t, 8, port)
 	d := startDaemon(t, opConfig(8, port, opTokenFile(t, token)))
 	c := newOpCtl(t, d, token)
@@ -89,7 +91,7 @@ func TestStatusPage_ChromiumAgainstDaemon(t *testing.T) {
 	// the sf_pool is forced (MANUAL), the cluster's fallback never answers.
 	tg.gKeep.Stop()
 	c.mustJob("force", "sf.example.test.", "force", "sf.example.test")
-	eventually(t, within, "statuses settled with some history", func() (bool, string) {
+	testutil.Eventually(t, within, "statuses settled with some history", func() (bool, string) {
 		g := c.service("g.example.test")
 		af := c.service("af.example.test")
 		e := opEntry(t, g, "global", "127.0.8.21")

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/failoverd/failoverd/internal/testutil"
 )
 
 // debFiles are the paths the package ships, with their modes, and where
@@ -41,9 +43,9 @@ func runCmd(t *testing.T, env []string, dir, name string, args ...string) string
 // stamped with the version; installed with dpkg into a throw-away root the
 // package registers, keeps its config on remove and cleans up on purge.
 func TestDeb_MakeDebBuildsAPackageWithTheExpectedFiles(t *testing.T) {
-	requireTool(t, "make", "make")
-	requireTool(t, "dpkg-deb", "dpkg")
-	dpkg := requireTool(t, "dpkg", "dpkg")
+	testutil.RequireTool(t, "make", "make")
+	testutil.RequireTool(t, "dpkg-deb", "dpkg")
+	dpkg := testutil.RequireTool(t, "dpkg", "dpkg")
 
 	dist := t.TempDir()
 	const version = "v1.2.3-4-gabc1234-dirty"

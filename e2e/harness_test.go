@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/failoverd/failoverd/internal/testutil"
 	"github.com/miekg/dns"
 )
 
@@ -56,27 +57,6 @@ func buildBinaries(dir string) error {
 	return nil
 }
 
-// freePort returns a loopback TCP and UDP port that was free a moment ago.
-func freePort(t *testing.T, ip string) int {
-	t.Helper()
-	for range 20 {
-		l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		u, err := net.ListenPacket("udp", net.JoinHostPort(ip, fmt.Sprint(port)))
-		if err != nil {
-			continue
-		}
-		u.Close()
-		return port
-	}
-	t.Fatal("no free port")
-	return 0
-}
-
 // target is an HTTP health target on a fixed loopback address and port that
 // a test can stop and start again (the port stays the same).
 type target struct {
@@ -88,7 +68,7 @@ type target struct {
 }
 
 func newTarget(t *testing.T, ip, body string) *target {
-	return newTargetOn(t, ip, freePort(t, ip), body)
+	return newTargetOn(t, ip, testutil.FreePort(t, ip), body)
 }
 
 // newTargetOn starts an HTTP target on ip:port (services whose entries share
@@ -179,8 +159,8 @@ func startDaemon(t *testing.T, config string) *daemonProc {
 		t:       t,
 		dir:     dir,
 		config:  filepath.Join(dir, "failoverd.hcl"),
-		dnsAddr: fmt.Sprintf("127.0.0.1:%d", freePort(t, "127.0.0.1")),
-		apiAddr: fmt.Sprintf("127.0.0.1:%d", freePort(t, "127.0.0.1")),
+		dnsAddr: fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t, "127.0.0.1")),
+		apiAddr: fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t, "127.0.0.1")),
 	}
 	config = strings.NewReplacer("{{DNS}}", d.dnsAddr, "{{API}}", d.apiAddr, "{{STATE}}", filepath.Join(dir, "state")).Replace(config)
 	if err := os.WriteFile(d.config, []byte(config), 0o644); err != nil {
@@ -324,7 +304,7 @@ func (d *daemonProc) getJSON(path string, v any) {
 // dig runs the real dig against the daemon and returns its +short output.
 func (d *daemonProc) dig(args ...string) string {
 	d.t.Helper()
-	path := requireTool(d.t, "bind9-dnsutils", "dig")
+	path := testutil.RequireTool(d.t, "bind9-dnsutils", "dig")
 	host, port, _ := net.SplitHostPort(d.dnsAddr)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -342,47 +322,4 @@ func (d *daemonProc) dig(args ...string) string {
 	}
 	sort.Strings(lines)
 	return strings.Join(lines, ",")
-}
-
-// requireTool finds the first of names on PATH or in /usr/sbin and /sbin.
-// When none is there the test is skipped, unless make test promised to
-// install the Debian package pkg (FAILOVERD_REQUIRE_TOOLS=1): then it fails.
-func requireTool(t *testing.T, pkg string, names ...string) string {
-	t.Helper()
-	for _, name := range names {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-		for _, dir := range []string{"/usr/sbin", "/sbin"} {
-			p := filepath.Join(dir, name)
-			if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-				return p
-			}
-		}
-	}
-	if os.Getenv("FAILOVERD_REQUIRE_TOOLS") == "1" {
-		t.Fatalf("%s not installed (Debian package %s; make test installs it)", names[0], pkg)
-	}
-	t.Skipf("%s not installed (Debian package %s)", names[0], pkg)
-	return ""
-}
-
-// eventually polls cond every 50ms until it holds or within has passed;
-// cond says whether it holds and what it saw.
-func eventually(t *testing.T, within time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	var last string
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		last = state
-		if time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s: not within %v; last seen:\n%s", what, within, last)
 }

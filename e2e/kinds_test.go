@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/failoverd/failoverd/internal/testutil"
 	"github.com/miekg/dns"
 )
 
@@ -12,7 +13,7 @@ import (
 // DNS: gslb and rttm drop a failed pool address and take it back,
 // sf_pool serves its backup record, a cluster serves its fallback server.
 func TestEveryKind_FailsOverAndRecovers(t *testing.T) {
-	port := freePort(t, "127.0.0.1")
+	port := testutil.FreePort(t, "127.0.0.1")
 	gslbA := newTargetOn(t, "127.0.0.31", port, "ok")
 	newTargetOn(t, "127.0.0.32", port, "ok")
 	rttmA := newTargetOn(t, "127.0.0.33", port, "ok")

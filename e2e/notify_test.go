@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/failoverd/failoverd/internal/testutil"
 	"github.com/miekg/dns"
 )
 
@@ -51,13 +52,13 @@ type wantLine struct {
 
 // waitLine returns the first message at index from or later that matches
 // w, and its regexp groups; it fails when none arrives within.
-func (r *rsyslog) waitLine(from int, w wantLine, within time.Duration) (syslogLine, []string) {
-	r.t.Helper()
+func waitLine(t *testing.T, r *testutil.Rsyslogd, from int, w wantLine, within time.Duration) (testutil.SyslogLine, []string) {
+	t.Helper()
 	re := regexp.MustCompile("^" + w.msg + "$")
-	var got syslogLine
+	var got testutil.SyslogLine
 	var groups []string
-	eventually(r.t, within, fmt.Sprintf("syslog %s %q", w.app, w.msg), func() (bool, string) {
-		lines := r.lines()
+	testutil.Eventually(t, within, fmt.Sprintf("syslog %s %q", w.app, w.msg), func() (bool, string) {
+		lines := r.Lines()
 		for _, l := range lines[min(from, len(lines)):] {
 			if l.AppName != w.app {
 				continue
@@ -77,13 +78,13 @@ func (r *rsyslog) waitLine(from int, w wantLine, within time.Duration) (syslogLi
 		host = got.Hostname
 	}
 	if got.Version != w.version || got.Facility != w.facility || got.Severity != w.severity || got.Hostname != host {
-		r.t.Errorf("%s %q: got version %s facility %s severity %s hostname %q, want %s %s %s %q",
+		t.Errorf("%s %q: got version %s facility %s severity %s hostname %q, want %s %s %s %q",
 			w.app, got.Msg, got.Version, got.Facility, got.Severity, got.Hostname, w.version, w.facility, w.severity, host)
 	}
 	return got, groups
 }
 
-func dumpLines(lines []syslogLine) string {
+func dumpLines(lines []testutil.SyslogLine) string {
 	var b strings.Builder
 	for _, l := range lines {
 		b.WriteString(l.String())
@@ -94,7 +95,7 @@ func dumpLines(lines []syslogLine) string {
 
 // count returns how many messages from index from on come from app and
 // match re.
-func countLines(lines []syslogLine, from int, app, re string) int {
+func countLines(lines []testutil.SyslogLine, from int, app, re string) int {
 	rx := regexp.MustCompile("^" + re + "$")
 	n := 0
 	for _, l := range lines[min(from, len(lines)):] {
@@ -135,7 +136,7 @@ func (w wantMail) matches(m sinkMail) bool {
 func (s *mailSink) waitMails(from int, want []wantMail, within time.Duration) []sinkMail {
 	s.t.Helper()
 	var got []sinkMail
-	eventually(s.t, within, fmt.Sprintf("%d mails", len(want)), func() (bool, string) {
+	testutil.Eventually(s.t, within, fmt.Sprintf("%d mails", len(want)), func() (bool, string) {
 		all := s.received()
 		got = all[min(from, len(all)):]
 		var b strings.Builder
@@ -178,9 +179,9 @@ func (s *mailSink) waitMails(from int, want []wantMail, within time.Duration) []
 // serial, and every ip and svc event is mailed once to every contact
 // address.
 func TestNotify_FailoverReachesRsyslogAndSMTP(t *testing.T) {
-	rs := startRsyslog(t)
+	rs := testutil.StartRsyslogd(t)
 	ms := startMailSink(t)
-	port := freePort(t, "127.0.0.1")
+	port := testutil.FreePort(t, "127.0.0.1")
 	afPrimary := newTargetOn(t, "127.0.0.111", port, "ok")
 	gEast := newTargetOn(t, "127.0.0.113", port, "ok")
 	newTargetOn(t, "127.0.0.114", port, "ok")
@@ -257,7 +258,7 @@ gslb "app.gslb.test." {
     pool "127.0.0.114" {}
   }
 }
-`, notifyHost, ms.addr(), mailFrom, port, rs.udp, rs.tcp))
+`, notifyHost, ms.addr(), mailFrom, port, rs.UDP, rs.TCP))
 
 	const within = 10 * time.Second
 	af := func(sev, msg string) wantLine {
@@ -282,13 +283,13 @@ gslb "app.gslb.test." {
 
 	// The first rounds: every address goes unk → up and every region unk → ok.
 	start := time.Now()
-	_, m := rs.waitLine(0, af(sevInfo, upProbe("127.0.0.111")), within)
+	_, m := waitLine(t, rs, 0, af(sevInfo, upProbe("127.0.0.111")), within)
 	checkTime(t, m[1], start, time.Now())
-	rs.waitLine(0, af(sevInfo, status("global", "ok", "127.0.0.111")), within)
-	rs.waitLine(0, gs(sevInfo, upProbe("127.0.0.113")), within)
-	rs.waitLine(0, gs(sevInfo, upProbe("127.0.0.114")), within)
-	rs.waitLine(0, gs(sevInfo, status("US East", "ok", "127.0.0.113")), within)
-	rs.waitLine(0, gs(sevInfo, status("global", "ok", "127.0.0.114")), within)
+	waitLine(t, rs, 0, af(sevInfo, status("global", "ok", "127.0.0.111")), within)
+	waitLine(t, rs, 0, gs(sevInfo, upProbe("127.0.0.113")), within)
+	waitLine(t, rs, 0, gs(sevInfo, upProbe("127.0.0.114")), within)
+	waitLine(t, rs, 0, gs(sevInfo, status("US East", "ok", "127.0.0.113")), within)
+	waitLine(t, rs, 0, gs(sevInfo, status("global", "ok", "127.0.0.114")), within)
 	ms.waitMails(0, []wantMail{
 		{"www.af.test.", "127.0.0.111", "up"},
 		{"www.af.test.", "global", "ok"},
@@ -298,7 +299,7 @@ gslb "app.gslb.test." {
 		{"app.gslb.test.", "global", "ok"},
 	}, within)
 	afSerial0, gSerial0 := d.serialT(t, "af.test."), d.serialT(t, "gslb.test.")
-	lines0, mails0 := len(rs.lines()), len(ms.received())
+	lines0, mails0 := len(rs.Lines()), len(ms.received())
 
 	// Failover.
 	stopped := time.Now()
@@ -307,17 +308,17 @@ gslb "app.gslb.test." {
 	d.waitAnswer("www.af.test.", dns.TypeA, "127.0.0.112", within)
 	d.waitAnswer("app.gslb.test.", dns.TypeA, "127.0.0.114", within)
 
-	l, m := rs.waitLine(lines0, af(sevErr, downProbe("127.0.0.111")), within)
+	l, m := waitLine(t, rs, lines0, af(sevErr, downProbe("127.0.0.111")), within)
 	checkTime(t, m[1], stopped, time.Now())
 	if !strings.Contains(m[2], "refused") {
 		t.Errorf("probe line %q: %%msg should say the connection was refused", l.Msg)
 	}
-	_, m = rs.waitLine(lines0, af(sevErr, status("global", "failover", "127.0.0.112")), within)
+	_, m = waitLine(t, rs, lines0, af(sevErr, status("global", "failover", "127.0.0.112")), within)
 	checkTime(t, m[1], stopped, time.Now())
 	afSerial1 := parseSerial(t, m[2])
-	_, m = rs.waitLine(lines0, gs(sevErr, downProbe("127.0.0.113")), within)
+	_, m = waitLine(t, rs, lines0, gs(sevErr, downProbe("127.0.0.113")), within)
 	checkTime(t, m[1], stopped, time.Now())
-	_, m = rs.waitLine(lines0, gs(sevErr, status("US East", "failover", "127.0.0.114")), within)
+	_, m = waitLine(t, rs, lines0, gs(sevErr, status("US East", "failover", "127.0.0.114")), within)
 	checkTime(t, m[1], stopped, time.Now())
 	gSerial1 := parseSerial(t, m[2])
 	if got := d.serialT(t, "af.test."); afSerial1 != got || afSerial1 <= afSerial0 {
@@ -333,7 +334,7 @@ gslb "app.gslb.test." {
 		{"app.gslb.test.", "US East", "failover"},
 	}
 	ms.waitMails(mails0, failoverMails, within)
-	lines1 := len(rs.lines())
+	lines1 := len(rs.Lines())
 
 	// Recovery.
 	restarted := time.Now()
@@ -341,13 +342,13 @@ gslb "app.gslb.test." {
 	gEast.Start()
 	d.waitAnswer("www.af.test.", dns.TypeA, "127.0.0.111", within)
 	d.waitAnswer("app.gslb.test.", dns.TypeA, "127.0.0.113", within)
-	_, m = rs.waitLine(lines1, af(sevInfo, upProbe("127.0.0.111")), within)
+	_, m = waitLine(t, rs, lines1, af(sevInfo, upProbe("127.0.0.111")), within)
 	checkTime(t, m[1], restarted, time.Now())
-	_, m = rs.waitLine(lines1, af(sevInfo, status("global", "ok", "127.0.0.111")), within)
+	_, m = waitLine(t, rs, lines1, af(sevInfo, status("global", "ok", "127.0.0.111")), within)
 	checkTime(t, m[1], restarted, time.Now())
 	afSerial2 := parseSerial(t, m[2])
-	rs.waitLine(lines1, gs(sevInfo, upProbe("127.0.0.113")), within)
-	_, m = rs.waitLine(lines1, gs(sevInfo, status("US East", "ok", "127.0.0.113")), within)
+	waitLine(t, rs, lines1, gs(sevInfo, upProbe("127.0.0.113")), within)
+	_, m = waitLine(t, rs, lines1, gs(sevInfo, status("US East", "ok", "127.0.0.113")), within)
 	gSerial2 := parseSerial(t, m[2])
 	if got := d.serialT(t, "af.test."); afSerial2 != got || afSerial2 <= afSerial1 {
 		t.Errorf("af recovery line %%ser %d, SOA serial now %d (in failover %d)", afSerial2, got, afSerial1)
@@ -364,7 +365,7 @@ gslb "app.gslb.test." {
 
 	// Change delivery: one probe line per status change, nothing per round;
 	// the gslb global region never changed after its first round.
-	all := rs.lines()
+	all := rs.Lines()
 	for _, c := range []struct {
 		app, re string
 		want    int
@@ -395,9 +396,9 @@ func parseSerial(t *testing.T, s string) uint32 {
 // down; delivery = "change" only on status changes; rounds are never
 // mailed.
 func TestNotify_DeliveryAllSendsEveryRound(t *testing.T) {
-	rs := startRsyslog(t)
+	rs := testutil.StartRsyslogd(t)
 	ms := startMailSink(t)
-	port := freePort(t, "127.0.0.1")
+	port := testutil.FreePort(t, "127.0.0.1")
 	allT := newTargetOn(t, "127.0.0.121", port, "ok")
 	chgT := newTargetOn(t, "127.0.0.122", port, "ok")
 	service := func(name, addr, backup, ident, protocol, facility, delivery string) string {
@@ -424,7 +425,7 @@ active_failover %q {
     delivery = %q
   }
 }
-`, name, addr, backup, port, rs.udp, protocol, ident, facility, delivery)
+`, name, addr, backup, port, rs.UDP, protocol, ident, facility, delivery)
 	}
 	d := startDaemon(t, fmt.Sprintf(`
 server {
@@ -460,10 +461,10 @@ zone "af.test" {}
 
 	// Up rounds: once the change service's first round is in, three more
 	// rounds of the all service show up as three more up messages.
-	rs.waitLine(0, chgLine(sevInfo, chgUp), within)
-	from := len(rs.lines())
-	eventually(t, within, "three up rounds with delivery all", func() (bool, string) {
-		l := rs.lines()
+	waitLine(t, rs, 0, chgLine(sevInfo, chgUp), within)
+	from := len(rs.Lines())
+	testutil.Eventually(t, within, "three up rounds with delivery all", func() (bool, string) {
+		l := rs.Lines()
 		return countLines(l, from, "fo-all", allUp) >= 3, dumpLines(l)
 	})
 	ms.waitMails(0, []wantMail{
@@ -472,16 +473,16 @@ zone "af.test" {}
 		{"chg.af.test.", "127.0.0.122", "up"},
 		{"chg.af.test.", "global", "ok"},
 	}, within)
-	lines0, mails0 := len(rs.lines()), len(ms.received())
+	lines0, mails0 := len(rs.Lines()), len(ms.received())
 
 	// Down rounds: one change message each, then one message per round for
 	// the all service only.
 	allT.Stop()
 	chgT.Stop()
-	rs.waitLine(lines0, allLine(sevErr, allDown), within)
-	rs.waitLine(lines0, chgLine(sevErr, chgDown), within)
-	eventually(t, within, "three down rounds with delivery all", func() (bool, string) {
-		l := rs.lines()
+	waitLine(t, rs, lines0, allLine(sevErr, allDown), within)
+	waitLine(t, rs, lines0, chgLine(sevErr, chgDown), within)
+	testutil.Eventually(t, within, "three down rounds with delivery all", func() (bool, string) {
+		l := rs.Lines()
 		return countLines(l, lines0, "fo-all", allDown) >= 4, dumpLines(l)
 	})
 	ms.waitMails(mails0, []wantMail{
@@ -492,7 +493,7 @@ zone "af.test" {}
 	}, within)
 	d.waitAnswer("all.af.test.", dns.TypeA, "127.0.0.123", within)
 
-	all := rs.lines()
+	all := rs.Lines()
 	for _, c := range []struct {
 		app, re string
 		want    int
@@ -535,7 +536,7 @@ func TestNotify_DeadSinksDoNotDelayFailover(t *testing.T) {
 		// refused: deliveries fail at once, so the failures are counted.
 		refused bool
 	}{
-		{"nothing listening", func(t *testing.T) int { return freePort(t, "127.0.0.1") }, true},
+		{"nothing listening", func(t *testing.T) int { return testutil.FreePort(t, "127.0.0.1") }, true},
 		{"accepting and silent", startSilentSink, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -545,7 +546,7 @@ func TestNotify_DeadSinksDoNotDelayFailover(t *testing.T) {
 }
 
 func deadSinksFailover(t *testing.T, syslogPort, smtpPort int, refused bool) {
-	port := freePort(t, "127.0.0.1")
+	port := testutil.FreePort(t, "127.0.0.1")
 	udpT := newTargetOn(t, "127.0.0.131", port, "ok")
 	tcpT := newTargetOn(t, "127.0.0.133", port, "ok")
 	service := func(name, addr, backup, transport string) string {
@@ -591,7 +592,7 @@ zone "dead.test" {}
 		service("tcp.dead.test.", "127.0.0.133", "127.0.0.134", "tcp"))
 
 	// Both primaries have been seen up (so their failure is a change now).
-	eventually(t, 10*time.Second, "both services ok", func() (bool, string) {
+	testutil.Eventually(t, 10*time.Second, "both services ok", func() (bool, string) {
 		var list struct {
 			Services []struct{ FQDN, Status string }
 		}
@@ -629,7 +630,7 @@ zone "dead.test" {}
 		return
 	}
 	// The daemon did try: deliveries to both sink kinds failed.
-	eventually(t, 10*time.Second, "failed deliveries counted", func() (bool, string) {
+	testutil.Eventually(t, 10*time.Second, "failed deliveries counted", func() (bool, string) {
 		body := httpGet(t, "http://"+d.apiAddr+"/metrics")
 		return metricValue(body, `failoverd_notify_failed_total{sink="syslog"}`) > 0 &&
 			metricValue(body, `failoverd_notify_failed_total{sink="email"}`) > 0, body
@@ -642,7 +643,7 @@ zone "dead.test" {}
 // queries and notifications within a deadline").
 func TestNotify_SIGTERMWithSilentSMTPServer(t *testing.T) {
 	smtpPort := startSilentSink(t)
-	port := freePort(t, "127.0.0.1")
+	port := testutil.FreePort(t, "127.0.0.1")
 	newTargetOn(t, "127.0.0.171", port, "ok")
 	d := startDaemon(t, fmt.Sprintf(`
 server { state_dir = "{{STATE}}" }
@@ -672,7 +673,7 @@ active_failover "www.silent.test." {
 `, smtpPort, mailFrom, port))
 	// The first round's events are mailed: the mail worker is now stuck
 	// waiting for the greeting.
-	eventually(t, 10*time.Second, "first round", func() (bool, string) {
+	testutil.Eventually(t, 10*time.Second, "first round", func() (bool, string) {
 		body := httpGet(t, "http://"+d.apiAddr+"/v1/services")
 		return strings.Contains(body, `"status":"ok"`), body
 	})
@@ -726,9 +727,9 @@ func metricValue(body, series string) float64 {
 // an smtp block added after start should follow, but do not yet (see the
 // skip below).
 func TestNotify_ReloadAppliesNotificationSettings(t *testing.T) {
-	rs := startRsyslog(t)
+	rs := testutil.StartRsyslogd(t)
 	ms := startMailSink(t)
-	port := freePort(t, "127.0.0.1")
+	port := testutil.FreePort(t, "127.0.0.1")
 	primary := newTargetOn(t, "127.0.0.141", port, "ok")
 	conf := func(hostname, smtp, ident, protocol string) string {
 		return fmt.Sprintf(`
@@ -761,12 +762,12 @@ active_failover "re.af.test." {
     ident    = %q
   }
 }
-`, hostname, smtp, port, rs.udp, protocol, ident)
+`, hostname, smtp, port, rs.UDP, protocol, ident)
 	}
 	const oldHost = "ns0.example.test"
 	d := startDaemon(t, conf(oldHost, "", "fo-v1", "rfc3164"))
 	const within = 10 * time.Second
-	rs.waitLine(0, wantLine{app: "fo-v1", version: "0", facility: "3", severity: sevInfo, hostname: oldHost,
+	waitLine(t, rs, 0, wantLine{app: "fo-v1", version: "0", facility: "3", severity: sevInfo, hostname: oldHost,
 		msg: regexp.QuoteMeta(oldHost) + ` status ` + timeRE + `: global ok \d+ 127\.0\.0\.141`}, within)
 
 	// Rewrite the file the daemon runs on, placeholders filled in as the
@@ -780,16 +781,16 @@ active_failover "re.af.test." {
 	if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, within, "reload", func() (bool, string) {
+	testutil.Eventually(t, within, "reload", func() (bool, string) {
 		body := httpGet(t, "http://"+d.apiAddr+"/metrics")
 		return metricValue(body, `failoverd_config_reloads_total{result="success"}`) >= 1, d.out.String()
 	})
 
-	lines0, mails0 := len(rs.lines()), len(ms.received())
+	lines0, mails0 := len(rs.Lines()), len(ms.received())
 	primary.Stop()
 	d.waitAnswer("re.af.test.", dns.TypeA, "127.0.0.142", within)
 	// The new syslog block (ident, framing) and the new %hos apply.
-	l, _ := rs.waitLine(lines0, wantLine{app: "fo-v2", version: "1", facility: "3", severity: sevErr, hostname: "*",
+	l, _ := waitLine(t, rs, lines0, wantLine{app: "fo-v2", version: "1", facility: "3", severity: sevErr, hostname: "*",
 		msg: regexp.QuoteMeta(notifyHost) + ` status ` + timeRE + `: global failover \d+ 127\.0\.0\.142`}, within)
 
 	if l.Hostname != notifyHost {
@@ -807,8 +808,8 @@ active_failover "re.af.test." {
 // deactivates (unk: warning); an rttm service with delivery all renders
 // %med and %rts after performance rounds.
 func TestNotify_EveryVarThroughTheDaemon(t *testing.T) {
-	rs := startRsyslog(t)
-	port := freePort(t, "127.0.0.1")
+	rs := testutil.StartRsyslogd(t)
+	port := testutil.FreePort(t, "127.0.0.1")
 	a := newTargetOn(t, "127.0.0.151", port, "ok")
 	newTargetOn(t, "127.0.0.152", port, "ok")
 	newTargetOn(t, "127.0.0.153", port, "ok")
@@ -875,27 +876,27 @@ rttm "r.vars.test." {
     pool "127.0.0.154" {}
   }
 }
-`, notifyHost, port, rs.tcp, vars, rs.udp))
+`, notifyHost, port, rs.TCP, vars, rs.UDP))
 
 	const within = 10 * time.Second
 	host := regexp.QuoteMeta(notifyHost)
 	line := func(sev, msg string) wantLine {
 		return wantLine{app: "fo-vars", version: "0", facility: "16", severity: sev, msg: msg}
 	}
-	rs.waitLine(0, line(sevInfo, `S;`+host+`;`+timeRE+`;global;ok;\d+;127\.0\.0\.151,127\.0\.0\.152;iad;;;;;;%zz`), within)
-	rs.waitLine(0, line(sevInfo, `P;`+host+`;`+timeRE+`;global;up;\d+;127\.0\.0\.151,127\.0\.0\.152;iad;\d+\.\d{3} ;(\S.* )?;127\.0\.0\.151;;;%zz`), within)
-	rs.waitLine(0, line(sevInfo, `P;`+host+`;`+timeRE+`;global;up;\d+;127\.0\.0\.151,127\.0\.0\.152;iad;\d+\.\d{3} ;(\S.* )?;127\.0\.0\.152;;;%zz`), within)
-	lines0 := len(rs.lines())
+	waitLine(t, rs, 0, line(sevInfo, `S;`+host+`;`+timeRE+`;global;ok;\d+;127\.0\.0\.151,127\.0\.0\.152;iad;;;;;;%zz`), within)
+	waitLine(t, rs, 0, line(sevInfo, `P;`+host+`;`+timeRE+`;global;up;\d+;127\.0\.0\.151,127\.0\.0\.152;iad;\d+\.\d{3} ;(\S.* )?;127\.0\.0\.151;;;%zz`), within)
+	waitLine(t, rs, 0, line(sevInfo, `P;`+host+`;`+timeRE+`;global;up;\d+;127\.0\.0\.151,127\.0\.0\.152;iad;\d+\.\d{3} ;(\S.* )?;127\.0\.0\.152;;;%zz`), within)
+	lines0 := len(rs.Lines())
 
 	// An address fails: the probe message shows the served set after the
 	// change and the current serial; the region is in trouble.
 	stopped := time.Now()
 	a.Stop()
 	d.waitAnswer("g.vars.test.", dns.TypeA, "127.0.0.152", within)
-	_, m := rs.waitLine(lines0, line(sevErr, `P;`+host+`;`+timeRE+`;global;down;(\d+);127\.0\.0\.152;iad;;(\S.* );127\.0\.0\.151;;;%zz`), within)
+	_, m := waitLine(t, rs, lines0, line(sevErr, `P;`+host+`;`+timeRE+`;global;down;(\d+);127\.0\.0\.152;iad;;(\S.* );127\.0\.0\.151;;;%zz`), within)
 	checkTime(t, m[1], stopped, time.Now())
 	probeSerial := parseSerial(t, m[2])
-	_, m = rs.waitLine(lines0, line("4", `S;`+host+`;`+timeRE+`;global;trouble;(\d+);127\.0\.0\.152;iad;;;;;;%zz`), within)
+	_, m = waitLine(t, rs, lines0, line("4", `S;`+host+`;`+timeRE+`;global;trouble;(\d+);127\.0\.0\.152;iad;;;;;;%zz`), within)
 	statusSerial := parseSerial(t, m[2])
 	if soa := d.serialT(t, "vars.test."); probeSerial != soa || statusSerial != soa {
 		t.Errorf("%%ser: probe message %d, status message %d, SOA %d", probeSerial, statusSerial, soa)
@@ -903,7 +904,7 @@ rttm "r.vars.test." {
 
 	// An operator deactivates the service: every address is served again and
 	// the region's status is unk (warning).
-	lines1 := len(rs.lines())
+	lines1 := len(rs.Lines())
 	resp, err := http.Post("http://"+d.apiAddr+"/v1/services/g.vars.test./deactivate", "application/json", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -913,14 +914,14 @@ rttm "r.vars.test." {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("deactivate: %s %s", resp.Status, body)
 	}
-	_, m = rs.waitLine(lines1, line("4", `S;`+host+`;`+timeRE+`;global;unk;(\d+);(127\.0\.0\.151,127\.0\.0\.152|127\.0\.0\.152,127\.0\.0\.151);[^;]*;;;;;;%zz`), within)
+	_, m = waitLine(t, rs, lines1, line("4", `S;`+host+`;`+timeRE+`;global;unk;(\d+);(127\.0\.0\.151,127\.0\.0\.152|127\.0\.0\.152,127\.0\.0\.151);[^;]*;;;;;;%zz`), within)
 	if soa := d.serialT(t, "vars.test."); parseSerial(t, m[2]) != soa {
 		t.Errorf("%%ser after deactivate %s, SOA %d", m[2], soa)
 	}
 
 	// rttm, delivery all: performance rounds render %med and %rts in the
 	// default rttm format "%hos rttm %tim: %reg %sta %med %rts".
-	rs.waitLine(0, wantLine{app: "fo-rttm", version: "0", facility: "3", severity: sevInfo,
+	waitLine(t, rs, 0, wantLine{app: "fo-rttm", version: "0", facility: "3", severity: sevInfo,
 		msg: host + ` rttm ` + timeRE + `: global ok \d+\.\d{3} \d+\.\d{3}(,\d+\.\d{3})*`}, within)
 }
 
@@ -930,7 +931,7 @@ rttm "r.vars.test." {
 // results are not.
 func TestNotify_SFPoolMailsEveryStatusChange(t *testing.T) {
 	ms := startMailSink(t)
-	port := freePort(t, "127.0.0.1")
+	port := testutil.FreePort(t, "127.0.0.1")
 	live := newTargetOn(t, "127.0.0.161", port, "testing")
 	d := startDaemon(t, fmt.Sprintf(`
 server { state_dir = "{{STATE}}" }
@@ -962,7 +963,7 @@ sf_pool "p.sf.test." {
 
 	const within = 10 * time.Second
 	// The first round: the live record is OK (served before and after).
-	eventually(t, within, "first round", func() (bool, string) {
+	testutil.Eventually(t, within, "first round", func() (bool, string) {
 		body := httpGet(t, "http://"+d.apiAddr+"/v1/services/p.sf.test.")
 		var sd struct {
 			Regions []struct {

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -10,132 +9,12 @@ import (
 	"net"
 	"net/mail"
 	"net/textproto"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
-
-// rsyslog is a real rsyslogd started by the test on loopback UDP and TCP
-// ports, writing every message it receives to a file, one line each, as
-// protocol-version|facility|severity|hostname|app-name|msg.
-type rsyslog struct {
-	t        *testing.T
-	dir, out string
-	udp, tcp int
-	cmd      *exec.Cmd
-	done     chan struct{}
-}
-
-// syslogLine is one message as rsyslog parsed it.
-type syslogLine struct {
-	Version  string // "0" for RFC 3164, "1" for RFC 5424
-	Facility string // number
-	Severity string // number
-	Hostname string
-	AppName  string
-	Msg      string
-}
-
-func (l syslogLine) String() string {
-	return fmt.Sprintf("v%s fac=%s sev=%s host=%s app=%s msg=%q", l.Version, l.Facility, l.Severity, l.Hostname, l.AppName, l.Msg)
-}
-
-const rsyslogMarker = "failoverd-e2e-rsyslog-ready"
-
-// startRsyslog runs rsyslogd in the foreground on fresh loopback ports and
-// waits until it writes a marker it was sent; Cleanup stops it.
-func startRsyslog(t *testing.T) *rsyslog {
-	t.Helper()
-	bin := requireTool(t, "rsyslog", "rsyslogd")
-	dir := t.TempDir()
-	r := &rsyslog{t: t, dir: dir, out: filepath.Join(dir, "messages"),
-		udp: freePort(t, "127.0.0.1"), tcp: freePort(t, "127.0.0.1")}
-	conf := fmt.Sprintf(`global(workDirectory=%q)
-module(load="imudp")
-module(load="imtcp")
-template(name="e2e" type="string" string="%%protocol-version%%|%%syslogfacility%%|%%syslogseverity%%|%%hostname%%|%%app-name%%|%%msg%%\n")
-ruleset(name="e2e") { action(type="omfile" file=%q template="e2e") }
-input(type="imudp" address="127.0.0.1" port="%d" ruleset="e2e")
-input(type="imtcp" address="127.0.0.1" port="%d" ruleset="e2e")
-`, dir, r.out, r.udp, r.tcp)
-	confPath := filepath.Join(dir, "rsyslog.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	stderr, err := os.Create(filepath.Join(dir, "rsyslogd.stderr"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stderr.Close()
-	r.cmd = exec.Command(bin, "-n", "-f", confPath, "-i", filepath.Join(dir, "rsyslogd.pid"))
-	r.cmd.Stdout, r.cmd.Stderr = stderr, stderr
-	if err := r.cmd.Start(); err != nil {
-		t.Fatalf("start rsyslogd: %v", err)
-	}
-	r.done = make(chan struct{})
-	go func() { _ = r.cmd.Wait(); close(r.done) }()
-	t.Cleanup(r.stop)
-
-	conn, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", r.udp))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	for range 100 {
-		_, _ = conn.Write([]byte("<14>" + rsyslogMarker))
-		time.Sleep(100 * time.Millisecond)
-		if data, _ := os.ReadFile(r.out); strings.Contains(string(data), rsyslogMarker) {
-			return r
-		}
-	}
-	log, _ := os.ReadFile(filepath.Join(dir, "rsyslogd.stderr"))
-	t.Fatalf("rsyslogd did not come up within 10s: %s", log)
-	return nil
-}
-
-// stop terminates rsyslogd and waits for it.
-func (r *rsyslog) stop() {
-	_ = r.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-r.done:
-	case <-time.After(10 * time.Second):
-		_ = r.cmd.Process.Kill()
-		<-r.done
-	}
-}
-
-// lines returns what rsyslog received so far, the readiness markers left out.
-func (r *rsyslog) lines() []syslogLine {
-	f, err := os.Open(r.out)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	var out []syslogLine
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if strings.Contains(sc.Text(), rsyslogMarker) {
-			continue
-		}
-		p := strings.SplitN(sc.Text(), "|", 6)
-		if len(p) != 6 {
-			r.t.Errorf("rsyslog wrote an unexpected line %q", sc.Text())
-			continue
-		}
-		l := syslogLine{p[0], p[1], p[2], p[3], p[4], p[5]}
-		if l.Version == "0" { // RFC 3164: rsyslog keeps the space after "TAG:"
-			l.Msg = strings.TrimPrefix(l.Msg, " ")
-		}
-		out = append(out, l)
-	}
-	return out
-}
 
 // sinkMail is one message accepted by mailSink.
 type sinkMail struct {

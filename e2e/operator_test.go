@@ -21,9 +21,10 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/failoverd/failoverd/api"
+	"github.com/failoverd/failoverd/internal/testutil"
 )
 
-// The operator's view of a running daemon (issue 6): every path of api.md
+// The operator's view of a running daemon (issue 6): every path of docs/api.md
 // called through the real failoverctl binary or plain HTTP, with its effect
 // checked through DNS; authentication and every error type; persistence of
 // operator changes across kill -9.
@@ -165,7 +166,7 @@ func opServed(t *testing.T, sd *api.ServiceDetail, code string) string {
 // any test).
 func opWaitDNS(t *testing.T, d *daemonProc, name string, want string, within time.Duration) {
 	t.Helper()
-	eventually(t, within, "DNS "+name+" A = "+want, func() (bool, string) {
+	testutil.Eventually(t, within, "DNS "+name+" A = "+want, func() (bool, string) {
 		got, err := d.lookup("udp", name, dns.TypeA)
 		return err == nil && got == want, fmt.Sprintf("%q (err %v)", got, err)
 	})
@@ -364,12 +365,12 @@ func startOpTargets(t *testing.T, n, port int) opTargets {
 }
 
 // TestOperator_EveryPathThroughFailoverctlAndHTTP calls every path of
-// api.md through failoverctl (and HTTP where the CLI cannot reach a case)
+// docs/api.md through failoverctl (and HTTP where the CLI cannot reach a case)
 // and sees each change in DNS.
 func TestOperator_EveryPathThroughFailoverctlAndHTTP(t *testing.T) {
 	t.Parallel()
 	const token = "op-token-6f1d"
-	port := freePort(t, "127.0.6.11")
+	port := testutil.FreePort(t, "127.0.6.11")
 	tg := startOpTargets(t, 6, port)
 	d := startDaemon(t, opConfig(6, port, opTokenFile(t, token)))
 	c := newOpCtl(t, d, token)
@@ -398,7 +399,7 @@ func TestOperator_EveryPathThroughFailoverctlAndHTTP(t *testing.T) {
 
 	// GET /v1/services: every service, kinds, statuses after the first rounds.
 	wantKinds := map[string]string{"af.example.test.": "active_failover", "g.example.test.": "gslb", "sf.example.test.": "sf_pool"}
-	eventually(t, within, "every service ok after its first rounds", func() (bool, string) {
+	testutil.Eventually(t, within, "every service ok after its first rounds", func() (bool, string) {
 		var r api.ServicesResponse
 		c.json(&r, "status")
 		got := map[string]string{}
@@ -431,7 +432,7 @@ func TestOperator_EveryPathThroughFailoverctlAndHTTP(t *testing.T) {
 	}
 
 	// GET /v1/services/{fqdn}, with and without the trailing dot, any case.
-	eventually(t, within, "gslb entries probed up", func() (bool, string) {
+	testutil.Eventually(t, within, "gslb entries probed up", func() (bool, string) {
 		sd := c.service("G.Example.Test")
 		ok := true
 		for _, a := range []string{"127.0.6.21", "127.0.6.22"} {
@@ -482,7 +483,7 @@ func TestOperator_EveryPathThroughFailoverctlAndHTTP(t *testing.T) {
 	// it answers again, until an operator recovers it.
 	tg.gRm.Stop()
 	opWaitDNS(t, d, "g.example.test.", "127.0.6.22", within)
-	eventually(t, within, "127.0.6.21 removed", func() (bool, string) {
+	testutil.Eventually(t, within, "127.0.6.21 removed", func() (bool, string) {
 		e := opEntry(t, c.service("g.example.test"), "global", "127.0.6.21")
 		return e.Status == "down" && e.Removed && e.Message != "", fmt.Sprintf("%+v", e)
 	})
@@ -495,7 +496,7 @@ func TestOperator_EveryPathThroughFailoverctlAndHTTP(t *testing.T) {
 	tg.gRm.Start()
 	// Still probed: the API shows it answers again, but it stays removed
 	// (status down) until recovered.
-	eventually(t, within, "removed 127.0.6.21 answers again", func() (bool, string) {
+	testutil.Eventually(t, within, "removed 127.0.6.21 answers again", func() (bool, string) {
 		e := opEntry(t, c.service("g.example.test"), "global", "127.0.6.21")
 		n := len(e.History)
 		return e.Removed && e.Status == "down" && n > 0 && e.History[n-1].Status == "up" && e.Message == "HTTP 200",
@@ -534,7 +535,7 @@ func TestOperator_EveryPathThroughFailoverctlAndHTTP(t *testing.T) {
 	tg.af.Stop()
 	opWaitDNS(t, d, "af.example.test.", "127.0.6.12", within)
 	tg.af.Start()
-	eventually(t, within, "af primary probed up again", func() (bool, string) {
+	testutil.Eventually(t, within, "af primary probed up again", func() (bool, string) {
 		sd := c.service("af.example.test")
 		return opEntry(t, sd, "global", "127.0.6.11").Status == "up", fmt.Sprintf("%+v", sd)
 	})
@@ -560,7 +561,7 @@ func TestOperator_EveryPathThroughFailoverctlAndHTTP(t *testing.T) {
 	c.noJob("activate", "af.example.test")
 	opWaitDNS(t, d, "af.example.test.", "127.0.6.12", within)
 	tg.af.Start()
-	eventually(t, within, "af primary up", func() (bool, string) {
+	testutil.Eventually(t, within, "af primary up", func() (bool, string) {
 		sd := c.service("af.example.test")
 		return sd.Active && opEntry(t, sd, "global", "127.0.6.11").Status == "up", fmt.Sprintf("%+v", sd)
 	})
@@ -580,7 +581,7 @@ func TestOperator_EveryPathThroughFailoverctlAndHTTP(t *testing.T) {
 	opWaitDNS(t, d, "sf.example.test.", "127.0.6.31", within)
 	tg.sf.Stop()
 	opWaitDNS(t, d, "sf.example.test.", "127.0.6.32", within)
-	eventually(t, within, "sf_pool CRITICAL", func() (bool, string) {
+	testutil.Eventually(t, within, "sf_pool CRITICAL", func() (bool, string) {
 		sd := c.service("sf.example.test")
 		return sd.Status == "CRITICAL" && sd.LiveRecordState == "NOT_FORCED", sd.Status
 	})
@@ -675,7 +676,7 @@ func TestOperator_EveryPathThroughFailoverctlAndHTTP(t *testing.T) {
 	if !reflect.DeepEqual(cl.Clusters, wantCl) {
 		t.Fatalf("clusters: %+v, want %+v", cl.Clusters, wantCl)
 	}
-	eventually(t, within, "real services probed", func() (bool, string) {
+	testutil.Eventually(t, within, "real services probed", func() (bool, string) {
 		var rs api.RealServicesResponse
 		c.json(&rs, "cluster", "list", "web", "http")
 		st := map[string]string{}
@@ -767,7 +768,7 @@ func TestOperator_EveryPathThroughFailoverctlAndHTTP(t *testing.T) {
 	tg.web1.Stop()
 	tg.web2.Stop()
 	opWaitDNS(t, d, "web.example.test.", "127.0.6.49", within)
-	eventually(t, within, "fallback active", func() (bool, string) {
+	testutil.Eventually(t, within, "fallback active", func() (bool, string) {
 		c.json(&stats, "cluster", "statistics", "web", "http", "sorry")
 		return stats.Active, fmt.Sprintf("%+v", stats)
 	})
@@ -821,7 +822,7 @@ func TestOperator_EveryPathThroughFailoverctlAndHTTP(t *testing.T) {
 func TestOperator_AuthAndErrorTypes(t *testing.T) {
 	t.Parallel()
 	const token = "auth-token-93ac"
-	port := freePort(t, "127.0.9.11")
+	port := testutil.FreePort(t, "127.0.9.11")
 	startOpTargets(t, 9, port)
 	d := startDaemon(t, opConfig(9, port, opTokenFile(t, token)))
 	base := "http://" + d.apiAddr
@@ -842,7 +843,7 @@ func TestOperator_AuthAndErrorTypes(t *testing.T) {
 		}
 	}
 
-	// Every path of api.md, without a token and with a wrong one.
+	// Every path of docs/api.md, without a token and with a wrong one.
 	const rs = "/v1/clusters/web/services/http/real_services"
 	paths := []struct{ method, path, body string }{
 		{"GET", "/v1/services", ""},
@@ -992,9 +993,9 @@ func TestOperator_AuthAndErrorTypes(t *testing.T) {
 // through dig, after failoverd is killed with SIGKILL and started again.
 func TestOperator_StateSurvivesKill9(t *testing.T) {
 	t.Parallel()
-	requireTool(t, "bind9-dnsutils", "dig")
+	testutil.RequireTool(t, "bind9-dnsutils", "dig")
 	const token = "kill9-token-02be"
-	port := freePort(t, "127.0.7.11")
+	port := testutil.FreePort(t, "127.0.7.11")
 	tg := startOpTargets(t, 7, port)
 	d := startDaemon(t, opConfig(7, port, opTokenFile(t, token)))
 	c := newOpCtl(t, d, token)

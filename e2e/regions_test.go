@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/failoverd/failoverd/internal/testutil"
 	"github.com/miekg/dns"
 )
 
@@ -50,7 +51,7 @@ func (d *daemonProc) lookupECS(name string, qtype uint16, subnet string) (string
 // EDNS Client Subnet via region_map; a region below min_healthy fails over
 // to the region its failover_data names, with its own serve_count.
 func TestRegions_ECSRegionMapAndRegionFailover(t *testing.T) {
-	port := freePort(t, "127.0.0.1")
+	port := testutil.FreePort(t, "127.0.0.1")
 	eu := newTargetOn(t, "127.0.0.81", port, "ok")
 	newTargetOn(t, "127.0.0.82", port, "ok")
 	newTargetOn(t, "127.0.0.91", port, "ok")

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/failoverd/failoverd/internal/testutil"
 	"github.com/miekg/dns"
 )
 
@@ -24,7 +25,7 @@ func (d *daemonProc) serialT(t *testing.T, zone string) uint32 {
 // Section 7: the SOA serial moves exactly when a servable set changes — not
 // on per-query random picks — and never goes back, also across restarts.
 func TestSerial_BumpsOnChangeOnlyAndSurvivesRestart(t *testing.T) {
-	port := freePort(t, "127.0.0.1")
+	port := testutil.FreePort(t, "127.0.0.1")
 	a := newTargetOn(t, "127.0.0.61", port, "ok")
 	newTargetOn(t, "127.0.0.62", port, "ok")
 	newTargetOn(t, "127.0.0.63", port, "ok")

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/failoverd/failoverd/internal/testutil"
 	"github.com/miekg/dns"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -285,7 +286,7 @@ active_failover "down.example.test." {
 // TCP) running throughout all answer correctly.
 func TestReload_ValidThenInvalidWithoutAFailedQuery(t *testing.T) {
 	www := newTarget(t, "127.0.0.31", "Example OK")
-	deadPort := freePort(t, "127.0.0.33")
+	deadPort := testutil.FreePort(t, "127.0.0.33")
 	fresh := newTarget(t, "127.0.0.35", "Example OK")
 	newService := fmt.Sprintf(`
 active_failover "new.example.test." {
@@ -484,10 +485,10 @@ active_failover "www.example.test." {
 // leaves a state directory that a new daemon opens at once (bbolt lock
 // released) with the persisted statuses in it.
 func TestSIGTERM_DrainsQueriesAndNotificationsAndExitsZero(t *testing.T) {
-	deadPort := freePort(t, "127.0.0.41")
+	deadPort := testutil.FreePort(t, "127.0.0.41")
 	up := newTarget(t, "127.0.0.43", "ok")
 	// Nothing listens here: every syslog delivery is refused and retried.
-	deadSyslog := freePort(t, "127.0.0.1")
+	deadSyslog := testutil.FreePort(t, "127.0.0.1")
 
 	d := startDaemon(t, fmt.Sprintf(sigtermConfig, "2s", deadPort, up.Port(), deadSyslog))
 	d.waitAnswer("down.example.test.", dns.TypeA, "127.0.0.42", 2*time.Second+time.Second+3*time.Second)

@@ -1,4 +1,6 @@
-# Active Failover (source document 000): the dyn.tm Python SDK example
+# Mirrors Dyn Traffic Management's hosted Active Failover service.
+#
+# The dyn.tm Python SDK example
 #
 #   mon = HealthMonitor(protocol='HTTP', interval='1', expected='Example')
 #   afo = ActiveFailover('example.com', 'example.com.', '127.0.0.1', 'ip',
@@ -38,7 +40,7 @@ active_failover "example.com." {
   syslog {
     server   = "127.0.0.1"
     port     = 514
-    ident    = "dynect"
+    ident    = "dynect"     # the default: Dyn's monitoring logged under it, so existing syslog filters keep matching
     facility = "daemon"
     delivery = "change"
   }

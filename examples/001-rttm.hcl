@@ -1,5 +1,6 @@
-# Real Time Traffic Manager (source document 001): the dyn.tm Python SDK
-# example
+# Mirrors Dyn's hosted Real Time Traffic Manager (RTTM).
+#
+# The dyn.tm Python SDK example
 #
 #   entry  = RegionPoolEntry('1.1.1.1', 'RPE Label', 5, 'always')
 #   region = RTTMRegion(zone, fqdn, 'global', [entry])

@@ -1,5 +1,6 @@
-# Simple Monitor / Simple Failover pool (source document 002): the "Create
-# Simple Monitor / Failover Pool" JSON example
+# Mirrors UltraDNS's hosted Simple Monitor / Simple Failover (SF) pools.
+#
+# The "Create Simple Monitor / Failover Pool" JSON example of its REST API
 #
 #   "ownerName": "a.domain.name.", "rrtype": "A", "ttl": 300,
 #   "rdata": ["1.2.3.4"],

@@ -1,5 +1,7 @@
-# Global Server Load Balancing (source document 003): the REST update call
-# with several regions and pools, monitor, syslog formats and failover modes.
+# Mirrors Dyn's hosted Global Server Load Balancing (GSLB) service.
+#
+# Its REST update call with several regions and pools, monitor, syslog
+# formats and failover modes.
 
 server {
   hostname = "ns1.example.net"

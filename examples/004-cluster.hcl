@@ -1,6 +1,8 @@
-# Load-balancer cluster (source document 004): a cluster service whose real
-# services have weights, one disabled, and an enabled fallback server that is
-# served only when no other real service is up.
+# Mirrors Memset's hosted load-balancer cluster API (cluster real services).
+#
+# A cluster service whose real services have weights, one disabled, and an
+# enabled fallback server that is served only when no other real service is
+# up.
 
 zone "example.com" {
   ns = ["ns1.example.net."]

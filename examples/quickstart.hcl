@@ -1,4 +1,5 @@
-# failoverd quickstart: everything on one machine, no outside network.
+# Mirrors no hosted product: the failoverd quickstart, everything on one
+# machine with no outside network.
 #
 #   failoverd run -config examples/quickstart.hcl
 #

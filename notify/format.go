@@ -16,7 +16,7 @@ const DefaultStatusFormat = "%hos status %tim: %reg %sta %ser %rda"
 const DefaultRTTMFormat = "%hos rttm %tim: %reg %sta %med %rts"
 
 // Vars holds the values the %xxx variables of a syslog format render
-// (behaviour.md section 8, "Format variables").
+// (docs/behaviour.md section 8, "Format variables").
 type Vars struct {
 	Hostname  string          // %hos: server.hostname
 	Time      time.Time       // %tim: time of the event, rendered RFC 3339 in UTC
@@ -40,8 +40,27 @@ func seconds(d time.Duration) string {
 }
 
 // render returns the value of the variable name (without %) and whether
-// name is a known variable.
+// name is a known variable. Every value goes through Escape, and %msg is
+// capped at MaxMessageBytes: the message comes from the probed target.
 func (v *Vars) render(name string) (string, bool) {
+	switch name {
+	case "msg":
+		if v.Message == "" {
+			return "", true
+		}
+		return escapeCapped(v.Message, MaxMessageBytes) + " ", true
+	case "rti":
+		if !v.HasRTT {
+			return "", true
+		}
+		return seconds(v.RTT) + " ", true
+	}
+	s, ok := v.renderRaw(name)
+	return Escape(s), ok
+}
+
+// renderRaw returns the unescaped value of every variable but %msg and %rti.
+func (v *Vars) renderRaw(name string) (string, bool) {
 	switch name {
 	case "hos":
 		return v.Hostname, true
@@ -60,16 +79,6 @@ func (v *Vars) render(name string) (string, bool) {
 		return strings.Join(v.Rdata, ","), true
 	case "sit":
 		return v.Site, true
-	case "rti":
-		if !v.HasRTT {
-			return "", true
-		}
-		return seconds(v.RTT) + " ", true
-	case "msg":
-		if v.Message == "" {
-			return "", true
-		}
-		return v.Message + " ", true
 	case "adr":
 		return v.Address, true
 	case "med":
@@ -87,8 +96,9 @@ func (v *Vars) render(name string) (string, bool) {
 	return "", false
 }
 
-// Format renders format, replacing every %xxx variable of behaviour.md
-// section 8 with its value from v; any other % sequence is copied unchanged.
+// Format renders format, replacing every %xxx variable of docs/behaviour.md
+// section 8 with its value from v, escaped (see Escape); any other %
+// sequence is copied unchanged.
 func Format(format string, v Vars) string {
 	var b strings.Builder
 	b.Grow(len(format) + 64)

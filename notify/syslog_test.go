@@ -63,7 +63,8 @@ func TestTCPSyslogUsesOctetCounting(t *testing.T) {
 	d.Publish(Event{Kind: KindSvc, Vars: v}, route)
 	ts := v.Time.UTC().Format("2006-01-02T15:04:05.000000Z")
 	want := []string{
-		"<27>1 " + ts + " ns1.example.net dynect - - - ns1.example.net probe 2026-11-23T06:00:00Z: iad down 0.012 multi\nline 192.0.2.10",
+		// The probe's newline is escaped (Escape); octet counting frames the rest.
+		"<27>1 " + ts + " ns1.example.net dynect - - - ns1.example.net probe 2026-11-23T06:00:00Z: iad down 0.012 multi\\nline 192.0.2.10",
 		"<27>1 " + ts + " ns1.example.net dynect - - - ns1.example.net status 2026-11-23T06:00:00Z: US East down 2026112305 192.0.2.10,192.0.2.11",
 	}
 	for _, w := range want {

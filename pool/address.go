@@ -7,7 +7,7 @@ import (
 )
 
 // perfWindow is how many successful performance rounds per site feed the
-// rttm median (behaviour.md section 3).
+// rttm median (docs/behaviour.md section 3).
 const perfWindow = 5
 
 // historyLen bounds the per-address round history kept for the status page.
@@ -49,9 +49,12 @@ func newAddrState(target, perfTarget string) *addrState {
 }
 
 // round applies one monitor round with recovery_delay hysteresis
-// (behaviour.md section 2) and reports the status before it.
+// (docs/behaviour.md section 2) and reports the status before it.
 func (a *addrState) round(o Observation, recoveryDelay int, removable bool) (old string) {
 	old = a.status
+	if o.Unknown {
+		return old // no observation: nothing to count or keep
+	}
 	s := Sample{Time: o.Time, Up: o.Up, RTT: o.RTT, Site: o.Site, Message: o.Message}
 	a.haveLast, a.last = true, s
 	a.probes++
@@ -103,7 +106,7 @@ func (a *addrState) recover() bool {
 
 // perfRound records one performance round.
 func (a *addrState) perfRound(o Observation) {
-	if !o.Up {
+	if !o.Up || o.Unknown {
 		return
 	}
 	if a.perf == nil {

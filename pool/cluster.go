@@ -34,7 +34,7 @@ type realServer struct {
 
 func (rl *realServer) servable() bool { return rl.enabled && rl.weight > 0 }
 
-// recompute sets the served set (behaviour.md section 6): every enabled,
+// recompute sets the served set (docs/behaviour.md section 6): every enabled,
 // non-fallback real with weight > 0 that is up (or unk); when none, the
 // enabled fallback; without one, every enabled real with weight > 0.
 func (cs *clusterSvc) recompute() {

@@ -81,9 +81,8 @@ func RealKey(cluster, service, real string) string {
 
 // New builds an engine from spec, restoring address statuses, removed
 // addresses, latches and operator overrides from state (nil = fresh start).
-// now is accepted for symmetry with the other inputs; a start-up emits no
-// transitions.
-func New(spec Spec, state *State, now time.Time) *Engine {
+// A start-up emits no transitions.
+func New(spec Spec, state *State) *Engine {
 	e := &Engine{}
 	e.ov = overridesFrom(state)
 	e.build(spec, nil, state)
@@ -285,7 +284,8 @@ func validAddrStatus(s string) bool {
 // Observe applies one completed probe round and returns its transitions:
 // per consuming region entry / sf_pool site / cluster real one ip, nosrv or
 // round (perf for a performance target), then svc and ep changes. Rounds
-// for an inactive service are ignored.
+// for an inactive service are ignored. An Unknown round changes nothing:
+// its transitions are round events that carry its message.
 func (e *Engine) Observe(o Observation) []Transition {
 	if o.Site == "" && len(e.spec.Sites) > 0 {
 		o.Site = e.spec.Sites[0]
@@ -322,6 +322,9 @@ func (e *Engine) Observe(o Observation) []Transition {
 		switch {
 		case sb.sf:
 			a := s.siteRes[o.Site]
+			if a == nil && o.Unknown {
+				continue // a site that could not probe is not a site that spoke
+			}
 			if a == nil {
 				a = newAddrState(s.cfg.Target, "")
 				s.siteRes[o.Site] = a
@@ -527,7 +530,7 @@ func (r *region) candidates() []*entry {
 	return out
 }
 
-// evalRegion sets r.status, r.ep and the latch (behaviour.md section 3).
+// evalRegion sets r.status, r.ep and the latch (docs/behaviour.md section 3).
 func (s *service) evalRegion(r *region) {
 	if !s.active {
 		r.status, r.ep = StatusUnk, nil

@@ -25,7 +25,7 @@ func (s *service) siteCodes() []string {
 }
 
 // monitorFails applies region_failure_sensitivity to the latest result of
-// every site (behaviour.md section 5): LOW fails when every site reports
+// every site (docs/behaviour.md section 5): LOW fails when every site reports
 // down, HIGH when at least two do (or the only one). A site without a
 // result yet counts as OK.
 func (s *service) monitorFails() bool {

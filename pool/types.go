@@ -1,6 +1,6 @@
 // Package pool is failoverd's decision engine: it turns probe rounds into
 // address, region and service statuses, served sets, failover chains,
-// latches and events, following docs/design behaviour.md sections 2-6.
+// latches and events, following docs/behaviour.md sections 2-6.
 //
 // The package is pure: no goroutines, no I/O, no logger and no clock.
 // Every input carries its own time, and the single owner of an Engine (the
@@ -25,7 +25,7 @@ const (
 	KindCluster        Kind = "cluster"
 )
 
-// Address statuses (behaviour.md section 2).
+// Address statuses (docs/behaviour.md section 2).
 const (
 	StatusUnk  = "unk"
 	StatusUp   = "up"
@@ -33,21 +33,21 @@ const (
 )
 
 // Region and service statuses of gslb, rttm and active_failover
-// (behaviour.md sections 3 and 4). StatusUnk is shared with addresses.
+// (docs/behaviour.md sections 3 and 4). StatusUnk is shared with addresses.
 const (
 	StatusOK       = "ok"
 	StatusTrouble  = "trouble"
 	StatusFailover = "failover"
 )
 
-// sf_pool statuses (behaviour.md section 5).
+// sf_pool statuses (docs/behaviour.md section 5).
 const (
 	SFStatusOK       = "OK"
 	SFStatusCritical = "CRITICAL"
 	SFStatusManual   = "MANUAL"
 )
 
-// Serve modes of a pool entry (behaviour.md section 2).
+// Serve modes of a pool entry (docs/behaviour.md section 2).
 const (
 	ServeAlways = "always"
 	ServeObey   = "obey"
@@ -217,8 +217,14 @@ type Real struct {
 type Observation struct {
 	// Target is the probe key (Entry.Target, Entry.PerfTarget,
 	// Service.Target or Real.Target).
-	Target  string
-	Up      bool
+	Target string
+	Up     bool
+	// Unknown marks a round that could not tell: the probe failed for a
+	// reason on the probing host (no descriptors, buffers or memory, a
+	// source address that is not local). It is no observation: statuses,
+	// hysteresis counters and histories stay as they were, so it never
+	// fails a service over; the round's transitions only carry Message.
+	Unknown bool
 	RTT     time.Duration
 	Message string
 	// Site is the monitoring site; "" means the first of Spec.Sites.

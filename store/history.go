@@ -215,10 +215,10 @@ func (s *Store) Prune(now time.Time) error {
 		return err
 	})
 	if err != nil {
-		return s.wrap("prune history", err)
+		return s.wrote(s.wrap("prune history", err))
 	}
 	s.metrics.prunedTotal.Add(float64(pruned))
-	return nil
+	return s.wrote(nil)
 }
 
 // pruneTree deletes, in each per-service bucket of root, the keys before

@@ -7,21 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// lookTool finds a Debian tool, skipping the test when it is missing unless
-// FAILOVERD_REQUIRE_TOOLS=1 (make test), where a missing tool is a failure.
-func lookTool(t *testing.T, name, pkg string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("FAILOVERD_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("%s not found (Debian package %s): %v", name, pkg, err)
-		}
-		t.Skipf("%s not found (install Debian package %s): %v", name, pkg, err)
-	}
-	return path
-}
+	"github.com/failoverd/failoverd/internal/testutil"
+)
 
 // directives parses the unit into section/key → values (a key may repeat).
 func directives(t *testing.T, text string) map[string][]string {
@@ -57,11 +45,11 @@ func directives(t *testing.T, text string) map[string][]string {
 func testableCopy(t *testing.T) string {
 	t.Helper()
 	const exec = "ExecStart=/usr/bin/failoverd "
-	if !strings.Contains(Unit(), "\n"+exec) {
+	if !strings.Contains(unitText(t), "\n"+exec) {
 		t.Fatalf("unit has no %q line", exec)
 	}
 	path := filepath.Join(t.TempDir(), "failoverd.service")
-	text := strings.Replace(Unit(), "\n"+exec, "\nExecStart=/bin/true ", 1)
+	text := strings.Replace(unitText(t), "\n"+exec, "\nExecStart=/bin/true ", 1)
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +57,7 @@ func testableCopy(t *testing.T) string {
 }
 
 func TestUnitPassesSystemdAnalyzeVerify(t *testing.T) {
-	tool := lookTool(t, "systemd-analyze", "systemd")
+	tool := testutil.RequireTool(t, "systemd", "systemd-analyze")
 	path := testableCopy(t)
 	out, err := exec.Command(tool, "verify", path).CombinedOutput()
 	if err != nil {
@@ -85,7 +73,7 @@ func TestUnitPassesSystemdAnalyzeVerify(t *testing.T) {
 }
 
 func TestUnitSandboxExposureStaysLow(t *testing.T) {
-	tool := lookTool(t, "systemd-analyze", "systemd")
+	tool := testutil.RequireTool(t, "systemd", "systemd-analyze")
 	path := testableCopy(t)
 	// --threshold is on a 0-100 scale: 25 is an exposure of 2.5 ("OK").
 	// The unit scores 1.9 with systemd 252; a dropped hardening option
@@ -97,7 +85,7 @@ func TestUnitSandboxExposureStaysLow(t *testing.T) {
 }
 
 func TestUnitHasTheContractedDirectives(t *testing.T) {
-	d := directives(t, Unit())
+	d := directives(t, unitText(t))
 	tests := []struct {
 		key  string
 		want string
@@ -140,4 +128,14 @@ func TestUnitHasTheContractedDirectives(t *testing.T) {
 	if got := d["Service/TimeoutStopSec"]; len(got) != 1 || got[0] == "" {
 		t.Errorf("Service/TimeoutStopSec = %q, want one value", got)
 	}
+}
+
+// unitText is failoverd.service as shipped.
+func unitText(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("failoverd.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -38,8 +38,8 @@ func allUp(addrs ...string) []step {
 	return out
 }
 
-// Section 3: region status and served sets, failover chains by mode.
-func TestSection3_RegionStatusAndFailover(t *testing.T) {
+// docs/behaviour.md section 3: region status and served sets, failover chains by mode.
+func TestRegionStatusAndFailover(t *testing.T) {
 	tests := []struct {
 		name       string
 		regions    []Region
@@ -90,7 +90,7 @@ func TestSection3_RegionStatusAndFailover(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := New(gslbSpec(true, 0, tc.regions...), nil, newClock().t)
+			e := New(gslbSpec(true, 0, tc.regions...), nil)
 			run(t, e, newClock(), tc.steps)
 			if got := regionStatus(t, e, "app.example.com.", tc.region); got != tc.wantStatus {
 				t.Errorf("status = %s, want %s", got, tc.wantStatus)
@@ -107,10 +107,10 @@ func TestSection3_RegionStatusAndFailover(t *testing.T) {
 	}
 }
 
-// Section 3: the client's own region's serve_count applies to whatever set
+// docs/behaviour.md section 3: the client's own region's serve_count applies to whatever set
 // it ends up serving; weights come with the records.
-func TestSection3_ClientServeCountAppliesToFailoverSet(t *testing.T) {
-	e := New(gslbSpec(true, 0, threeRegions(FailoverRegion, "US West", FailoverGlobal, "", 1)...), nil, newClock().t)
+func TestClientServeCountAppliesToFailoverSet(t *testing.T) {
+	e := New(gslbSpec(true, 0, threeRegions(FailoverRegion, "US West", FailoverGlobal, "", 1)...), nil)
 	run(t, e, newClock(), allDown(e1, e2))
 	east := servedSet(t, e, "app.example.com.", "US East")
 	west := servedSet(t, e, "app.example.com.", "US West")
@@ -120,7 +120,7 @@ func TestSection3_ClientServeCountAppliesToFailoverSet(t *testing.T) {
 	if !eq(rdata(east.Records), rdata(west.Records)) {
 		t.Fatalf("east serves %v, want west's %v", rdata(east.Records), rdata(west.Records))
 	}
-	ex := New(gslbSpec(true, 0, threeRegions(FailoverGlobal, "", FailoverGlobal, "", 1)...), nil, newClock().t)
+	ex := New(gslbSpec(true, 0, threeRegions(FailoverGlobal, "", FailoverGlobal, "", 1)...), nil)
 	for _, r := range servedSet(t, ex, "app.example.com.", "US East").Records {
 		if (r.Data == e1 && r.Weight != 5) || (r.Data == e2 && r.Weight != 10) {
 			t.Fatalf("record %+v has the wrong weight", r)
@@ -128,12 +128,12 @@ func TestSection3_ClientServeCountAppliesToFailoverSet(t *testing.T) {
 	}
 }
 
-// Section 3: auto_recover = false latches failover until an operator
+// docs/behaviour.md section 3: auto_recover = false latches failover until an operator
 // recovers; the latch survives restarts.
-func TestSection3_AutoRecoverFalseLatch(t *testing.T) {
+func TestAutoRecoverFalseLatch(t *testing.T) {
 	spec := gslbSpec(false, 0, threeRegions(FailoverGlobal, "", FailoverGlobal, "", 1)...)
 	c := newClock()
-	e := New(spec, nil, c.t)
+	e := New(spec, nil)
 	run(t, e, c, seq(allDown(e1, e2), allUp(e1, e2)))
 	if got := regionStatus(t, e, "app.example.com.", "US East"); got != StatusFailover {
 		t.Fatalf("status after recovery of addresses = %s, want failover (latched)", got)
@@ -141,7 +141,7 @@ func TestSection3_AutoRecoverFalseLatch(t *testing.T) {
 	if got := served(t, e, "app.example.com.", "US East"); !eq(got, list(g1+","+g2)) {
 		t.Fatalf("served = %v, want the failover answer", got)
 	}
-	e = New(spec, e.State(), c.t)
+	e = New(spec, e.State())
 	run(t, e, c, allUp(e1, e2))
 	if got := regionStatus(t, e, "app.example.com.", "US East"); got != StatusFailover {
 		t.Fatalf("status after restart = %s, want failover (latch persisted)", got)
@@ -158,8 +158,8 @@ func TestSection3_AutoRecoverFalseLatch(t *testing.T) {
 	}
 }
 
-// Section 3: service status is the worst region status.
-func TestSection3_ServiceStatusIsWorstRegion(t *testing.T) {
+// docs/behaviour.md section 3: service status is the worst region status.
+func TestServiceStatusIsWorstRegion(t *testing.T) {
 	tests := []struct {
 		name  string
 		steps []step
@@ -173,7 +173,7 @@ func TestSection3_ServiceStatusIsWorstRegion(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := New(gslbSpec(true, 0, threeRegions(FailoverGlobal, "", FailoverGlobal, "", 1)...), nil, newClock().t)
+			e := New(gslbSpec(true, 0, threeRegions(FailoverGlobal, "", FailoverGlobal, "", 1)...), nil)
 			run(t, e, newClock(), tc.steps)
 			v, _ := e.Service("app.example.com.")
 			if v.Status != tc.want {
@@ -183,9 +183,9 @@ func TestSection3_ServiceStatusIsWorstRegion(t *testing.T) {
 	}
 }
 
-// Section 3: candidates exclude serve_mode no and removed entries; always
+// docs/behaviour.md section 3: candidates exclude serve_mode no and removed entries; always
 // entries are served while down; healthy counts unk.
-func TestSection3_Candidates(t *testing.T) {
+func TestRegionCandidates(t *testing.T) {
 	tests := []struct {
 		name       string
 		entries    []Entry
@@ -200,7 +200,7 @@ func TestSection3_Candidates(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := New(gslbSpec(true, 0, Region{Code: GlobalRegion, MinHealthy: 1, FailoverMode: FailoverIP, FailoverData: "198.51.100.9", Entries: tc.entries}), nil, newClock().t)
+			e := New(gslbSpec(true, 0, Region{Code: GlobalRegion, MinHealthy: 1, FailoverMode: FailoverIP, FailoverData: "198.51.100.9", Entries: tc.entries}), nil)
 			run(t, e, newClock(), tc.steps)
 			if got := regionStatus(t, e, "app.example.com.", GlobalRegion); got != tc.wantStatus {
 				t.Errorf("status = %s, want %s", got, tc.wantStatus)
@@ -216,9 +216,9 @@ func TestSection3_Candidates(t *testing.T) {
 	}
 }
 
-// Section 3: svc transitions carry the served rdata after the change.
-func TestSection3_SvcTransitionCarriesServed(t *testing.T) {
-	e := New(gslbSpec(true, 0, threeRegions(FailoverCNAME, "backup.example.net.", FailoverGlobal, "", 1)...), nil, newClock().t)
+// docs/behaviour.md section 3: svc transitions carry the served rdata after the change.
+func TestSvcTransitionCarriesServed(t *testing.T) {
+	e := New(gslbSpec(true, 0, threeRegions(FailoverCNAME, "backup.example.net.", FailoverGlobal, "", 1)...), nil)
 	tr := run(t, e, newClock(), allDown(e1, e2))
 	var svc *Transition
 	for i := range tr {

@@ -36,8 +36,8 @@ func sfDown(all []string, n int) []step {
 	return out
 }
 
-// Section 5: LOW vs HIGH region_failure_sensitivity over 1, 2 and 4 sites.
-func TestSection5_Sensitivity(t *testing.T) {
+// docs/behaviour.md section 5: LOW vs HIGH region_failure_sensitivity over 1, 2 and 4 sites.
+func TestSFPool_Sensitivity(t *testing.T) {
 	tests := []struct {
 		name        string
 		sites       int
@@ -61,7 +61,7 @@ func TestSection5_Sensitivity(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			all := sites(tc.sites)
-			e := New(sfSpec(all, tc.sensitivity, backup, LiveNotForced), nil, newClock().t)
+			e := New(sfSpec(all, tc.sensitivity, backup, LiveNotForced), nil)
 			run(t, e, newClock(), sfDown(all, tc.down))
 			v, _ := e.Service("a.example.com.")
 			if v.Status != tc.want {
@@ -78,11 +78,11 @@ func TestSection5_Sensitivity(t *testing.T) {
 	}
 }
 
-// Section 5: a site's latest result counts; a site without a result
+// docs/behaviour.md section 5: a site's latest result counts; a site without a result
 // counts as OK.
-func TestSection5_LatestResultPerSite(t *testing.T) {
+func TestSFPool_LatestResultPerSite(t *testing.T) {
 	all := sites(2)
-	e := New(sfSpec(all, SensitivityLow, backup, LiveNotForced), nil, newClock().t)
+	e := New(sfSpec(all, SensitivityLow, backup, LiveNotForced), nil)
 	c := newClock()
 	run(t, e, c, seq(downSite("sf:a", "s1"), downSite("sf:a", "s1")))
 	if v, _ := e.Service("a.example.com."); v.Status != SFStatusOK {
@@ -101,8 +101,8 @@ func TestSection5_LatestResultPerSite(t *testing.T) {
 	}
 }
 
-// Section 5: live_record_state, Simple Monitor and the first round.
-func TestSection5_LiveRecordState(t *testing.T) {
+// docs/behaviour.md section 5: live_record_state, Simple Monitor and the first round.
+func TestSFPool_LiveRecordState(t *testing.T) {
 	force := cmd(func(e *Engine, now timeT) (bool, []Transition, error) { return e.Force("a.example.com.", now) })
 	unforce := cmd(func(e *Engine, now timeT) (bool, []Transition, error) { return e.Unforce("a.example.com.", now) })
 	tests := []struct {
@@ -126,7 +126,7 @@ func TestSection5_LiveRecordState(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := New(sfSpec([]string{"s1"}, SensitivityHigh, tc.backup, tc.state), nil, newClock().t)
+			e := New(sfSpec([]string{"s1"}, SensitivityHigh, tc.backup, tc.state), nil)
 			run(t, e, newClock(), tc.steps)
 			v, _ := e.Service("a.example.com.")
 			if v.Status != tc.wantStatus {
@@ -139,13 +139,13 @@ func TestSection5_LiveRecordState(t *testing.T) {
 	}
 }
 
-// Section 5: force/unforce report whether they changed anything, only
+// docs/behaviour.md section 5: force/unforce report whether they changed anything, only
 // apply to sf_pool, and survive a restart.
-func TestSection5_ForceCommand(t *testing.T) {
+func TestSFPool_ForceCommand(t *testing.T) {
 	spec := sfSpec([]string{"s1"}, SensitivityLow, backup, LiveNotForced)
 	spec.Services = append(spec.Services, afSpec("192.0.2.1", "t:p", FailoverIP, "192.0.2.2", true, 0).Services...)
 	c := newClock()
-	e := New(spec, nil, c.t)
+	e := New(spec, nil)
 	changed, tr, err := e.Force("a.example.com.", c.next())
 	if err != nil || !changed || !eq(kinds(tr, false), []string{"svc:global::OK>MANUAL"}) {
 		t.Fatalf("Force = %v %q %v", changed, kinds(tr, false), err)
@@ -159,7 +159,7 @@ func TestSection5_ForceCommand(t *testing.T) {
 	if _, _, err := e.Unforce("nope.example.com.", c.next()); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Unforce unknown: err = %v, want ErrNotFound", err)
 	}
-	e = New(spec, e.State(), c.t)
+	e = New(spec, e.State())
 	if v, _ := e.Service("a.example.com."); v.Status != SFStatusManual || v.LiveRecordState != LiveForcedInactive {
 		t.Fatalf("after restart: %s %s, want MANUAL FORCED_INACTIVE", v.Status, v.LiveRecordState)
 	}

@@ -11,8 +11,8 @@ func afSpec(address, target, mode, data string, autoRecover bool, rd int) Spec {
 	}}}
 }
 
-// Section 4: Active Failover.
-func TestSection4_ActiveFailover(t *testing.T) {
+// docs/behaviour.md section 4: Active Failover.
+func TestActiveFailover(t *testing.T) {
 	const p, b = "192.0.2.1", "192.0.2.2"
 	const tp = "t:primary"
 	tests := []struct {
@@ -51,7 +51,7 @@ func TestSection4_ActiveFailover(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := New(tc.spec, nil, newClock().t)
+			e := New(tc.spec, nil)
 			run(t, e, newClock(), tc.steps)
 			v, _ := e.Service("www.example.com.")
 			if v.Status != tc.wantStatus {
@@ -65,12 +65,12 @@ func TestSection4_ActiveFailover(t *testing.T) {
 	}
 }
 
-// Section 4: inactive service from the configuration: primary served,
+// docs/behaviour.md section 4: inactive service from the configuration: primary served,
 // status unk, rounds ignored (no transitions).
-func TestSection4_InactiveFromConfig(t *testing.T) {
+func TestActiveFailover_InactiveFromConfig(t *testing.T) {
 	spec := afSpec("192.0.2.1", "t:p", FailoverIP, "192.0.2.2", true, 0)
 	spec.Services[0].Active = false
-	e := New(spec, nil, newClock().t)
+	e := New(spec, nil)
 	if tr := run(t, e, newClock(), seq(down("t:p"))); len(tr) != 0 {
 		t.Fatalf("inactive service produced %q", kinds(tr, false))
 	}
@@ -79,9 +79,9 @@ func TestSection4_InactiveFromConfig(t *testing.T) {
 	}
 }
 
-// Section 4: events of an active failover service.
-func TestSection4_Events(t *testing.T) {
-	e := New(afSpec("192.0.2.1", "t:p", FailoverIP, "192.0.2.2", true, 0), nil, newClock().t)
+// docs/behaviour.md section 4: events of an active failover service.
+func TestActiveFailover_Events(t *testing.T) {
+	e := New(afSpec("192.0.2.1", "t:p", FailoverIP, "192.0.2.2", true, 0), nil)
 	tr := run(t, e, newClock(), seq(up("t:p"), down("t:p")))
 	want := []string{"ip:global:192.0.2.1:unk>up", "svc:global::unk>ok", "ip:global:192.0.2.1:up>down", "svc:global::ok>failover"}
 	if got := kinds(tr, false); !eq(got, want) {

@@ -32,8 +32,8 @@ func epOf(t *testing.T, e *Engine, code string) []string {
 	return nil
 }
 
-// Section 3 (rttm): the eligibility pool and its thresholds.
-func TestSection3_RTTMEligibilityPool(t *testing.T) {
+// docs/behaviour.md section 3 (rttm): the eligibility pool and its thresholds.
+func TestRTTMEligibilityPool(t *testing.T) {
 	four := []Entry{ent(r1, ServeObey, 1), ent(r2, ServeObey, 1), ent(r3, ServeObey, 1), ent(r4, ServeObey, 1)}
 	tests := []struct {
 		name       string
@@ -91,7 +91,7 @@ func TestSection3_RTTMEligibilityPool(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := New(rttmSpec(tc.region), nil, newClock().t)
+			e := New(rttmSpec(tc.region), nil)
 			run(t, e, newClock(), tc.steps)
 			if got := epOf(t, e, GlobalRegion); !eq(got, tc.wantEP) {
 				t.Errorf("EP = %v, want %v", got, tc.wantEP)
@@ -106,11 +106,11 @@ func TestSection3_RTTMEligibilityPool(t *testing.T) {
 	}
 }
 
-// Section 3 (rttm): the median is taken over the rounds of every site.
-func TestSection3_RTTMMedianOverEverySite(t *testing.T) {
+// docs/behaviour.md section 3 (rttm): the median is taken over the rounds of every site.
+func TestRTTMMedianOverEverySite(t *testing.T) {
 	spec := rttmSpec(rttmGlobal(1, 1, 1, ent(r1, ServeObey, 1), ent(r2, ServeObey, 1)))
 	spec.Sites = []string{"iad", "ams", "sin"}
-	e := New(spec, nil, newClock().t)
+	e := New(spec, nil)
 	p := func(target, site string, d time.Duration) step {
 		return step{target: target, up: true, rtt: d, site: site}
 	}
@@ -133,10 +133,10 @@ func TestSection3_RTTMMedianOverEverySite(t *testing.T) {
 	}
 }
 
-// Section 3 (rttm): ep transitions when the eligibility pool changes, perf
+// docs/behaviour.md section 3 (rttm): ep transitions when the eligibility pool changes, perf
 // transitions after every performance round.
-func TestSection3_RTTMEPTransitions(t *testing.T) {
-	e := New(rttmSpec(rttmGlobal(1, 1, 1, ent(r1, ServeObey, 1), ent(r2, ServeObey, 1))), nil, newClock().t)
+func TestRTTMEPTransitions(t *testing.T) {
+	e := New(rttmSpec(rttmGlobal(1, 1, 1, ent(r1, ServeObey, 1), ent(r2, ServeObey, 1))), nil)
 	tr := run(t, e, newClock(), seq(perf("p:"+r2, ms(5)), perf("p:"+r2, ms(5)), perf("p:"+r1, ms(9))))
 	want := []string{"perf:global:192.0.2.42:unk>unk", "ep:global::unk>unk", "perf:global:192.0.2.42:unk>unk", "perf:global:192.0.2.41:unk>unk"}
 	if got := kinds(tr, false); !eq(got, want) {
@@ -148,14 +148,14 @@ func TestSection3_RTTMEPTransitions(t *testing.T) {
 	}
 }
 
-// Section 3 (rttm): autopopulate copies the global region's pool and
+// docs/behaviour.md section 3 (rttm): autopopulate copies the global region's pool and
 // options, ignoring the region's own.
-func TestSection3_RTTMAutopopulate(t *testing.T) {
+func TestRTTMAutopopulate(t *testing.T) {
 	global := rttmGlobal(1, 1, 1, ent(r1, ServeObey, 1), ent(r2, ServeObey, 1))
 	global.ServeCount = 2
 	east := Region{Code: "US East", Autopopulate: true, ServeCount: 7, EP: 5, APMC: 9, EPMC: 9,
 		FailoverMode: FailoverCNAME, FailoverData: "ignored.example.net.", Entries: []Entry{ent(r4, ServeObey, 1)}}
-	e := New(rttmSpec(east, global), nil, newClock().t)
+	e := New(rttmSpec(east, global), nil)
 	tr := run(t, e, newClock(), seq(perf("p:"+r2, ms(1)), perf("p:"+r1, ms(3)), allUp(r1, r2)))
 	if got := epOf(t, e, "US East"); !eq(got, []string{r2}) {
 		t.Fatalf("US East EP = %v, want the global pool's fastest [%s]", got, r2)
