@@ -216,7 +216,7 @@ func (s *Sites) Commit(ctx context.Context, b Batch) (Result, error) {
 func (s *Sites) guarded(ctx context.Context, cli *clientv3.Client, term *leadership, ops []clientv3.Op) (int64, error) {
 	guard := clientv3.Compare(clientv3.CreateRevision(term.key), "=", term.rev)
 	var rev int64
-	for chunk := range slices.Chunk(ops, s.o.MaxTxnOps) {
+	for chunk := range chunks(ops, s.o.MaxTxnOps) {
 		var (
 			resp *clientv3.TxnResponse
 			err  error
@@ -258,7 +258,7 @@ func (s *Sites) MarkDelivered(ctx context.Context, ids ...string) error {
 	for _, id := range ids {
 		ops = append(ops, clientv3.OpPut(s.k.delivered(id), v))
 	}
-	for chunk := range slices.Chunk(ops, s.o.MaxTxnOps) {
+	for chunk := range chunks(ops, s.o.MaxTxnOps) {
 		if _, err := cli.Txn(ctx).Then(chunk...).Commit(); err != nil {
 			return fmt.Errorf("etcd: mark delivered: %w", err)
 		}

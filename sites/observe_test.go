@@ -202,3 +202,34 @@ func TestPublish_RepublishedUnderANewLeaseAfterALostOne(t *testing.T) {
 	}
 	leaderOf(t, 10*time.Second, a)
 }
+
+func TestPublish_TenThousandSteadyTargetsCostNoWritesAfterTheirFirst(t *testing.T) {
+	eps := sharedCluster(t)
+	prefix := testPrefix(t)
+	cli := (&cluster{t: t}).client(eps...)
+	wc := countWrites(t, cli, prefix+kindObs)
+	a := openNode(t, eps, prefix, "ams", func(o *Options) { o.LeaseTTL = DefaultLeaseTTL })
+	// A minute of rounds at a 10 s interval over the 10,000 targets of the
+	// scale target (under 5 writes/s per site).
+	const targets, rounds = 10000, 6
+	base := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	for r := range rounds {
+		for i := range targets {
+			a.s.Publish(Observation{Target: fmt.Sprintf("HTTP|10.%d.%d.%d:80|/", i>>16, (i>>8)&255, i&255), Status: StatusUp,
+				RTT: 5 * time.Millisecond, Time: base.Add(time.Duration(r) * 10 * time.Second)})
+		}
+	}
+	a.s.Publish(Observation{Target: "marker", Status: StatusUp, Time: base})
+	eventually(t, 30*time.Second, "the marker is written", func() bool { return wc.count(a.s.k.obs("ams", "marker")) == 1 })
+	if got := wc.total(a.s.k.obsSite("ams")); got != targets+1 {
+		for _, e := range a.logs.All() {
+			t.Logf("%s %s %s %v", e.Time.Format("15:04:05.000"), e.Level, e.Message, e.ContextMap())
+		}
+		t.Fatalf("%d rounds of %d steady targets cost %d writes, want %d: one per target, none per round", rounds, targets, got, targets+1)
+	}
+	eventually(t, 30*time.Second, "the reports reach the watch", func() bool {
+		a.s.mu.Lock()
+		defer a.s.mu.Unlock()
+		return len(a.s.v.reports) == targets+1
+	})
+}

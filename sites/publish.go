@@ -154,7 +154,10 @@ func (s *Sites) flush(ctx context.Context, ss *session) error {
 					Message: o.Message, RTTSeconds: seconds(o.RTT), Time: o.Time.UTC()}), clientv3.WithLease(ss.lease)))
 			}
 		}
-		tctx, cancel := context.WithTimeout(ctx, s.o.DialTimeout)
+		// Bounded by the lease: a write slower than that has lost the lease
+		// anyway; a shorter bound would only repeat writes etcd is still
+		// applying.
+		tctx, cancel := context.WithTimeout(ctx, s.o.LeaseTTL)
 		_, err := cli.Txn(tctx).Then(ops...).Commit()
 		cancel()
 		if err != nil {

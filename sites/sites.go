@@ -128,6 +128,7 @@ func Open(ctx context.Context, o Options, log *zap.Logger, reg prometheus.Regist
 		s.log.Error("etcd unreachable at start: serving the local state and retrying",
 			zap.Strings("endpoints", o.Endpoints), zap.Error(err))
 	}
+	s.checkConnection(s.base, time.Now())
 	return s, nil
 }
 
