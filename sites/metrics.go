@@ -18,6 +18,24 @@ type metrics struct {
 	resyncs         prometheus.Counter
 	leaseLosses     prometheus.Counter
 	commitConflicts prometheus.Counter
+
+	reg prometheus.Registerer // nil when not exported
+}
+
+func (m metrics) all() []prometheus.Collector {
+	return []prometheus.Collector{m.connected, m.leader, m.sitesLive, m.commitSeconds, m.published,
+		m.unreadable, m.resyncs, m.leaseLosses, m.commitConflicts}
+}
+
+// unregister takes the collectors back, so that a closed Sites can be
+// replaced by a new one on the same registry.
+func (m metrics) unregister() {
+	if m.reg == nil {
+		return
+	}
+	for _, c := range m.all() {
+		m.reg.Unregister(c)
+	}
 }
 
 func newMetrics(reg prometheus.Registerer) (metrics, error) {
@@ -63,11 +81,14 @@ func newMetrics(reg prometheus.Registerer) (metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.connected, m.leader, m.sitesLive, m.commitSeconds, m.published,
-		m.unreadable, m.resyncs, m.leaseLosses, m.commitConflicts} {
+	for i, c := range m.all() {
 		if err := reg.Register(c); err != nil {
+			for _, done := range m.all()[:i] {
+				reg.Unregister(done)
+			}
 			return metrics{}, fmt.Errorf("sites metrics: %w", err)
 		}
 	}
+	m.reg = reg
 	return m, nil
 }

@@ -233,3 +233,26 @@ func TestPublish_TenThousandSteadyTargetsCostNoWritesAfterTheirFirst(t *testing.
 		return len(a.s.v.reports) == targets+1
 	})
 }
+
+func TestForget_WithdrawsTheSitesViewOfATarget(t *testing.T) {
+	eps := sharedCluster(t)
+	prefix := testPrefix(t)
+	a := openNode(t, eps, prefix, "ams")
+	a.s.Publish(Observation{Target: "gone", Status: StatusDown, Message: "timeout"})
+	a.s.Publish(Observation{Target: "kept", Status: StatusUp})
+	eventually(t, 5*time.Second, "published", func() bool { return len(a.s.Reports("gone")) == 1 && len(a.s.Reports("kept")) == 1 })
+	a.s.Forget("gone")
+	eventually(t, 5*time.Second, "withdrawn", func() bool { return len(a.s.Reports("gone")) == 0 })
+	a.rec.mu.Lock()
+	got, told := a.rec.reports["gone"]
+	a.rec.mu.Unlock()
+	if !told || len(got) != 0 {
+		t.Errorf("OnReports said %v (told %v) for the forgotten target, want an empty list", got, told)
+	}
+	if len(a.s.Reports("kept")) != 1 {
+		t.Error("Forget took another target along")
+	}
+	// Publishing it again writes it again.
+	a.s.Publish(Observation{Target: "gone", Status: StatusDown, Message: "timeout"})
+	eventually(t, 5*time.Second, "published again", func() bool { return len(a.s.Reports("gone")) == 1 })
+}

@@ -434,6 +434,7 @@ func (s *Sites) Close() error {
 			cli.Close()
 		}
 		s.bg.Wait()
+		s.m.unregister()
 	})
 	return nil
 }
