@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/goleak"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 )
@@ -189,10 +190,18 @@ var (
 	sharedStop func()
 )
 
+// TestMain stops the shared etcd and fails the run if goroutines started
+// by the tests outlive them.
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if sharedStop != nil {
 		sharedStop()
+	}
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goroutines left behind:", err)
+			code = 1
+		}
 	}
 	os.Exit(code)
 }
