@@ -216,4 +216,23 @@ func TestSites_ConfigurationDifferingFromTheLeadersIsLogged(t *testing.T) {
 	if a.errorLogged("differ from the leader's") {
 		t.Error("the leader logged its own configuration as differing")
 	}
+	// The leader reloads to the follower's configuration: published, and
+	// the follower sees it (no new error once they agree).
+	if err := a.s.SetConfigDigest(context.Background(), "digest-2"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "the new digest reaches fra", func() bool {
+		for _, si := range b.s.Sites().Sites {
+			if si.Site == "ams" {
+				return si.ConfigDigest == "digest-2"
+			}
+		}
+		return false
+	})
+	b.s.mu.Lock()
+	warn := b.s.digestWarn
+	b.s.mu.Unlock()
+	if warn != "" {
+		t.Errorf("fra still holds a differing leader configuration %q", warn)
+	}
 }

@@ -59,6 +59,8 @@ type Sites struct {
 	lead        *leadership
 	waiters     map[uint64][]chan Job
 	unreadable  map[string]int64 // key → mod revision already logged
+	digest      string           // this node's configuration digest (SetConfigDigest)
+	registered  siteValue        // this site's registration as last written
 	digestWarn  string           // leader digest already logged as differing
 	closeOnce   sync.Once
 }
@@ -115,6 +117,7 @@ func Open(ctx context.Context, o Options, log *zap.Logger, reg prometheus.Regist
 		waiters:     map[uint64][]chan Job{},
 		unreadable:  map[string]int64{},
 		conn:        Connection{Since: time.Now()},
+		digest:      o.ConfigDigest,
 	}
 	s.pub.init()
 	if err := s.connect(ctx, true); err != nil {
@@ -283,10 +286,13 @@ func (s *Sites) register(ctx context.Context, cli *clientv3.Client) error {
 		defer cancel()
 		_, _ = cli.Revoke(rctx, lease.ID)
 	}
-	now := time.Now().UTC()
 	key := s.k.site(s.o.Site)
-	val := encode(siteValue{V: valueVersion, Site: s.o.Site, Hostname: s.o.Hostname, Version: s.o.Version,
-		ConfigDigest: s.o.ConfigDigest, Instance: s.instance, Started: now})
+	s.mu.Lock()
+	reg := siteValue{V: valueVersion, Site: s.o.Site, Hostname: s.o.Hostname, Version: s.o.Version,
+		ConfigDigest: s.digest, Instance: s.instance, Started: time.Now().UTC()}
+	s.registered = reg
+	s.mu.Unlock()
+	val := encode(reg)
 	waited := false
 	for {
 		gctx, cancel := context.WithTimeout(ctx, s.o.DialTimeout)
@@ -541,6 +547,30 @@ func (s *Sites) checkConnection(ctx context.Context, now time.Time) {
 	if f := s.o.OnConnection; f != nil {
 		s.call(ctx, func() { f(c) })
 	}
+}
+
+// SetConfigDigest publishes a new digest of this node's services and
+// zones (after a reload): followers compare theirs with the leader's and
+// log an error when they differ. Without a registration it is written at
+// the next one.
+func (s *Sites) SetConfigDigest(ctx context.Context, digest string) error {
+	s.mu.Lock()
+	s.digest = digest
+	s.registered.ConfigDigest = digest
+	reg, ss, cli := s.registered, s.sess, s.client
+	s.checkDigestLocked(s.sitesViewLocked())
+	s.mu.Unlock()
+	if ss == nil || cli == nil {
+		return nil
+	}
+	key := s.k.site(s.o.Site)
+	_, err := cli.Txn(ctx).
+		If(clientv3.Compare(clientv3.LeaseValue(key), "=", ss.lease)).
+		Then(clientv3.OpPut(key, encode(reg), clientv3.WithLease(ss.lease))).Commit()
+	if err != nil {
+		return fmt.Errorf("etcd: publish the configuration digest: %w", err)
+	}
+	return nil
 }
 
 // Connection returns the node's link to etcd.

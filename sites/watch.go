@@ -290,7 +290,7 @@ func (s *Sites) checkDigestLocked(sv SitesView) {
 			leader = si
 		}
 	}
-	if leader.Site == "" || leader.Site == s.o.Site || leader.ConfigDigest == s.o.ConfigDigest {
+	if leader.Site == "" || leader.Site == s.o.Site || leader.ConfigDigest == s.digest {
 		s.digestWarn = ""
 		return
 	}
@@ -300,5 +300,5 @@ func (s *Sites) checkDigestLocked(sv SitesView) {
 	s.digestWarn = leader.Site + "\x00" + leader.ConfigDigest
 	s.log.Error("this node's services and zones differ from the leader's; serving the committed answers regardless",
 		zap.String("leader", leader.Site), zap.String("leader_hostname", leader.Hostname),
-		zap.String("leader_config_digest", leader.ConfigDigest), zap.String("config_digest", s.o.ConfigDigest))
+		zap.String("leader_config_digest", leader.ConfigDigest), zap.String("config_digest", s.digest))
 }
