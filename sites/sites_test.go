@@ -233,3 +233,18 @@ func TestCommit_FollowersGetWholeServicesAndSerials(t *testing.T) {
 		t.Errorf("follower commit: %v, want ErrNotLeader", err)
 	}
 }
+
+func TestClient_WorksAgainstTheInstalledEtcdServer(t *testing.T) {
+	eps := sharedCluster(t)
+	cli := (&cluster{t: t}).client(eps...)
+	st, err := cli.Status(context.Background(), eps[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every other test of this package runs against this server; the
+	// client is pinned in go.mod.
+	t.Logf("etcd server %s, client go.etcd.io/etcd/client/v3 from go.mod", st.Version)
+	if !strings.HasPrefix(st.Version, "3.") {
+		t.Fatalf("etcd server %s: the v3 API needs a 3.x server", st.Version)
+	}
+}
