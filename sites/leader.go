@@ -37,7 +37,7 @@ func (s *Sites) leaderLoop(ctx context.Context) error {
 			continue
 		}
 		bo.reset()
-		s.becomeLeader(ctx, term)
+		s.becomeLeader(term)
 		reason := ""
 		select {
 		case <-ctx.Done():
@@ -46,7 +46,7 @@ func (s *Sites) leaderLoop(ctx context.Context) error {
 			reason = "the site lease was lost"
 		case <-term.lost:
 		}
-		s.depose(ctx, term, reason)
+		s.depose(term, reason)
 	}
 	return nil
 }
@@ -89,20 +89,20 @@ func isDone(c <-chan struct{}) bool {
 	}
 }
 
-func (s *Sites) becomeLeader(ctx context.Context, term *leadership) {
+func (s *Sites) becomeLeader(term *leadership) {
 	s.mu.Lock()
 	s.lead = term
 	s.mu.Unlock()
 	s.m.leader.Set(1)
 	s.log.Info("this node is the leader", zap.String("site", s.o.Site), zap.Int64("term", term.rev))
 	if f := s.o.OnLeader; f != nil {
-		s.call(ctx, func() { f(true) })
+		s.call(func() { f(true) })
 	}
-	s.dispatch(ctx)
+	s.dispatch()
 }
 
 // depose ends term (once) and tells the daemon.
-func (s *Sites) depose(ctx context.Context, term *leadership, reason string) {
+func (s *Sites) depose(term *leadership, reason string) {
 	term.once.Do(func() {
 		close(term.lost)
 		s.mu.Lock()
@@ -113,14 +113,14 @@ func (s *Sites) depose(ctx context.Context, term *leadership, reason string) {
 		s.m.leader.Set(0)
 		s.log.Warn("this node is no longer the leader", zap.String("site", s.o.Site), zap.String("reason", reason))
 		if f := s.o.OnLeader; f != nil {
-			s.call(ctx, func() { f(false) })
+			s.call(func() { f(false) })
 		}
 	})
 }
 
 // dispatch hands the leader's daemon the commands it has not seen in this
 // term, in submission order.
-func (s *Sites) dispatch(ctx context.Context) {
+func (s *Sites) dispatch() {
 	s.mu.Lock()
 	term := s.lead
 	var todo []Command
@@ -137,7 +137,7 @@ func (s *Sites) dispatch(ctx context.Context) {
 	if f == nil || len(todo) == 0 {
 		return
 	}
-	s.call(ctx, func() {
+	s.call(func() {
 		for _, c := range todo {
 			f(c)
 		}
@@ -235,7 +235,7 @@ func (s *Sites) guarded(ctx context.Context, cli *clientv3.Client, term *leaders
 		}
 		if !resp.Succeeded {
 			s.m.commitConflicts.Inc()
-			s.depose(ctx, term, "a commit found another leader key")
+			s.depose(term, "a commit found another leader key")
 			return rev, ErrNotLeader
 		}
 		rev = resp.Header.Revision

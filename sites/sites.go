@@ -40,8 +40,10 @@ type Sites struct {
 	bg         sync.WaitGroup // goroutines started outside Run (keep-alive readers)
 
 	// calls serialises every callback on one goroutine, in the order the
-	// changes happened, so the daemon never sees them reordered.
-	calls chan func()
+	// changes happened, so the daemon never sees them reordered. It is
+	// unbounded so that a callback may call back into Sites (Commit from
+	// OnCommand) without waiting for itself.
+	calls callQueue
 	// relist asks the watch to list the prefix afresh (after a lost lease).
 	relist chan struct{}
 
@@ -110,7 +112,6 @@ func Open(ctx context.Context, o Options, log *zap.Logger, reg prometheus.Regist
 	s := &Sites{
 		o: o, log: log, m: m, k: keys{prefix: o.Prefix}, tls: tlsCfg, instance: nonce(),
 		base: base, cancelBase: cancel,
-		calls:       make(chan func(), 1024),
 		relist:      make(chan struct{}, 1),
 		sessChanged: make(chan struct{}),
 		v:           newView(),
@@ -120,6 +121,7 @@ func Open(ctx context.Context, o Options, log *zap.Logger, reg prometheus.Regist
 		digest:      o.ConfigDigest,
 	}
 	s.pub.init()
+	s.calls.wake = make(chan struct{}, 1)
 	if err := s.connect(ctx, true); err != nil {
 		if tlsErr := s.diagnoseTLS(ctx); tlsErr != nil {
 			err = tlsErr // gRPC only says "deadline exceeded"
@@ -131,7 +133,7 @@ func Open(ctx context.Context, o Options, log *zap.Logger, reg prometheus.Regist
 		s.log.Error("etcd unreachable at start: serving the local state and retrying",
 			zap.Strings("endpoints", o.Endpoints), zap.Error(err))
 	}
-	s.checkConnection(s.base, time.Now())
+	s.checkConnection(time.Now())
 	return s, nil
 }
 
@@ -445,19 +447,37 @@ func (s *Sites) Close() error {
 	return nil
 }
 
-// call queues a callback for the callback goroutine.
-func (s *Sites) call(ctx context.Context, f func()) {
+// callQueue is a FIFO of callbacks.
+type callQueue struct {
+	mu   sync.Mutex
+	q    []func()
+	wake chan struct{}
+}
+
+// call queues a callback for the callback goroutine; it never blocks.
+func (s *Sites) call(f func()) {
+	c := &s.calls
+	c.mu.Lock()
+	c.q = append(c.q, f)
+	c.mu.Unlock()
 	select {
-	case s.calls <- f:
-	case <-ctx.Done():
+	case c.wake <- struct{}{}:
+	default:
 	}
 }
 
 func (s *Sites) callLoop(ctx context.Context) error {
+	c := &s.calls
 	for {
-		select {
-		case f := <-s.calls:
+		c.mu.Lock()
+		q := c.q
+		c.q = nil
+		c.mu.Unlock()
+		for _, f := range q {
 			f()
+		}
+		select {
+		case <-c.wake:
 		case <-ctx.Done():
 			return nil
 		}
@@ -515,7 +535,7 @@ func (s *Sites) monitorLoop(ctx context.Context) error {
 				s.log.Warn("pruning delivered events and finished jobs", zap.Error(err))
 			}
 		case now := <-t.C:
-			s.checkConnection(ctx, now)
+			s.checkConnection(now)
 		}
 	}
 }
@@ -523,7 +543,7 @@ func (s *Sites) monitorLoop(ctx context.Context) error {
 // checkConnection derives Connected from the lease keep-alives: the client
 // sends one every third of the lease TTL, so missing one and a dial
 // timeout means etcd is not answering.
-func (s *Sites) checkConnection(ctx context.Context, now time.Time) {
+func (s *Sites) checkConnection(now time.Time) {
 	s.mu.Lock()
 	connected := s.sess != nil && now.Sub(s.lastAck) < s.o.LeaseTTL/3+s.o.DialTimeout
 	c := s.conn
@@ -545,7 +565,7 @@ func (s *Sites) checkConnection(ctx context.Context, now time.Time) {
 		s.log.Warn("etcd disconnected", zap.Bool("partitioned", c.Partitioned))
 	}
 	if f := s.o.OnConnection; f != nil {
-		s.call(ctx, func() { f(c) })
+		s.call(func() { f(c) })
 	}
 }
 

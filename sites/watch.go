@@ -59,7 +59,7 @@ func (s *Sites) resync(ctx context.Context, cli *clientv3.Client, deliver bool) 
 			full.deleted[k] = true
 		}
 	}
-	s.deliver(ctx, full)
+	s.deliver(full)
 	return nil
 }
 
@@ -112,7 +112,7 @@ func (s *Sites) watchLoop(ctx context.Context) error {
 				s.mu.Lock()
 				ch := s.wholeViewChanges()
 				s.mu.Unlock()
-				s.deliver(ctx, ch)
+				s.deliver(ch)
 			}
 			if err != nil {
 				if ctx.Err() == nil {
@@ -184,7 +184,7 @@ func (s *Sites) watch(ctx context.Context, cli *clientv3.Client) error {
 				return err
 			}
 			if len(resp.Events) > 0 {
-				s.applyEvents(ctx, resp.Events)
+				s.applyEvents(resp.Events)
 			}
 		}
 	}
@@ -199,7 +199,7 @@ var errRelist = errors.New("re-listing after a lost lease")
 
 // applyEvents applies one watch response (whole revisions: etcd does not
 // split a revision across responses) and delivers its changes.
-func (s *Sites) applyEvents(ctx context.Context, evs []*clientv3.Event) {
+func (s *Sites) applyEvents(evs []*clientv3.Event) {
 	now := time.Now()
 	var bad []badValue
 	s.mu.Lock()
@@ -216,12 +216,12 @@ func (s *Sites) applyEvents(ctx context.Context, evs []*clientv3.Event) {
 	s.v.rev = rev
 	s.mu.Unlock()
 	s.logUnreadable(bad)
-	s.deliver(ctx, ch)
+	s.deliver(ch)
 }
 
 // deliver turns changes into callbacks (in the order sites, reports,
 // committed state, commands) and leadership consequences.
-func (s *Sites) deliver(ctx context.Context, ch *changes) {
+func (s *Sites) deliver(ch *changes) {
 	s.mu.Lock()
 	var sv SitesView
 	if ch.sites {
@@ -244,18 +244,18 @@ func (s *Sites) deliver(ctx context.Context, ch *changes) {
 	s.mu.Unlock()
 
 	if deposed {
-		s.depose(ctx, lead, "the leader key was deleted")
+		s.depose(lead, "the leader key was deleted")
 	}
 	if f := s.o.OnSites; f != nil && ch.sites {
-		s.call(ctx, func() { f(sv) })
+		s.call(func() { f(sv) })
 	}
 	if f := s.o.OnReports; f != nil && reports != nil {
-		s.call(ctx, func() { f(reports) })
+		s.call(func() { f(reports) })
 	}
 	c := ch.committed
 	if c.Full || ch.committedChanged() {
 		f := s.o.OnCommitted
-		s.call(ctx, func() {
+		s.call(func() {
 			if f != nil {
 				f(c)
 			}
@@ -263,7 +263,7 @@ func (s *Sites) deliver(ctx context.Context, ch *changes) {
 		})
 	}
 	if ch.cmds {
-		s.dispatch(ctx)
+		s.dispatch()
 	}
 }
 
