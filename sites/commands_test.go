@@ -245,3 +245,50 @@ func TestPrune_DropsDeliveredEventsAndFinishedJobsPastRetention(t *testing.T) {
 		t.Error("the old job survived pruning")
 	}
 }
+
+func TestCommands_LeaderMayCommitFromInsideOnCommand(t *testing.T) {
+	eps := sharedCluster(t)
+	prefix := testPrefix(t)
+	var self *Sites
+	commit := func(c Command) {
+		// The daemon's simplest shape: apply and commit on the callback
+		// goroutine itself.
+		if _, err := self.Commit(context.Background(), Batch{
+			State: map[string][]byte{"svc": c.Data},
+			Done:  []Done{{ID: c.ID}},
+		}); err != nil {
+			t.Errorf("commit from OnCommand: %v", err)
+		}
+	}
+	a := openNode(t, eps, prefix, "ams", func(o *Options) { o.OnCommand = commit })
+	self = a.s
+	leaderOf(t, 10*time.Second, a)
+	b := openNode(t, eps, prefix, "fra")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i := range 3 {
+		data := []byte(fmt.Sprint("v", i))
+		if _, err := b.s.Submit(ctx, data); err != nil {
+			t.Fatalf("submit %d: %v", i, err)
+		}
+		if got := b.s.Snapshot().State["svc"]; string(got) != string(data) {
+			t.Fatalf("after submit %d the follower serves %q", i, got)
+		}
+	}
+}
+
+func TestClaim_FirstNodesValueIsEveryNodes(t *testing.T) {
+	eps := sharedCluster(t)
+	prefix := testPrefix(t)
+	a := openNode(t, eps, prefix, "ams")
+	b := openNode(t, eps, prefix, "fra")
+	ctx := context.Background()
+	got, err := a.s.Claim(ctx, "dnssec/example.com./ksk", []byte("key from ams"))
+	if err != nil || string(got) != "key from ams" {
+		t.Fatalf("first claim: %q %v", got, err)
+	}
+	got, err = b.s.Claim(ctx, "dnssec/example.com./ksk", []byte("key from fra"))
+	if err != nil || string(got) != "key from ams" {
+		t.Fatalf("second claim: %q %v, want the first node's key", got, err)
+	}
+}
