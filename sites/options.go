@@ -125,7 +125,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.LeaseTTL < MinLeaseTTL {
 		errs = append(errs, fmt.Errorf("lease_ttl %s: at least %s", o.LeaseTTL, MinLeaseTTL))
 	}
-	o.LeaseTTL = o.LeaseTTL.Round(time.Second)
+	if r := o.LeaseTTL % time.Second; r != 0 {
+		o.LeaseTTL += time.Second - r
+	}
 	if o.DialTimeout <= 0 {
 		o.DialTimeout = DefaultDialTimeout
 	}

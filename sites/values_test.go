@@ -87,3 +87,20 @@ func TestView_ReportsOfDeadSitesDoNotCount(t *testing.T) {
 		t.Fatalf("reports %+v, want only ams", got)
 	}
 }
+
+func TestOptions_Defaults(t *testing.T) {
+	o, err := Options{Endpoints: []string{"http://127.0.0.1:2379"}, Site: "ams", LeaseTTL: 2500 * time.Millisecond}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Prefix != DefaultPrefix || o.DialTimeout != DefaultDialTimeout || o.MaxTxnOps != DefaultMaxTxnOps {
+		t.Errorf("defaults not applied: %+v", o)
+	}
+	if o.LeaseTTL != 3*time.Second {
+		t.Errorf("lease_ttl 2.5s became %s, want 3s (etcd leases are whole seconds, rounded up)", o.LeaseTTL)
+	}
+	o, err = Options{Endpoints: []string{"http://127.0.0.1:2379"}, Site: "ams"}.withDefaults()
+	if err != nil || o.LeaseTTL != DefaultLeaseTTL {
+		t.Errorf("default lease_ttl %s, %v", o.LeaseTTL, err)
+	}
+}
