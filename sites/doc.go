@@ -77,9 +77,10 @@
 // once disconnected for longer than lease_ttl (the other sites no longer
 // count this one's votes): the daemon applies etcd.on_partition. A lost
 // lease deposes the leader and re-registers; the state is then listed
-// afresh, as it is when the watch finds its revision compacted (an etcd
-// before 3.4.34 can drop a delete at exactly the compaction revision from
-// a resumed watch, so a resumed watch is not trusted after a lost lease).
+// afresh, as it is whenever the watch ends (its revision compacted, no
+// etcd leader, a broken stream): an etcd before 3.4.34 can drop a delete
+// at exactly the compaction revision from a resumed watch, so a resumed
+// watch is not trusted.
 // A commit that fails inside etcd (a raft election, a lost member) is
 // tried again; each of its operations leaves the same state when run
 // twice.

@@ -123,21 +123,20 @@ func (s *Sites) watchLoop(ctx context.Context) error {
 			}
 			first = false
 		}
+		// Every end of the watch (compaction, a lost lease, no etcd leader,
+		// a broken stream) is followed by a fresh list rather than a
+		// resumed watch: see errRelist.
 		if err := s.watch(ctx, cli); err != nil && ctx.Err() == nil {
-			if errors.Is(err, rpctypes.ErrCompacted) || errors.Is(err, errRelist) {
-				s.m.resyncs.Inc()
-				s.log.Warn("re-reading the deployment state", zap.Error(err))
-				if err := s.resync(ctx, cli, true); err != nil {
-					s.log.Warn("etcd: re-reading the deployment state", zap.Error(err))
-					s.mu.Lock()
-					s.loaded = false
-					s.mu.Unlock()
-				}
+			s.m.resyncs.Inc()
+			s.log.Warn("etcd watch ended: re-reading the deployment state", zap.Error(err))
+			if err := s.resync(ctx, cli, true); err != nil {
+				s.log.Warn("etcd: re-reading the deployment state", zap.Error(err))
+				s.mu.Lock()
+				s.loaded = false
+				s.mu.Unlock()
+				bo.wait(ctx)
 				continue
 			}
-			s.log.Warn("etcd watch interrupted, resuming", zap.Error(err))
-			bo.wait(ctx)
-			continue
 		}
 		bo.reset()
 	}
