@@ -620,8 +620,10 @@ func (s *Sites) sitesViewLocked() SitesView {
 	for _, name := range slices.Sorted(maps.Keys(s.v.sites)) {
 		si := s.v.sites[name]
 		si.Leader = name == leader
+		// A site listed is one whose lease etcd held when this node last
+		// heard from etcd (its keep-alive answered, the watch current).
 		si.LastSeen = s.v.lastSeen[name]
-		if name == s.o.Site && s.sess != nil {
+		if s.sess != nil && s.lastAck.After(si.LastSeen) {
 			si.LastSeen = s.lastAck
 		}
 		sv.Sites = append(sv.Sites, si)

@@ -118,6 +118,14 @@ func TestElection_OneLeaderAndFailoverWhenItsSessionCloses(t *testing.T) {
 	if v := a.s.Sites(); len(v.Sites) != 3 {
 		t.Fatalf("sites %+v, want 3", v.Sites)
 	}
+	for _, si := range a.s.Sites().Sites {
+		if si.Hostname != si.Site+".example.net" || si.Version != "test" || si.Started.IsZero() {
+			t.Errorf("site %+v: registration not shown", si)
+		}
+		if age := time.Since(si.LastSeen); age < 0 || age > 10*time.Second {
+			t.Errorf("site %s last seen %s ago while alive", si.Site, age)
+		}
+	}
 	first.stop() // revokes its lease: the others take over at once
 	var rest []*node
 	for _, n := range []*node{a, b, c} {

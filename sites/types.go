@@ -49,9 +49,10 @@ type SiteInfo struct {
 	ConfigDigest string
 	Leader       bool
 	Started      time.Time
-	// LastSeen is when this node last saw the site write (its
-	// registration or an observation); for this node itself, its last
-	// answered lease keep-alive.
+	// LastSeen is when the site was last known alive: its last write
+	// (registration or observation) seen by this node, or later, this
+	// node's last answered lease keep-alive (etcd held every listed
+	// site's lease then).
 	LastSeen time.Time
 }
 
