@@ -292,3 +292,22 @@ func TestClaim_FirstNodesValueIsEveryNodes(t *testing.T) {
 		t.Fatalf("second claim: %q %v, want the first node's key", got, err)
 	}
 }
+
+func TestCommit_DoneForACommandNotQueuedIsRefusedWhole(t *testing.T) {
+	eps := sharedCluster(t)
+	prefix := testPrefix(t)
+	a := openNode(t, eps, prefix, "ams")
+	leaderOf(t, 10*time.Second, a)
+	_, err := a.s.Commit(context.Background(), Batch{State: map[string][]byte{"svc": []byte("x")}, Done: []Done{{ID: 999999}}})
+	if err == nil || !strings.Contains(err.Error(), "not queued") {
+		t.Fatalf("err = %v, want a command that is not queued", err)
+	}
+	res, err := a.s.Commit(context.Background(), Batch{Serials: map[string]uint32{"example.com.": 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "the later commit arrives", func() bool { return a.s.Snapshot().Revision >= res.Revision })
+	if _, ok := a.s.Snapshot().State["svc"]; ok {
+		t.Error("part of the refused batch was committed")
+	}
+}

@@ -155,7 +155,9 @@ func (s *Sites) Commit(ctx context.Context, b Batch) (Result, error) {
 	if len(b.Done) > 0 {
 		cmdKeys = make(map[uint64]cmdEntry, len(b.Done))
 		for _, d := range b.Done {
-			cmdKeys[d.ID] = s.v.cmds[d.ID]
+			if ce, ok := s.v.cmds[d.ID]; ok {
+				cmdKeys[d.ID] = ce
+			}
 		}
 	}
 	s.mu.Unlock()
@@ -195,7 +197,7 @@ func (s *Sites) Commit(ctx context.Context, b Batch) (Result, error) {
 	for _, d := range b.Done {
 		ce, ok := cmdKeys[d.ID]
 		if !ok {
-			return res, fmt.Errorf("commit: command %d is not queued", d.ID)
+			return res, fmt.Errorf("commit: command %d is not queued (already done?)", d.ID)
 		}
 		ops = append(ops, clientv3.OpDelete(ce.key), clientv3.OpPut(s.k.job(d.ID), encode(jobValue{V: valueVersion,
 			Site: ce.cmd.Site, Data: ce.cmd.Data, Error: d.Error, Result: d.Result, Submitted: ce.cmd.Submitted, Completed: now})))
