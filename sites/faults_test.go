@@ -3,6 +3,7 @@ package sites
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -234,5 +235,31 @@ func TestSites_ConfigurationDifferingFromTheLeadersIsLogged(t *testing.T) {
 	b.s.mu.Unlock()
 	if warn != "" {
 		t.Errorf("fra still holds a differing leader configuration %q", warn)
+	}
+}
+
+func TestRun_SiteTakenWhileCutOffEndsRun(t *testing.T) {
+	eps := sharedCluster(t)
+	prefix := testPrefix(t)
+	p := startProxy(t, eps[0])
+	a := openNode(t, []string{p.endpoint()}, prefix, "ams")
+	eventually(t, 5*time.Second, "connected", func() bool { return a.s.Connection().Connected })
+	p.setCut(true)
+	cli := (&cluster{t: t}).client(eps...)
+	eventually(t, 15*time.Second, "ams's lease expires", func() bool {
+		resp, err := cli.Get(context.Background(), a.s.k.site("ams"))
+		return err == nil && len(resp.Kvs) == 0
+	})
+	// A misconfigured second node takes the free site meanwhile.
+	openNode(t, eps, prefix, "ams", func(o *Options) { o.Hostname = "ns9.example.net" })
+	p.setCut(false)
+	select {
+	case err := <-a.done:
+		if !errors.Is(err, ErrSiteTaken) || !strings.Contains(err.Error(), "ns9.example.net") {
+			t.Fatalf("Run returned %v, want ErrSiteTaken naming ns9.example.net", err)
+		}
+		a.done <- err // for the cleanup's stop
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run kept going with its site held by another node")
 	}
 }
