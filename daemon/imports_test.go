@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -92,7 +93,7 @@ func checkPackage(t *testing.T, p listedPackage) {
 		if !known {
 			continue // bench programs and tools may use anything
 		}
-		if !contains(allowed, dep) {
+		if !slices.Contains(allowed, dep) {
 			t.Errorf("%s imports %s: not allowed by the architecture", rel, dep)
 		}
 	}
@@ -106,13 +107,4 @@ func topPackage(rel string) string {
 		return "cmd/" + parts[1]
 	}
 	return parts[0]
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

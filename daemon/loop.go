@@ -88,7 +88,6 @@ func (l *decisionLoop) observe(r probe.Result, trs []pool.Transition) []pool.Tra
 	if !l.plan.targetKeys[r.Key] {
 		return trs // a round that was running when a reload removed its target
 	}
-	l.metrics.observeRound(r)
 	return append(trs, l.engine.Observe(pool.Observation{
 		Target:  r.Key,
 		Up:      r.Up,

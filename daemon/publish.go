@@ -5,6 +5,7 @@ import (
 	"hash/fnv"
 	"maps"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -186,8 +187,8 @@ func (pb *publisher) apply(dec Decision, st decidedState) {
 }
 
 func storeEvent(t pool.Transition) store.Event {
-	return store.Event{Time: t.Time, Service: t.Service, Kind: t.Kind, Region: t.Region,
-		Address: t.Address, OldStatus: t.Old, NewStatus: t.New, Message: t.Message}
+	return store.Event{Time: t.Time, Service: t.Service, Kind: string(t.Kind), Region: t.Region,
+		Address: t.Address, OldStatus: string(t.Old), NewStatus: string(t.New), Message: t.Message}
 }
 
 func engineState(st decidedState) []byte {
@@ -198,7 +199,7 @@ func engineState(st decidedState) []byte {
 	return b
 }
 
-func isChange(kind string) bool {
+func isChange(kind pool.EventKind) bool {
 	switch kind {
 	case pool.EventIP, pool.EventSvc, pool.EventNoSrv, pool.EventEP:
 		return true
@@ -337,8 +338,8 @@ func (pb *publisher) announce(t pool.Transition) {
 	pb.metrics.observeTransition(t)
 	if isChange(t.Kind) {
 		pb.log.Info("state change",
-			zap.String("event", t.Kind), zap.String("service", t.Service), zap.String("region", t.Region),
-			zap.String("address", t.Address), zap.String("old", t.Old), zap.String("new", t.New),
+			zap.String("event", string(t.Kind)), zap.String("service", t.Service), zap.String("region", t.Region),
+			zap.String("address", t.Address), zap.String("old", string(t.Old)), zap.String("new", string(t.New)),
 			zap.String("reason", t.Message), zap.Strings("served", t.Served))
 	}
 	r, ok := pb.plan.routes[t.Service]
@@ -346,17 +347,17 @@ func (pb *publisher) announce(t pool.Transition) {
 		return
 	}
 	pb.notifier.Publish(notify.Event{
-		Kind:      t.Kind,
+		Kind:      string(t.Kind),
 		Service:   t.Service,
 		Region:    t.Region,
 		Address:   t.Address,
-		OldStatus: t.Old,
-		NewStatus: t.New,
+		OldStatus: string(t.Old),
+		NewStatus: string(t.New),
 		Vars: notify.Vars{
 			Hostname:  pb.plan.cfg.Server.Hostname,
 			Time:      t.Time,
 			Region:    t.Region,
-			Status:    t.New,
+			Status:    string(t.New),
 			Serial:    pb.serialOf(t.Service),
 			Rdata:     t.Served,
 			Site:      t.Site,
@@ -375,7 +376,7 @@ func (pb *publisher) announce(t pool.Transition) {
 func fingerprint(a pool.Answer) string {
 	var fp strings.Builder
 	fp.WriteString(strconv.FormatUint(uint64(a.TTL), 10))
-	for _, code := range sortedKeys(a.Regions) {
+	for _, code := range slices.Sorted(maps.Keys(a.Regions)) {
 		s := a.Regions[code]
 		fp.WriteString("|" + code + ":" + strconv.Itoa(s.ServeCount))
 		for _, r := range s.Records {
@@ -428,13 +429,4 @@ func servedSnapshot(a pool.Answer, now time.Time) store.ServedSnapshot {
 		s.Regions[code] = rd
 	}
 	return s
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

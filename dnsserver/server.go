@@ -3,6 +3,10 @@
 // atomically by Publish), picks weighted records per query and per client
 // region (EDNS Client Subnet, region_map, GeoIP), serves AXFR/IXFR to
 // allowed secondaries and sends them NOTIFY on every serial change.
+//
+// For the same zone files it answers as Knot does, apart from the
+// differences listed, with their reasons, in
+// testdata/knotdiff/accepted.txt; TestKnotDifferential checks that.
 package dnsserver
 
 import (
@@ -12,7 +16,9 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -225,7 +231,7 @@ func (s *Server) Run(ctx context.Context) error {
 		})
 	}
 	for i := range lns {
-		serve(&dns.Server{Listener: lns[i], Handler: s, ReadTimeout: 5 * time.Second, IdleTimeout: func() time.Duration { return 10 * time.Second }})
+		serve(&dns.Server{Listener: lns[i], Handler: s, MsgAcceptFunc: acceptMsg, ReadTimeout: 5 * time.Second, IdleTimeout: func() time.Duration { return 10 * time.Second }})
 	}
 	// UDP: our own read loops (fast path, then miekg/dns).
 	var (
@@ -318,6 +324,16 @@ func listenBoth(addr string, n int) ([]*net.UDPConn, net.Listener, error) {
 	}
 }
 
+// acceptMsg lets every query through to handle, which answers odd ones
+// as the UDP path does (miekg/dns's default answers other opcodes and
+// section counts itself, without the query's OPT). Responses are dropped.
+func acceptMsg(h dns.Header) dns.MsgAcceptAction {
+	if h.Bits&(1<<15) != 0 {
+		return dns.MsgIgnore
+	}
+	return dns.MsgAccept
+}
+
 // ServeDNS implements dns.Handler.
 func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	start := time.Now()
@@ -327,10 +343,58 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		s.metrics.observe(zone, req, dns.RcodeSuccess, start)
 		return
 	}
-	if err := w.WriteMsg(m); err != nil {
+	if err := s.write(w, m, req); err != nil {
 		s.log.Debug("dns write", zap.Error(err))
 	}
 	s.metrics.observe(zone, req, m.Rcode, start)
+}
+
+// write sends m, the answer to req. A query with a TSIG record is answered
+// through WriteMsg, which signs; other answers are packed here so that
+// names compress against the question whatever its case (see packReply).
+func (s *Server) write(w dns.ResponseWriter, m, req *dns.Msg) error {
+	if req.IsTsig() != nil {
+		return w.WriteMsg(m)
+	}
+	resp, err := packReply(m, req, nil)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(resp)
+	return err
+}
+
+// packReply packs m, the answer to req, into buf's storage when it fits.
+// miekg/dns compresses names case-sensitively, so m is packed with the
+// question in lower case (as the zone's names are), then the question's
+// octets are overwritten with req's spelling: the answer echoes the
+// query's case, and owner names pointing to the question show it too (as
+// Knot's do, and as the fast path's pre-packed answers do).
+func packReply(m, req *dns.Msg, buf []byte) ([]byte, error) {
+	if len(m.Question) != 1 || len(req.Question) != 1 {
+		return m.PackBuffer(buf)
+	}
+	asked := req.Question[0].Name
+	restore := lowerQuestion(m)
+	packed := m.Question[0].Name
+	out, err := m.PackBuffer(buf)
+	restore()
+	if err != nil || packed == asked {
+		return out, err
+	}
+	// Only letters' case differs, so the name has the same length.
+	if _, err := dns.PackDomainName(asked, out, headerLen, nil, false); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// lowerQuestion puts m's question name in lower case and returns the
+// function that restores it.
+func lowerQuestion(m *dns.Msg) (restore func()) {
+	q := m.Question[0].Name
+	m.Question[0].Name = strings.ToLower(q)
+	return func() { m.Question[0].Name = q }
 }
 
 // handle builds the response to req from remote. A non-nil zone in the
@@ -340,47 +404,58 @@ func (s *Server) handle(remote net.Addr, req *dns.Msg) (*dns.Msg, string, *pubZo
 	tcp := isTCP(remote)
 	m := new(dns.Msg)
 	m.SetReply(req)
-	if req.Response || len(req.Question) != 1 {
+	// Compressed like every other server's answers: uncompressed, a few
+	// thousand records pass 64 KiB and cannot be sent even over TCP.
+	m.Compress = true
+	// RFC 1035 4.1.1: RD is copied whatever the opcode (SetReply copies
+	// it for QUERY only).
+	m.RecursionDesired = req.RecursionDesired
+	if req.Response || len(req.Question) != 1 || !wellPlacedOPT(req) {
 		m.Question = nil
-		m.SetRcode(req, dns.RcodeFormatError)
+		m.Rcode = dns.RcodeFormatError
+		return m, "", nil
+	}
+	opt := req.IsEdns0()
+	// withOPT adds the answer's OPT RR, last in the additional section as
+	// the fast path writes it. RFC 6891 7: every answer to an EDNS query
+	// has one, whatever its rcode; RFC 3225: DO is copied.
+	withOPT := func() {
+		if opt != nil {
+			m.SetEdns0(maxUDPSize, opt.Do())
+		}
+	}
+	if opt != nil && opt.Version() != 0 {
+		m.Rcode = dns.RcodeBadVers
+		withOPT()
 		return m, "", nil
 	}
 	if req.Opcode != dns.OpcodeQuery {
-		m.SetRcode(req, dns.RcodeNotImplemented)
+		m.Rcode = dns.RcodeNotImplemented
+		withOPT()
 		return m, "", nil
 	}
 	q := req.Question[0]
-	size := dns.MinMsgSize
 	c := client{srcBits: -1, regions: s.regions}
 	if ap, ok := addrPort(remote); ok {
 		c.addr = ap.Addr().Unmap()
 	}
+	size := dns.MinMsgSize
 	var ecs *dns.EDNS0_SUBNET
-	if opt := req.IsEdns0(); opt != nil {
-		if opt.Version() != 0 {
-			m.SetRcode(req, dns.RcodeBadVers)
-			m.SetEdns0(maxUDPSize, false)
-			return m, "", nil
-		}
-		size = max(int(opt.UDPSize()), dns.MinMsgSize)
-		size = min(size, maxUDPSize)
+	if opt != nil {
+		size = min(max(int(opt.UDPSize()), dns.MinMsgSize), maxUDPSize)
 		if s.opts.ECS {
-			for _, o := range opt.Option {
-				sub, ok := o.(*dns.EDNS0_SUBNET)
-				if !ok {
-					continue
-				}
-				a, bits, ok := ecsAddr(sub)
-				if !ok {
-					m.SetRcode(req, dns.RcodeFormatError)
-					m.SetEdns0(maxUDPSize, false)
-					return m, "", nil
-				}
+			sub, ok := clientSubnet(opt)
+			if !ok {
+				m.Rcode = dns.RcodeFormatError
+				withOPT()
+				return m, "", nil
+			}
+			if sub != nil {
+				a, bits, _ := ecsAddr(sub)
 				ecs, c.srcBits = sub, bits
 				if bits > 0 {
 					c.addr = a
 				}
-				break
 			}
 		}
 	}
@@ -392,7 +467,7 @@ func (s *Server) handle(remote net.Addr, req *dns.Msg) (*dns.Msg, string, *pubZo
 		m.Rcode = dns.RcodeRefused
 	case q.Qtype == dns.TypeAXFR || q.Qtype == dns.TypeIXFR:
 		p := s.cur.Load()
-		z := p.zones[lower(q.Name)]
+		z := p.zones[strings.ToLower(q.Name)]
 		if z != nil {
 			zone = z.origin
 		}
@@ -401,7 +476,7 @@ func (s *Server) handle(remote net.Addr, req *dns.Msg) (*dns.Msg, string, *pubZo
 		}
 	default:
 		p := s.cur.Load()
-		qname := lower(q.Name)
+		qname := strings.ToLower(q.Name) // from the wire: canonical but for case
 		z := p.findZone(qname)
 		if z == nil {
 			m.Rcode = dns.RcodeRefused
@@ -410,23 +485,132 @@ func (s *Server) handle(remote net.Addr, req *dns.Msg) (*dns.Msg, string, *pubZo
 		zone = z.origin
 		answerQuery(p, z, m, qname, q.Qtype, &c)
 	}
-	if ropt := req.IsEdns0(); ropt != nil {
-		m.SetEdns0(maxUDPSize, ropt.Do()) // RFC 3225: DO is copied
-		if ecs != nil {
-			opt := m.IsEdns0()
-			opt.Option = append(opt.Option, &dns.EDNS0_SUBNET{
-				Code:          dns.EDNS0SUBNET,
-				Family:        ecs.Family,
-				SourceNetmask: ecs.SourceNetmask,
-				SourceScope:   c.scopeUsed(),
-				Address:       ecs.Address,
-			})
-		}
+	withOPT()
+	if ecs != nil {
+		o := m.IsEdns0()
+		o.Option = append(o.Option, &dns.EDNS0_SUBNET{
+			Code:          dns.EDNS0SUBNET,
+			Family:        ecs.Family,
+			SourceNetmask: ecs.SourceNetmask,
+			SourceScope:   c.scopeUsed(),
+			Address:       ecs.Address,
+		})
 	}
 	if !tcp {
-		m.Truncate(size)
+		truncateUDP(m, size)
 	}
 	return m, zone, nil
+}
+
+// wellPlacedOPT reports whether req has at most one OPT RR, in the
+// additional section (RFC 6891 6.1.1: anything else is FORMERR).
+func wellPlacedOPT(req *dns.Msg) bool {
+	n := 0
+	for _, sec := range [][]dns.RR{req.Answer, req.Ns, req.Extra} {
+		for _, rr := range sec {
+			if rr.Header().Rrtype == dns.TypeOPT {
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		return true
+	}
+	return n == 1 && req.IsEdns0() != nil
+}
+
+// truncateUDP makes m fit size bytes. Additional records are optional
+// (RFC 2181 9): whole RRsets of them are left out, from the first that
+// does not fit, without TC. If the answer and authority sections do not
+// fit either, all three sections go and TC is set (as Knot does: no
+// partial RRsets, and a truncated answer stays small).
+func truncateUDP(m *dns.Msg, size int) {
+	if len(m.Question) == 1 {
+		defer lowerQuestion(m)() // sized as packReply packs it
+	}
+	if m.Len() <= size {
+		return
+	}
+	opt := m.IsEdns0()
+	extra := slices.DeleteFunc(slices.Clone(m.Extra), func(rr dns.RR) bool { return rr == dns.RR(opt) })
+	// withOPT is the additional section holding extra[:n], then the OPT.
+	withOPT := func(n int) []dns.RR {
+		if opt == nil {
+			return extra[:n]
+		}
+		return append(slices.Clip(extra[:n]), opt)
+	}
+	m.Extra = withOPT(0)
+	if m.Len() > size {
+		m.Answer, m.Ns = nil, nil
+		m.Truncated = true
+		return
+	}
+	for n := 0; n < len(extra); {
+		next := n + 1
+		for next < len(extra) && sameRRset(extra[next], extra[n]) {
+			next++
+		}
+		m.Extra = withOPT(next)
+		if m.Len() > size {
+			m.Extra = withOPT(n)
+			return
+		}
+		n = next
+	}
+}
+
+func sameRRset(a, b dns.RR) bool {
+	ha, hb := a.Header(), b.Header()
+	return ha.Rrtype == hb.Rrtype && ha.Class == hb.Class && strings.EqualFold(ha.Name, hb.Name)
+}
+
+// clientSubnet returns the query's ECS option (nil: none), or false when
+// it is malformed (RFC 7871 7.1.2: FORMERR).
+func clientSubnet(opt *dns.OPT) (*dns.EDNS0_SUBNET, bool) {
+	var (
+		sub    *dns.EDNS0_SUBNET
+		others []dns.EDNS0
+	)
+	for _, o := range opt.Option {
+		if e, ok := o.(*dns.EDNS0_SUBNET); ok && sub == nil {
+			sub = e
+			continue
+		}
+		others = append(others, o)
+	}
+	if sub == nil {
+		return nil, true
+	}
+	masked, _, ok := ecsAddr(sub)
+	if !ok {
+		return nil, false
+	}
+	// RFC 7871 6: no address bits set past SOURCE PREFIX-LENGTH.
+	raw := sub.Address.To16()
+	if sub.Family == 1 {
+		raw = sub.Address.To4()
+	}
+	if a, _ := netip.AddrFromSlice(raw); a != masked {
+		return nil, false
+	}
+	// miekg/dns pads the address to 4 or 16 octets when it reads it, so
+	// the octets sent are what the option's length leaves: RDLENGTH (as
+	// read from the wire; 0 for a message built in memory, which has
+	// none to check) minus the other options. RFC 7871 6: exactly
+	// ceil(SOURCE PREFIX-LENGTH / 8) of them.
+	if opt.Hdr.Rdlength == 0 {
+		return sub, true
+	}
+	rest := &dns.OPT{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT}, Option: others}
+	var buf [dns.MaxMsgSize]byte
+	off, err := dns.PackRR(rest, buf[:], 0, nil, false)
+	if err != nil {
+		return nil, false
+	}
+	const optHeader = 11 // root name, type, class, TTL, RDLENGTH
+	octets := int(opt.Hdr.Rdlength) - (off - optHeader) - 8
+	return sub, octets == (int(sub.SourceNetmask)+7)/8
 }
 
 // ecsAddr validates an ECS option and returns its masked address.
@@ -457,7 +641,7 @@ func ecsAddr(sub *dns.EDNS0_SUBNET) (netip.Addr, int, bool) {
 // chaos answers CH TXT id.server., hostname.bind. and version.bind.
 func (s *Server) chaos(m *dns.Msg, q dns.Question) {
 	var txt string
-	switch lower(q.Name) {
+	switch strings.ToLower(q.Name) {
 	case "id.server.", "hostname.bind.":
 		txt = s.opts.Hostname
 	case "version.bind.", "version.server.":
@@ -540,24 +724,58 @@ func (s *Server) transfer(remote net.Addr, req *dns.Msg, m *dns.Msg, z *pubZone,
 	return true
 }
 
-// writeTransfer streams zone z as the answer to req.
+// transferChunk bounds the records of one transfer message (uncompressed
+// size), well under the 64 KiB of a TCP message.
+const transferChunk = 16 << 10
+
+// writeTransfer streams zone z as the answer to req with dns.Transfer
+// (which also signs each message when the query carried a verified TSIG).
 func (s *Server) writeTransfer(w dns.ResponseWriter, req *dns.Msg, z *pubZone) {
-	rrs := zoneRecords(z)
-	const chunk = 200
-	for len(rrs) > 0 {
-		n := min(chunk, len(rrs))
-		out := new(dns.Msg)
-		out.SetReply(req)
-		out.Authoritative = true
-		out.Compress = true
-		out.Answer = rrs[:n]
-		rrs = rrs[n:]
-		if err := w.WriteMsg(out); err != nil {
-			s.log.Warn("zone transfer", zap.String("zone", z.origin), zap.Stringer("client", w.RemoteAddr()), zap.Error(err))
-			return
-		}
+	ch := make(chan *dns.Envelope)
+	done := make(chan error, 1)
+	go func() { done <- new(dns.Transfer).Out(compressingWriter{w}, req, ch) }()
+	err := sendChunks(ch, done, zoneRecords(z))
+	close(ch)
+	if err == nil {
+		err = <-done
+	}
+	if err != nil {
+		s.log.Warn("zone transfer", zap.String("zone", z.origin), zap.Stringer("client", w.RemoteAddr()), zap.Error(err))
+		return
 	}
 	s.log.Info("zone transferred", zap.String("zone", z.origin), zap.Uint32("serial", z.serial), zap.Stringer("client", w.RemoteAddr()))
+}
+
+// sendChunks hands rrs to a dns.Transfer in messages of at most
+// transferChunk bytes, or returns the error it stopped with.
+func sendChunks(ch chan<- *dns.Envelope, done <-chan error, rrs []dns.RR) error {
+	for len(rrs) > 0 {
+		n, size := 0, 0
+		for n < len(rrs) && (n == 0 || size+dns.Len(rrs[n]) <= transferChunk) {
+			size += dns.Len(rrs[n])
+			n++
+		}
+		select {
+		case ch <- &dns.Envelope{RR: rrs[:n]}:
+		case err := <-done:
+			if err == nil {
+				err = errors.New("transfer ended early")
+			}
+			return err
+		}
+		rrs = rrs[n:]
+	}
+	return nil
+}
+
+// compressingWriter compresses every message it writes (dns.Transfer
+// leaves that to the writer).
+type compressingWriter struct{ dns.ResponseWriter }
+
+// WriteMsg implements dns.ResponseWriter.
+func (c compressingWriter) WriteMsg(m *dns.Msg) error {
+	m.Compress = true
+	return c.ResponseWriter.WriteMsg(m)
 }
 
 // serialLess compares SOA serials with RFC 1982 arithmetic.

@@ -4,7 +4,6 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"sort"
-	"strings"
 	"sync/atomic"
 
 	"github.com/miekg/dns"
@@ -138,7 +137,7 @@ func prepareFrom(snap *Snapshot, prev *published) *published {
 			if d == nil {
 				continue
 			}
-			lname := dns.CanonicalName(name)
+			lname := canonicalName(name)
 			if !dns.IsSubDomain(z.origin, lname) {
 				continue
 			}
@@ -331,13 +330,4 @@ func pick(dst []dns.RR, rrs []dns.RR, ws []uint32, cs []*atomic.Uint64, serveCou
 		dst = append(dst, rrs[i])
 	}
 	return dst
-}
-
-func lower(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'A' && c <= 'Z' {
-			return strings.ToLower(s)
-		}
-	}
-	return s
 }

@@ -40,31 +40,39 @@ type StaticRecord struct {
 
 // ZoneData is a parsed, immutable zone: its SOA and static records.
 // It is shared by every Snapshot that refers to it and never mutated.
+// Every name it holds is in canonicalName form.
 type ZoneData struct {
 	origin string
 	soa    *dns.SOA
 	// names maps a lower-case owner name to its records by type. Empty
 	// non-terminals are present with a nil map.
 	names map[string]map[uint16][]dns.RR
-	// delegations are the lower-case names below the apex that own NS records.
+	// delegations are the names below the apex that own NS records.
 	delegations map[string]struct{}
-	count       int
+	// dnames are the names that own a DNAME record (RFC 6672).
+	dnames map[string]struct{}
+	count  int
 }
 
-const defaultZoneTTL = 3600
+// DefaultZoneTTL is the TTL of zone-file records before any $TTL when
+// ZoneData gives none; config uses the same default for inline records.
+const DefaultZoneTTL = 3600
 
 // LoadZone parses a zone's master file and inline records once. Errors name
 // the file and line of the offending record.
 func LoadZone(zc ZoneConfig) (*ZoneData, error) {
-	origin := dns.CanonicalName(zc.Origin)
-	if _, ok := dns.IsDomainName(origin); !ok || origin == "" {
+	if _, ok := dns.IsDomainName(zc.Origin); !ok || zc.Origin == "" {
+		return nil, fmt.Errorf("zone %q: not a domain name", zc.Origin)
+	}
+	origin := canonicalName(zc.Origin)
+	if origin == "" {
 		return nil, fmt.Errorf("zone %q: not a domain name", zc.Origin)
 	}
 	ttl := zc.DefaultTTL
 	if ttl == 0 {
-		ttl = defaultZoneTTL
+		ttl = DefaultZoneTTL
 	}
-	zd := &ZoneData{origin: origin, names: map[string]map[uint16][]dns.RR{}, delegations: map[string]struct{}{}}
+	zd := &ZoneData{origin: origin, names: map[string]map[uint16][]dns.RR{}, delegations: map[string]struct{}{}, dnames: map[string]struct{}{}}
 	var rrs []dns.RR
 	if zc.File != "" {
 		f, err := os.Open(zc.File)
@@ -240,7 +248,7 @@ func (zd *ZoneData) add(rr dns.RR) error {
 	if h.Class != dns.ClassINET {
 		return fmt.Errorf("%s: only class IN is served", h.Name)
 	}
-	h.Name = dns.CanonicalName(h.Name)
+	h.Name = canonicalName(h.Name)
 	if !dns.IsSubDomain(zd.origin, h.Name) {
 		return fmt.Errorf("%s %s: outside the zone", h.Name, dns.TypeToString[h.Rrtype])
 	}
@@ -257,6 +265,8 @@ func (zd *ZoneData) add(rr dns.RR) error {
 		if h.Name != zd.origin {
 			zd.delegations[h.Name] = struct{}{}
 		}
+	case dns.TypeDNAME:
+		zd.dnames[h.Name] = struct{}{}
 	}
 	types := zd.names[h.Name]
 	if types == nil {
@@ -300,6 +310,24 @@ func (zd *ZoneData) check() error {
 	return nil
 }
 
+// canonicalName returns name (absolute, presentation format) in the one
+// form every lookup uses: the text miekg/dns gives a name read from the
+// wire, in lower case. So the zone file's "dot\046esc" and a query's
+// "dot\.esc" are one name, and "\065bc" is "abc". A name that does not
+// pack is only lower-cased (no lookup will find it).
+func canonicalName(name string) string {
+	var buf [256]byte
+	n, err := dns.PackDomainName(dns.Fqdn(name), buf[:], 0, nil, false)
+	if err != nil {
+		return strings.ToLower(name)
+	}
+	s, _, err := dns.UnpackDomainName(buf[:n], 0)
+	if err != nil {
+		return strings.ToLower(name)
+	}
+	return strings.ToLower(s)
+}
+
 // parentName returns name without its first label, "" for the root.
 func parentName(name string) string {
 	if name == "." || name == "" {
@@ -314,19 +342,6 @@ func parentName(name string) string {
 
 // Origin returns the zone apex (lower case, absolute).
 func (zd *ZoneData) Origin() string { return zd.origin }
-
-// Serial returns the serial of the zone's SOA as loaded (1 when synthesized).
-func (zd *ZoneData) Serial() uint32 { return zd.soa.Serial }
-
-// Len returns the number of static records, SOA included.
-func (zd *ZoneData) Len() int { return zd.count }
-
-// HasName reports whether name (absolute) owns static records or is an
-// empty non-terminal of the zone.
-func (zd *ZoneData) HasName(name string) bool {
-	_, ok := zd.names[dns.CanonicalName(name)]
-	return ok
-}
 
 // Records returns copies of every static record in canonical order, SOA
 // first (with the loaded serial).

@@ -11,6 +11,7 @@ package migrate
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"path/filepath"
 	"slices"
@@ -94,26 +95,17 @@ func (im *importer) finish() ([]byte, error) {
 	var out block
 	out.comment("Imported by `failoverd import %s` from %s.", im.product, strings.Join(im.files, ", "))
 	out.comment("Review every \"not imported\" comment and every contact before use.")
-	for _, nick := range sortedKeys(im.contacts) {
+	for _, nick := range slices.Sorted(maps.Keys(im.contacts)) {
 		c := out.child("contact", nick)
 		c.comment("The export names this contact but does not carry its addresses:")
 		c.comment("replace the placeholder with the e-mail addresses to notify.")
 		c.list("email", []string{"replace-me@example.invalid"})
 	}
-	for _, name := range sortedKeys(im.zones) {
+	for _, name := range slices.Sorted(maps.Keys(im.zones)) {
 		out.items = append(out.items, im.zones[name])
 	}
 	out.items = append(out.items, im.root.items...)
 	return []byte(out.render()), nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // address reads s as an IP address (written in its canonical form) or a

@@ -76,6 +76,14 @@ func newMetrics(reg prometheus.Registerer, log *zap.Logger) *metrics {
 	if reg == nil {
 		return m
 	}
+	// Every family is on /metrics at 0 from the start, so rate() and
+	// alerts on failures work before the first one.
+	for _, p := range []Protocol{HTTP, HTTPS, PING, SMTP, TCP} {
+		for _, v := range []*prometheus.CounterVec{m.rounds, m.failures, m.local} {
+			v.WithLabelValues(string(p))
+		}
+		m.down.WithLabelValues(string(p))
+	}
 	register(reg, log, &m.rounds)
 	register(reg, log, &m.failures)
 	register(reg, log, &m.local)
