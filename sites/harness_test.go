@@ -15,8 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/failoverd/failoverd/internal/testutil"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	promtest "github.com/prometheus/client_golang/prometheus/testutil"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
@@ -27,14 +28,7 @@ import (
 // the test; under FAILOVERD_REQUIRE_TOOLS=1 a missing etcd is a failure.
 func etcdBinary(t *testing.T) string {
 	t.Helper()
-	if p, err := exec.LookPath("etcd"); err == nil {
-		return p
-	}
-	if os.Getenv("FAILOVERD_REQUIRE_TOOLS") == "1" {
-		t.Fatal("etcd not found (Debian package etcd-server) and FAILOVERD_REQUIRE_TOOLS=1")
-	}
-	t.Skip("etcd not found: install the Debian package etcd-server (scripts/test-deps.sh)")
-	return ""
+	return testutil.RequireTool(t, "etcd-server", "etcd")
 }
 
 // member is one etcd server process on loopback ports.
@@ -54,12 +48,7 @@ type cluster struct {
 // freePort returns a loopback port nothing listens on right now.
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return testutil.FreePort(t, "127.0.0.1")
 }
 
 // startEtcd starts an n-member etcd cluster with its data in a temporary
@@ -170,16 +159,10 @@ func (c *cluster) eventually(within time.Duration, what string, cond func() bool
 	eventually(c.t, within, what, cond)
 }
 
-// eventually polls cond every 20 ms until it holds, failing after within.
+// eventually polls cond until it holds, failing after within.
 func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testutil.Eventually(t, within, what, func() (bool, string) { return cond(), "" })
 }
 
 // shared is one etcd for the tests that only need a store; each test uses
@@ -214,7 +197,7 @@ func sharedCluster(t *testing.T) []string {
 	sharedOnce.Do(func() {
 		// Not tied to t's cleanup, which would end it with the first
 		// test: TestMain stops it.
-		bin, _ := exec.LookPath("etcd")
+		bin, _ := testutil.FindTool("etcd")
 		dir, err := os.MkdirTemp("", "failoverd-sites-etcd-")
 		if err != nil {
 			t.Fatal(err)
@@ -378,7 +361,7 @@ func (n *node) isLeader() bool {
 	return n.rec.leader
 }
 
-func (n *node) metric(c prometheus.Collector) float64 { return testutil.ToFloat64(c) }
+func (n *node) metric(c prometheus.Collector) float64 { return promtest.ToFloat64(c) }
 
 // leaderOf waits for exactly one leader among nodes and returns it.
 func leaderOf(t *testing.T, within time.Duration, nodes ...*node) *node {
