@@ -287,7 +287,7 @@ func tryOpenNode(t *testing.T, endpoints []string, prefix, site string, opts ...
 	core, logs := observer.New(zap.InfoLevel)
 	rec := &recorder{reports: map[string][]Report{}, commands: make(chan Command, 100)}
 	o := Options{
-		Endpoints: endpoints, Prefix: prefix, LeaseTTL: 2 * time.Second, DialTimeout: time.Second,
+		Endpoints: endpoints, Prefix: prefix, LeaseTTL: 3 * time.Second, DialTimeout: time.Second,
 		Site: site, Hostname: site + ".example.net", Version: "test", ConfigDigest: "digest-1",
 		OnLeader: func(b bool) { rec.mu.Lock(); rec.leader = b; rec.mu.Unlock() },
 		OnCommitted: func(c Committed) {

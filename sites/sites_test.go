@@ -155,7 +155,7 @@ func TestElection_LeaderKilledIsReplacedWithinLeaseTTL(t *testing.T) {
 	}
 	killed := time.Now()
 	first.crash()
-	// lease_ttl (2 s) plus the etcd lessor's expiry check and one
+	// lease_ttl plus the etcd lessor's expiry check and one
 	// keep-alive round: bounded generously, measured in the log.
 	leaderOf(t, 10*time.Second, other)
 	t.Logf("new leader %s after %s (lease_ttl %s)", other.s.o.Site, time.Since(killed).Round(10*time.Millisecond), other.s.o.LeaseTTL)
