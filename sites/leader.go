@@ -225,7 +225,9 @@ func (s *Sites) guarded(ctx context.Context, cli *clientv3.Client, term *leaders
 		)
 		bo := newBackoff(100*time.Millisecond, time.Second)
 		for attempt := 1; ; attempt++ {
-			resp, err = cli.Txn(ctx).If(guard).Then(chunk...).Commit()
+			tctx, cancel := s.opCtx(ctx)
+			resp, err = cli.Txn(tctx).If(guard).Then(chunk...).Commit()
+			cancel()
 			if err == nil || ctx.Err() != nil || attempt == commitAttempts {
 				break
 			}
@@ -245,6 +247,13 @@ func (s *Sites) guarded(ctx context.Context, cli *clientv3.Client, term *leaders
 	return rev, nil
 }
 
+// opCtx bounds one etcd request: a request that takes longer than the
+// lease has outlived what it was for, and a caller without a deadline
+// must not hang while etcd is away.
+func (s *Sites) opCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.o.LeaseTTL+s.o.DialTimeout)
+}
+
 // commitAttempts bounds the tries of one commit transaction.
 const commitAttempts = 4
 
@@ -261,7 +270,10 @@ func (s *Sites) MarkDelivered(ctx context.Context, ids ...string) error {
 		ops = append(ops, clientv3.OpPut(s.k.delivered(id), v))
 	}
 	for chunk := range chunks(ops, s.o.MaxTxnOps) {
-		if _, err := cli.Txn(ctx).Then(chunk...).Commit(); err != nil {
+		tctx, cancel := s.opCtx(ctx)
+		_, err := cli.Txn(tctx).Then(chunk...).Commit()
+		cancel()
+		if err != nil {
 			return fmt.Errorf("etcd: mark delivered: %w", err)
 		}
 	}
@@ -276,6 +288,8 @@ func (s *Sites) Undelivered(ctx context.Context) ([]Event, error) {
 	if cli == nil {
 		return nil, ErrDisconnected
 	}
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
 	resp, err := cli.Txn(ctx).Then(
 		clientv3.OpGet(s.o.Prefix+kindEvents, clientv3.WithPrefix()),
 		clientv3.OpGet(s.o.Prefix+kindDelivered, clientv3.WithPrefix(), clientv3.WithKeysOnly()),
@@ -349,8 +363,10 @@ func (s *Sites) Submit(ctx context.Context, data []byte) (Job, error) {
 	if cli == nil || s.Connection().Partitioned {
 		return Job{}, ErrDisconnected
 	}
-	resp, err := cli.Put(ctx, s.k.cmd(s.o.Site, nonce()),
+	pctx, cancel := s.opCtx(ctx)
+	resp, err := cli.Put(pctx, s.k.cmd(s.o.Site, nonce()),
 		encode(cmdValue{V: valueVersion, Site: s.o.Site, Data: data, Submitted: time.Now().UTC()}))
+	cancel()
 	if err != nil {
 		return Job{}, fmt.Errorf("etcd: queue command: %w", err)
 	}
@@ -383,6 +399,8 @@ func (s *Sites) Job(ctx context.Context, id uint64) (Job, bool, error) {
 	if cli == nil {
 		return Job{}, false, ErrDisconnected
 	}
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
 	resp, err := cli.Get(ctx, s.k.job(id))
 	if err != nil {
 		return Job{}, false, fmt.Errorf("etcd: read job %d: %w", id, err)
@@ -407,6 +425,8 @@ func (s *Sites) Claim(ctx context.Context, name string, value []byte) ([]byte, e
 		return nil, ErrDisconnected
 	}
 	key := s.k.shared(name)
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
 	resp, err := cli.Txn(ctx).
 		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
 		Then(clientv3.OpPut(key, encode(dataValue{V: valueVersion, Data: value}))).

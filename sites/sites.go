@@ -584,6 +584,8 @@ func (s *Sites) SetConfigDigest(ctx context.Context, digest string) error {
 		return nil
 	}
 	key := s.k.site(s.o.Site)
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
 	_, err := cli.Txn(ctx).
 		If(clientv3.Compare(clientv3.LeaseValue(key), "=", ss.lease)).
 		Then(clientv3.OpPut(key, encode(reg), clientv3.WithLease(ss.lease))).Commit()
