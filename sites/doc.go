@@ -16,6 +16,9 @@
 // leader (etcd's concurrency election), turns the reports into decisions
 // (Decide applies etcd.quorum; SensitivityQuorum gives sf_pool's LOW and
 // HIGH; MedianRTT combines rttm response times) and commits them (Commit).
+// A report is a site's current view, not one round: a steady view is not
+// rewritten, so the leader decides each of its rounds from the latest
+// reports.
 // Every node, the leader included, serves what OnCommitted hands it, so
 // answers and SOA serials are the same everywhere.
 //

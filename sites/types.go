@@ -32,13 +32,15 @@ type Observation struct {
 	Time time.Time
 }
 
-// Report is one live site's published observation.
+// Report is one live site's published observation: its current view of
+// the target, valid until it publishes another (steady views are not
+// rewritten, so a report stands for every round since Time).
 type Report struct {
 	Site    string
 	Status  Status
 	Message string
 	RTT     time.Duration
-	Time    time.Time
+	Time    time.Time // the round that last changed the view (or refreshed its RTT)
 }
 
 // SiteInfo is one live site.
