@@ -189,11 +189,11 @@ func (s *Sites) watch(ctx context.Context, cli *clientv3.Client) error {
 	}
 }
 
-// errRelist ends a watch that may have missed events: the client resumes
-// a watch after a lost connection on its own, but etcd before 3.4.34 and
-// 3.5.15 drops a delete whose revision is exactly the compaction revision
-// from such a resumed watch (etcd issue 18089), so after a lost lease the
-// state is listed afresh instead of trusted.
+// errRelist ends the watch after a lost lease, which it may have been
+// silently resumed across: the client resumes a watch after a lost
+// connection on its own, but etcd before 3.4.34 and 3.5.15 drops a delete
+// whose revision is exactly the compaction revision from such a resumed
+// watch (etcd issue 18089), so the state is listed afresh instead.
 var errRelist = errors.New("re-listing after a lost lease")
 
 // applyEvents applies one watch response (whole revisions: etcd does not
