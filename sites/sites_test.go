@@ -115,9 +115,14 @@ func TestElection_OneLeaderAndFailoverWhenItsSessionCloses(t *testing.T) {
 		}
 		return true
 	})
-	if v := a.s.Sites(); len(v.Sites) != 3 {
-		t.Fatalf("sites %+v, want 3", v.Sites)
-	}
+	eventually(t, 5*time.Second, "every node lists the three sites", func() bool {
+		for _, n := range []*node{a, b, c} {
+			if len(n.s.Sites().Sites) != 3 {
+				return false
+			}
+		}
+		return true
+	})
 	for _, si := range a.s.Sites().Sites {
 		if si.Hostname != si.Site+".example.net" || si.Version != "test" || si.Started.IsZero() {
 			t.Errorf("site %+v: registration not shown", si)
