@@ -23,9 +23,20 @@ func TestWatch_CompactionWhileCutOffIsRecoveredByRelisting(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, 5*time.Second, "follower has svc1", func() bool { return string(follower.s.Snapshot().State["svc1"]) == "v1" })
-	follower.rec.mu.Lock()
-	fullBefore := countFull(follower.rec.committed)
-	follower.rec.mu.Unlock()
+	// The callbacks have caught up once OnCommitted has handed over svc1;
+	// count the complete states up to there.
+	var fullBefore int
+	eventually(t, 5*time.Second, "OnCommitted hands over svc1", func() bool {
+		follower.rec.mu.Lock()
+		defer follower.rec.mu.Unlock()
+		fullBefore = countFull(follower.rec.committed)
+		for _, c := range follower.rec.committed {
+			if string(c.State["svc1"]) == "v1" {
+				return true
+			}
+		}
+		return false
+	})
 
 	// Cut the follower off, change the state, compact past what its
 	// watch has seen, then let it back.
@@ -60,12 +71,11 @@ func TestWatch_CompactionWhileCutOffIsRecoveredByRelisting(t *testing.T) {
 	if got := follower.metric(follower.s.m.resyncs); got < 1 {
 		t.Errorf("failoverd_etcd_watch_resyncs_total = %v, want at least 1", got)
 	}
-	follower.rec.mu.Lock()
-	fullAfter := countFull(follower.rec.committed)
-	follower.rec.mu.Unlock()
-	if fullAfter <= fullBefore {
-		t.Error("OnCommitted got no complete state after the resync: a deleted name would linger")
-	}
+	eventually(t, 5*time.Second, "OnCommitted gets a complete state after the resync (else a deleted name would linger)", func() bool {
+		follower.rec.mu.Lock()
+		defer follower.rec.mu.Unlock()
+		return countFull(follower.rec.committed) > fullBefore
+	})
 	// And the follower keeps following.
 	if _, err := leader.s.Commit(context.Background(), Batch{State: map[string][]byte{"svc3": []byte("v3")}}); err != nil {
 		t.Fatal(err)
@@ -154,9 +164,9 @@ func TestWatch_UnreadableValueIsSkippedAndLogged(t *testing.T) {
 	if len(a.s.Reports("t1")) != 0 {
 		t.Error("an unreadable observation counted")
 	}
-	if got := a.metric(a.s.m.unreadable); got != 7 {
-		t.Errorf("failoverd_etcd_unreadable_values_total = %v, want 7", got)
-	}
+	eventually(t, 5*time.Second, "failoverd_etcd_unreadable_values_total reaches 7", func() bool {
+		return a.metric(a.s.m.unreadable) == 7
+	})
 	for _, key := range []string{"state/from-the-future", "obs/lon/t1", "newkind/whatever"} {
 		if !a.errorLogged(prefix + key) {
 			t.Errorf("no error logged naming %s", key)
@@ -191,15 +201,15 @@ func TestConnection_PartitionReportedAfterLeaseTTLAndHealed(t *testing.T) {
 		return c.Connected && !c.Partitioned
 	})
 	leaderOf(t, 10*time.Second, a)
-	a.rec.mu.Lock()
-	defer a.rec.mu.Unlock()
-	var sawPartition bool
-	for _, c := range a.rec.conns {
-		sawPartition = sawPartition || c.Partitioned
-	}
-	if !sawPartition || !a.rec.conn.Connected {
-		t.Errorf("OnConnection said %+v", a.rec.conns)
-	}
+	eventually(t, 5*time.Second, "OnConnection said partitioned, then connected", func() bool {
+		a.rec.mu.Lock()
+		defer a.rec.mu.Unlock()
+		var sawPartition bool
+		for _, c := range a.rec.conns {
+			sawPartition = sawPartition || c.Partitioned
+		}
+		return sawPartition && a.rec.conn.Connected
+	})
 }
 
 func TestSites_ConfigurationDifferingFromTheLeadersIsLogged(t *testing.T) {
@@ -230,12 +240,11 @@ func TestSites_ConfigurationDifferingFromTheLeadersIsLogged(t *testing.T) {
 		}
 		return false
 	})
-	b.s.mu.Lock()
-	warn := b.s.digestWarn
-	b.s.mu.Unlock()
-	if warn != "" {
-		t.Errorf("fra still holds a differing leader configuration %q", warn)
-	}
+	eventually(t, 5*time.Second, "fra no longer holds the leader's configuration as differing", func() bool {
+		b.s.mu.Lock()
+		defer b.s.mu.Unlock()
+		return b.s.digestWarn == ""
+	})
 }
 
 func TestRun_SiteTakenWhileCutOffEndsRun(t *testing.T) {

@@ -183,12 +183,12 @@ func TestPublish_SiteLeavingTakesItsReportsAlong(t *testing.T) {
 		rs := a.s.Reports("t1")
 		return len(rs) == 1 && rs[0].Site == "ams"
 	})
-	a.rec.mu.Lock()
-	got := a.rec.reports["t1"]
-	a.rec.mu.Unlock()
-	if len(got) != 1 || got[0].Site != "ams" {
-		t.Errorf("OnReports last said %+v for t1, want only ams", got)
-	}
+	eventually(t, 5*time.Second, "OnReports says only ams reports on t1", func() bool {
+		a.rec.mu.Lock()
+		defer a.rec.mu.Unlock()
+		got := a.rec.reports["t1"]
+		return len(got) == 1 && got[0].Site == "ams"
+	})
 	if d := Decide(Quorum{Mode: QuorumMajority}, a.s.Reports("t1")); d.Status != StatusDown || d.Message != "connection refused" {
 		t.Errorf("after fra left: %+v, want down by ams", d)
 	}
@@ -258,12 +258,12 @@ func TestForget_WithdrawsTheSitesViewOfATarget(t *testing.T) {
 	eventually(t, 5*time.Second, "published", func() bool { return len(a.s.Reports("gone")) == 1 && len(a.s.Reports("kept")) == 1 })
 	a.s.Forget("gone")
 	eventually(t, 5*time.Second, "withdrawn", func() bool { return len(a.s.Reports("gone")) == 0 })
-	a.rec.mu.Lock()
-	got, told := a.rec.reports["gone"]
-	a.rec.mu.Unlock()
-	if !told || len(got) != 0 {
-		t.Errorf("OnReports said %v (told %v) for the forgotten target, want an empty list", got, told)
-	}
+	eventually(t, 5*time.Second, "OnReports says nobody reports on the forgotten target", func() bool {
+		a.rec.mu.Lock()
+		defer a.rec.mu.Unlock()
+		got, told := a.rec.reports["gone"]
+		return told && len(got) == 0
+	})
 	if len(a.s.Reports("kept")) != 1 {
 		t.Error("Forget took another target along")
 	}
