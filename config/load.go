@@ -187,7 +187,11 @@ func parseFiles(names []string, size int) []parsedFile {
 	for i, name := range names {
 		out[i] = readFile(name, bytesLeft, tokensLeft)
 		if !out[i].read {
-			break // the rest is not read: Load stops at this file's problem
+			// Nothing is parsed: Load reports only this file's problem.
+			for j := range out[:i] {
+				out[j] = parsedFile{name: out[j].name}
+			}
+			return out
 		}
 		bytesLeft -= int64(len(out[i].src))
 		tokensLeft -= out[i].tokens
