@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,41 +15,43 @@ import (
 // A method that returns an error must not have changed anything. Mutating
 // methods return a nil Job and a nil error when there was nothing to change.
 // FQDNs passed in are absolute (with the trailing dot) but keep the caller's
-// letter case.
+// letter case. ctx is the request's: when the client goes away, a call
+// still waiting for the daemon returns ctx.Err() without having changed
+// anything.
 type Controller interface {
 	// Services lists every service.
-	Services() []ServiceSummary
+	Services(ctx context.Context) []ServiceSummary
 	// Service describes one service in full.
-	Service(fqdn string) (*ServiceDetail, error)
+	Service(ctx context.Context, fqdn string) (*ServiceDetail, error)
 	// Activate starts monitoring a service.
-	Activate(fqdn string) (*Job, error)
+	Activate(ctx context.Context, fqdn string) (*Job, error)
 	// Deactivate stops monitoring a service; its primary / full pool is served.
-	Deactivate(fqdn string) (*Job, error)
+	Deactivate(ctx context.Context, fqdn string) (*Job, error)
 	// Recover brings one removed address back, or with address "" clears
 	// the service's failover latch and every removed address.
-	Recover(fqdn, address string) (*Job, error)
+	Recover(ctx context.Context, fqdn, address string) (*Job, error)
 	// Force forces an sf_pool's live record inactive (status MANUAL).
-	Force(fqdn string) (*Job, error)
+	Force(ctx context.Context, fqdn string) (*Job, error)
 	// Unforce puts an sf_pool's live record back to NOT_FORCED.
-	Unforce(fqdn string) (*Job, error)
+	Unforce(ctx context.Context, fqdn string) (*Job, error)
 	// Log returns every event of the service in [start, end], oldest first.
-	Log(fqdn string, start, end time.Time) ([]Event, error)
+	Log(ctx context.Context, fqdn string, start, end time.Time) ([]Event, error)
 	// RRSets returns what each region of the service served at ts.
-	RRSets(fqdn string, ts time.Time) (*RRSetReport, error)
+	RRSets(ctx context.Context, fqdn string, ts time.Time) (*RRSetReport, error)
 	// Job returns a job created earlier.
-	Job(id uint64) (*Job, error)
+	Job(ctx context.Context, id uint64) (*Job, error)
 	// Clusters lists every cluster with its services.
-	Clusters() []ClusterSummary
+	Clusters(ctx context.Context) []ClusterSummary
 	// RealServices lists the real services of a cluster service.
-	RealServices(cluster, service string) ([]RealService, error)
+	RealServices(ctx context.Context, cluster, service string) ([]RealService, error)
 	// RealService describes one real service.
-	RealService(cluster, service, real string) (*RealService, error)
+	RealService(ctx context.Context, cluster, service, real string) (*RealService, error)
 	// RealServiceStatistics returns the statistics of one real service.
-	RealServiceStatistics(cluster, service, real string) (*RealServiceStatistics, error)
+	RealServiceStatistics(ctx context.Context, cluster, service, real string) (*RealServiceStatistics, error)
 	// ClusterOp applies enable, disable, enable_fallback or disable_fallback.
-	ClusterOp(cluster, service, real, action string) (*Job, error)
+	ClusterOp(ctx context.Context, cluster, service, real, action string) (*Job, error)
 	// SetWeight changes a real service's weight (0 = no new traffic).
-	SetWeight(cluster, service, real string, weight int) (*Job, error)
+	SetWeight(ctx context.Context, cluster, service, real string, weight int) (*Job, error)
 }
 
 // Sentinel errors a Controller wraps to choose the API error type.

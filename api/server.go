@@ -1,7 +1,12 @@
-// Package api serves failoverd's control API: JSON over HTTP with bearer
-// token authentication, the status page, /healthz and /metrics. It declares
-// the Controller interface it needs (implemented by the daemon) and offers a
-// Client for failoverctl.
+// Package api serves failoverd's control API: JSON over HTTP or HTTPS with
+// bearer token authentication, the status page, /healthz and /metrics. It
+// declares the Controller interface it needs (implemented by the daemon) and
+// offers a Client for failoverctl.
+//
+// The server answers only to its own host names (DNS rebinding), accepts
+// writes only from its own origin and with JSON bodies (cross-site
+// requests), caps its connections and rate-limits the warnings about failed
+// authentications; docs/hardening.md describes the rules.
 package api
 
 import (
@@ -9,12 +14,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +29,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
+	"golang.org/x/net/netutil"
 )
 
 // DefaultListen is the API's listen address when Options.Listen is empty.
@@ -33,6 +41,9 @@ const maxBody = 64 << 10
 // shutdownTimeout bounds the graceful shutdown of Run.
 const shutdownTimeout = 5 * time.Second
 
+// DefaultMaxConns is Options.MaxConns when unset.
+const DefaultMaxConns = 100
+
 // Options configure a Server.
 type Options struct {
 	// Listen is host:port; empty means DefaultListen.
@@ -41,6 +52,28 @@ type Options struct {
 	// authentication, allowed only on a loopback Listen. The caller has
 	// already read api.token_file and trimmed its white space.
 	Token string
+	// TokenFile is the file Token was read from (api.token_file), "" when
+	// none is configured. With a TokenFile, a blank Token is refused (it
+	// would silently switch authentication off), and a file that group or
+	// others may read is warned about.
+	TokenFile string
+	// TLSCertFile and TLSKeyFile (api.tls_cert_file, api.tls_key_file),
+	// both or neither, make the API serve HTTPS only, so that the token
+	// never travels in clear.
+	TLSCertFile string
+	TLSKeyFile  string
+	// AllowedHosts are extra names the API answers to in the Host header,
+	// besides IP literals, localhost, the Listen host and this machine's
+	// host name: server.hostname, a DNS name in front of the API. Any
+	// other name is refused (DNS rebinding).
+	AllowedHosts []string
+	// MaxConns caps the connections served at once; more wait in the
+	// kernel's accept queue. Zero means DefaultMaxConns.
+	MaxConns int
+	// StoreHealth reports the state store's health (store.(*Store).Health):
+	// while it returns an error, GET /healthz answers 503 "store: ERROR"
+	// and the status page shows it. Nil means always healthy.
+	StoreHealth func() error
 	// Metrics serves GET /metrics (a promhttp handler); nil answers 404.
 	Metrics http.Handler
 	// Registerer receives the API's own metrics; nil registers none.
@@ -54,6 +87,9 @@ type Server struct {
 	log     *zap.Logger
 	handler http.Handler
 	token   [sha256.Size]byte // sha256 of the token, so the comparison is constant-time whatever the lengths
+	hosts   hostPolicy
+	authLog *authFailureLog
+	tlsCert *tls.Certificate // nil: plain HTTP
 
 	ready    chan struct{}
 	addrMu   sync.Mutex // guards addr, set once by Run and read by Addr from any goroutine
@@ -77,19 +113,45 @@ func NewServer(opts Options, c Controller, log *zap.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api listen %q: %w", opts.Listen, err)
 	}
+	if opts.TokenFile != "" && strings.TrimSpace(opts.Token) == "" {
+		return nil, fmt.Errorf("api token_file %s is empty: write a token into it (a blank token would switch authentication off)", opts.TokenFile)
+	}
 	if !loop && opts.Token == "" {
 		return nil, fmt.Errorf("api listen %q is not a loopback address: a token_file is required", opts.Listen)
 	}
+	if opts.MaxConns <= 0 {
+		opts.MaxConns = DefaultMaxConns
+	}
 	s := &Server{
-		opts:  opts,
-		ctl:   c,
-		log:   log,
-		token: sha256.Sum256([]byte(opts.Token)),
-		ready: make(chan struct{}),
+		opts:    opts,
+		ctl:     c,
+		log:     log,
+		token:   sha256.Sum256([]byte(opts.Token)),
+		hosts:   newHostPolicy(opts.Listen, opts.AllowedHosts),
+		authLog: &authFailureLog{log: log, now: time.Now},
+		ready:   make(chan struct{}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "failoverd_api_requests_total",
 			Help: "Control API requests by HTTP method and status code.",
 		}, []string{"method", "code"}),
+	}
+	if (opts.TLSCertFile == "") != (opts.TLSKeyFile == "") {
+		return nil, errors.New("api: tls_cert_file and tls_key_file go together")
+	}
+	if opts.TLSCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(opts.TLSCertFile, opts.TLSKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("api tls_cert_file %s, tls_key_file %s: %w", opts.TLSCertFile, opts.TLSKeyFile, err)
+		}
+		s.tlsCert = &cert
+	} else if !loop {
+		log.Warn("api listens beyond loopback without TLS: the token travels in clear (set api.tls_cert_file and api.tls_key_file)",
+			zap.String("listen", opts.Listen))
+	}
+	if opts.TokenFile != "" {
+		if msg := TokenFileProblem(opts.TokenFile); msg != "" {
+			log.Warn(msg, zap.String("token_file", opts.TokenFile))
+		}
 	}
 	if opts.Registerer != nil {
 		if err := opts.Registerer.Register(s.requests); err != nil {
@@ -115,6 +177,20 @@ func IsLoopbackListen(listen string) (bool, error) {
 	return ip != nil && ip.IsLoopback(), nil
 }
 
+// TokenFileProblem returns a warning when the token file at path may be
+// read by its group or by others, "" when it is private (or cannot be
+// checked: reading it is what fails then).
+func TokenFileProblem(path string) string {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return ""
+	}
+	if perm := fi.Mode().Perm(); perm&0o044 != 0 {
+		return fmt.Sprintf("api token_file is readable by its group or others (mode %04o): chmod 600 it", perm)
+	}
+	return ""
+}
+
 // Handler returns the server's HTTP handler (for tests and embedding).
 func (s *Server) Handler() http.Handler { return s.handler }
 
@@ -138,15 +214,22 @@ func (s *Server) Run(ctx context.Context) error {
 	s.addrMu.Lock()
 	s.addr = ln.Addr()
 	s.addrMu.Unlock()
+	// The cap bounds what a flood of connections costs; it counts TCP
+	// connections (idle keep-alives included), hence the short IdleTimeout.
+	ln = netutil.LimitListener(ln, s.opts.MaxConns)
+	if s.tlsCert != nil {
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{*s.tlsCert}, MinVersion: tls.VersionTLS12})
+	}
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		IdleTimeout:       30 * time.Second,
 		ErrorLog:          zap.NewStdLog(s.log),
 	}
-	s.log.Info("api listening", zap.Stringer("addr", ln.Addr()), zap.Bool("auth", s.opts.Token != ""))
+	s.log.Info("api listening", zap.Stringer("addr", ln.Addr()), zap.Bool("auth", s.opts.Token != ""),
+		zap.Bool("tls", s.tlsCert != nil), zap.Int("max_conns", s.opts.MaxConns))
 	close(s.ready)
 
 	errc := make(chan error, 1)
@@ -195,16 +278,28 @@ func (s *Server) routes() http.Handler {
 	}))
 
 	mux := http.NewServeMux()
-	mux.Handle("/v1/", s.authenticate(v1))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ok"))
-	})
+	mux.Handle("/v1/", s.authenticate(s.requireJSON(v1)))
+	mux.HandleFunc("GET /healthz", s.healthz)
 	if s.opts.Metrics != nil {
 		mux.Handle("GET /metrics", s.opts.Metrics)
 	}
 	s.statusPage(mux)
-	return promhttp.InstrumentHandlerCounter(s.requests, mux)
+	return promhttp.InstrumentHandlerCounter(s.requests, s.guard(mux))
+}
+
+// healthz answers 200 "ok", or 503 "store: ERROR" while the state store
+// cannot write (the daemon still answers DNS, but changes are not kept).
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if s.opts.StoreHealth != nil {
+		if err := s.opts.StoreHealth(); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("store: " + err.Error()))
+			return
+		}
+	}
+	_, _ = w.Write([]byte("ok"))
 }
 
 // authenticate checks the bearer token of every /v1/ request.
@@ -214,6 +309,11 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.authorized(r) {
+			reason := "wrong token"
+			if r.Header.Get("Authorization") == "" {
+				reason = "no token"
+			}
+			s.authLog.failed(r, reason)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="failoverd"`)
 			s.writeError(w, r, &APIError{Type: ErrorTypeUnauthorized, Message: "missing or wrong bearer token", Status: http.StatusUnauthorized})
 			return
@@ -294,7 +394,7 @@ func fqdnParam(r *http.Request) (string, *APIError) {
 }
 
 func (s *Server) listServices(r *http.Request) (any, *APIError) {
-	list := s.ctl.Services()
+	list := s.ctl.Services(r.Context())
 	if list == nil {
 		list = []ServiceSummary{}
 	}
@@ -306,7 +406,7 @@ func (s *Server) getService(r *http.Request) (any, *APIError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	d, err := s.ctl.Service(fqdn)
+	d, err := s.ctl.Service(r.Context(), fqdn)
 	if err != nil {
 		return nil, errorFor(err)
 	}
@@ -327,13 +427,13 @@ func (s *Server) jobResult(r *http.Request, job *Job, err error) (any, *APIError
 	return JobResponse{Job: job}, nil
 }
 
-func (s *Server) serviceOp(op func(fqdn string) (*Job, error)) apiFunc {
+func (s *Server) serviceOp(op func(ctx context.Context, fqdn string) (*Job, error)) apiFunc {
 	return func(r *http.Request) (any, *APIError) {
 		fqdn, aerr := fqdnParam(r)
 		if aerr != nil {
 			return nil, aerr
 		}
-		job, err := op(fqdn)
+		job, err := op(r.Context(), fqdn)
 		return s.jobResult(r, job, err)
 	}
 }
@@ -347,7 +447,7 @@ func (s *Server) recover(r *http.Request) (any, *APIError) {
 	if _, aerr := decodeBody(r, &req, true); aerr != nil {
 		return nil, aerr
 	}
-	job, err := s.ctl.Recover(fqdn, strings.TrimSpace(req.Address))
+	job, err := s.ctl.Recover(r.Context(), fqdn, strings.TrimSpace(req.Address))
 	return s.jobResult(r, job, err)
 }
 
@@ -398,7 +498,7 @@ func (s *Server) logReport(r *http.Request) (any, *APIError) {
 	if end.Before(start) {
 		return nil, badRequest("end %s is before start %s", end.Format(time.RFC3339), start.Format(time.RFC3339))
 	}
-	events, err := s.ctl.Log(fqdn, start, end)
+	events, err := s.ctl.Log(r.Context(), fqdn, start, end)
 	if err != nil {
 		return nil, errorFor(err)
 	}
@@ -436,7 +536,7 @@ func (s *Server) rrsetReport(r *http.Request) (any, *APIError) {
 	if err != nil {
 		return nil, badRequest("invalid parameter ts: %v", err)
 	}
-	rep, err := s.ctl.RRSets(fqdn, time.Unix(ts, 0).UTC())
+	rep, err := s.ctl.RRSets(r.Context(), fqdn, time.Unix(ts, 0).UTC())
 	if err != nil {
 		return nil, errorFor(err)
 	}
@@ -460,7 +560,7 @@ func (s *Server) getJob(r *http.Request) (any, *APIError) {
 	if _, err := fmt.Sscanf(v, "%d", &id); err != nil || fmt.Sprint(id) != v {
 		return nil, badRequest("invalid job id %q", v)
 	}
-	job, err := s.ctl.Job(id)
+	job, err := s.ctl.Job(r.Context(), id)
 	if err != nil {
 		return nil, errorFor(err)
 	}
@@ -471,7 +571,7 @@ func (s *Server) getJob(r *http.Request) (any, *APIError) {
 }
 
 func (s *Server) listClusters(r *http.Request) (any, *APIError) {
-	list := s.ctl.Clusters()
+	list := s.ctl.Clusters(r.Context())
 	if list == nil {
 		list = []ClusterSummary{}
 	}
@@ -516,7 +616,7 @@ func (s *Server) listRealServices(r *http.Request) (any, *APIError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	list, err := s.ctl.RealServices(c, svc)
+	list, err := s.ctl.RealServices(r.Context(), c, svc)
 	if err != nil {
 		return nil, errorFor(err)
 	}
@@ -531,7 +631,7 @@ func (s *Server) getRealService(r *http.Request) (any, *APIError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	rs, err := s.ctl.RealService(c, svc, real)
+	rs, err := s.ctl.RealService(r.Context(), c, svc, real)
 	if err != nil {
 		return nil, errorFor(err)
 	}
@@ -546,7 +646,7 @@ func (s *Server) realServiceStatistics(r *http.Request) (any, *APIError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	st, err := s.ctl.RealServiceStatistics(c, svc, real)
+	st, err := s.ctl.RealServiceStatistics(r.Context(), c, svc, real)
 	if err != nil {
 		return nil, errorFor(err)
 	}
@@ -562,10 +662,14 @@ func (s *Server) clusterOp(action string) apiFunc {
 		if aerr != nil {
 			return nil, aerr
 		}
-		job, err := s.ctl.ClusterOp(c, svc, real, action)
+		job, err := s.ctl.ClusterOp(r.Context(), c, svc, real, action)
 		return s.jobResult(r, job, err)
 	}
 }
+
+// MaxRealServiceWeight is the largest real service weight: it is served as
+// the 16-bit SRV weight (config's real_service.weight has the same bound).
+const MaxRealServiceWeight = 65535
 
 func (s *Server) setWeight(r *http.Request) (any, *APIError) {
 	c, svc, real, aerr := clusterParams(r, true)
@@ -579,9 +683,9 @@ func (s *Server) setWeight(r *http.Request) (any, *APIError) {
 	if req.Weight == nil {
 		return nil, badRequest("missing field weight")
 	}
-	if *req.Weight < 0 {
-		return nil, badRequest("invalid weight %d: must be 0 or more", *req.Weight)
+	if *req.Weight < 0 || *req.Weight > MaxRealServiceWeight {
+		return nil, badRequest("invalid weight %d: must be from 0 to %d (it is the SRV weight)", *req.Weight, MaxRealServiceWeight)
 	}
-	job, err := s.ctl.SetWeight(c, svc, real, *req.Weight)
+	job, err := s.ctl.SetWeight(r.Context(), c, svc, real, *req.Weight)
 	return s.jobResult(r, job, err)
 }

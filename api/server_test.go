@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/failoverd/failoverd/api"
@@ -32,14 +33,21 @@ type testServer struct {
 // startServer runs a real server on 127.0.0.1:0 until the test ends.
 func startServer(t *testing.T, token string) *testServer {
 	t.Helper()
+	return startServerWith(t, api.Options{Token: token}, zaptest.NewLogger(t))
+}
+
+// startServerWith runs a real server with opts (Listen defaults to
+// 127.0.0.1:0) until the test ends.
+func startServerWith(t *testing.T, opts api.Options, log *zap.Logger) *testServer {
+	t.Helper()
 	ctl := apitest.NewMemory()
 	reg := prometheus.NewRegistry()
-	srv, err := api.NewServer(api.Options{
-		Listen:     "127.0.0.1:0",
-		Token:      token,
-		Metrics:    promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
-		Registerer: reg,
-	}, ctl, zaptest.NewLogger(t))
+	if opts.Listen == "" {
+		opts.Listen = "127.0.0.1:0"
+	}
+	opts.Metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	opts.Registerer = reg
+	srv, err := api.NewServer(opts, ctl, log)
 	if err != nil {
 		t.Fatalf("NewServer: %v", err)
 	}
@@ -59,7 +67,11 @@ func startServer(t *testing.T, token string) *testServer {
 	case <-time.After(10 * time.Second):
 		t.Fatal("server not ready")
 	}
-	return &testServer{srv: srv, ctl: ctl, base: "http://" + srv.Addr().String()}
+	scheme := "http://"
+	if opts.TLSCertFile != "" {
+		scheme = "https://"
+	}
+	return &testServer{srv: srv, ctl: ctl, base: scheme + srv.Addr().String()}
 }
 
 // call sends one request and returns the status and the decoded JSON body.
@@ -75,6 +87,9 @@ func (ts *testServer) call(t *testing.T, method, path, token, body string) (int,
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -458,6 +473,9 @@ func TestEndpoints(t *testing.T) {
 		{"same weight changes nothing", "POST", "/v1/clusters/web-cluster/services/https/real_services/web2/weight", `{"weight": 3}`, 200, "", noJob},
 		{"weight zero", "POST", "/v1/clusters/web-cluster/services/https/real_services/web2/weight", `{"weight": 0}`, 200, "", job("set_weight", "web-cluster/https/web2")},
 		{"weight negative", "POST", "/v1/clusters/web-cluster/services/https/real_services/web2/weight", `{"weight": -1}`, 400, "ApiErrorBadRequest", nil},
+		{"weight over the SRV field", "POST", "/v1/clusters/web-cluster/services/https/real_services/web2/weight", `{"weight": 65536}`, 400, "ApiErrorBadRequest", nil},
+		{"weight 2^32 never wraps to 0", "POST", "/v1/clusters/web-cluster/services/https/real_services/web2/weight", `{"weight": 4294967296}`, 400, "ApiErrorBadRequest", nil},
+		{"weight over int64", "POST", "/v1/clusters/web-cluster/services/https/real_services/web2/weight", `{"weight": 1e30}`, 400, "ApiErrorBadRequest", nil},
 		{"weight not a number", "POST", "/v1/clusters/web-cluster/services/https/real_services/web2/weight", `{"weight": "3"}`, 400, "ApiErrorBadRequest", nil},
 		{"weight fractional", "POST", "/v1/clusters/web-cluster/services/https/real_services/web2/weight", `{"weight": 2.5}`, 400, "ApiErrorBadRequest", nil},
 		{"weight missing", "POST", "/v1/clusters/web-cluster/services/https/real_services/web2/weight", `{}`, 400, "ApiErrorBadRequest", nil},

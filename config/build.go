@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,13 +23,20 @@ import (
 // BuiltinRegions are the region codes that exist without dns.region_map.
 var BuiltinRegions = []string{"US West", "US Central", "US East", "EU West", "EU Central", "EU East", "Asia", "global"}
 
+// NotifyEventKinds are the event kinds notify_events may name; pool, notify
+// and api spell them the same (a daemon test checks that they agree).
+var NotifyEventKinds = []string{"ip", "svc", "nosrv"}
+
+// SyslogFacilities are the facility names a syslog block accepts, in code
+// order; notify maps the same names to their codes (checked in daemon).
+var SyslogFacilities = []string{"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp", "ntp", "security", "console", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"}
+
 // Value sets of the enumerated attributes.
 var (
 	logLevels         = []string{"debug", "info", "warn", "error"}
 	logFormats        = []string{"json", "console"}
 	startTLSModes     = []string{"never", "opportunistic", "required"}
 	protocols         = []string{ProtocolHTTP, ProtocolHTTPS, ProtocolPING, ProtocolSMTP, ProtocolTCP, ProtocolNONE}
-	notifyEvents      = []string{"ip", "svc", "nosrv"}
 	afoModes          = []string{"ip", "cname"}
 	regionModes       = []string{"ip", "cname", "region", "global"}
 	serveModes        = []string{ServeAlways, ServeObey, ServeRemove, ServeNo}
@@ -40,7 +48,6 @@ var (
 	syslogProtocols   = []string{"rfc3164", "rfc5424"}
 	syslogDeliveries  = []string{"change", "all"}
 	tsigAlgorithms    = []string{TSIGHmacSHA256, TSIGHmacSHA512, TSIGHmacSHA1}
-	syslogFacilities  = []string{"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp", "ntp", "security", "console", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"}
 	clusterNameRE     = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 	labelRE           = regexp.MustCompile(`^[A-Za-z0-9_-]{1,63}$`)
 	recordTypeRE      = regexp.MustCompile(`^[A-Z][A-Z0-9-]*$`)
@@ -194,6 +201,7 @@ func (l *loader) server(r *rawServer) Server {
 			}
 			s.Site = *r.Site
 		}
+		s.StateDirRange = at.attr("state_dir")
 		if r.StateDir != nil {
 			if *r.StateDir == "" {
 				l.errf(at.attr("state_dir"), "Empty state_dir", "Give the directory for operational state, or remove the attribute to use \"./state\".")
@@ -234,7 +242,7 @@ func (l *loader) server(r *rawServer) Server {
 }
 
 func (l *loader) dns(r *rawDNS, keys []*TSIGKey) DNS {
-	d := DNS{Listen: []string{"127.0.0.1:5353"}, ECS: true, Cookies: true}
+	d := DNS{Listen: []string{"127.0.0.1:5353"}, ListenRanges: []hcl.Range{{}}, ECS: true, Cookies: true}
 	if r == nil {
 		return d
 	}
@@ -243,13 +251,14 @@ func (l *loader) dns(r *rawDNS, keys []*TSIGKey) DNS {
 		if len(*r.Listen) == 0 {
 			l.errf(at.attr("listen"), "No listen address", "The DNS server needs at least one address such as \"127.0.0.1:5353\".")
 		}
-		d.Listen = nil
+		d.Listen, d.ListenRanges = nil, nil
 		for i, a := range *r.Listen {
 			if _, _, ok := splitHostPort(a); !ok {
 				l.errf(at.elem("listen", i), "Invalid listen address", "Write HOST:PORT, such as \"127.0.0.1:5353\" or \"[::1]:5353\"; got %q.", a)
 				continue
 			}
 			d.Listen = append(d.Listen, a)
+			d.ListenRanges = append(d.ListenRanges, at.elem("listen", i))
 		}
 	}
 	if r.ECS != nil {
@@ -265,6 +274,7 @@ func (l *loader) dns(r *rawDNS, keys []*TSIGKey) DNS {
 		d.RRL = l.rrl(rr)
 	}
 	if r.RegionMap != nil {
+		d.RegionMapRange = at.attr("region_map")
 		d.RegionMap = map[string][]netip.Prefix{}
 		for code, prefixes := range r.RegionMap {
 			if strings.TrimSpace(code) == "" {
@@ -284,6 +294,7 @@ func (l *loader) dns(r *rawDNS, keys []*TSIGKey) DNS {
 	}
 	if r.GeoIPDatabase != nil && *r.GeoIPDatabase != "" {
 		d.GeoIPDatabase = resolvePath(*r.GeoIPDatabase, at.attr("geoip_database"))
+		d.GeoIPDatabaseRange = at.attr("geoip_database")
 		// The database is memory-mapped, not read: any size will do.
 		l.checkFile(d.GeoIPDatabase, at.attr("geoip_database"), math.MaxInt64, "GeoIP database")
 	}
@@ -435,6 +446,7 @@ func (l *loader) api(r *rawAPI) API {
 		return a
 	}
 	at := src{r.Body, r.DefRange}
+	a.ListenRange, a.TokenFileRange = at.attr("listen"), at.attr("token_file")
 	if r.TokenFile != nil && *r.TokenFile != "" {
 		a.TokenFile = resolvePath(*r.TokenFile, at.attr("token_file"))
 		if b, ok := l.readSmallFile(a.TokenFile, at.attr("token_file"), "token_file"); ok && strings.TrimSpace(string(b)) == "" {
@@ -517,6 +529,7 @@ func (l *loader) smtp(r *rawSMTP) *SMTP {
 	}
 	if r.PasswordFile != nil && *r.PasswordFile != "" {
 		s.PasswordFile = resolvePath(*r.PasswordFile, at.attr("password_file"))
+		s.PasswordFileRange = at.attr("password_file")
 		l.readSmallFile(s.PasswordFile, at.attr("password_file"), "password_file")
 	}
 	if r.StartTLS != nil {
@@ -545,7 +558,7 @@ func (l *loader) contact(r *rawContact) *Contact {
 
 func (l *loader) zone(r *rawZone) *Zone {
 	at := src{r.Body, r.DefRange}
-	z := &Zone{Name: normalizeName(r.Name), TTL: defaultZoneTTL, DefRange: r.DefRange, NS: []string{}}
+	z := &Zone{Name: normalizeName(r.Name), TTL: defaultZoneTTL, DefRange: r.DefRange, FileRange: at.attr("file"), NS: []string{}}
 	if !validZoneName(z.Name) {
 		l.errf(r.NameRange, "Invalid zone name", "A zone name is a DNS name such as \"example.com\"; got %q.", r.Name)
 	}
@@ -577,7 +590,10 @@ func (l *loader) zone(r *rawZone) *Zone {
 
 func (l *loader) record(z *Zone, r *rawRecord) *Record {
 	at := src{r.Body, r.DefRange}
-	rec := &Record{TTL: z.TTL, Type: strings.ToUpper(r.Type), RData: r.RData, DefRange: r.DefRange}
+	rec := &Record{TTL: z.TTL, Type: strings.ToUpper(r.Type), RData: r.RData, DefRange: r.DefRange, TypeRange: at.attr("type")}
+	for i := range r.RData {
+		rec.RDataRanges = append(rec.RDataRanges, at.elem("rdata", i))
+	}
 	switch name := strings.TrimSpace(r.Name); {
 	case name == "@":
 		rec.Name = z.Name
@@ -631,7 +647,7 @@ func (l *loader) inRange(v, lo, hi int, rng hcl.Range, attr string) bool {
 
 // enum reports v when it is not one of allowed.
 func (l *loader) enum(v string, allowed []string, rng hcl.Range, attr string) bool {
-	if oneOf(v, allowed...) {
+	if slices.Contains(allowed, v) {
 		return true
 	}
 	hint := ""

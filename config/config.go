@@ -36,8 +36,8 @@ const (
 	// is served as the SRV weight, a 16-bit field. The smallest is 0 (no
 	// new traffic).
 	MaxRealServiceWeight = 65535
-	// MaxRegionCount bounds serve_count, min_healthy, ep, apmc and epmc,
-	// each at least 1: more records than fit one UDP answer.
+	// MaxRegionCount bounds serve_count (at least 1), min_healthy, ep,
+	// apmc and epmc (at least 0): more records than fit one UDP answer.
 	MaxRegionCount = 64
 	// MaxRetries bounds monitor retries; the smallest is 0.
 	MaxRetries = 10
@@ -103,6 +103,8 @@ type Server struct {
 	LogFormat string
 	// HistoryRetention is how long events are kept; default 720h.
 	HistoryRetention time.Duration
+	// StateDirRange is where state_dir is set (zero without a server block).
+	StateDirRange hcl.Range
 	// ProbeSource is the source address of every outgoing probe; the zero
 	// Addr (IsValid false) when unset.
 	ProbeSource netip.Addr
@@ -121,6 +123,12 @@ type DNS struct {
 	GeoIPDatabase string
 	// Transfer is nil when zone transfers are disabled.
 	Transfer *Transfer
+	// ListenRanges are where each Listen element is written (zero ranges
+	// for the default).
+	ListenRanges []hcl.Range
+	// GeoIPDatabaseRange and RegionMapRange are where geoip_database and
+	// region_map are set.
+	GeoIPDatabaseRange, RegionMapRange hcl.Range
 	// RRL is nil when response rate limiting is off.
 	RRL *RRL
 	// Cookies enables DNS Cookies (RFC 7873) on UDP; default true.
@@ -184,6 +192,9 @@ type API struct {
 	Listen string
 	// TokenFile is the absolute path of the bearer token file, or "".
 	TokenFile string
+	// ListenRange and TokenFileRange are where listen and token_file are
+	// set (zero without an api block).
+	ListenRange, TokenFileRange hcl.Range
 	// TLSCertFile and TLSKeyFile are the absolute paths of the HTTPS
 	// certificate and key (both checked to load as a pair), or both "".
 	TLSCertFile string
@@ -202,6 +213,8 @@ type SMTP struct {
 	PasswordFile string
 	// StartTLS is never, opportunistic or required; default "opportunistic".
 	StartTLS string
+	// PasswordFileRange is where password_file is set.
+	PasswordFileRange hcl.Range
 }
 
 // Contact is a named list of e-mail addresses.
@@ -227,6 +240,8 @@ type Zone struct {
 	Records []*Record
 	// DefRange is where the zone block is defined.
 	DefRange hcl.Range
+	// FileRange is where file is set.
+	FileRange hcl.Range
 }
 
 // Record is one inline static resource record set.
@@ -241,6 +256,10 @@ type Record struct {
 	RData []string
 	// DefRange is where the record block is defined.
 	DefRange hcl.Range
+	// TypeRange is where type is set; RDataRanges where each RData
+	// element is written.
+	TypeRange   hcl.Range
+	RDataRanges []hcl.Range
 }
 
 // Monitor protocols.

@@ -152,3 +152,33 @@ func sourceLine(src []byte, starts []int, n int) ([]byte, int, bool) {
 	}
 	return src[start : start+end], start, true
 }
+
+// Diagnostic and Diagnostics are hcl's: checks made after Load (the
+// daemon's, before it binds anything) report in the same form, and render
+// with WriteDiagnostics, without importing hcl themselves.
+type (
+	Diagnostic  = hcl.Diagnostic
+	Diagnostics = hcl.Diagnostics
+	// Range is a place in a configuration or zone file.
+	Range = hcl.Range
+)
+
+// Error is an error diagnostic at subject; a zero subject (a default
+// value, written nowhere) leaves the place out.
+func Error(subject Range, summary, detail string) *Diagnostic {
+	d := &Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail}
+	if subject.Filename != "" {
+		d.Subject = &subject
+	}
+	return d
+}
+
+// FilePos is the range of one character at line:col of a file that is not
+// HCL (a zone file): diagnostics about it point there without a snippet.
+func FilePos(file string, line, col int) Range {
+	return hcl.Range{
+		Filename: file,
+		Start:    hcl.Pos{Line: line, Column: col, Byte: -1},
+		End:      hcl.Pos{Line: line, Column: col + 1, Byte: -1},
+	}
+}

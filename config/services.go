@@ -2,6 +2,7 @@ package config
 
 import (
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -104,8 +105,8 @@ func (l *loader) service(sc *serviceContext, fqdn string, fqdnRange hcl.Range, r
 		s.NotifyEvents = []string{}
 		seen := map[string]bool{}
 		for i, e := range *rs.NotifyEvents {
-			if !oneOf(e, notifyEvents...) {
-				l.errf(at.elem("notify_events", i), "Invalid notify_events", "notify_events is a subset of %s; got %q.", quoteList(notifyEvents), e)
+			if !slices.Contains(NotifyEventKinds, e) {
+				l.errf(at.elem("notify_events", i), "Invalid notify_events", "notify_events is a subset of %s; got %q.", quoteList(NotifyEventKinds), e)
 				continue
 			}
 			if !seen[e] {
@@ -304,7 +305,7 @@ func (l *loader) syslog(r *rawSyslog, rttm bool) *Syslog {
 	str(r.Transport, &s.Transport, "transport", syslogTransports)
 	str(r.Protocol, &s.Protocol, "protocol", syslogProtocols)
 	str(r.Ident, &s.Ident, "ident", nil)
-	str(r.Facility, &s.Facility, "facility", syslogFacilities)
+	str(r.Facility, &s.Facility, "facility", SyslogFacilities)
 	str(r.Delivery, &s.Delivery, "delivery", syslogDeliveries)
 	str(r.ProbeFmt, &s.ProbeFmt, "probe_fmt", nil)
 	str(r.StatusFmt, &s.StatusFmt, "status_fmt", nil)
@@ -447,8 +448,14 @@ func (l *loader) region(sc *serviceContext, r *rawRegion, rttm bool, defined map
 			}
 		}
 	}
+	// serve_count is at least 1; 0 is meaningful for the others
+	// (min_healthy, apmc, epmc 0: never fail over; ep 0: no limit).
 	count := func(v *int, dst *int, attr string) {
-		if v != nil && l.inRange(*v, 1, MaxRegionCount, at.attr(attr), attr) {
+		lo := 0
+		if attr == "serve_count" {
+			lo = 1
+		}
+		if v != nil && l.inRange(*v, lo, MaxRegionCount, at.attr(attr), attr) {
 			*dst = *v
 		}
 	}

@@ -132,16 +132,6 @@ func resolvePath(p string, rng hcl.Range) string {
 	return abs
 }
 
-// oneOf reports whether v is one of allowed.
-func oneOf(v string, allowed ...string) bool {
-	for _, a := range allowed {
-		if v == a {
-			return true
-		}
-	}
-	return false
-}
-
 // quoteList renders allowed values as "a", "b" or "c".
 func quoteList(allowed []string) string {
 	q := make([]string, len(allowed))

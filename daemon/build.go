@@ -18,8 +18,8 @@ import (
 
 // plan is everything the daemon derives from one configuration: the engine's
 // spec, the distinct probe targets, the loaded zones and where each service's
-// notifications go. A reload builds a new plan completely before anything
-// running is touched.
+// notifications go. A reload builds a new plan completely (see Prepare)
+// before anything running is touched.
 type plan struct {
 	cfg     *config.Config
 	spec    pool.Spec
@@ -36,8 +36,18 @@ type plan struct {
 	clusterNames map[string]bool
 }
 
-// buildPlan turns a validated configuration into a plan. It reads zone files;
-// a zone file error fails the whole plan.
+// planError is a configuration the plan cannot be built from, at the place
+// in the configuration that says so.
+type planError struct {
+	at      config.Range
+	summary string
+	err     error
+}
+
+func (e *planError) Error() string { return e.summary + ": " + e.err.Error() }
+
+// buildPlan turns a validated configuration into a plan without its zones,
+// which Prepare loads.
 func buildPlan(cfg *config.Config) (*plan, error) {
 	p := &plan{cfg: cfg, routes: map[string]notify.Route{}, clusterNames: map[string]bool{}}
 	b := targetSet{byKey: map[string]probe.Target{}}
@@ -46,7 +56,7 @@ func buildPlan(cfg *config.Config) (*plan, error) {
 	for _, af := range cfg.ActiveFailovers {
 		svc := baseService(&af.Service, pool.KindActiveFailover)
 		svc.Address = af.Address
-		svc.FailoverMode = af.FailoverMode
+		svc.FailoverMode = pool.FailoverMode(af.FailoverMode)
 		svc.FailoverData = af.FailoverData
 		svc.Target = b.add(af.Monitor, af.Address, 0)
 		p.spec.Services = append(p.spec.Services, svc)
@@ -81,13 +91,13 @@ func buildPlan(cfg *config.Config) (*plan, error) {
 		}
 		t, err := sfTarget(sf.Monitor)
 		if err != nil {
-			return nil, fmt.Errorf("sf_pool %s: %w", sf.FQDN, err)
+			return nil, &planError{at: sf.DefRange, summary: "Invalid sf_pool monitor", err: fmt.Errorf("sf_pool %s: %w", sf.FQDN, err)}
 		}
 		svc.Target = b.addTarget(t)
 		p.spec.Services = append(p.spec.Services, svc)
 		// Every status change of the pool (OK, CRITICAL, MANUAL) is mailed;
 		// per-site monitor results are not.
-		r := notify.Route{NotifyEvents: []string{pool.EventSvc}}
+		r := notify.Route{NotifyEvents: []string{string(pool.EventSvc)}}
 		if c := cfg.Contacts[sf.ContactNickname]; c != nil {
 			r.Emails = c.Email
 		}
@@ -120,13 +130,6 @@ func buildPlan(cfg *config.Config) (*plan, error) {
 			p.pingUsed = true
 		}
 	}
-	for _, z := range cfg.Zones {
-		zd, err := dnsserver.LoadZone(zoneConfig(cfg, z))
-		if err != nil {
-			return nil, fmt.Errorf("zone %s: %w", z.Name, err)
-		}
-		p.zones = append(p.zones, zd)
-	}
 	return p, nil
 }
 
@@ -149,7 +152,7 @@ func regions(rs []*config.Region, mon, perf *config.Monitor, b *targetSet) []poo
 			Code:         r.Code,
 			ServeCount:   r.ServeCount,
 			MinHealthy:   r.MinHealthy,
-			FailoverMode: r.FailoverMode,
+			FailoverMode: pool.FailoverMode(r.FailoverMode),
 			FailoverData: r.FailoverData,
 			EP:           r.EP,
 			APMC:         r.APMC,
@@ -161,7 +164,7 @@ func regions(rs []*config.Region, mon, perf *config.Monitor, b *targetSet) []poo
 				Address:   e.Address,
 				Label:     e.Label,
 				Weight:    e.Weight,
-				ServeMode: e.ServeMode,
+				ServeMode: pool.ServeMode(e.ServeMode),
 				Target:    b.add(mon, e.Address, 0),
 			}
 			if perf != nil {
@@ -222,6 +225,7 @@ func (b *targetSet) add(m *config.Monitor, address string, port int) string {
 		Header:        m.Header,
 		Expected:      m.Expected,
 		TLSSkipVerify: m.TLSSkipVerify,
+		Watch:         m.Watch,
 		Interval:      m.Interval,
 		Timeout:       m.Timeout,
 		Retries:       m.Retries,

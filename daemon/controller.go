@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -14,9 +15,16 @@ import (
 	"github.com/failoverd/failoverd/store"
 )
 
-// The daemon is the API's controller: every call runs on the decision loop,
-// so operators and probe results see one consistent engine.
-var _ api.Controller = (*Daemon)(nil)
+// controller is the API's view of the daemon: reads and operator commands
+// run on the decision loop, so operators and probe results see one
+// consistent engine; history and jobs are read from the store.
+type controller struct {
+	log   *zap.Logger
+	loop  *decisionLoop
+	store stateStore
+}
+
+var _ api.Controller = (*controller)(nil)
 
 // apiError maps the engine's errors onto the API's error types.
 func apiError(err error) error {
@@ -34,40 +42,58 @@ func apiError(err error) error {
 // engineOp is an operator command of the engine.
 type engineOp func(now time.Time) (bool, []pool.Transition, error)
 
-// command runs op on the decision loop. When it changed something, the
-// transitions are applied and the new state is persisted (synced) together
-// with a job before the call returns; otherwise no job.
-func (d *Daemon) command(action, target string, op engineOp) (*api.Job, error) {
+// command runs op on the decision loop. A command that changed something is
+// committed first — the new engine state, its events and a job in one
+// synced write — and only then published and announced; when the commit
+// fails, the engine is rolled back to save's savepoint and the call fails,
+// having changed nothing. A command that changed nothing records no job.
+func (c *controller) command(ctx context.Context, action, target string, save func(*pool.Engine) *pool.Savepoint, op engineOp) (*api.Job, error) {
 	var job *api.Job
-	err := d.call(func() error {
+	err := c.loop.call(ctx, func() error {
 		now := time.Now()
+		engine := c.loop.engine
+		sp := save(engine)
 		changed, trs, err := op(now)
 		if err != nil {
+			engine.Rollback(sp)
 			return apiError(err)
 		}
 		if !changed {
 			return nil
 		}
-		d.apply(trs, now, true)
 		j := store.Job{Action: action, Target: target, Status: store.JobStatusComplete, Created: now.UTC()}
-		batch := store.Batch{Job: &j}
-		d.persist(batch)
-		if j.ID == 0 {
-			return errors.New("job was not recorded")
+		batch := store.Batch{Job: &j, EngineState: engineState(engine)}
+		for _, t := range trs {
+			if isChange(t.Kind) && t.Kind != pool.EventEP {
+				batch.Events = append(batch.Events, storeEvent(t))
+			}
 		}
-		d.log.Info("operator command", zap.Uint64("job", j.ID), zap.String("action", j.Action), zap.String("target", j.Target))
+		if err := c.store.Commit(batch); err != nil {
+			engine.Rollback(sp)
+			c.log.Error("operator command refused: it could not be recorded", zap.String("action", action), zap.String("target", target), zap.Error(err))
+			return fmt.Errorf("%s %s was not recorded, nothing changed: %w", action, target, err)
+		}
+		c.loop.pub.apply(Decision{Time: now, Transitions: trs, Full: true, Recorded: true}, engine)
+		c.log.Info("operator command", zap.Uint64("job", j.ID), zap.String("action", j.Action), zap.String("target", j.Target))
 		job = &api.Job{ID: j.ID, Action: j.Action, Target: j.Target, Status: j.Status, Created: j.Created}
 		return nil
 	})
 	return job, err
 }
 
+// serviceCommand is command on one service.
+func (c *controller) serviceCommand(ctx context.Context, action, fqdn, target string, op func(e *pool.Engine, now time.Time) (bool, []pool.Transition, error)) (*api.Job, error) {
+	return c.command(ctx, action, target,
+		func(e *pool.Engine) *pool.Savepoint { return e.SaveService(fqdn) },
+		func(now time.Time) (bool, []pool.Transition, error) { return op(c.loop.engine, now) })
+}
+
 // Services implements api.Controller.
-func (d *Daemon) Services() []api.ServiceSummary {
+func (c *controller) Services(ctx context.Context) []api.ServiceSummary {
 	var out []api.ServiceSummary
-	_ = d.call(func() error {
-		for _, v := range d.engine.Services() {
-			out = append(out, api.ServiceSummary{FQDN: v.FQDN, Kind: string(v.Kind), Status: v.Status, Active: v.Active})
+	_ = c.loop.call(ctx, func() error {
+		for _, v := range c.loop.engine.Services() {
+			out = append(out, api.ServiceSummary{FQDN: v.FQDN, Kind: string(v.Kind), Status: string(v.Status), Active: v.Active})
 		}
 		return nil
 	})
@@ -75,11 +101,11 @@ func (d *Daemon) Services() []api.ServiceSummary {
 }
 
 // Service implements api.Controller.
-func (d *Daemon) Service(fqdn string) (*api.ServiceDetail, error) {
+func (c *controller) Service(ctx context.Context, fqdn string) (*api.ServiceDetail, error) {
 	fqdn = strings.ToLower(fqdn)
 	var out *api.ServiceDetail
-	err := d.call(func() error {
-		v, ok := d.engine.Service(fqdn)
+	err := c.loop.call(ctx, func() error {
+		v, ok := c.loop.engine.Service(fqdn)
 		if !ok {
 			return fmt.Errorf("%w: service %s", api.ErrDoesNotExist, fqdn)
 		}
@@ -90,9 +116,9 @@ func (d *Daemon) Service(fqdn string) (*api.ServiceDetail, error) {
 }
 
 func serviceDetail(v pool.ServiceView) *api.ServiceDetail {
-	sd := &api.ServiceDetail{FQDN: v.FQDN, Kind: string(v.Kind), Status: v.Status, Active: v.Active, LiveRecordState: v.LiveRecordState}
+	sd := &api.ServiceDetail{FQDN: v.FQDN, Kind: string(v.Kind), Status: string(v.Status), Active: v.Active, LiveRecordState: v.LiveRecordState}
 	for _, r := range v.Regions {
-		ar := api.Region{Code: r.Code, Status: r.Status, Served: r.Served, Entries: []api.Entry{}}
+		ar := api.Region{Code: r.Code, Status: string(r.Status), Served: r.Served, Entries: []api.Entry{}}
 		if ar.Served == nil {
 			ar.Served = []string{}
 		}
@@ -105,8 +131,8 @@ func serviceDetail(v pool.ServiceView) *api.ServiceDetail {
 }
 
 func entry(e pool.EntryView) api.Entry {
-	ae := api.Entry{Address: e.Address, Label: e.Label, Weight: e.Weight, ServeMode: e.ServeMode,
-		Status: e.Status, Removed: e.Removed, Message: e.Message}
+	ae := api.Entry{Address: e.Address, Label: e.Label, Weight: e.Weight, ServeMode: string(e.ServeMode),
+		Status: string(e.Status), Removed: e.Removed, Message: e.Message}
 	if e.HasRTT {
 		s := e.RTT.Seconds()
 		ae.RTTSeconds = &s
@@ -116,9 +142,9 @@ func entry(e pool.EntryView) api.Entry {
 		ae.LastProbe = &t
 	}
 	for _, h := range e.History {
-		s := api.Sample{Time: h.Time.UTC(), Status: pool.StatusDown}
+		s := api.Sample{Time: h.Time.UTC(), Status: string(pool.StatusDown)}
 		if h.Up {
-			s.Status = pool.StatusUp
+			s.Status = string(pool.StatusUp)
 			rtt := h.RTT.Seconds()
 			s.RTTSeconds = &rtt
 		}
@@ -128,53 +154,53 @@ func entry(e pool.EntryView) api.Entry {
 }
 
 // Activate implements api.Controller.
-func (d *Daemon) Activate(fqdn string) (*api.Job, error) {
+func (c *controller) Activate(ctx context.Context, fqdn string) (*api.Job, error) {
 	fqdn = strings.ToLower(fqdn)
-	return d.command(api.ActionActivate, fqdn, func(now time.Time) (bool, []pool.Transition, error) {
-		return d.engine.Activate(fqdn, now)
+	return c.serviceCommand(ctx, api.ActionActivate, fqdn, fqdn, func(e *pool.Engine, now time.Time) (bool, []pool.Transition, error) {
+		return e.Activate(fqdn, now)
 	})
 }
 
 // Deactivate implements api.Controller.
-func (d *Daemon) Deactivate(fqdn string) (*api.Job, error) {
+func (c *controller) Deactivate(ctx context.Context, fqdn string) (*api.Job, error) {
 	fqdn = strings.ToLower(fqdn)
-	return d.command(api.ActionDeactivate, fqdn, func(now time.Time) (bool, []pool.Transition, error) {
-		return d.engine.Deactivate(fqdn, now)
+	return c.serviceCommand(ctx, api.ActionDeactivate, fqdn, fqdn, func(e *pool.Engine, now time.Time) (bool, []pool.Transition, error) {
+		return e.Deactivate(fqdn, now)
 	})
 }
 
 // Recover implements api.Controller.
-func (d *Daemon) Recover(fqdn, address string) (*api.Job, error) {
+func (c *controller) Recover(ctx context.Context, fqdn, address string) (*api.Job, error) {
 	fqdn = strings.ToLower(fqdn)
 	target := fqdn
 	if address != "" {
 		target = fqdn + "/" + address
 	}
-	return d.command(api.ActionRecover, target, func(now time.Time) (bool, []pool.Transition, error) {
-		return d.engine.Recover(fqdn, address, now)
+	return c.serviceCommand(ctx, api.ActionRecover, fqdn, target, func(e *pool.Engine, now time.Time) (bool, []pool.Transition, error) {
+		return e.Recover(fqdn, address, now)
 	})
 }
 
 // Force implements api.Controller.
-func (d *Daemon) Force(fqdn string) (*api.Job, error) {
+func (c *controller) Force(ctx context.Context, fqdn string) (*api.Job, error) {
 	fqdn = strings.ToLower(fqdn)
-	return d.command(api.ActionForce, fqdn, func(now time.Time) (bool, []pool.Transition, error) {
-		return d.engine.Force(fqdn, now)
+	return c.serviceCommand(ctx, api.ActionForce, fqdn, fqdn, func(e *pool.Engine, now time.Time) (bool, []pool.Transition, error) {
+		return e.Force(fqdn, now)
 	})
 }
 
 // Unforce implements api.Controller.
-func (d *Daemon) Unforce(fqdn string) (*api.Job, error) {
+func (c *controller) Unforce(ctx context.Context, fqdn string) (*api.Job, error) {
 	fqdn = strings.ToLower(fqdn)
-	return d.command(api.ActionUnforce, fqdn, func(now time.Time) (bool, []pool.Transition, error) {
-		return d.engine.Unforce(fqdn, now)
+	return c.serviceCommand(ctx, api.ActionUnforce, fqdn, fqdn, func(e *pool.Engine, now time.Time) (bool, []pool.Transition, error) {
+		return e.Unforce(fqdn, now)
 	})
 }
 
 // serviceExists checks fqdn on the decision loop.
-func (d *Daemon) serviceExists(fqdn string) error {
-	return d.call(func() error {
-		if _, ok := d.engine.Service(fqdn); !ok {
+func (c *controller) serviceExists(ctx context.Context, fqdn string) error {
+	return c.loop.call(ctx, func() error {
+		if _, ok := c.loop.engine.Service(fqdn); !ok {
 			return fmt.Errorf("%w: service %s", api.ErrDoesNotExist, fqdn)
 		}
 		return nil
@@ -182,12 +208,12 @@ func (d *Daemon) serviceExists(fqdn string) error {
 }
 
 // Log implements api.Controller.
-func (d *Daemon) Log(fqdn string, start, end time.Time) ([]api.Event, error) {
+func (c *controller) Log(ctx context.Context, fqdn string, start, end time.Time) ([]api.Event, error) {
 	fqdn = strings.ToLower(fqdn)
-	if err := d.serviceExists(fqdn); err != nil {
+	if err := c.serviceExists(ctx, fqdn); err != nil {
 		return nil, err
 	}
-	evs, err := d.store.Events(fqdn, start, end)
+	evs, err := c.store.Events(fqdn, start, end)
 	if err != nil {
 		return nil, err
 	}
@@ -200,13 +226,13 @@ func (d *Daemon) Log(fqdn string, start, end time.Time) ([]api.Event, error) {
 }
 
 // RRSets implements api.Controller.
-func (d *Daemon) RRSets(fqdn string, ts time.Time) (*api.RRSetReport, error) {
+func (c *controller) RRSets(ctx context.Context, fqdn string, ts time.Time) (*api.RRSetReport, error) {
 	fqdn = strings.ToLower(fqdn)
-	if err := d.serviceExists(fqdn); err != nil {
+	if err := c.serviceExists(ctx, fqdn); err != nil {
 		return nil, err
 	}
 	rep := &api.RRSetReport{TS: ts.Unix(), Regions: []api.RRSetRegion{}}
-	snap, ok, err := d.store.ServedAt(fqdn, ts)
+	snap, ok, err := c.store.ServedAt(fqdn, ts)
 	if err != nil || !ok {
 		return rep, err
 	}
@@ -222,8 +248,8 @@ func (d *Daemon) RRSets(fqdn string, ts time.Time) (*api.RRSetReport, error) {
 }
 
 // Job implements api.Controller.
-func (d *Daemon) Job(id uint64) (*api.Job, error) {
-	j, ok, err := d.store.Job(id)
+func (c *controller) Job(ctx context.Context, id uint64) (*api.Job, error) {
+	j, ok, err := c.store.Job(id)
 	if err != nil {
 		return nil, err
 	}
@@ -234,10 +260,10 @@ func (d *Daemon) Job(id uint64) (*api.Job, error) {
 }
 
 // Clusters implements api.Controller.
-func (d *Daemon) Clusters() []api.ClusterSummary {
+func (c *controller) Clusters(ctx context.Context) []api.ClusterSummary {
 	var out []api.ClusterSummary
-	_ = d.call(func() error {
-		for _, c := range d.engine.Clusters() {
+	_ = c.loop.call(ctx, func() error {
+		for _, c := range c.loop.engine.Clusters() {
 			cs := api.ClusterSummary{Name: c.Name}
 			for _, s := range c.Services {
 				svc := api.ClusterService{Name: s.Name, FQDN: s.FQDN, Protocol: s.Protocol}
@@ -254,18 +280,18 @@ func (d *Daemon) Clusters() []api.ClusterSummary {
 }
 
 // clusterService finds one cluster service's view on the decision loop.
-func (d *Daemon) clusterService(cluster, service string) (pool.ClusterServiceView, error) {
+func (c *controller) clusterService(ctx context.Context, cluster, service string) (pool.ClusterServiceView, error) {
 	var out pool.ClusterServiceView
-	err := d.call(func() (err error) {
-		out, err = d.findClusterService(cluster, service)
+	err := c.loop.call(ctx, func() (err error) {
+		out, err = c.findClusterService(cluster, service)
 		return err
 	})
 	return out, err
 }
 
 // findClusterService looks a cluster service up; it runs on the loop.
-func (d *Daemon) findClusterService(cluster, service string) (pool.ClusterServiceView, error) {
-	for _, c := range d.engine.Clusters() {
+func (c *controller) findClusterService(cluster, service string) (pool.ClusterServiceView, error) {
+	for _, c := range c.loop.engine.Clusters() {
 		if c.Name != cluster {
 			continue
 		}
@@ -281,20 +307,20 @@ func (d *Daemon) findClusterService(cluster, service string) (pool.ClusterServic
 
 // realView finds one real service, and how many DNS answers carried it, in
 // one trip to the decision loop.
-func (d *Daemon) realView(cluster, service, real string) (pool.RealView, uint64, error) {
+func (c *controller) realView(ctx context.Context, cluster, service, real string) (pool.RealView, uint64, error) {
 	var (
 		out      pool.RealView
 		answered uint64
 	)
-	err := d.call(func() error {
-		s, err := d.findClusterService(cluster, service)
+	err := c.loop.call(ctx, func() error {
+		s, err := c.findClusterService(cluster, service)
 		if err != nil {
 			return err
 		}
 		for _, r := range s.Reals {
 			if r.Name == real {
 				out = r
-				if c := d.answered[s.FQDN+" "+r.IP]; c != nil {
+				if c := c.loop.pub.answered[s.FQDN+" "+r.IP]; c != nil {
 					answered = c.Load()
 				}
 				return nil
@@ -306,12 +332,12 @@ func (d *Daemon) realView(cluster, service, real string) (pool.RealView, uint64,
 }
 
 func realService(r pool.RealView) api.RealService {
-	return api.RealService{Name: r.Name, IPAddress: r.IP, Port: r.Port, Weight: r.Weight, Fallback: r.Fallback, Enabled: r.Enabled, Status: r.Status}
+	return api.RealService{Name: r.Name, IPAddress: r.IP, Port: r.Port, Weight: r.Weight, Fallback: r.Fallback, Enabled: r.Enabled, Status: string(r.Status)}
 }
 
 // RealServices implements api.Controller.
-func (d *Daemon) RealServices(cluster, service string) ([]api.RealService, error) {
-	s, err := d.clusterService(cluster, service)
+func (c *controller) RealServices(ctx context.Context, cluster, service string) ([]api.RealService, error) {
+	s, err := c.clusterService(ctx, cluster, service)
 	if err != nil {
 		return nil, err
 	}
@@ -323,8 +349,8 @@ func (d *Daemon) RealServices(cluster, service string) ([]api.RealService, error
 }
 
 // RealService implements api.Controller.
-func (d *Daemon) RealService(cluster, service, real string) (*api.RealService, error) {
-	r, _, err := d.realView(cluster, service, real)
+func (c *controller) RealService(ctx context.Context, cluster, service, real string) (*api.RealService, error) {
+	r, _, err := c.realView(ctx, cluster, service, real)
 	if err != nil {
 		return nil, err
 	}
@@ -333,15 +359,15 @@ func (d *Daemon) RealService(cluster, service, real string) (*api.RealService, e
 }
 
 // RealServiceStatistics implements api.Controller.
-func (d *Daemon) RealServiceStatistics(cluster, service, real string) (*api.RealServiceStatistics, error) {
-	r, answered, err := d.realView(cluster, service, real)
+func (c *controller) RealServiceStatistics(ctx context.Context, cluster, service, real string) (*api.RealServiceStatistics, error) {
+	r, answered, err := c.realView(ctx, cluster, service, real)
 	if err != nil {
 		return nil, err
 	}
 	st := &api.RealServiceStatistics{
 		AnswersTotal:       answered,
 		Active:             r.Active,
-		Status:             r.Status,
+		Status:             string(r.Status),
 		ProbesTotal:        r.ProbesTotal,
 		ProbeFailuresTotal: r.ProbeFailuresTotal,
 	}
@@ -357,28 +383,35 @@ func (d *Daemon) RealServiceStatistics(cluster, service, real string) (*api.Real
 }
 
 // ClusterOp implements api.Controller.
-func (d *Daemon) ClusterOp(cluster, service, real, action string) (*api.Job, error) {
-	var op func(c, s, r string, now time.Time) (bool, []pool.Transition, error)
+func (c *controller) ClusterOp(ctx context.Context, cluster, service, real, action string) (*api.Job, error) {
+	var op func(e *pool.Engine, c, s, r string, now time.Time) (bool, []pool.Transition, error)
 	switch action {
 	case api.ActionEnable:
-		op = d.engine.ClusterEnable
+		op = (*pool.Engine).ClusterEnable
 	case api.ActionDisable:
-		op = d.engine.ClusterDisable
+		op = (*pool.Engine).ClusterDisable
 	case api.ActionEnableFallback:
-		op = d.engine.ClusterEnableFallback
+		op = (*pool.Engine).ClusterEnableFallback
 	case api.ActionDisableFallback:
-		op = d.engine.ClusterDisableFallback
+		op = (*pool.Engine).ClusterDisableFallback
 	default:
 		return nil, fmt.Errorf("%w: unknown cluster action %q", api.ErrBadRequest, action)
 	}
-	return d.command(action, cluster+"/"+service+"/"+real, func(now time.Time) (bool, []pool.Transition, error) {
-		return op(cluster, service, real, now)
+	return c.clusterCommand(ctx, action, cluster, service, real, func(e *pool.Engine, now time.Time) (bool, []pool.Transition, error) {
+		return op(e, cluster, service, real, now)
 	})
 }
 
 // SetWeight implements api.Controller.
-func (d *Daemon) SetWeight(cluster, service, real string, weight int) (*api.Job, error) {
-	return d.command(api.ActionSetWeight, cluster+"/"+service+"/"+real, func(now time.Time) (bool, []pool.Transition, error) {
-		return d.engine.ClusterSetWeight(cluster, service, real, weight, now)
+func (c *controller) SetWeight(ctx context.Context, cluster, service, real string, weight int) (*api.Job, error) {
+	return c.clusterCommand(ctx, api.ActionSetWeight, cluster, service, real, func(e *pool.Engine, now time.Time) (bool, []pool.Transition, error) {
+		return e.ClusterSetWeight(cluster, service, real, weight, now)
 	})
+}
+
+// clusterCommand is command on one real service of a cluster service.
+func (c *controller) clusterCommand(ctx context.Context, action, cluster, service, real string, op func(e *pool.Engine, now time.Time) (bool, []pool.Transition, error)) (*api.Job, error) {
+	return c.command(ctx, action, cluster+"/"+service+"/"+real,
+		func(e *pool.Engine) *pool.Savepoint { return e.SaveClusterService(cluster, service) },
+		func(now time.Time) (bool, []pool.Transition, error) { return op(c.loop.engine, now) })
 }

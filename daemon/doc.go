@@ -1,6 +1,18 @@
-// Package daemon is failoverd's composition root: it turns a config.Config
-// into the options of every part (probe, pool, dnsserver, notify, store, api),
-// runs them, owns the decision loop that feeds probe results to the pool
-// engine and publishes what DNS answers, implements api.Controller, and
-// reloads the configuration on SIGHUP.
+// Package daemon is failoverd's composition root. Each job has its own type
+// and file:
+//
+//   - prepare.go: Prepare and Check, everything `failoverd run` checks
+//     before it binds a port (zones, secrets, GeoIP, listen addresses,
+//     state directory, PING), as diagnostics; validate, run and reload share
+//     it. build.go turns a config.Config into each package's options.
+//   - daemon.go: Daemon builds every part, runs them and stops them in
+//     order.
+//   - seam.go: the decision loop's two ends: the observations it consumes
+//     and the Decision it produces about a decided state.
+//   - loop.go: the decision loop, the one owner of the pool engine.
+//   - publish.go and serial.go: the publisher applies decisions to DNS
+//     (serials that never repeat), the store and the notifiers.
+//   - controller.go: api.Controller; operator commands commit first.
+//   - reload.go: all-or-nothing reloads on SIGHUP.
+//   - metrics.go: the daemon's own Prometheus series.
 package daemon

@@ -2,12 +2,10 @@ package daemon
 
 import (
 	"runtime"
-	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/failoverd/failoverd/pool"
-	"github.com/failoverd/failoverd/probe"
 )
 
 // metrics are the decision loop's own Prometheus series; probe, dnsserver,
@@ -15,10 +13,6 @@ import (
 type metrics struct {
 	reloads       *prometheus.CounterVec
 	transitions   *prometheus.CounterVec
-	targetUp      *prometheus.GaugeVec
-	targetRounds  *prometheus.CounterVec
-	targetFails   *prometheus.CounterVec
-	targetSeconds *prometheus.HistogramVec
 	servedRecords *prometheus.GaugeVec
 	serviceStatus *prometheus.GaugeVec
 }
@@ -33,23 +27,6 @@ func newMetrics(reg prometheus.Registerer, version string) *metrics {
 			Name: "failoverd_transitions_total",
 			Help: "State changes by event kind (ip, svc, nosrv).",
 		}, []string{"kind"}),
-		targetUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "failoverd_probe_target_up",
-			Help: "Result of each target's last probe round (1 up, 0 down).",
-		}, []string{"protocol", "address", "port"}),
-		targetRounds: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "failoverd_probe_target_rounds_total",
-			Help: "Completed probe rounds per target.",
-		}, []string{"protocol", "address", "port"}),
-		targetFails: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "failoverd_probe_target_failures_total",
-			Help: "Failed (down) probe rounds per target.",
-		}, []string{"protocol", "address", "port"}),
-		targetSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "failoverd_probe_target_duration_seconds",
-			Help:    "Response time of successful probe rounds per target.",
-			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
-		}, []string{"protocol", "address", "port"}),
 		servedRecords: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "failoverd_served_records",
 			Help: "Records in the served set of each name's global region.",
@@ -69,26 +46,11 @@ func newMetrics(reg prometheus.Registerer, version string) *metrics {
 	for _, result := range []string{"success", "failure"} {
 		m.reloads.WithLabelValues(result)
 	}
-	for _, kind := range []string{pool.EventIP, pool.EventSvc, pool.EventNoSrv} {
-		m.transitions.WithLabelValues(kind)
+	for _, kind := range []pool.EventKind{pool.EventIP, pool.EventSvc, pool.EventNoSrv} {
+		m.transitions.WithLabelValues(string(kind))
 	}
-	reg.MustRegister(m.reloads, m.transitions, m.targetUp, m.targetRounds, m.targetFails, m.targetSeconds,
-		m.servedRecords, m.serviceStatus, build)
+	reg.MustRegister(m.reloads, m.transitions, m.servedRecords, m.serviceStatus, build)
 	return m
-}
-
-func (m *metrics) observeRound(r probe.Result) {
-	labels := []string{string(r.Target.Protocol), r.Target.Address, strconv.Itoa(r.Target.Port)}
-	m.targetRounds.WithLabelValues(labels...).Inc()
-	// The failure counter exists (at 0) from a target's first round on.
-	fails := m.targetFails.WithLabelValues(labels...)
-	if r.Up {
-		m.targetUp.WithLabelValues(labels...).Set(1)
-		m.targetSeconds.WithLabelValues(labels...).Observe(r.RTT.Seconds())
-	} else {
-		m.targetUp.WithLabelValues(labels...).Set(0)
-		fails.Inc()
-	}
 }
 
 // observeTransition counts a change and keeps the status gauge of the thing
@@ -97,11 +59,11 @@ func (m *metrics) observeTransition(t pool.Transition) {
 	if !isChange(t.Kind) || t.Kind == pool.EventEP {
 		return
 	}
-	m.transitions.WithLabelValues(t.Kind).Inc()
+	m.transitions.WithLabelValues(string(t.Kind)).Inc()
 	if t.Old != "" {
-		m.serviceStatus.DeleteLabelValues(t.Service, t.Region, t.Address, t.Old)
+		m.serviceStatus.DeleteLabelValues(t.Service, t.Region, t.Address, string(t.Old))
 	}
-	m.serviceStatus.WithLabelValues(t.Service, t.Region, t.Address, t.New).Set(1)
+	m.serviceStatus.WithLabelValues(t.Service, t.Region, t.Address, string(t.New)).Set(1)
 }
 
 // observeAnswer records the size of a name's served set after it changed.
@@ -111,24 +73,9 @@ func (m *metrics) observeAnswer(a pool.Answer) {
 	}
 }
 
-// forget drops the series of the targets and services that old has and
-// next does not, so /metrics stops reporting what a reload removed.
+// forget drops the series of the services that old has and next does not,
+// so /metrics stops reporting what a reload removed.
 func (m *metrics) forget(old, next *plan) {
-	keep := map[[3]string]bool{}
-	for _, t := range next.targets {
-		keep[[3]string{string(t.Protocol), t.Address, strconv.Itoa(t.Port)}] = true
-	}
-	for _, t := range old.targets {
-		k := [3]string{string(t.Protocol), t.Address, strconv.Itoa(t.Port)}
-		if keep[k] {
-			continue
-		}
-		keep[k] = true // once
-		m.targetUp.DeleteLabelValues(k[:]...)
-		m.targetRounds.DeleteLabelValues(k[:]...)
-		m.targetFails.DeleteLabelValues(k[:]...)
-		m.targetSeconds.DeleteLabelValues(k[:]...)
-	}
 	names := func(p *plan) map[string]bool {
 		out := map[string]bool{}
 		for _, s := range p.spec.Services {

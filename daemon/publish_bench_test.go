@@ -45,11 +45,21 @@ func bigConfig(tb testing.TB, n int) *config.Config {
 	return cfg
 }
 
+// prepared is Prepare(cfg), failing tb on any problem.
+func prepared(tb testing.TB, cfg *config.Config) *Prepared {
+	tb.Helper()
+	p, diags := Prepare(cfg)
+	if diags.HasErrors() {
+		tb.Fatal(diags)
+	}
+	return p
+}
+
 // BenchmarkPublish10k measures one decision-loop publish (engine answers →
 // DNS snapshot → atomic swap) with 10,000 services.
 func BenchmarkPublish10k(b *testing.B) {
 	cfg := bigConfig(b, 10000)
-	d, err := New(Options{Config: cfg, Version: "bench"}, zap.NewNop())
+	d, err := New(Options{Prepared: prepared(b, cfg), Version: "bench"}, zap.NewNop())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -57,7 +67,7 @@ func BenchmarkPublish10k(b *testing.B) {
 	now := time.Now()
 	b.ResetTimer()
 	for range b.N {
-		d.publish(now, nil)
+		d.loop.pub.publish(now, nil, d.loop.engine)
 	}
 }
 
@@ -65,7 +75,7 @@ func BenchmarkPublish10k(b *testing.B) {
 // answers changed (a failover) among 10,000.
 func BenchmarkPublishOneService10k(b *testing.B) {
 	cfg := bigConfig(b, 10000)
-	d, err := New(Options{Config: cfg, Version: "bench"}, zap.NewNop())
+	d, err := New(Options{Prepared: prepared(b, cfg), Version: "bench"}, zap.NewNop())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -74,7 +84,7 @@ func BenchmarkPublishOneService10k(b *testing.B) {
 	services := []string{"s5000.example.com."}
 	b.ResetTimer()
 	for range b.N {
-		d.publish(now, services)
+		d.loop.pub.publish(now, services, d.loop.engine)
 	}
 }
 
@@ -90,7 +100,7 @@ func BenchmarkLoadAndBuild10k(b *testing.B) {
 			b.Fatal(diags)
 		}
 		c.Server.StateDir = b.TempDir()
-		d, err := New(Options{Config: c, Version: "bench"}, zap.NewNop())
+		d, err := New(Options{Prepared: prepared(b, c), Version: "bench"}, zap.NewNop())
 		if err != nil {
 			b.Fatal(err)
 		}

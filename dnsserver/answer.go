@@ -2,6 +2,7 @@ package dnsserver
 
 import (
 	"net/netip"
+	"slices"
 	"sort"
 
 	"github.com/miekg/dns"
@@ -45,9 +46,16 @@ func (c *client) scopeUsed() uint8 {
 }
 
 // answerQuery fills m (already a reply to the question) for an IN query of
-// qname (lower case) in zone z.
+// qname (canonicalName form) in zone z, following CNAMEs (synthesized from
+// DNAMEs too) into every zone served.
 func answerQuery(p *published, z *pubZone, m *dns.Msg, qname string, qtype uint16, c *client) {
 	m.Authoritative = true
+	if qtype == dns.TypeDS && qname == z.origin {
+		// RFC 4035 3.1.4.1: the DS RRset at a zone cut is the parent's.
+		if pz := p.findZone(parentName(qname)); pz != nil {
+			z = pz
+		}
+	}
 	name := qname
 	for hop := 0; ; hop++ {
 		target, rcode, referral := resolveName(p, z, m, name, qtype, c)
@@ -79,20 +87,20 @@ func inAnswer(rrs []dns.RR, name string) bool {
 }
 
 // resolveName answers name in z into m. It returns a CNAME target to
-// follow (when the answer is a CNAME and qtype is not CNAME), the rcode,
-// and whether the answer is a referral.
+// follow (canonicalName form; when the answer is a CNAME and qtype is not
+// CNAME or ANY), the rcode, and whether the answer is a referral.
 func resolveName(p *published, z *pubZone, m *dns.Msg, name string, qtype uint16, c *client) (string, int, bool) {
 	zd := z.data
-	if len(zd.delegations) > 0 && name != z.origin {
-		for n := name; n != z.origin && n != ""; n = parentName(n) {
-			if _, ok := zd.delegations[n]; ok && !(n == name && qtype == dns.TypeDS) {
-				m.Ns = append(m.Ns, zd.names[n][dns.TypeNS]...)
-				for _, ns := range zd.names[n][dns.TypeNS] {
-					m.Extra = appendAddrs(p, m.Extra, ns.(*dns.NS).Ns, c, true)
-				}
-				return "", dns.RcodeSuccess, true
-			}
+	if cut, dname := zoneCut(zd, name, qtype); cut != "" {
+		if dname {
+			target, rcode := synthesizeCNAME(m, zd, cut, name, qtype)
+			return target, rcode, false
 		}
+		m.Ns = append(m.Ns, zd.names[cut][dns.TypeNS]...)
+		for _, ns := range zd.names[cut][dns.TypeNS] {
+			m.Extra = appendAddrs(p, m.Extra, ns.(*dns.NS).Ns, c, true)
+		}
+		return "", dns.RcodeSuccess, true
 	}
 	types, static := zd.names[name]
 	if pn := z.dyn[name]; pn != nil {
@@ -103,10 +111,10 @@ func resolveName(p *published, z *pubZone, m *dns.Msg, name string, qtype uint16
 				return "", dns.RcodeSuccess, false
 			}
 			m.Answer = append(m.Answer, pr.cname)
-			if qtype == dns.TypeCNAME {
+			if qtype == dns.TypeCNAME || qtype == dns.TypeANY {
 				return "", dns.RcodeSuccess, false
 			}
-			return pr.cname.Target, dns.RcodeSuccess, false
+			return canonicalName(pr.cname.Target), dns.RcodeSuccess, false
 		}
 		switch qtype {
 		case dns.TypeA:
@@ -188,9 +196,10 @@ func answerStatic(p *published, z *pubZone, m *dns.Msg, name string, qtype uint1
 		}
 		return out
 	}
-	if cn := types[dns.TypeCNAME]; len(cn) > 0 && qtype != dns.TypeCNAME {
+	// ANY at a CNAME owner is answered with the CNAME, not followed.
+	if cn := types[dns.TypeCNAME]; len(cn) > 0 && qtype != dns.TypeCNAME && qtype != dns.TypeANY {
 		m.Answer = append(m.Answer, own(cn[:1])...)
-		return cn[0].(*dns.CNAME).Target
+		return canonicalName(cn[0].(*dns.CNAME).Target)
 	}
 	var rrs []dns.RR
 	if qtype == dns.TypeANY {
@@ -209,6 +218,56 @@ func answerStatic(p *published, z *pubZone, m *dns.Msg, name string, qtype uint1
 	m.Answer = append(m.Answer, rrs...)
 	m.Extra = appendAdditional(p, m.Extra, rrs, c)
 	return ""
+}
+
+// zoneCut returns the highest name at or below the apex at which z stops
+// holding name's answer: a delegation below the apex (at name itself too,
+// but for DS, which the parent side answers) or a DNAME owner strictly
+// above name (the apex too). "" when there is none.
+func zoneCut(zd *ZoneData, name string, qtype uint16) (cut string, dname bool) {
+	if name == zd.origin || (len(zd.delegations) == 0 && len(zd.dnames) == 0) {
+		return "", false
+	}
+	for n := name; n != ""; n = parentName(n) {
+		if _, ok := zd.delegations[n]; ok && n != zd.origin && !(n == name && qtype == dns.TypeDS) {
+			cut, dname = n, false
+		}
+		if _, ok := zd.dnames[n]; ok && n != name {
+			cut, dname = n, true
+		}
+		if n == zd.origin {
+			break
+		}
+	}
+	return cut, dname
+}
+
+// synthesizeCNAME answers name below the DNAME at owner (RFC 6672 3.2):
+// the DNAME, then a CNAME from name to name with owner replaced by the
+// DNAME's target, whose TTL is the DNAME's. It returns the CNAME's target
+// to follow (none for a CNAME query) and the rcode: YXDOMAIN when the new
+// name would be too long.
+func synthesizeCNAME(m *dns.Msg, zd *ZoneData, owner, name string, qtype uint16) (string, int) {
+	d := zd.names[owner][dns.TypeDNAME][0].(*dns.DNAME)
+	if !slices.Contains(m.Answer, dns.RR(d)) {
+		m.Answer = append(m.Answer, d)
+	}
+	target := name[:len(name)-len(owner)] + canonicalName(d.Target)
+	if d.Target == "." {
+		target = name[:len(name)-len(owner)]
+	}
+	var buf [256]byte
+	if _, err := dns.PackDomainName(target, buf[:], 0, nil, false); err != nil {
+		return "", dns.RcodeYXDomain
+	}
+	m.Answer = append(m.Answer, &dns.CNAME{
+		Hdr:    dns.RR_Header{Name: name, Rrtype: dns.TypeCNAME, Class: dns.ClassINET, Ttl: d.Hdr.Ttl},
+		Target: target,
+	})
+	if qtype == dns.TypeCNAME {
+		return "", dns.RcodeSuccess
+	}
+	return target, dns.RcodeSuccess
 }
 
 // minimalAny picks one RRset for an ANY query (RFC 8482): the lowest type.
@@ -247,7 +306,7 @@ func appendAdditional(p *published, extra []dns.RR, rrs []dns.RR, c *client) []d
 // appendAddrs adds the A and AAAA records of target when it is in one of
 // our zones; glue allows names below a delegation.
 func appendAddrs(p *published, extra []dns.RR, target string, c *client, glue bool) []dns.RR {
-	target = lower(target)
+	target = canonicalName(target)
 	z := p.findZone(target)
 	if z == nil {
 		return extra

@@ -33,11 +33,28 @@ type fastEntry struct {
 	// generic entries (any other qtype, NXDOMAIN) have one per qtype label.
 	slot   int32
 	gslots *[numQtypeLabels]int32
+	// shared, when set, lets one body answer names of any length.
+	shared *sharedBody
+}
+
+// sharedBody describes an entry answering many names (a zone's NXDOMAIN,
+// the NODATA of its service names): its body holds only the zone's SOA,
+// packed, compressed, after the question of a name of nameLen octets.
+// Compression pointers into the question or the body move with the
+// length of the query's name: ptrs are their offsets in the body. The
+// full path compresses the SOA's names against the query's name too, so
+// a query whose label just above the origin is the one of such a name
+// (avoid: "ns1" of ns1.<origin>) is left to it.
+type sharedBody struct {
+	nameLen   int
+	originLen int
+	ptrs      []uint16
+	avoid     []string // wire labels, lower case
 }
 
 // fastZone answers names that do not exist in a zone.
 type fastZone struct {
-	nx *fastEntry // nil: wildcards or delegations, use the full path
+	nx *fastEntry // nil: wildcards, delegations or DNAMEs; use the full path
 }
 
 type fastTable struct {
@@ -61,7 +78,8 @@ func wireName(name string) []byte {
 	return buf[:n]
 }
 
-// slowEntry sends a query to the full path.
+// slowEntry sends a query to the full path. It is shared and never
+// modified.
 var slowEntry = &fastEntry{slow: true}
 
 // nameKeys are a name's fast-table keys for any type (other), A and AAAA.
@@ -89,191 +107,217 @@ func fastKey(wire []byte, qtype uint16) string {
 	return string(binary.BigEndian.AppendUint16(append([]byte(nil), wire...), qtype))
 }
 
-// buildFast pre-packs the deterministic answers of p. It reuses the
-// answer logic itself (answerQuery), so both paths agree by construction.
-func (s *Server) buildFast(p *published, prev *published) {
-	var prevDyn map[*pubName]dynFast
-	size := 0
-	if prev != nil && prev.fast != nil {
-		prevDyn = prev.fast.dyn
-		size = len(prev.fast.entries)
-	}
-	ft := &fastTable{entries: make(map[string]*fastEntry, size), zones: map[string]*fastZone{}, dyn: make(map[*pubName]dynFast, len(prevDyn))}
-	isDynamic := func(name string) bool {
-		z := p.findZone(name)
-		return z != nil && z.dyn[name] != nil
-	}
-	// packEntry packs the answer to (name, qtype); generic entries answer
-	// any qtype (their counter is looked up per query) and, when their
-	// question is a placeholder, are packed without compression.
-	packEntry := func(z *pubZone, name string, qtype uint16, generic, compress bool) *fastEntry {
-		m := new(dns.Msg)
-		m.SetQuestion(name, qtype)
-		c := client{srcBits: -1}
-		answerQuery(p, z, m, name, qtype, &c)
-		for _, sec := range [][]dns.RR{m.Answer, m.Ns, m.Extra} {
-			for _, rr := range sec {
-				if isDynamic(rr.Header().Name) && rr.Header().Name != name {
-					return &fastEntry{slow: true}
-				}
-			}
-		}
-		m.Compress = compress
-		buf, err := m.Pack()
-		if err != nil {
-			return &fastEntry{slow: true}
-		}
-		qlen := len(wireName(name)) + 4
-		e := &fastEntry{
-			flags:  uint16(m.Rcode & 0xF),
-			counts: [3]uint16{uint16(len(m.Answer)), uint16(len(m.Ns)), uint16(len(m.Extra))},
-			body:   buf[12+qlen:],
-		}
-		if m.Authoritative {
-			e.flags |= 1 << 10
-		}
-		if generic {
-			e.gslots = new([numQtypeLabels]int32)
-			for i := range e.gslots {
-				e.gslots[i] = s.metrics.queries.slot(z.origin, qtypeLabelAt(i), rcodeLabel(m.Rcode))
-			}
-		} else {
-			e.slot = s.metrics.queries.slot(z.origin, qtypeLabel(qtype), rcodeLabel(m.Rcode))
-		}
-		return e
-	}
-	packRRs := func(z *pubZone, name string, qtype uint16, rrs []dns.RR, ws []uint32, cs []*atomic.Uint64, serveCount int) *fastEntry {
-		e := &fastEntry{flags: 1 << 10, ws: ws, answered: cs, serveCount: serveCount}
-		for _, rr := range rrs {
-			m := new(dns.Msg)
-			m.SetQuestion(name, qtype)
-			m.Answer = []dns.RR{rr}
-			m.Compress = true
-			buf, err := m.Pack()
-			if err != nil {
-				return &fastEntry{slow: true}
-			}
-			e.rrs = append(e.rrs, buf[12+len(wireName(name))+4:])
-		}
-		e.slot = s.metrics.queries.slot(z.origin, qtypeLabel(qtype), rcodeLabel(dns.RcodeSuccess))
-		return e
-	}
-	// A service name's NODATA answer is its zone's SOA alone; packed
-	// without compression it does not depend on the name, so one entry per
-	// zone and family serves every such name.
-	type zoneType struct {
-		z     *pubZone
-		qtype uint16
-	}
-	noData := map[zoneType]*fastEntry{}
-	orNoData := func(e *fastEntry, z *pubZone, name string, qtype uint16) *fastEntry {
-		if e != nil {
-			return e
-		}
-		k := zoneType{z, qtype}
-		if nd := noData[k]; nd != nil {
-			return nd
-		}
-		nd := packEntry(z, name, qtype, false, false)
-		if !nd.slow && nd.counts[0] == 0 {
-			noData[k] = nd
-		}
-		return nd
-	}
-	for _, z := range p.order {
-		zd := z.data
-		// Delegations change answers below them; wildcards change
-		// answers for names that do not exist.
-		simpleZone := len(zd.delegations) == 0
-		wild := false
-		for n := range zd.names {
-			if len(n) > 1 && n[0] == '*' && n[1] == '.' {
-				wild = true
-			}
-		}
-		ow := wireName(z.origin)
-		if ow == nil {
-			continue
-		}
-		fz := &fastZone{}
-		if simpleZone && !wild {
-			fz.nx = packEntry(z, "\\000."+z.origin, dns.TypeNULL, true, false)
-			if fz.nx.slow || fz.nx.flags&0xF != dns.RcodeNameError {
-				fz.nx = nil
-			}
-		}
-		ft.zones[string(ow)] = fz
-		// Every name of the zone: static names, then service names and
-		// their empty non-terminals that are not static too.
-		visit := func(n string) {
-			if p.findZone(n) != z {
-				return // belongs to a more specific zone we serve
-			}
-			pn := z.dyn[n]
-			keys := nameKeysOf(n, pn)
-			if keys == nil {
-				return
-			}
-			types := zd.names[n]
-			other := slowEntry // shared: nothing is ever packed into it
-			if pn == nil {
-				other = &fastEntry{slow: true}
-			}
-			ft.entries[keys.other] = other
-			if !simpleZone && belowDelegation(zd, n) {
-				return
-			}
-			if pn != nil {
-				if pn.regional || pn.global.cname != nil {
-					return
-				}
-				pr := pn.global
-				df, ok := prevDyn[pn]
-				if !ok {
-					if len(pr.a) > 0 {
-						df.a = packRRs(z, n, dns.TypeA, pr.a, pr.aw, pr.ac, pr.serveCount)
-					}
-					if len(pr.aaaa) > 0 {
-						df.aaaa = packRRs(z, n, dns.TypeAAAA, pr.aaaa, pr.aaaaw, pr.aaaac, pr.serveCount)
-					}
-				}
-				ft.dyn[pn] = df
-				ft.entries[keys.a] = orNoData(df.a, z, n, dns.TypeA)
-				ft.entries[keys.aaaa] = orNoData(df.aaaa, z, n, dns.TypeAAAA)
-				return
-			}
-			if len(types[dns.TypeCNAME]) > 0 {
-				return
-			}
-			w := wireName(n)
-			for t := range types {
-				ft.entries[fastKey(w, t)] = packEntry(z, n, t, false, true)
-			}
-			// Any other type: NODATA (absent types are all alike).
-			if len(types[dns.TypeNULL]) == 0 {
-				*other = *packEntry(z, n, dns.TypeNULL, true, true)
-			}
-		}
-		for n := range zd.names {
-			visit(n)
-		}
-		for n := range z.dynExist {
-			if _, static := zd.names[n]; !static {
-				visit(n)
-			}
-		}
-	}
-	p.fast = ft
+// DNS message layout used by the fast path (RFC 1035 4.1.1, RFC 6891 6.1.2).
+const (
+	headerLen   = 12
+	flagQR      = 1 << 15
+	flagAA      = 1 << 10
+	flagRD      = 1 << 8
+	flagCD      = 1 << 4
+	opcodeShift = 11
+	opcodeMask  = 0xF
+	rcodeMask   = 0xF
+	// optLen is an OPT RR without options: root owner (1), type (2),
+	// UDP size (2), extended rcode and version (2), flags (2), RDLENGTH (2).
+	optLen = 11
+	// optDO is the DO bit in the OPT flags' first octet (RFC 3225).
+	optDO = 0x80
+	// maxKeyLen is a fast-table key: a wire name (at most 255 octets) and
+	// the qtype.
+	maxKeyLen = 255 + 2
+)
+
+// fastQuery is what the fast path reads from a query.
+type fastQuery struct {
+	flags uint16
+	qtype uint16
+	// key is the lower-case wire name, then the qtype; nameLen octets of
+	// it are the name.
+	key     [maxKeyLen + 1]byte
+	nameLen int
+	qend    int // end of the question
+	// above is the label of the name just above the zone's origin
+	// (offsets in key), when lookup found the zone.
+	above [2]int
+	edns  bool
+	do    bool
+	limit int // the client's UDP limit
 }
 
-// belowDelegation reports whether name is at or below a delegation point.
-func belowDelegation(zd *ZoneData, name string) bool {
-	for n := name; n != zd.origin && n != ""; n = parentName(n) {
-		if _, ok := zd.delegations[n]; ok {
-			return true
+// parse reads q: one IN question of an ordinary type, at most an OPT RR
+// (version 0, without ECS when ecs is set, without a COOKIE when cookies
+// is) after it, nothing else. It reports false for anything the full path
+// must answer.
+func (fq *fastQuery) parse(q []byte, ecs, cookies bool) bool {
+	if len(q) < headerLen+5 {
+		return false
+	}
+	fq.flags = binary.BigEndian.Uint16(q[2:])
+	if fq.flags&flagQR != 0 || (fq.flags>>opcodeShift)&opcodeMask != dns.OpcodeQuery {
+		return false
+	}
+	qd, an, ns, ar := binary.BigEndian.Uint16(q[4:]), binary.BigEndian.Uint16(q[6:]), binary.BigEndian.Uint16(q[8:]), binary.BigEndian.Uint16(q[10:])
+	if qd != 1 || an != 0 || ns != 0 || ar > 1 {
+		return false
+	}
+	off, ok := fq.readName(q)
+	if !ok || off+4 > len(q) {
+		return false
+	}
+	fq.qtype = binary.BigEndian.Uint16(q[off:])
+	if binary.BigEndian.Uint16(q[off+2:]) != dns.ClassINET {
+		return false
+	}
+	switch fq.qtype {
+	case dns.TypeANY, dns.TypeAXFR, dns.TypeIXFR, dns.TypeOPT, 0:
+		return false
+	}
+	binary.BigEndian.PutUint16(fq.key[fq.nameLen:], fq.qtype)
+	fq.qend = off + 4
+	fq.limit, fq.edns, fq.do = dns.MinMsgSize, false, false
+	if ar == 0 {
+		return len(q) == fq.qend
+	}
+	return fq.readOPT(q[fq.qend:], ecs, cookies)
+}
+
+// readName copies the question's name, lower-cased, into the key and
+// returns the offset after it. Compression pointers are refused.
+func (fq *fastQuery) readName(q []byte) (int, bool) {
+	k, off := 0, headerLen
+	for {
+		if off >= len(q) {
+			return 0, false
+		}
+		l := int(q[off])
+		if l == 0 {
+			fq.key[k] = 0
+			fq.nameLen = k + 1
+			return off + 1, true
+		}
+		if l > 63 || off+1+l > len(q) || k+1+l > 254 {
+			return 0, false
+		}
+		fq.key[k] = byte(l)
+		k++
+		for _, c := range q[off+1 : off+1+l] {
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			fq.key[k] = c
+			k++
+		}
+		off += 1 + l
+	}
+}
+
+// readOPT reads the OPT RR that must be all of o. Options the full path
+// answers (ECS when ecs is set, a COOKIE when cookies is) refuse it.
+func (fq *fastQuery) readOPT(o []byte, ecs, cookies bool) bool {
+	if len(o) < optLen || o[0] != 0 || binary.BigEndian.Uint16(o[1:]) != dns.TypeOPT || o[6] != 0 {
+		return false // not an OPT, or not EDNS version 0
+	}
+	if len(o) != optLen+int(binary.BigEndian.Uint16(o[9:])) {
+		return false
+	}
+	for opts := o[optLen:]; len(opts) > 0; {
+		if len(opts) < 4 {
+			return false
+		}
+		code, olen := binary.BigEndian.Uint16(opts), int(binary.BigEndian.Uint16(opts[2:]))
+		if len(opts) < 4+olen || (code == dns.EDNS0SUBNET && ecs) || (code == dns.EDNS0COOKIE && cookies) {
+			return false
+		}
+		opts = opts[4+olen:]
+	}
+	fq.edns, fq.do = true, o[7]&optDO != 0
+	fq.limit = min(max(int(binary.BigEndian.Uint16(o[3:])), dns.MinMsgSize), maxUDPSize)
+	return true
+}
+
+// lookup finds the entry answering fq: the exact (name, qtype), the
+// name's "any other type", or the NXDOMAIN of its zone (if a simple one).
+// nil or a slow entry: the full path answers.
+func (ft *fastTable) lookup(fq *fastQuery) *fastEntry {
+	k := fq.nameLen
+	if e := ft.entries[string(fq.key[:k+2])]; e != nil {
+		return e
+	}
+	fq.key[k], fq.key[k+1] = 0, 0
+	e := ft.entries[string(fq.key[:k+2])]
+	binary.BigEndian.PutUint16(fq.key[k:], fq.qtype)
+	if e != nil {
+		return e
+	}
+	for o, prev := 0, 0; o < k; prev, o = o, o+int(fq.key[o])+1 {
+		if z := ft.zones[string(fq.key[o:k])]; z != nil {
+			fq.above = [2]int{prev, o}
+			return z.nx
 		}
 	}
-	return false
+	return nil
+}
+
+// write appends the answer to q (parsed as fq) from e to out, or returns
+// nil when it does not fit the client's limit.
+func (e *fastEntry) write(out, q []byte, fq *fastQuery) []byte {
+	if e.rrs != nil {
+		return e.writePicked(out, q, fq)
+	}
+	if fq.qend+len(e.body)+optLen > fq.limit {
+		return nil // too big for the client: the full path truncates
+	}
+	if e.shared != nil && !e.shared.answers(fq) {
+		return nil
+	}
+	out = writeHeader(out, q, fq, e.flags, e.counts)
+	out = append(out, e.body...)
+	if e.shared != nil {
+		e.shared.move(out[len(out)-len(e.body):], fq.nameLen-e.shared.nameLen)
+	}
+	return writeOPT(out, fq)
+}
+
+// writePicked is write for weighted records: serveCount of them picked
+// per query.
+func (e *fastEntry) writePicked(out, q []byte, fq *fastQuery) []byte {
+	var picked [16]int
+	idx := pickWeighted(e.ws, e.serveCount, picked[:0])
+	out = writeHeader(out, q, fq, e.flags, [3]uint16{uint16(len(idx)), 0, 0})
+	for _, i := range idx {
+		count(e.answered, i)
+		out = append(out, e.rrs[i]...)
+	}
+	out = writeOPT(out, fq)
+	if len(out) > fq.limit {
+		return nil
+	}
+	return out
+}
+
+// writeHeader appends the answer's header (the query's ID; QR, RD and CD
+// copied; flags and counts of the entry, plus the OPT) and question.
+func writeHeader(out, q []byte, fq *fastQuery, flags uint16, counts [3]uint16) []byte {
+	if fq.edns {
+		counts[2]++
+	}
+	out = append(out, q[0], q[1],
+		byte((flagQR|fq.flags&(flagRD|flagCD)|flags)>>8), byte(flagQR|fq.flags&(flagRD|flagCD)|flags),
+		0, 1, byte(counts[0]>>8), byte(counts[0]), byte(counts[1]>>8), byte(counts[1]), byte(counts[2]>>8), byte(counts[2]))
+	return append(out, q[headerLen:fq.qend]...)
+}
+
+// writeOPT appends the answer's OPT RR to an EDNS query: our buffer size,
+// version 0, DO copied.
+func writeOPT(out []byte, fq *fastQuery) []byte {
+	if !fq.edns {
+		return out
+	}
+	var flags byte
+	if fq.do {
+		flags = optDO
+	}
+	return append(out, 0, byte(dns.TypeOPT>>8), byte(dns.TypeOPT), maxUDPSize>>8, maxUDPSize&0xFF, 0, 0, flags, 0, 0, 0)
 }
 
 // fastAnswer answers q into out from the pre-packed table, counting it in
@@ -281,147 +325,23 @@ func belowDelegation(zd *ZoneData, name string) bool {
 // allocate when out has room for maxUDPSize bytes.
 func (s *Server) fastAnswer(p *published, q []byte, out []byte, st *readerStats) []byte {
 	ft := p.fast
-	if ft == nil || len(q) < 17 {
+	if ft == nil {
 		return nil
 	}
-	flags := binary.BigEndian.Uint16(q[2:])
-	if flags&0x8000 != 0 || (flags>>11)&0xF != dns.OpcodeQuery {
+	var fq fastQuery
+	if !fq.parse(q, s.opts.ECS, s.cookies != nil) {
 		return nil
 	}
-	if binary.BigEndian.Uint16(q[4:]) != 1 || binary.BigEndian.Uint16(q[6:]) != 0 || binary.BigEndian.Uint16(q[8:]) != 0 {
-		return nil
-	}
-	ar := binary.BigEndian.Uint16(q[10:])
-	if ar > 1 {
-		return nil
-	}
-	var key [258]byte
-	k, off := 0, 12
-	for {
-		if off >= len(q) {
-			return nil
-		}
-		l := int(q[off])
-		if l == 0 {
-			key[k] = 0
-			k++
-			off++
-			break
-		}
-		if l > 63 || off+1+l > len(q) || k+1+l > 254 {
-			return nil
-		}
-		key[k] = byte(l)
-		k++
-		for _, c := range q[off+1 : off+1+l] {
-			if c >= 'A' && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			key[k] = c
-			k++
-		}
-		off += 1 + l
-	}
-	if off+4 > len(q) {
-		return nil
-	}
-	qtype := binary.BigEndian.Uint16(q[off:])
-	if binary.BigEndian.Uint16(q[off+2:]) != dns.ClassINET {
-		return nil
-	}
-	switch qtype {
-	case dns.TypeANY, dns.TypeAXFR, dns.TypeIXFR, dns.TypeOPT, 0:
-		return nil
-	}
-	qend := off + 4
-	limit, edns, do := dns.MinMsgSize, false, false
-	if ar == 1 {
-		o := q[qend:]
-		if len(o) < 11 || o[0] != 0 || binary.BigEndian.Uint16(o[1:]) != dns.TypeOPT || o[6] != 0 {
-			return nil
-		}
-		rdlen := int(binary.BigEndian.Uint16(o[9:]))
-		if len(o) != 11+rdlen {
-			return nil
-		}
-		for opts := o[11:]; len(opts) > 0; {
-			if len(opts) < 4 {
-				return nil
-			}
-			code, olen := binary.BigEndian.Uint16(opts), int(binary.BigEndian.Uint16(opts[2:]))
-			if len(opts) < 4+olen || (code == dns.EDNS0SUBNET && s.opts.ECS) {
-				return nil
-			}
-			opts = opts[4+olen:]
-		}
-		edns, do = true, o[7]&0x80 != 0
-		limit = min(max(int(binary.BigEndian.Uint16(o[3:])), dns.MinMsgSize), maxUDPSize)
-	} else if len(q) != qend {
-		return nil
-	}
-	binary.BigEndian.PutUint16(key[k:], qtype)
-	e := ft.entries[string(key[:k+2])]
-	if e == nil {
-		key[k], key[k+1] = 0, 0
-		e = ft.entries[string(key[:k+2])]
-	}
-	if e == nil {
-		// The name does not exist: NXDOMAIN from its zone, if a simple one.
-		for o := 0; o < k; o += int(key[o]) + 1 {
-			if z := ft.zones[string(key[o:k])]; z != nil {
-				e = z.nx
-				break
-			}
-		}
-	}
+	e := ft.lookup(&fq)
 	if e == nil || e.slow {
 		return nil
 	}
-	if e.rrs == nil && qend+len(e.body)+11 > limit {
-		return nil // too big for the client: the full path truncates
-	}
-	out = append(out, q[0], q[1])
-	rflags := uint16(0x8000) | flags&0x0110 | e.flags // QR, RD and CD copied
-	out = binary.BigEndian.AppendUint16(out, rflags)
-	out = binary.BigEndian.AppendUint16(out, 1)
-	counts := e.counts
-	if e.rrs != nil {
-		var buf [16]int
-		idx := pickWeighted(e.ws, e.serveCount, buf[:0])
-		counts = [3]uint16{uint16(len(idx)), 0, 0}
-		out = binary.BigEndian.AppendUint16(out, counts[0])
-		out = append(out, 0, 0, 0, 0)
-		if edns {
-			out[11] = 1
-		}
-		out = append(out, q[12:qend]...)
-		for _, i := range idx {
-			count(e.answered, i)
-			out = append(out, e.rrs[i]...)
-		}
-	} else {
-		out = binary.BigEndian.AppendUint16(out, counts[0])
-		out = binary.BigEndian.AppendUint16(out, counts[1])
-		ar := counts[2]
-		if edns {
-			ar++
-		}
-		out = binary.BigEndian.AppendUint16(out, ar)
-		out = append(out, q[12:qend]...)
-		out = append(out, e.body...)
-	}
-	if edns {
-		var d byte
-		if do {
-			d = 0x80
-		}
-		out = append(out, 0, 0, 41, maxUDPSize>>8, maxUDPSize&0xFF, 0, 0, d, 0, 0, 0)
-	}
-	if len(out) > limit {
+	out = e.write(out, q, &fq)
+	if out == nil {
 		return nil
 	}
 	if e.gslots != nil {
-		st.inc(e.gslots[qtypeIndex(qtype)])
+		st.inc(e.gslots[qtypeIndex(fq.qtype)])
 	} else {
 		st.inc(e.slot)
 	}
@@ -438,7 +358,16 @@ func (s *Server) slowAnswer(q []byte, ap netip.AddrPort, out []byte, start time.
 	if err := req.Unpack(q); err != nil {
 		return s.formErr(q, out, start)
 	}
+	if req.IsTsig() != nil {
+		// Verified on a copy: miekg/dns rewrites the message it checks.
+		if err := s.tsigVerify(append([]byte(nil), q...)); err != nil {
+			return s.pack(tsigRefusal(req, err, start), req, "", out, start)
+		}
+	}
 	m, zone, _ := s.handle(net.UDPAddrFromAddrPort(ap), req)
+	if req.IsTsig() != nil {
+		signWith(m, req, start)
+	}
 	return s.pack(m, req, zone, out, start)
 }
 
@@ -455,7 +384,7 @@ func (s *Server) formErr(q []byte, out []byte, start time.Time) []byte {
 
 // pack packs m, the answer to req, into out's storage when it fits.
 func (s *Server) pack(m, req *dns.Msg, zone string, out []byte, start time.Time) []byte {
-	resp, err := m.PackBuffer(out[:cap(out)])
+	resp, err := s.packUDP(m, req, out[:cap(out)])
 	if err != nil {
 		s.log.Debug("dns pack", zap.Error(err))
 		return nil

@@ -2,8 +2,10 @@ package dnsserver
 
 import (
 	"fmt"
+	"maps"
 	"math/bits"
 	"net/netip"
+	"slices"
 	"sort"
 
 	"github.com/oschwald/maxminddb-golang/v2"
@@ -32,11 +34,20 @@ type regionMapper struct {
 	geo     *maxminddb.Reader
 }
 
+// CheckRegionMap reports a region map the DNS server would refuse (a prefix
+// in two regions), as NewServer does.
+func CheckRegionMap(m map[string][]netip.Prefix) error {
+	_, err := newRegionMapper(m, nil)
+	return err
+}
+
 func newRegionMapper(m map[string][]netip.Prefix, geo *maxminddb.Reader) (*regionMapper, error) {
 	rm := &regionMapper{geo: geo}
 	seen := map[netip.Prefix]string{}
-	for code, ps := range m {
-		for _, p := range ps {
+	// Codes in order, so the error about a prefix in two regions is
+	// always the same one.
+	for _, code := range slices.Sorted(maps.Keys(m)) {
+		for _, p := range m[code] {
 			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-unmapBits(p.Addr())).Masked()
 			if !p.IsValid() {
 				return nil, fmt.Errorf("region %q: invalid prefix", code)

@@ -4,7 +4,6 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"sort"
-	"strings"
 	"sync/atomic"
 
 	"github.com/miekg/dns"
@@ -67,10 +66,9 @@ const GlobalRegion = "global"
 // published is a Snapshot prepared for answering: zones by origin, answer
 // records built once so a query only selects among them.
 type published struct {
-	snap  *Snapshot
 	zones map[string]*pubZone
-	// maxLabels is the largest label count of any origin, to bound the
-	// zone search.
+	// order holds the zones sorted by origin, for a stable iteration
+	// (NOTIFY, the fast table).
 	order []*pubZone
 	// fast holds pre-packed answers for the UDP fast path (nil: none).
 	fast *fastTable
@@ -117,7 +115,7 @@ func prepare(snap *Snapshot) *published { return prepareFrom(snap, nil) }
 // same pointer, so a publish after one service changed costs little more
 // than that service.
 func prepareFrom(snap *Snapshot, prev *published) *published {
-	p := &published{snap: snap, zones: map[string]*pubZone{}}
+	p := &published{zones: map[string]*pubZone{}}
 	for i := range snap.Zones {
 		zs := &snap.Zones[i]
 		if zs.Data == nil {
@@ -139,7 +137,7 @@ func prepareFrom(snap *Snapshot, prev *published) *published {
 			if d == nil {
 				continue
 			}
-			lname := dns.CanonicalName(name)
+			lname := canonicalName(name)
 			if !dns.IsSubDomain(z.origin, lname) {
 				continue
 			}
@@ -332,13 +330,4 @@ func pick(dst []dns.RR, rrs []dns.RR, ws []uint32, cs []*atomic.Uint64, serveCou
 		dst = append(dst, rrs[i])
 	}
 	return dst
-}
-
-func lower(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'A' && c <= 'Z' {
-			return strings.ToLower(s)
-		}
-	}
-	return s
 }

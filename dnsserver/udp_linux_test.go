@@ -3,6 +3,7 @@
 package dnsserver
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -17,6 +18,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/failoverd/failoverd/internal/testutil"
 	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap/zaptest"
@@ -326,9 +328,12 @@ func TestUDPManyClientsOverReusePortSockets(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	if q, a := scraped(); q != clients*bursts*burst || a != q {
-		t.Errorf("queries_total %v, answer durations %v; want %d", q, a, clients*bursts*burst)
-	}
+	// A batch's duration is observed just after its answers are sent, so
+	// the last ones may still be on their way to the histogram.
+	testutil.Eventually(t, 10*time.Second, "every answer counted and timed", func() (bool, string) {
+		q, a := scraped()
+		return q == clients*bursts*burst && a == q, fmt.Sprintf("queries_total %v, answer durations %v; want %d", q, a, clients*bursts*burst)
+	})
 }
 
 // TestListenBothSharesOnePort: several UDP sockets and the TCP listener
@@ -467,7 +472,8 @@ func wildcardChild(t *testing.T) {
 // FuzzAnswerBatch feeds arbitrary datagrams, two per batch, through the
 // batched UDP path: it must never panic; every answer carries its query's
 // ID, fits the client's UDP limit and parses; and an answer taken from
-// the pre-packed table equals the full path's (apart from weighted picks).
+// the pre-packed table is, byte for byte, the full path's answer to the
+// same datagram (apart from weighted picks).
 func FuzzAnswerBatch(f *testing.F) {
 	s := fuzzServer(f)
 	seeds := seedQueries()
@@ -484,7 +490,6 @@ func FuzzAnswerBatch(f *testing.F) {
 	f.Add(simple("nope.example.net.", dns.TypeA), simple("v4only.example.com.", dns.TypeAAAA))
 	b := newUDPBatch(false)
 	st := s.metrics.newReader()
-	remote := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 10000}
 	f.Fuzz(func(t *testing.T, q1, q2 []byte) {
 		if len(q1) > recvBufSize || len(q2) > recvBufSize {
 			return
@@ -515,16 +520,20 @@ func FuzzAnswerBatch(f *testing.F) {
 			if len(raw) > limit {
 				t.Fatalf("datagram %d: %d bytes > %d", i, len(raw), limit)
 			}
-			if s.fastAnswer(s.cur.Load(), q, nil, st) == nil {
+			fast := s.fastAnswer(s.cur.Load(), q, nil, st)
+			if fast == nil {
 				continue
 			}
-			want, _, _ := s.handle(remote, req)
-			if got.MsgHdr != want.MsgHdr || len(got.Question) != 1 || got.Question[0] != req.Question[0] {
-				t.Fatalf("datagram %d: fast header %+v %v, full %+v", i, got.MsgHdr, got.Question, want.MsgHdr)
-			}
 			q0 := req.Question[0]
-			if !dynamicPick(strings.ToLower(q0.Name), q0.Qtype) && (!sameRRs(got.Answer, want.Answer) || !sameRRs(got.Ns, want.Ns) || !sameRRs(got.Extra, want.Extra)) {
-				t.Fatalf("datagram %d:\nfast %v\nfull %v", i, got, want)
+			if dynamicPick(strings.ToLower(q0.Name), q0.Qtype) {
+				continue // a weighted pick: random
+			}
+			full := s.slowAnswer(q, netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), 10000+uint16(i)), nil, time.Now())
+			if len(full) >= 2 {
+				full[0], full[1] = fast[0], fast[1] // the ID
+			}
+			if !bytes.Equal(fast, full) {
+				t.Fatalf("datagram %d: fast and full answers differ\nfast %x\nfull %x", i, fast, full)
 			}
 		}
 	})

@@ -1,19 +1,18 @@
 package dnsserver
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/failoverd/failoverd/internal/testutil"
 	"github.com/miekg/dns"
 )
 
@@ -229,101 +228,17 @@ func TestNotifyOnSerialChange(t *testing.T) {
 	}
 }
 
-// requireTool finds a Debian tool or skips (fails under FAILOVERD_REQUIRE_TOOLS=1).
-func requireTool(t *testing.T, name, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("FAILOVERD_REQUIRE_TOOLS") == "1" {
-		t.Fatalf("%s not found (Debian package %s)", name, pkg)
-	}
-	t.Skipf("%s not found (Debian package %s)", name, pkg)
-	return ""
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	// The port is free now; knotd binds it a moment later. Both UDP and TCP
-	// must be free, so reserve one of each on the same number.
-	for range 20 {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := pc.LocalAddr().(*net.UDPAddr).Port
-		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		pc.Close()
-		if err == nil {
-			ln.Close()
-			return port
-		}
-	}
-	t.Fatal("no free port")
-	return 0
-}
-
 // TestKnotSecondaryInterop: a real Knot secondary transfers the zone, and
 // after a change the NOTIFY makes it serve the new answer.
 func TestKnotSecondaryInterop(t *testing.T) {
-	knotd := requireTool(t, "knotd", "knot")
-	dir := t.TempDir()
-	knotPort := freePort(t)
+	testutil.RequireTool(t, "knot", "knotd")
+	// Knot's port is needed first: it is the NOTIFY target.
+	knotPort := testutil.FreePort(t, "127.0.0.1")
 	s, addr := startServer(t, Options{
 		TransferAllow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 		Notify:        []string{fmt.Sprintf("127.0.0.1:%d", knotPort)},
 	}, xfrSnapshot(t, 2024010100, "192.0.2.10", "192.0.2.11"))
-	_, ourPort, _ := net.SplitHostPort(addr)
-
-	for _, d := range []string{"run", "db"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	conf := fmt.Sprintf(`server:
-    listen: 127.0.0.1@%d
-    rundir: %[2]s/run
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
-database:
-    storage: %[2]s/db
-control:
-    listen: %[2]s/run/knot.sock
-log:
-  - target: stderr
-    any: info
-remote:
-  - id: primary
-    address: 127.0.0.1@%[3]s
-acl:
-  - id: notify_from_primary
-    address: 127.0.0.0/8
-    action: notify
-zone:
-  - domain: example.com
-    master: primary
-    acl: notify_from_primary
-    file: %[2]s/example.com.zone
-    zonefile-sync: -1
-    zonefile-load: none
-    journal-content: none
-`, knotPort, dir, ourPort)
-	confPath := writeFile(t, dir, "knot.conf", conf)
-	var stderr bytes.Buffer
-	cmd := exec.Command(knotd, "-c", confPath)
-	cmd.Stdout, cmd.Stderr = &stderr, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("knotd output:\n%s", stderr.String())
-		}
-	})
+	testutil.StartKnot(t, testutil.KnotOptions{Port: knotPort, Zones: []testutil.KnotZone{{Domain: "example.com", Primary: addr}}})
 	knotAddr := fmt.Sprintf("127.0.0.1:%d", knotPort)
 
 	// waitFor polls the secondary (bounded) until app.example.com A is want.
@@ -376,5 +291,39 @@ zone:
 		}
 	} else if os.Getenv("FAILOVERD_REQUIRE_TOOLS") == "1" {
 		t.Fatal("dig not found (Debian package dnsutils)")
+	}
+}
+
+// TestZoneTransferOfALargeZoneSpansMessages: a zone of over 2,000
+// records (more than one 64 KiB message uncompressed) arrives whole,
+// SOA first and last, in several messages.
+func TestZoneTransferOfALargeZoneSpansMessages(t *testing.T) {
+	snap := knotDiffSnapshot(t)
+	_, addr := startServer(t, Options{TransferAllow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}, snap)
+	m := new(dns.Msg)
+	m.SetAxfr("example.com.")
+	tr := &dns.Transfer{DialTimeout: 5 * time.Second, ReadTimeout: 5 * time.Second}
+	ch, err := tr.In(m, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []dns.RR
+	msgs := 0
+	for env := range ch {
+		if env.Error != nil {
+			t.Fatal(env.Error)
+		}
+		msgs++
+		got = append(got, env.RR...)
+	}
+	want := snap.Zones[0].Data.Records()
+	if len(got) != len(want)+1 || got[0].Header().Rrtype != dns.TypeSOA || got[len(got)-1].Header().Rrtype != dns.TypeSOA {
+		t.Fatalf("got %d records (first %v, last %v), want %d with SOA first and last", len(got), got[0], got[len(got)-1], len(want)+1)
+	}
+	if !sameRRs(got[:len(got)-1], want) {
+		t.Fatal("transferred records differ from the zone's")
+	}
+	if msgs < 3 {
+		t.Fatalf("%d messages: the zone was not split", msgs)
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -38,31 +40,39 @@ type StaticRecord struct {
 
 // ZoneData is a parsed, immutable zone: its SOA and static records.
 // It is shared by every Snapshot that refers to it and never mutated.
+// Every name it holds is in canonicalName form.
 type ZoneData struct {
 	origin string
 	soa    *dns.SOA
 	// names maps a lower-case owner name to its records by type. Empty
 	// non-terminals are present with a nil map.
 	names map[string]map[uint16][]dns.RR
-	// delegations are the lower-case names below the apex that own NS records.
+	// delegations are the names below the apex that own NS records.
 	delegations map[string]struct{}
-	count       int
+	// dnames are the names that own a DNAME record (RFC 6672).
+	dnames map[string]struct{}
+	count  int
 }
 
-const defaultZoneTTL = 3600
+// DefaultZoneTTL is the TTL of zone-file records before any $TTL when
+// ZoneData gives none; config uses the same default for inline records.
+const DefaultZoneTTL = 3600
 
 // LoadZone parses a zone's master file and inline records once. Errors name
 // the file and line of the offending record.
 func LoadZone(zc ZoneConfig) (*ZoneData, error) {
-	origin := dns.CanonicalName(zc.Origin)
-	if _, ok := dns.IsDomainName(origin); !ok || origin == "" {
+	if _, ok := dns.IsDomainName(zc.Origin); !ok || zc.Origin == "" {
+		return nil, fmt.Errorf("zone %q: not a domain name", zc.Origin)
+	}
+	origin := canonicalName(zc.Origin)
+	if origin == "" {
 		return nil, fmt.Errorf("zone %q: not a domain name", zc.Origin)
 	}
 	ttl := zc.DefaultTTL
 	if ttl == 0 {
-		ttl = defaultZoneTTL
+		ttl = DefaultZoneTTL
 	}
-	zd := &ZoneData{origin: origin, names: map[string]map[uint16][]dns.RR{}, delegations: map[string]struct{}{}}
+	zd := &ZoneData{origin: origin, names: map[string]map[uint16][]dns.RR{}, delegations: map[string]struct{}{}, dnames: map[string]struct{}{}}
 	var rrs []dns.RR
 	if zc.File != "" {
 		f, err := os.Open(zc.File)
@@ -77,13 +87,13 @@ func LoadZone(zc ZoneConfig) (*ZoneData, error) {
 			rrs = append(rrs, rr)
 		}
 		if err := zp.Err(); err != nil {
-			return nil, fmt.Errorf("zone %s: %w", origin, err)
+			return nil, fmt.Errorf("zone %s: %w", origin, fileError(err))
 		}
 	}
 	for i, sr := range zc.Records {
-		rs, err := parseStatic(origin, ttl, sr)
+		rs, j, err := parseStatic(origin, ttl, sr)
 		if err != nil {
-			return nil, fmt.Errorf("zone %s: record %d (%s %s): %w", origin, i+1, sr.Name, sr.Type, err)
+			return nil, fmt.Errorf("zone %s: record %d (%s %s): %w", origin, i+1, sr.Name, sr.Type, &RecordError{Record: i, RData: j, Err: err})
 		}
 		rrs = append(rrs, rs...)
 	}
@@ -134,9 +144,58 @@ func trimRootDot(origin string) string {
 	return origin
 }
 
+// RecordError is a LoadZone error in one inline record: Record indexes
+// ZoneConfig.Records and RData that record's RData (-1: the record as a
+// whole, e.g. its type).
+type RecordError struct {
+	Record, RData int
+	Err           error
+}
+
+// Error implements error.
+func (e *RecordError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the parse error.
+func (e *RecordError) Unwrap() error { return e.Err }
+
+// FileError is a LoadZone error at a place in a master file (or a file it
+// includes).
+type FileError struct {
+	File         string
+	Line, Column int
+	// Msg says what is wrong without quoting the file's text.
+	Msg string
+}
+
+// Error implements error.
+func (e *FileError) Error() string {
+	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Msg)
+}
+
+// parseErrorRE takes miekg/dns's ParseError text apart ("FILE: dns: MSG:
+// \"TOKEN\" at line: L:C"); its fields are not exported.
+var parseErrorRE = regexp.MustCompile(`^(?:(.*): )?dns: (.*): "(?:[^"\\]|\\.)*" at line: (\d+):(\d+)$`)
+
+// fileError turns a master file parse error into a FileError when its text
+// has the expected form.
+func fileError(err error) error {
+	var pe *dns.ParseError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	m := parseErrorRE.FindStringSubmatch(pe.Error())
+	if m == nil {
+		return err
+	}
+	line, _ := strconv.Atoi(m[3])
+	col, _ := strconv.Atoi(m[4])
+	return &FileError{File: m[1], Line: line, Column: col, Msg: m[2]}
+}
+
 // parseStatic turns one inline record block into RRs; relative names in
-// rdata are relative to the zone origin.
-func parseStatic(origin string, defTTL uint32, sr StaticRecord) ([]dns.RR, error) {
+// rdata are relative to the zone origin. On an error it also returns the
+// index of the rdata element at fault (-1: the record as a whole).
+func parseStatic(origin string, defTTL uint32, sr StaticRecord) ([]dns.RR, int, error) {
 	name := strings.TrimSpace(sr.Name)
 	if name == "" || name == "@" {
 		name = origin
@@ -144,19 +203,19 @@ func parseStatic(origin string, defTTL uint32, sr StaticRecord) ([]dns.RR, error
 	typ := strings.ToUpper(strings.TrimSpace(sr.Type))
 	rrtype, ok := dns.StringToType[typ]
 	if !ok {
-		return nil, fmt.Errorf("unknown type %q", sr.Type)
+		return nil, -1, fmt.Errorf("unknown type %q", sr.Type)
 	}
 	if len(sr.RData) == 0 {
-		return nil, errors.New("no rdata")
+		return nil, -1, errors.New("no rdata")
 	}
 	ttl := sr.TTL
 	if ttl == 0 {
 		ttl = defTTL
 	}
 	var out []dns.RR
-	for _, rd := range sr.RData {
+	for i, rd := range sr.RData {
 		if strings.ContainsAny(rd, "\n\r") {
-			return nil, fmt.Errorf("rdata %q: contains a newline", rd)
+			return nil, i, fmt.Errorf("rdata %q: contains a newline", rd)
 		}
 		if (rrtype == dns.TypeTXT || rrtype == dns.TypeSPF) && !strings.HasPrefix(strings.TrimSpace(rd), `"`) {
 			rd = `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(rd) + `"`
@@ -165,17 +224,22 @@ func parseStatic(origin string, defTTL uint32, sr StaticRecord) ([]dns.RR, error
 		zp := dns.NewZoneParser(strings.NewReader(line), origin, "")
 		rr, ok := zp.Next()
 		if err := zp.Err(); err != nil {
-			return nil, fmt.Errorf("rdata %q: %w", rd, err)
+			// The line and column are those of the synthetic line above:
+			// keep only what is wrong.
+			if fe, ok := fileError(err).(*FileError); ok {
+				return nil, i, fmt.Errorf("rdata %q: %s", rd, fe.Msg)
+			}
+			return nil, i, fmt.Errorf("rdata %q: %w", rd, err)
 		}
 		if !ok || rr == nil {
-			return nil, fmt.Errorf("rdata %q: no record", rd)
+			return nil, i, fmt.Errorf("rdata %q: no record", rd)
 		}
 		if rr.Header().Rrtype != rrtype {
-			return nil, fmt.Errorf("rdata %q: parsed as %s", rd, dns.TypeToString[rr.Header().Rrtype])
+			return nil, i, fmt.Errorf("rdata %q: parsed as %s", rd, dns.TypeToString[rr.Header().Rrtype])
 		}
 		out = append(out, rr)
 	}
-	return out, nil
+	return out, -1, nil
 }
 
 // add inserts rr, creating the empty non-terminals between it and the apex.
@@ -184,7 +248,7 @@ func (zd *ZoneData) add(rr dns.RR) error {
 	if h.Class != dns.ClassINET {
 		return fmt.Errorf("%s: only class IN is served", h.Name)
 	}
-	h.Name = dns.CanonicalName(h.Name)
+	h.Name = canonicalName(h.Name)
 	if !dns.IsSubDomain(zd.origin, h.Name) {
 		return fmt.Errorf("%s %s: outside the zone", h.Name, dns.TypeToString[h.Rrtype])
 	}
@@ -201,6 +265,8 @@ func (zd *ZoneData) add(rr dns.RR) error {
 		if h.Name != zd.origin {
 			zd.delegations[h.Name] = struct{}{}
 		}
+	case dns.TypeDNAME:
+		zd.dnames[h.Name] = struct{}{}
 	}
 	types := zd.names[h.Name]
 	if types == nil {
@@ -244,6 +310,24 @@ func (zd *ZoneData) check() error {
 	return nil
 }
 
+// canonicalName returns name (absolute, presentation format) in the one
+// form every lookup uses: the text miekg/dns gives a name read from the
+// wire, in lower case. So the zone file's "dot\046esc" and a query's
+// "dot\.esc" are one name, and "\065bc" is "abc". A name that does not
+// pack is only lower-cased (no lookup will find it).
+func canonicalName(name string) string {
+	var buf [256]byte
+	n, err := dns.PackDomainName(dns.Fqdn(name), buf[:], 0, nil, false)
+	if err != nil {
+		return strings.ToLower(name)
+	}
+	s, _, err := dns.UnpackDomainName(buf[:n], 0)
+	if err != nil {
+		return strings.ToLower(name)
+	}
+	return strings.ToLower(s)
+}
+
 // parentName returns name without its first label, "" for the root.
 func parentName(name string) string {
 	if name == "." || name == "" {
@@ -258,19 +342,6 @@ func parentName(name string) string {
 
 // Origin returns the zone apex (lower case, absolute).
 func (zd *ZoneData) Origin() string { return zd.origin }
-
-// Serial returns the serial of the zone's SOA as loaded (1 when synthesized).
-func (zd *ZoneData) Serial() uint32 { return zd.soa.Serial }
-
-// Len returns the number of static records, SOA included.
-func (zd *ZoneData) Len() int { return zd.count }
-
-// HasName reports whether name (absolute) owns static records or is an
-// empty non-terminal of the zone.
-func (zd *ZoneData) HasName(name string) bool {
-	_, ok := zd.names[dns.CanonicalName(name)]
-	return ok
-}
 
 // Records returns copies of every static record in canonical order, SOA
 // first (with the loaded serial).

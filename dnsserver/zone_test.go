@@ -30,7 +30,7 @@ func TestLoadZoneErrors(t *testing.T) {
 		origin  string
 		want    []string // substrings of the error
 	}{
-		{"BadRecordNamesFileAndLine", "$TTL 60\nok A 192.0.2.1\nbad A 300.1.1.1\n", nil, "", []string{"zone.db", "line: 3"}},
+		{"BadRecordNamesFileAndLine", "$TTL 60\nok A 192.0.2.1\nbad A 300.1.1.1\n", nil, "", []string{"zone.db:3:"}},
 		{"RecordOutsideZone", "www.example.org. 60 A 192.0.2.1\n", nil, "", []string{"outside the zone"}},
 		{"SecondSOA", "@ 60 SOA a. b. 1 2 3 4 5\n@ 60 SOA a. b. 2 2 3 4 5\n", nil, "", []string{"second SOA"}},
 		{"CNAMEAndOtherData", "x 60 CNAME y\nx 60 A 192.0.2.1\n", nil, "", []string{"CNAME and other data"}},

@@ -383,10 +383,8 @@ active_failover "gone.example.test." {
 	}
 	fams = d.scrape()
 	for family, match := range map[string]map[string]string{
-		"failoverd_status":                    {"service": "gone.example.test."},
-		"failoverd_served_records":            {"name": "gone.example.test."},
-		"failoverd_probe_target_up":           {"address": "127.0.0.37"},
-		"failoverd_probe_target_rounds_total": {"address": "127.0.0.37"},
+		"failoverd_status":         {"service": "gone.example.test."},
+		"failoverd_served_records": {"name": "gone.example.test."},
 	} {
 		if _, n := metricSum(fams, family, match); n != 0 {
 			t.Errorf("%s%v: %d series left after the service was removed", family, match, n)
@@ -587,18 +585,18 @@ active_failover "www.example.test." {
 }
 `, primary.Port(), rxPort))
 	d.waitAnswer("www.example.test.", dns.TypeA, "127.0.0.51", 5*time.Second)
-	target := map[string]string{"protocol": "HTTP", "address": "127.0.0.51"}
-	d.waitMetric("failoverd_probe_target_rounds_total", target, 5*time.Second, func(v float64) bool { return v >= 1 })
+	httpRounds := map[string]string{"protocol": "HTTP"}
+	d.waitMetric("failoverd_probe_rounds_total", httpRounds, 5*time.Second, func(v float64) bool { return v >= 1 })
 	d.waitMetric("failoverd_status", map[string]string{"address": "127.0.0.51", "status": "up"}, 5*time.Second, func(v float64) bool { return v == 1 })
 
 	families := []string{
-		// probe rounds, failures and duration per target
-		"failoverd_probe_target_rounds_total",
-		"failoverd_probe_target_failures_total",
-		"failoverd_probe_target_duration_seconds",
-		"failoverd_probe_target_up",
+		// probe rounds, failures, duration and targets down per protocol
+		// (no per-target series: docs/operations.md says why)
 		"failoverd_probe_rounds_total",
+		"failoverd_probe_round_failures_total",
+		"failoverd_probe_round_local_failures_total",
 		"failoverd_probe_round_duration_seconds",
+		"failoverd_probe_targets_down",
 		// address, region and service status; served records per name
 		"failoverd_status",
 		"failoverd_transitions_total",
@@ -635,7 +633,8 @@ active_failover "www.example.test." {
 		family string
 		labels []string
 	}{
-		{"failoverd_probe_target_rounds_total", []string{"protocol", "address", "port"}},
+		{"failoverd_probe_rounds_total", []string{"protocol"}},
+		{"failoverd_probe_targets_down", []string{"protocol"}},
 		{"failoverd_status", []string{"service", "region", "address", "status"}},
 		{"failoverd_served_records", []string{"name"}},
 		{"failoverd_dns_queries_total", []string{"zone", "qtype", "rcode"}},
@@ -686,9 +685,8 @@ active_failover "www.example.test." {
 		family string
 		labels map[string]string
 	}{
-		{"failoverd_probe_target_rounds_total", target},
-		{"failoverd_probe_target_failures_total", target},
-		{"failoverd_probe_rounds_total", nil},
+		{"failoverd_probe_rounds_total", httpRounds},
+		{"failoverd_probe_round_failures_total", httpRounds},
 		{"failoverd_probe_round_duration_seconds", nil},
 		{"failoverd_transitions_total", nil},
 		{"failoverd_dns_queries_total", map[string]string{"zone": "example.test.", "qtype": "A", "rcode": "NOERROR"}},
@@ -702,14 +700,11 @@ active_failover "www.example.test." {
 			t.Errorf("%s%v did not move across the failover: %v → %v (%d series)", g.family, g.labels, b, a, n)
 		}
 	}
-	if v, _ := metricSum(after, "failoverd_probe_target_up", target); v != 0 {
-		t.Errorf("failoverd_probe_target_up of the stopped primary = %v, want 0", v)
+	if v, _ := metricSum(after, "failoverd_probe_targets_down", httpRounds); v != 1 {
+		t.Errorf("failoverd_probe_targets_down{protocol=HTTP} with the primary stopped = %v, want 1", v)
 	}
 	if v, n := metricSum(after, "failoverd_status", map[string]string{"address": "127.0.0.51"}); n != 1 || v != 1 {
 		t.Errorf("failoverd_status of 127.0.0.51: %d series summing to %v, want exactly one (down)", n, v)
-	}
-	if v, _ := metricSum(after, "failoverd_probe_target_duration_seconds", target); v < 1 {
-		t.Errorf("failoverd_probe_target_duration_seconds count = %v, want the successful rounds", v)
 	}
 	checkDashboard(t, after)
 }
@@ -754,7 +749,8 @@ func checkDashboard(t *testing.T, fams map[string]*dto.MetricFamily) {
 		}
 	}
 	for _, f := range []string{
-		"failoverd_probe_target_rounds_total", "failoverd_probe_target_failures_total", "failoverd_probe_target_duration_seconds",
+		"failoverd_probe_rounds_total", "failoverd_probe_round_failures_total", "failoverd_probe_round_duration_seconds",
+		"failoverd_probe_targets_down",
 		"failoverd_status", "failoverd_served_records", "failoverd_dns_queries_total", "failoverd_dns_answer_duration_seconds",
 		"failoverd_notify_sent_total", "failoverd_notify_failed_total", "failoverd_notify_dropped_total",
 		"failoverd_config_reloads_total", "failoverd_build_info", "failoverd_transitions_total",

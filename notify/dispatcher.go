@@ -23,7 +23,9 @@ type Backoff struct {
 type Options struct {
 	Hostname      string       // server.hostname: %hos default and syslog HOSTNAME; default os.Hostname()
 	SMTP          *SMTPOptions // nil: e-mails are dropped (and counted)
-	QueueSize     int          // per sink; default 1000
+	QueueSize     int          // messages per sink; default 1000
+	QueueBytes    int          // bytes of queued messages per sink; default 1 MiB
+	MailWorkers   int          // concurrent SMTP sessions; default 2
 	Retry         Backoff
 	DrainTimeout  time.Duration // how long Run keeps delivering after ctx is done; default 5s
 	SendTimeout   time.Duration // bound of one delivery attempt; default 10s (syslog), 30s (e-mail)
@@ -55,11 +57,26 @@ type Dispatcher struct {
 
 // queue is the bounded queue and delivery state of one sink.
 type queue struct {
-	name    string
-	sink    Sink
-	ch      chan Message
-	dropped atomic.Uint64 // drops since the last report
-	failing bool          // owned by the worker goroutine
+	name     string
+	sink     Sink
+	workers  int // goroutines delivering from ch: 1 keeps a syslog stream in order
+	ch       chan Message
+	bytes    atomic.Int64 // size of the messages in ch; added under Dispatcher.mu
+	maxBytes int64
+	dropped  atomic.Uint64 // drops since the last report
+	failing  atomic.Bool   // shared by the queue's workers
+}
+
+// size is what a message costs against Options.QueueBytes.
+func (m Message) size() int64 {
+	n := len(m.Syslog) + len(m.Desc)
+	if m.Mail != nil {
+		n += len(m.Mail.Subject) + len(m.Mail.Body)
+		for _, to := range m.Mail.To {
+			n += len(to)
+		}
+	}
+	return int64(n)
 }
 
 // NewDispatcher returns a Dispatcher; call Run to deliver. reg may be nil.
@@ -72,6 +89,12 @@ func NewDispatcher(opts Options, log *zap.Logger, reg prometheus.Registerer) *Di
 	}
 	if opts.QueueSize <= 0 {
 		opts.QueueSize = 1000
+	}
+	if opts.QueueBytes <= 0 {
+		opts.QueueBytes = 1 << 20
+	}
+	if opts.MailWorkers <= 0 {
+		opts.MailWorkers = 2
 	}
 	if opts.Retry.Initial <= 0 {
 		opts.Retry.Initial = 500 * time.Millisecond
@@ -116,7 +139,7 @@ func NewDispatcher(opts Options, log *zap.Logger, reg prometheus.Registerer) *Di
 			d.log.Error("e-mail notifications disabled", zap.Error(err))
 		} else {
 			d.smtp = s
-			d.email = d.newQueue("smtp "+opts.SMTP.Server, s)
+			d.email = d.newQueue("smtp "+opts.SMTP.Server, s, opts.MailWorkers)
 		}
 	}
 	return d
@@ -141,8 +164,8 @@ func counter(reg prometheus.Registerer, o prometheus.CounterOpts) *prometheus.Co
 	return c
 }
 
-func (d *Dispatcher) newQueue(name string, s Sink) *queue {
-	return &queue{name: name, sink: s, ch: make(chan Message, d.opts.QueueSize)}
+func (d *Dispatcher) newQueue(name string, s Sink, workers int) *queue {
+	return &queue{name: name, sink: s, workers: workers, ch: make(chan Message, d.opts.QueueSize), maxBytes: int64(d.opts.QueueBytes)}
 }
 
 // Publish applies docs/behaviour.md section 8 to ev under route r — which
@@ -202,7 +225,7 @@ func (d *Dispatcher) enqueueSyslog(dest SyslogDest, m Message) {
 	defer d.mu.Unlock()
 	q := d.syslogs[dest]
 	if q == nil {
-		q = d.newQueue("syslog "+dest.Transport+"/"+dest.Address(), NewSyslog(dest, d.opts.SyslogTimeout))
+		q = d.newQueue("syslog "+dest.Transport+"/"+dest.Address(), NewSyslog(dest, d.opts.SyslogTimeout), 1)
 		d.syslogs[dest] = q
 		if d.running && !d.stopped {
 			d.start(q)
@@ -230,11 +253,24 @@ func (d *Dispatcher) enqueueLocked(q *queue, m Message) {
 		d.drop(q, m, "dispatcher stopped")
 		return
 	}
+	size := m.size()
+	if q.bytes.Load()+size > q.maxBytes {
+		d.drop(q, m, "queue bytes full")
+		return
+	}
+	q.bytes.Add(size)
 	select {
 	case q.ch <- m:
 	default:
+		q.bytes.Add(-size)
 		d.drop(q, m, "queue full")
 	}
+}
+
+// dequeued releases m's bytes once a worker took it off q.
+func (q *queue) dequeued(m Message) Message {
+	q.bytes.Add(-m.size())
+	return m
 }
 
 // drop counts a lost message; the first loss of an outage is logged at
@@ -246,10 +282,12 @@ func (d *Dispatcher) drop(q *queue, m Message, why string) {
 	}
 }
 
-// start runs q's worker; d.mu is held.
+// start runs q's workers; d.mu is held.
 func (d *Dispatcher) start(q *queue) {
-	d.wg.Add(1)
-	go d.work(q)
+	for range q.workers {
+		d.wg.Add(1)
+		go d.work(q)
+	}
 }
 
 // Run delivers queued messages until ctx is done, then keeps delivering
@@ -302,26 +340,26 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	d.mu.Unlock()
 	for _, q := range queues {
 		for n := len(q.ch); n > 0; n-- {
-			d.drop(q, <-q.ch, "shutdown")
+			d.drop(q, q.dequeued(<-q.ch), "shutdown")
 		}
 		_ = q.sink.Close()
 	}
 	return nil
 }
 
-// work delivers q's messages in order until Run's ctx is done and the
-// queue is empty.
+// work delivers q's messages until Run's ctx is done and the queue is
+// empty; with one worker per queue, in order.
 func (d *Dispatcher) work(q *queue) {
 	defer d.wg.Done()
 	for {
 		select {
 		case m := <-q.ch:
-			d.deliver(q, m)
+			d.deliver(q, q.dequeued(m))
 		case <-d.runCtx.Done():
 			for {
 				select {
 				case m := <-q.ch:
-					d.deliver(q, m)
+					d.deliver(q, q.dequeued(m))
 				default:
 					return
 				}
@@ -352,8 +390,7 @@ func (d *Dispatcher) deliver(q *queue, m Message) {
 		cancel()
 		if err == nil {
 			d.sent.WithLabelValues(kind).Inc()
-			if q.failing {
-				q.failing = false
+			if q.failing.Swap(false) {
 				d.log.Info("notification sink recovered", zap.String("sink", q.name))
 			}
 			if n := q.dropped.Swap(0); n > 0 {
@@ -362,8 +399,7 @@ func (d *Dispatcher) deliver(q *queue, m Message) {
 			return
 		}
 		d.failed.WithLabelValues(kind).Inc()
-		if !q.failing {
-			q.failing = true
+		if !q.failing.Swap(true) {
 			d.log.Warn("notification delivery failed; retrying", zap.String("sink", q.name), zap.Error(err))
 		} else {
 			d.log.Debug("notification delivery failed", zap.String("sink", q.name), zap.Int("attempt", attempt), zap.Error(err))

@@ -40,8 +40,27 @@ func seconds(d time.Duration) string {
 }
 
 // render returns the value of the variable name (without %) and whether
-// name is a known variable.
+// name is a known variable. Every value goes through Escape, and %msg is
+// capped at MaxMessageBytes: the message comes from the probed target.
 func (v *Vars) render(name string) (string, bool) {
+	switch name {
+	case "msg":
+		if v.Message == "" {
+			return "", true
+		}
+		return escapeCapped(v.Message, MaxMessageBytes) + " ", true
+	case "rti":
+		if !v.HasRTT {
+			return "", true
+		}
+		return seconds(v.RTT) + " ", true
+	}
+	s, ok := v.renderRaw(name)
+	return Escape(s), ok
+}
+
+// renderRaw returns the unescaped value of every variable but %msg and %rti.
+func (v *Vars) renderRaw(name string) (string, bool) {
 	switch name {
 	case "hos":
 		return v.Hostname, true
@@ -60,16 +79,6 @@ func (v *Vars) render(name string) (string, bool) {
 		return strings.Join(v.Rdata, ","), true
 	case "sit":
 		return v.Site, true
-	case "rti":
-		if !v.HasRTT {
-			return "", true
-		}
-		return seconds(v.RTT) + " ", true
-	case "msg":
-		if v.Message == "" {
-			return "", true
-		}
-		return v.Message + " ", true
 	case "adr":
 		return v.Address, true
 	case "med":
@@ -88,7 +97,8 @@ func (v *Vars) render(name string) (string, bool) {
 }
 
 // Format renders format, replacing every %xxx variable of docs/behaviour.md
-// section 8 with its value from v; any other % sequence is copied unchanged.
+// section 8 with its value from v, escaped (see Escape); any other %
+// sequence is copied unchanged.
 func Format(format string, v Vars) string {
 	var b strings.Builder
 	b.Grow(len(format) + 64)

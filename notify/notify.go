@@ -2,13 +2,23 @@
 // RFC 5424 over UDP or TCP) and e-mails, following docs/behaviour.md section 8.
 //
 // The Dispatcher never blocks its caller: Publish formats the messages an
-// event calls for and puts them on a bounded queue per sink (one per
-// distinct syslog destination, one for SMTP). Run delivers them with retry
-// and backoff; messages that cannot be queued or delivered are dropped,
-// counted in failoverd_notify_dropped_total and logged.
+// event calls for and puts them on a queue per sink (one per distinct
+// syslog destination, one for SMTP), bounded in messages and in bytes. Run
+// delivers them with retry and backoff; messages that cannot be queued or
+// delivered are dropped, counted in failoverd_notify_dropped_total and
+// logged.
 //
-// Delivery is at least once per sink and in order: a message is retried
-// until the receiver confirms it (SMTP) or the socket accepts it (syslog).
+// Values that come from a probed target reach a syslog frame or an e-mail
+// only through Escape (control characters written out), and the probe
+// message is capped at MaxMessageBytes: a hostile target cannot forge
+// syslog lines or mail headers, nor fill the queues.
+//
+// Delivery is at least once per sink: a message is retried until the
+// receiver confirms it (SMTP) or the socket accepts it (syslog). Syslog
+// messages leave in order, one worker per destination; e-mails go out
+// through Options.MailWorkers concurrent sessions, so one session stalled by
+// the server does not hold back the others (and mails may be reordered;
+// each carries its event time in its Date).
 // TCP syslog reconnects when the receiver closes the connection; a UDP
 // receiver that is down silently misses what is sent before the ICMP
 // errors come back.
@@ -100,10 +110,9 @@ func (r SyslogRoute) Dest() SyslogDest {
 
 // Route says where one service's messages go.
 type Route struct {
-	Syslog           *SyslogRoute // nil: no syslog block
-	Emails           []string     // the contact's addresses
-	NotifyEvents     []string     // e-mail filter: ip, svc, nosrv
-	AllChangesByMail bool         // sf_pool: every status change is mailed
+	Syslog       *SyslogRoute // nil: no syslog block
+	Emails       []string     // the contact's addresses
+	NotifyEvents []string     // e-mail filter: ip, svc, nosrv (an sf_pool's route lists svc: every status change)
 }
 
 // SyslogText returns the syslog message text an event calls for under
@@ -136,15 +145,15 @@ func SyslogText(ev Event, r SyslogRoute) (string, bool) {
 }
 
 // WantsMail reports whether an event is e-mailed under route r: its kind
-// is ip, svc or nosrv and either listed in NotifyEvents or the route mails
-// every change (sf_pool). Rounds and rttm events are never mailed.
+// is ip, svc or nosrv and listed in NotifyEvents. Rounds and rttm events
+// are never mailed.
 func WantsMail(ev Event, r Route) bool {
 	if len(r.Emails) == 0 {
 		return false
 	}
 	switch ev.Kind {
 	case KindIP, KindSvc, KindNoSrv:
-		return r.AllChangesByMail || slices.Contains(r.NotifyEvents, ev.Kind)
+		return slices.Contains(r.NotifyEvents, ev.Kind)
 	}
 	return false
 }
@@ -169,7 +178,8 @@ func eventVars(ev Event) Vars {
 }
 
 // Sink delivers one queued message to one destination; the Dispatcher owns
-// queueing, retries and metrics, and calls a Sink from one goroutine.
+// queueing, retries and metrics. It calls a syslog sink from one goroutine
+// and the e-mail sink from Options.MailWorkers goroutines.
 type Sink interface {
 	// Kind is the metric label of the sink: "syslog" or "email".
 	Kind() string

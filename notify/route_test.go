@@ -69,25 +69,23 @@ func TestMailFollowsNotifyEvents(t *testing.T) {
 		name   string
 		kind   string
 		events []string
-		all    bool
 		emails []string
 		want   bool
 	}{
-		{"svc listed", KindSvc, []string{"svc"}, false, emails, true},
-		{"ip not listed", KindIP, []string{"svc"}, false, emails, false},
-		{"ip listed", KindIP, []string{"ip", "svc"}, false, emails, true},
-		{"nosrv listed", KindNoSrv, []string{"ip", "svc", "nosrv"}, false, emails, true},
-		{"nosrv not listed", KindNoSrv, []string{"ip", "svc"}, false, emails, false},
-		{"sf_pool mails every ip change", KindIP, nil, true, emails, true},
-		{"sf_pool mails every svc change", KindSvc, nil, true, emails, true},
-		{"rounds are never mailed", KindRound, []string{"ip", "svc", "nosrv"}, true, emails, false},
-		{"ep is never mailed", KindEP, []string{"ip", "svc", "nosrv"}, true, emails, false},
-		{"perf is never mailed", KindPerf, []string{"ip", "svc", "nosrv"}, true, emails, false},
-		{"no contact, no mail", KindSvc, []string{"svc"}, true, nil, false},
+		{"svc listed", KindSvc, []string{"svc"}, emails, true},
+		{"ip not listed", KindIP, []string{"svc"}, emails, false},
+		{"ip listed", KindIP, []string{"ip", "svc"}, emails, true},
+		{"nosrv listed", KindNoSrv, []string{"ip", "svc", "nosrv"}, emails, true},
+		{"nosrv not listed", KindNoSrv, []string{"ip", "svc"}, emails, false},
+		{"sf_pool route lists svc: every status change", KindSvc, []string{"svc"}, emails, true},
+		{"rounds are never mailed", KindRound, []string{"ip", "svc", "nosrv"}, emails, false},
+		{"ep is never mailed", KindEP, []string{"ip", "svc", "nosrv"}, emails, false},
+		{"perf is never mailed", KindPerf, []string{"ip", "svc", "nosrv"}, emails, false},
+		{"no contact, no mail", KindSvc, []string{"svc"}, nil, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := Route{Emails: tc.emails, NotifyEvents: tc.events, AllChangesByMail: tc.all}
+			r := Route{Emails: tc.emails, NotifyEvents: tc.events}
 			if got := WantsMail(Event{Kind: tc.kind}, r); got != tc.want {
 				t.Errorf("WantsMail = %v, want %v", got, tc.want)
 			}

@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -28,8 +29,16 @@ type SMTPOptions struct {
 	Password      string
 	StartTLS      string // never | opportunistic (default) | required
 	TLSSkipVerify bool   // accept any server certificate (tests)
-	Timeout       time.Duration
+	// Timeout bounds the dial and each SMTP command; default 15s.
+	Timeout time.Duration
+	// GreetingTimeout bounds the wait for the server to start its 220
+	// greeting after the TCP handshake; default 10s. A server that accepts
+	// connections and never greets costs each attempt no more than this.
+	GreetingTimeout time.Duration
 }
+
+// DefaultGreetingTimeout is SMTPOptions.GreetingTimeout when unset.
+const DefaultGreetingTimeout = 10 * time.Second
 
 // Mail is one queued e-mail.
 type Mail struct {
@@ -40,7 +49,9 @@ type Mail struct {
 }
 
 // SMTP is a Sink that sends each Mail in its own SMTP session through
-// github.com/wneessen/go-mail.
+// github.com/wneessen/go-mail. It keeps no connection between deliveries,
+// so it is safe for concurrent use: the Dispatcher runs several e-mail
+// workers on one SMTP sink.
 type SMTP struct {
 	opts SMTPOptions
 	host string
@@ -64,6 +75,9 @@ func NewSMTP(opts SMTPOptions) (*SMTP, error) {
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = 15 * time.Second
+	}
+	if opts.GreetingTimeout <= 0 {
+		opts.GreetingTimeout = DefaultGreetingTimeout
 	}
 	switch opts.StartTLS {
 	case "":
@@ -101,7 +115,16 @@ func (s *SMTP) client(ctx context.Context) (c *mail.Client, stop func(), err err
 		mu.Lock()
 		stops = append(stops, context.AfterFunc(ctx, func() { conn.Close() }))
 		mu.Unlock()
-		return conn, nil
+		by := time.Now().Add(s.opts.GreetingTimeout)
+		if dl, ok := dctx.Deadline(); ok && dl.Before(by) {
+			by = dl
+		}
+		g, err := awaitGreeting(conn, by)
+		if err != nil {
+			conn.Close()
+			return nil, err
+		}
+		return g, nil
 	}
 	timeout := s.opts.Timeout
 	if dl, ok := ctx.Deadline(); ok {
@@ -178,14 +201,57 @@ func (s *SMTP) Deliver(ctx context.Context, m Message) error {
 	return nil
 }
 
+// awaitGreeting waits until by for the server to send the first bytes of
+// its greeting and returns conn with them put back in front. go-mail bounds
+// the greeting only by the whole session's timeout; this lets a silent
+// server be given up on sooner than a slow one in the middle of a session.
+func awaitGreeting(conn net.Conn, by time.Time) (net.Conn, error) {
+	wait := time.Until(by).Round(time.Millisecond)
+	if err := conn.SetReadDeadline(by); err != nil {
+		return nil, err
+	}
+	buf := make([]byte, 512)
+	n, err := conn.Read(buf)
+	if err != nil {
+		if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
+			return nil, fmt.Errorf("no greeting from the server within %v", wait)
+		}
+		return nil, fmt.Errorf("waiting for the greeting: %w", err)
+	}
+	if err := conn.SetReadDeadline(time.Time{}); err != nil {
+		return nil, err
+	}
+	return &greetedConn{Conn: conn, pending: buf[:n]}, nil
+}
+
+// greetedConn is a connection whose first bytes were read by awaitGreeting.
+type greetedConn struct {
+	net.Conn
+	pending []byte // read by awaitGreeting, not yet by go-mail
+}
+
+// Read implements net.Conn: the greeting's bytes first.
+func (c *greetedConn) Read(p []byte) (int, error) {
+	if len(c.pending) > 0 {
+		n := copy(p, c.pending)
+		c.pending = c.pending[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}
+
 // Close implements Sink.
 func (s *SMTP) Close() error { return nil }
 
 // composeMail builds the e-mail of one change event: the subject names
 // the service, the region or address and the new status; the body has the
 // old and new status, the time, the served records and the probe message.
+// Every value is escaped (see Escape) and the probe message capped at
+// MaxMessageBytes, as in syslog messages.
 func composeMail(ev Event, to []string) *Mail {
 	v := ev.Vars
+	ev.Service, ev.Region, ev.Address = Escape(ev.Service), Escape(ev.Region), Escape(ev.Address)
+	ev.OldStatus, ev.NewStatus, ev.Kind = Escape(ev.OldStatus), Escape(ev.NewStatus), Escape(ev.Kind)
 	where := ev.Region
 	switch ev.Kind {
 	case KindIP, KindNoSrv:
@@ -217,7 +283,7 @@ func composeMail(ev Event, to []string) *Mail {
 	line("Old status", old)
 	line("New status", ev.NewStatus)
 	line("Time", v.Time.UTC().Format(time.RFC3339))
-	rdata := strings.Join(v.Rdata, ",")
+	rdata := Escape(strings.Join(v.Rdata, ","))
 	if rdata == "" {
 		rdata = "(none)"
 	}
@@ -228,8 +294,8 @@ func composeMail(ev Event, to []string) *Mail {
 	if v.HasRTT {
 		line("Response time", seconds(v.RTT)+"s")
 	}
-	line("Probe message", v.Message)
-	line("Site", v.Site)
-	line("Monitor host", v.Hostname)
+	line("Probe message", escapeCapped(v.Message, MaxMessageBytes))
+	line("Site", Escape(v.Site))
+	line("Monitor host", Escape(v.Hostname))
 	return &Mail{To: append([]string(nil), to...), Subject: subject, Body: b.String(), Date: v.Time}
 }

@@ -4,7 +4,7 @@ import (
 	"testing"
 )
 
-func afSpec(address, target, mode, data string, autoRecover bool, rd int) Spec {
+func afSpec(address, target string, mode FailoverMode, data string, autoRecover bool, rd int) Spec {
 	return Spec{Sites: []string{"iad"}, Services: []Service{{
 		FQDN: "www.example.com.", Kind: KindActiveFailover, TTL: 30, Active: true, AutoRecover: autoRecover,
 		RecoveryDelay: rd, Address: address, Target: target, FailoverMode: mode, FailoverData: data,
@@ -19,7 +19,7 @@ func TestActiveFailover(t *testing.T) {
 		name       string
 		spec       Spec
 		steps      []step
-		wantStatus string
+		wantStatus Status
 		wantServed string
 		wantType   string
 	}{
@@ -51,7 +51,7 @@ func TestActiveFailover(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := New(tc.spec, nil, newClock().t)
+			e := New(tc.spec, nil)
 			run(t, e, newClock(), tc.steps)
 			v, _ := e.Service("www.example.com.")
 			if v.Status != tc.wantStatus {
@@ -70,7 +70,7 @@ func TestActiveFailover(t *testing.T) {
 func TestActiveFailover_InactiveFromConfig(t *testing.T) {
 	spec := afSpec("192.0.2.1", "t:p", FailoverIP, "192.0.2.2", true, 0)
 	spec.Services[0].Active = false
-	e := New(spec, nil, newClock().t)
+	e := New(spec, nil)
 	if tr := run(t, e, newClock(), seq(down("t:p"))); len(tr) != 0 {
 		t.Fatalf("inactive service produced %q", kinds(tr, false))
 	}
@@ -81,7 +81,7 @@ func TestActiveFailover_InactiveFromConfig(t *testing.T) {
 
 // docs/behaviour.md section 4: events of an active failover service.
 func TestActiveFailover_Events(t *testing.T) {
-	e := New(afSpec("192.0.2.1", "t:p", FailoverIP, "192.0.2.2", true, 0), nil, newClock().t)
+	e := New(afSpec("192.0.2.1", "t:p", FailoverIP, "192.0.2.2", true, 0), nil)
 	tr := run(t, e, newClock(), seq(up("t:p"), down("t:p")))
 	want := []string{"ip:global:192.0.2.1:unk>up", "svc:global::unk>ok", "ip:global:192.0.2.1:up>down", "svc:global::ok>failover"}
 	if got := kinds(tr, false); !eq(got, want) {

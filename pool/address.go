@@ -27,7 +27,7 @@ type Sample struct {
 type addrState struct {
 	target     string
 	perfTarget string
-	status     string
+	status     Status
 	upStreak   int
 	removed    bool
 
@@ -50,8 +50,11 @@ func newAddrState(target, perfTarget string) *addrState {
 
 // round applies one monitor round with recovery_delay hysteresis
 // (docs/behaviour.md section 2) and reports the status before it.
-func (a *addrState) round(o Observation, recoveryDelay int, removable bool) (old string) {
+func (a *addrState) round(o Observation, recoveryDelay int, removable bool) (old Status) {
 	old = a.status
+	if o.Unknown {
+		return old // no observation: nothing to count or keep
+	}
 	s := Sample{Time: o.Time, Up: o.Up, RTT: o.RTT, Site: o.Site, Message: o.Message}
 	a.haveLast, a.last = true, s
 	a.probes++
@@ -103,7 +106,7 @@ func (a *addrState) recover() bool {
 
 // perfRound records one performance round.
 func (a *addrState) perfRound(o Observation) {
-	if !o.Up {
+	if !o.Up || o.Unknown {
 		return
 	}
 	if a.perf == nil {

@@ -11,9 +11,9 @@ func TestAddressStatus(t *testing.T) {
 	tests := []struct {
 		name       string
 		rd         int
-		modeA      string
+		modeA      ServeMode
 		steps      []step
-		wantStatus string // status of a
+		wantStatus Status // status of a
 		wantServed string // global served set
 		wantRemove bool
 	}{
@@ -39,7 +39,7 @@ func TestAddressStatus(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			spec := gslbSpec(true, tc.rd, Region{Code: GlobalRegion, MinHealthy: 1, Entries: []Entry{ent(a, tc.modeA, 1), ent(b, ServeObey, 1)}})
-			e := New(spec, nil, newClock().t)
+			e := New(spec, nil)
 			run(t, e, newClock(), tc.steps)
 			ev := entryView(t, e, "app.example.com.", GlobalRegion, a)
 			if ev.Status != tc.wantStatus {
@@ -58,7 +58,7 @@ func TestAddressStatus(t *testing.T) {
 // docs/behaviour.md section 2: a removed address still shows whether it answers again.
 func TestRemovedAddressStillProbed(t *testing.T) {
 	const a = "192.0.2.10"
-	e := New(gslbSpec(true, 0, Region{Code: GlobalRegion, MinHealthy: 1, Entries: []Entry{ent(a, ServeRemove, 1), ent("192.0.2.11", ServeObey, 1)}}), nil, newClock().t)
+	e := New(gslbSpec(true, 0, Region{Code: GlobalRegion, MinHealthy: 1, Entries: []Entry{ent(a, ServeRemove, 1), ent("192.0.2.11", ServeObey, 1)}}), nil)
 	run(t, e, newClock(), seq(down("t:"+a), up("t:"+a)))
 	ev := entryView(t, e, "app.example.com.", GlobalRegion, a)
 	if !ev.Removed || ev.Status != StatusDown || ev.LastResult != StatusUp || !ev.HasRTT {
@@ -70,7 +70,7 @@ func TestRemovedAddressStillProbed(t *testing.T) {
 // changes nothing is a round event; ip events for other modes.
 func TestAddressEventKinds(t *testing.T) {
 	const a, b = "192.0.2.10", "192.0.2.11"
-	e := New(gslbSpec(true, 0, Region{Code: GlobalRegion, MinHealthy: 1, Entries: []Entry{ent(a, ServeNo, 1), ent(b, ServeObey, 1)}}), nil, newClock().t)
+	e := New(gslbSpec(true, 0, Region{Code: GlobalRegion, MinHealthy: 1, Entries: []Entry{ent(a, ServeNo, 1), ent(b, ServeObey, 1)}}), nil)
 	tr := run(t, e, newClock(), seq(up("t:"+a), up("t:"+a), down("t:"+b)))
 	got := kinds(tr, false)
 	want := []string{
@@ -91,7 +91,8 @@ func TestOneTransitionPerRegion(t *testing.T) {
 	e := New(gslbSpec(true, 0,
 		Region{Code: "US East", MinHealthy: 1, Entries: []Entry{ent(a, ServeObey, 1), ent(b, ServeObey, 1)}},
 		Region{Code: GlobalRegion, MinHealthy: 1, Entries: []Entry{ent(a, ServeObey, 1)}},
-	), nil, newClock().t)
+	), nil)
+
 	tr := run(t, e, newClock(), seq(up("t:"+a)))
 	got := kinds(tr, false)
 	want := []string{"ip:US East:192.0.2.10:unk>up", "ip:global:192.0.2.10:unk>up", "svc:US East::unk>ok", "svc:global::unk>ok"}
@@ -110,10 +111,10 @@ func TestOneTransitionPerRegion(t *testing.T) {
 func TestAddressStatusAndRemovedSurviveRestart(t *testing.T) {
 	const a, b = "192.0.2.10", "192.0.2.11"
 	spec := gslbSpec(true, 1, Region{Code: GlobalRegion, MinHealthy: 1, Entries: []Entry{ent(a, ServeRemove, 1), ent(b, ServeObey, 1)}})
-	e := New(spec, nil, newClock().t)
+	e := New(spec, nil)
 	c := newClock()
 	run(t, e, c, seq(down("t:"+a), down("t:"+b)))
-	e2 := New(spec, e.State(), c.t)
+	e2 := New(spec, e.State())
 	if ev := entryView(t, e2, "app.example.com.", GlobalRegion, a); !ev.Removed || ev.Status != StatusDown {
 		t.Fatalf("a after restart = %+v, want removed down", ev)
 	}

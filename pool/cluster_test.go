@@ -35,7 +35,7 @@ func TestCluster_ServedSet(t *testing.T) {
 		reals    []Real
 		steps    []step
 		want     string
-		wantMode string
+		wantMode FailoverMode
 	}{
 		{"EnabledWeightedUpServed", base, nil, "192.0.2.51,192.0.2.52", ClusterModeNormal},
 		{"DownNotServed", base, seq(down("c:web1")), "192.0.2.52", ClusterModeNormal},
@@ -61,7 +61,7 @@ func TestCluster_ServedSet(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := New(clusterSpec(tc.reals...), nil, newClock().t)
+			e := New(clusterSpec(tc.reals...), nil)
 			run(t, e, newClock(), tc.steps)
 			if got := served(t, e, web, GlobalRegion); !eq(got, list(tc.want)) {
 				t.Errorf("served = %v, want %v", got, tc.want)
@@ -76,7 +76,7 @@ func TestCluster_ServedSet(t *testing.T) {
 // docs/behaviour.md section 6: SRV at _<service>._<protocol>.<fqdn> with priority 10, the
 // weight and port, and target <real>.<fqdn> answering with its address.
 func TestCluster_SRVAndTargets(t *testing.T) {
-	e := New(clusterSpec(rs("web1", "192.0.2.51", 10, true, false), rs("web6", "2001:db8::56", 3, true, false)), nil, newClock().t)
+	e := New(clusterSpec(rs("web1", "192.0.2.51", 10, true, false), rs("web6", "2001:db8::56", 3, true, false)), nil)
 	srv := servedSet(t, e, "_https._tcp."+web, GlobalRegion)
 	if len(srv.Records) != 2 {
 		t.Fatalf("SRV records = %+v", srv.Records)
@@ -108,7 +108,7 @@ func TestCluster_SRVAndTargets(t *testing.T) {
 func TestCluster_Operations(t *testing.T) {
 	spec := clusterSpec(rs("web1", "192.0.2.51", 10, true, false), rs("web2", "192.0.2.52", 5, false, false), rs("sorry", "192.0.2.59", 1, true, true))
 	c := newClock()
-	e := New(spec, nil, c.t)
+	e := New(spec, nil)
 	type op func() (bool, []Transition, error)
 	n := func() timeT { return c.next() }
 	tests := []struct {
@@ -152,7 +152,7 @@ func TestCluster_Operations(t *testing.T) {
 			t.Fatalf("%s: changed=%v err=%v, want %v %v", tc.name, changed, err, tc.wantChanged, tc.wantErr)
 		}
 	}
-	e2 := New(spec, e.State(), c.t)
+	e2 := New(spec, e.State())
 	got := e2.Clusters()[0].Services[0].Reals
 	want := []struct {
 		enabled, fallback bool
@@ -167,7 +167,7 @@ func TestCluster_Operations(t *testing.T) {
 
 // docs/behaviour.md section 6: real statistics and status transitions.
 func TestCluster_Statistics(t *testing.T) {
-	e := New(clusterSpec(rs("web1", "192.0.2.51", 10, true, false), rs("web2", "192.0.2.52", 5, true, false)), nil, newClock().t)
+	e := New(clusterSpec(rs("web1", "192.0.2.51", 10, true, false), rs("web2", "192.0.2.52", 5, true, false)), nil)
 	tr := run(t, e, newClock(), seq(up("c:web1"), down("c:web1"), up("c:web1")))
 	if got := kinds(tr, false); !eq(got, []string{"ip:global:192.0.2.51:unk>up", "ip:global:192.0.2.51:up>down", "ip:global:192.0.2.51:down>up"}) {
 		t.Fatalf("transitions = %q", got)

@@ -33,7 +33,7 @@ type service struct {
 
 	// sf_pool: latest result per monitoring site, and the status.
 	siteRes  map[string]*addrState
-	sfStatus string
+	sfStatus Status
 }
 
 // region is the runtime form of a Region (or of the single implicit
@@ -43,7 +43,7 @@ type region struct {
 	cfg      Region // effective options (autopopulate: the global region's)
 	entries  []*entry
 	latched  bool
-	status   string
+	status   Status
 	ep       []*entry
 	served   []Record
 	failOpen bool
@@ -81,9 +81,8 @@ func RealKey(cluster, service, real string) string {
 
 // New builds an engine from spec, restoring address statuses, removed
 // addresses, latches and operator overrides from state (nil = fresh start).
-// now is accepted for symmetry with the other inputs; a start-up emits no
-// transitions.
-func New(spec Spec, state *State, now time.Time) *Engine {
+// A start-up emits no transitions.
+func New(spec Spec, state *State) *Engine {
 	e := &Engine{}
 	e.ov = overridesFrom(state)
 	e.build(spec, nil, state)
@@ -96,7 +95,7 @@ func New(spec Spec, state *State, now time.Time) *Engine {
 // transition for every surviving region whose status changed.
 func (e *Engine) Reconfigure(spec Spec, now time.Time) []Transition {
 	old := &Engine{services: e.services, byFQDN: e.byFQDN, clusters: e.clusters, addrs: e.addrs, reals: e.reals}
-	before := map[string]string{}
+	before := map[string]Status{}
 	for _, s := range old.services {
 		for code, st := range s.statusMap() {
 			before[RegionKey(s.cfg.FQDN, code)] = st
@@ -278,14 +277,15 @@ func (e *Engine) restoreReal(key string, rc Real, old *Engine, st *State) *addrS
 	return a
 }
 
-func validAddrStatus(s string) bool {
+func validAddrStatus(s Status) bool {
 	return s == StatusUnk || s == StatusUp || s == StatusDown
 }
 
 // Observe applies one completed probe round and returns its transitions:
 // per consuming region entry / sf_pool site / cluster real one ip, nosrv or
 // round (perf for a performance target), then svc and ep changes. Rounds
-// for an inactive service are ignored.
+// for an inactive service are ignored. An Unknown round changes nothing:
+// its transitions are round events that carry its message.
 func (e *Engine) Observe(o Observation) []Transition {
 	if o.Site == "" && len(e.spec.Sites) > 0 {
 		o.Site = e.spec.Sites[0]
@@ -322,6 +322,9 @@ func (e *Engine) Observe(o Observation) []Transition {
 		switch {
 		case sb.sf:
 			a := s.siteRes[o.Site]
+			if a == nil && o.Unknown {
+				continue // a site that could not probe is not a site that spoke
+			}
 			if a == nil {
 				a = newAddrState(s.cfg.Target, "")
 				s.siteRes[o.Site] = a
@@ -360,7 +363,7 @@ type pendingTr struct {
 	e    *entry
 	perf bool
 	site *addrState
-	old  string
+	old  Status
 
 	cs   *clusterSvc
 	real *realServer
@@ -409,7 +412,7 @@ func (p pendingTr) transition(o Observation) Transition {
 	return t
 }
 
-func changedKind(old, new, kind string) string {
+func changedKind(old, new Status, kind EventKind) EventKind {
 	if old == new {
 		return EventRound
 	}
@@ -418,7 +421,7 @@ func changedKind(old, new, kind string) string {
 
 // snap is a service's statuses and eligibility pools before a change.
 type snap struct {
-	status map[string]string
+	status map[string]Status
 	ep     map[string]string
 }
 
@@ -458,7 +461,7 @@ func (s *service) diff(sn snap, at time.Time, site string) []Transition {
 	return tr
 }
 
-func (s *service) svcTransition(code, old, new string, at time.Time, site string) Transition {
+func (s *service) svcTransition(code string, old, new Status, at time.Time, site string) Transition {
 	t := Transition{Kind: EventSvc, Service: s.cfg.FQDN, ServiceKind: s.cfg.Kind, Region: code,
 		Old: old, New: new, Time: at, Site: site}
 	if s.cfg.Kind == KindSFPool {
@@ -481,11 +484,11 @@ func (s *service) statusCodes() []string {
 	return out
 }
 
-func (s *service) statusMap() map[string]string {
+func (s *service) statusMap() map[string]Status {
 	if s.cfg.Kind == KindSFPool {
-		return map[string]string{GlobalRegion: s.sfStatus}
+		return map[string]Status{GlobalRegion: s.sfStatus}
 	}
-	m := make(map[string]string, len(s.regions))
+	m := make(map[string]Status, len(s.regions))
 	for _, r := range s.regions {
 		m[r.code] = r.status
 	}
@@ -726,11 +729,11 @@ func rdata(recs []Record) []string {
 
 // serviceStatus is the worst region status (failover > trouble > unk > ok),
 // or the sf_pool status.
-func (s *service) serviceStatus() string {
+func (s *service) serviceStatus() Status {
 	if s.cfg.Kind == KindSFPool {
 		return s.sfStatus
 	}
-	rank := map[string]int{StatusOK: 0, StatusUnk: 1, StatusTrouble: 2, StatusFailover: 3}
+	rank := map[Status]int{StatusOK: 0, StatusUnk: 1, StatusTrouble: 2, StatusFailover: 3}
 	worst := StatusOK
 	if len(s.regions) == 0 {
 		worst = StatusUnk

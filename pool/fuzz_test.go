@@ -14,8 +14,8 @@ import (
 // back to its entry.
 func fuzzSpec(r *rand.Rand) (Spec, []string) {
 	codes := []string{GlobalRegion, "US East", "US West", "EU West"}
-	modes := []string{ServeAlways, ServeObey, ServeRemove, ServeNo}
-	fmodes := []string{FailoverIP, FailoverCNAME, FailoverRegion, FailoverGlobal}
+	modes := []ServeMode{ServeAlways, ServeObey, ServeRemove, ServeNo}
+	fmodes := []FailoverMode{FailoverIP, FailoverCNAME, FailoverRegion, FailoverGlobal}
 	var targets []string
 	kind := KindGSLB
 	if r.IntN(2) == 0 {
@@ -155,7 +155,7 @@ func FuzzEngineInvariants(f *testing.F) {
 		r := rand.New(rand.NewPCG(binary.LittleEndian.Uint64(seed[:]), 7))
 		spec, targets := fuzzSpec(r)
 		now := time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC)
-		e := New(spec, nil, now)
+		e := New(spec, nil)
 		checkInvariants(t, e)
 		for range 200 {
 			now = now.Add(time.Second)
@@ -178,7 +178,7 @@ func FuzzEngineInvariants(f *testing.F) {
 				}
 			case 6:
 				if r.IntN(4) == 0 {
-					e = New(spec, e.State(), now) // restart
+					e = New(spec, e.State()) // restart
 				}
 			default:
 				e.Observe(Observation{Target: targets[r.IntN(len(targets))], Up: r.IntN(3) > 0,

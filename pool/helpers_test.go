@@ -25,7 +25,9 @@ type step struct {
 	up     bool
 	rtt    time.Duration
 	site   string
-	cmd    func(e *Engine, now time.Time) (bool, []Transition, error)
+	// unknown: the probe failed for a local reason (Observation.Unknown).
+	unknown bool
+	cmd     func(e *Engine, now time.Time) (bool, []Transition, error)
 }
 
 func up(target string) step   { return step{target: target, up: true, rtt: 10 * time.Millisecond} }
@@ -33,6 +35,7 @@ func down(target string) step { return step{target: target} }
 func upSite(target, site string) step {
 	return step{target: target, up: true, rtt: 10 * time.Millisecond, site: site}
 }
+func unknown(target string) step        { return step{target: target, unknown: true} }
 func downSite(target, site string) step { return step{target: target, site: site} }
 func perf(target string, rtt time.Duration) step {
 	return step{target: target, up: true, rtt: rtt}
@@ -78,10 +81,13 @@ func run(t *testing.T, e *Engine, c *clock, steps []step) []Transition {
 			continue
 		}
 		msg := ""
-		if !s.up {
+		switch {
+		case s.unknown:
+			msg = "cannot probe: too many open files"
+		case !s.up:
 			msg = "connection refused"
 		}
-		all = append(all, e.Observe(Observation{Target: s.target, Up: s.up, RTT: s.rtt, Message: msg, Site: s.site, Time: now})...)
+		all = append(all, e.Observe(Observation{Target: s.target, Up: s.up, Unknown: s.unknown, RTT: s.rtt, Message: msg, Site: s.site, Time: now})...)
 	}
 	return all
 }
@@ -116,7 +122,7 @@ func servedSet(t *testing.T, e *Engine, name, region string) Served {
 	return Served{}
 }
 
-func regionStatus(t *testing.T, e *Engine, fqdn, code string) string {
+func regionStatus(t *testing.T, e *Engine, fqdn, code string) Status {
 	t.Helper()
 	v, ok := e.Service(fqdn)
 	if !ok {
@@ -166,7 +172,7 @@ func kinds(tr []Transition, skipRounds bool) []string {
 		if skipRounds && (t.Kind == EventRound || t.Kind == EventPerf) {
 			continue
 		}
-		out = append(out, t.Kind+":"+t.Region+":"+t.Address+":"+t.Old+">"+t.New)
+		out = append(out, string(t.Kind)+":"+t.Region+":"+t.Address+":"+string(t.Old)+">"+string(t.New))
 	}
 	return out
 }
@@ -180,7 +186,7 @@ func gslbSpec(autoRecover bool, rd int, regions ...Region) Spec {
 }
 
 // ent is an entry probed under target "t:<address>".
-func ent(addr, mode string, weight int) Entry {
+func ent(addr string, mode ServeMode, weight int) Entry {
 	return Entry{Address: addr, ServeMode: mode, Weight: weight, Target: "t:" + addr, PerfTarget: "p:" + addr}
 }
 

@@ -11,7 +11,7 @@ const (
 )
 
 // threeRegions: US East and US West fail over as given, global to "global".
-func threeRegions(eastMode, eastData, westMode, westData string, minHealthy int) []Region {
+func threeRegions(eastMode FailoverMode, eastData string, westMode FailoverMode, westData string, minHealthy int) []Region {
 	return []Region{
 		{Code: "US East", ServeCount: 2, MinHealthy: minHealthy, FailoverMode: eastMode, FailoverData: eastData,
 			Entries: []Entry{ent(e1, ServeObey, 5), ent(e2, ServeObey, 10)}},
@@ -45,7 +45,7 @@ func TestRegionStatusAndFailover(t *testing.T) {
 		regions    []Region
 		steps      []step
 		region     string
-		wantStatus string
+		wantStatus Status
 		wantServed string
 		wantType   string // type of the first served record, when set
 	}{
@@ -90,7 +90,7 @@ func TestRegionStatusAndFailover(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := New(gslbSpec(true, 0, tc.regions...), nil, newClock().t)
+			e := New(gslbSpec(true, 0, tc.regions...), nil)
 			run(t, e, newClock(), tc.steps)
 			if got := regionStatus(t, e, "app.example.com.", tc.region); got != tc.wantStatus {
 				t.Errorf("status = %s, want %s", got, tc.wantStatus)
@@ -110,7 +110,7 @@ func TestRegionStatusAndFailover(t *testing.T) {
 // docs/behaviour.md section 3: the client's own region's serve_count applies to whatever set
 // it ends up serving; weights come with the records.
 func TestClientServeCountAppliesToFailoverSet(t *testing.T) {
-	e := New(gslbSpec(true, 0, threeRegions(FailoverRegion, "US West", FailoverGlobal, "", 1)...), nil, newClock().t)
+	e := New(gslbSpec(true, 0, threeRegions(FailoverRegion, "US West", FailoverGlobal, "", 1)...), nil)
 	run(t, e, newClock(), allDown(e1, e2))
 	east := servedSet(t, e, "app.example.com.", "US East")
 	west := servedSet(t, e, "app.example.com.", "US West")
@@ -120,7 +120,7 @@ func TestClientServeCountAppliesToFailoverSet(t *testing.T) {
 	if !eq(rdata(east.Records), rdata(west.Records)) {
 		t.Fatalf("east serves %v, want west's %v", rdata(east.Records), rdata(west.Records))
 	}
-	ex := New(gslbSpec(true, 0, threeRegions(FailoverGlobal, "", FailoverGlobal, "", 1)...), nil, newClock().t)
+	ex := New(gslbSpec(true, 0, threeRegions(FailoverGlobal, "", FailoverGlobal, "", 1)...), nil)
 	for _, r := range servedSet(t, ex, "app.example.com.", "US East").Records {
 		if (r.Data == e1 && r.Weight != 5) || (r.Data == e2 && r.Weight != 10) {
 			t.Fatalf("record %+v has the wrong weight", r)
@@ -133,7 +133,7 @@ func TestClientServeCountAppliesToFailoverSet(t *testing.T) {
 func TestAutoRecoverFalseLatch(t *testing.T) {
 	spec := gslbSpec(false, 0, threeRegions(FailoverGlobal, "", FailoverGlobal, "", 1)...)
 	c := newClock()
-	e := New(spec, nil, c.t)
+	e := New(spec, nil)
 	run(t, e, c, seq(allDown(e1, e2), allUp(e1, e2)))
 	if got := regionStatus(t, e, "app.example.com.", "US East"); got != StatusFailover {
 		t.Fatalf("status after recovery of addresses = %s, want failover (latched)", got)
@@ -141,7 +141,7 @@ func TestAutoRecoverFalseLatch(t *testing.T) {
 	if got := served(t, e, "app.example.com.", "US East"); !eq(got, list(g1+","+g2)) {
 		t.Fatalf("served = %v, want the failover answer", got)
 	}
-	e = New(spec, e.State(), c.t)
+	e = New(spec, e.State())
 	run(t, e, c, allUp(e1, e2))
 	if got := regionStatus(t, e, "app.example.com.", "US East"); got != StatusFailover {
 		t.Fatalf("status after restart = %s, want failover (latch persisted)", got)
@@ -163,7 +163,7 @@ func TestServiceStatusIsWorstRegion(t *testing.T) {
 	tests := []struct {
 		name  string
 		steps []step
-		want  string
+		want  Status
 	}{
 		{"AllUnk", nil, StatusUnk},
 		{"OkAndUnk", allUp(e1, e2), StatusUnk},
@@ -173,7 +173,7 @@ func TestServiceStatusIsWorstRegion(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := New(gslbSpec(true, 0, threeRegions(FailoverGlobal, "", FailoverGlobal, "", 1)...), nil, newClock().t)
+			e := New(gslbSpec(true, 0, threeRegions(FailoverGlobal, "", FailoverGlobal, "", 1)...), nil)
 			run(t, e, newClock(), tc.steps)
 			v, _ := e.Service("app.example.com.")
 			if v.Status != tc.want {
@@ -190,7 +190,7 @@ func TestRegionCandidates(t *testing.T) {
 		name       string
 		entries    []Entry
 		steps      []step
-		wantStatus string
+		wantStatus Status
 		wantServed string
 	}{
 		{"NoEntryNeverCandidate", []Entry{ent(g1, ServeNo, 1), ent(g2, ServeObey, 1)}, allDown(g2), StatusFailover, g2},
@@ -200,7 +200,7 @@ func TestRegionCandidates(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := New(gslbSpec(true, 0, Region{Code: GlobalRegion, MinHealthy: 1, FailoverMode: FailoverIP, FailoverData: "198.51.100.9", Entries: tc.entries}), nil, newClock().t)
+			e := New(gslbSpec(true, 0, Region{Code: GlobalRegion, MinHealthy: 1, FailoverMode: FailoverIP, FailoverData: "198.51.100.9", Entries: tc.entries}), nil)
 			run(t, e, newClock(), tc.steps)
 			if got := regionStatus(t, e, "app.example.com.", GlobalRegion); got != tc.wantStatus {
 				t.Errorf("status = %s, want %s", got, tc.wantStatus)
@@ -218,7 +218,7 @@ func TestRegionCandidates(t *testing.T) {
 
 // docs/behaviour.md section 3: svc transitions carry the served rdata after the change.
 func TestSvcTransitionCarriesServed(t *testing.T) {
-	e := New(gslbSpec(true, 0, threeRegions(FailoverCNAME, "backup.example.net.", FailoverGlobal, "", 1)...), nil, newClock().t)
+	e := New(gslbSpec(true, 0, threeRegions(FailoverCNAME, "backup.example.net.", FailoverGlobal, "", 1)...), nil)
 	tr := run(t, e, newClock(), allDown(e1, e2))
 	var svc *Transition
 	for i := range tr {

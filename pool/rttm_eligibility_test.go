@@ -40,7 +40,7 @@ func TestRTTMEligibilityPool(t *testing.T) {
 		region     Region
 		steps      []step
 		wantEP     []string // in rank order
-		wantStatus string
+		wantStatus Status
 		wantServed string
 	}{
 		{"LowestMediansEnterEP", rttmGlobal(2, 1, 1, four...),
@@ -91,7 +91,7 @@ func TestRTTMEligibilityPool(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := New(rttmSpec(tc.region), nil, newClock().t)
+			e := New(rttmSpec(tc.region), nil)
 			run(t, e, newClock(), tc.steps)
 			if got := epOf(t, e, GlobalRegion); !eq(got, tc.wantEP) {
 				t.Errorf("EP = %v, want %v", got, tc.wantEP)
@@ -110,7 +110,7 @@ func TestRTTMEligibilityPool(t *testing.T) {
 func TestRTTMMedianOverEverySite(t *testing.T) {
 	spec := rttmSpec(rttmGlobal(1, 1, 1, ent(r1, ServeObey, 1), ent(r2, ServeObey, 1)))
 	spec.Sites = []string{"iad", "ams", "sin"}
-	e := New(spec, nil, newClock().t)
+	e := New(spec, nil)
 	p := func(target, site string, d time.Duration) step {
 		return step{target: target, up: true, rtt: d, site: site}
 	}
@@ -136,7 +136,7 @@ func TestRTTMMedianOverEverySite(t *testing.T) {
 // docs/behaviour.md section 3 (rttm): ep transitions when the eligibility pool changes, perf
 // transitions after every performance round.
 func TestRTTMEPTransitions(t *testing.T) {
-	e := New(rttmSpec(rttmGlobal(1, 1, 1, ent(r1, ServeObey, 1), ent(r2, ServeObey, 1))), nil, newClock().t)
+	e := New(rttmSpec(rttmGlobal(1, 1, 1, ent(r1, ServeObey, 1), ent(r2, ServeObey, 1))), nil)
 	tr := run(t, e, newClock(), seq(perf("p:"+r2, ms(5)), perf("p:"+r2, ms(5)), perf("p:"+r1, ms(9))))
 	want := []string{"perf:global:192.0.2.42:unk>unk", "ep:global::unk>unk", "perf:global:192.0.2.42:unk>unk", "perf:global:192.0.2.41:unk>unk"}
 	if got := kinds(tr, false); !eq(got, want) {
@@ -155,7 +155,7 @@ func TestRTTMAutopopulate(t *testing.T) {
 	global.ServeCount = 2
 	east := Region{Code: "US East", Autopopulate: true, ServeCount: 7, EP: 5, APMC: 9, EPMC: 9,
 		FailoverMode: FailoverCNAME, FailoverData: "ignored.example.net.", Entries: []Entry{ent(r4, ServeObey, 1)}}
-	e := New(rttmSpec(east, global), nil, newClock().t)
+	e := New(rttmSpec(east, global), nil)
 	tr := run(t, e, newClock(), seq(perf("p:"+r2, ms(1)), perf("p:"+r1, ms(3)), allUp(r1, r2)))
 	if got := epOf(t, e, "US East"); !eq(got, []string{r2}) {
 		t.Fatalf("US East EP = %v, want the global pool's fastest [%s]", got, r2)

@@ -43,7 +43,7 @@ func TestSFPool_Sensitivity(t *testing.T) {
 		sites       int
 		sensitivity string
 		down        int
-		want        string
+		want        Status
 	}{
 		{"LOW_1Site_0Down", 1, SensitivityLow, 0, SFStatusOK},
 		{"LOW_1Site_1Down", 1, SensitivityLow, 1, SFStatusCritical},
@@ -61,7 +61,7 @@ func TestSFPool_Sensitivity(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			all := sites(tc.sites)
-			e := New(sfSpec(all, tc.sensitivity, backup, LiveNotForced), nil, newClock().t)
+			e := New(sfSpec(all, tc.sensitivity, backup, LiveNotForced), nil)
 			run(t, e, newClock(), sfDown(all, tc.down))
 			v, _ := e.Service("a.example.com.")
 			if v.Status != tc.want {
@@ -82,7 +82,7 @@ func TestSFPool_Sensitivity(t *testing.T) {
 // counts as OK.
 func TestSFPool_LatestResultPerSite(t *testing.T) {
 	all := sites(2)
-	e := New(sfSpec(all, SensitivityLow, backup, LiveNotForced), nil, newClock().t)
+	e := New(sfSpec(all, SensitivityLow, backup, LiveNotForced), nil)
 	c := newClock()
 	run(t, e, c, seq(downSite("sf:a", "s1"), downSite("sf:a", "s1")))
 	if v, _ := e.Service("a.example.com."); v.Status != SFStatusOK {
@@ -110,7 +110,7 @@ func TestSFPool_LiveRecordState(t *testing.T) {
 		backup     string
 		state      string
 		steps      []step
-		wantStatus string
+		wantStatus Status
 		wantServed string
 	}{
 		{"OKBeforeFirstRound", backup, LiveNotForced, nil, SFStatusOK, live},
@@ -126,7 +126,7 @@ func TestSFPool_LiveRecordState(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := New(sfSpec([]string{"s1"}, SensitivityHigh, tc.backup, tc.state), nil, newClock().t)
+			e := New(sfSpec([]string{"s1"}, SensitivityHigh, tc.backup, tc.state), nil)
 			run(t, e, newClock(), tc.steps)
 			v, _ := e.Service("a.example.com.")
 			if v.Status != tc.wantStatus {
@@ -145,7 +145,7 @@ func TestSFPool_ForceCommand(t *testing.T) {
 	spec := sfSpec([]string{"s1"}, SensitivityLow, backup, LiveNotForced)
 	spec.Services = append(spec.Services, afSpec("192.0.2.1", "t:p", FailoverIP, "192.0.2.2", true, 0).Services...)
 	c := newClock()
-	e := New(spec, nil, c.t)
+	e := New(spec, nil)
 	changed, tr, err := e.Force("a.example.com.", c.next())
 	if err != nil || !changed || !eq(kinds(tr, false), []string{"svc:global::OK>MANUAL"}) {
 		t.Fatalf("Force = %v %q %v", changed, kinds(tr, false), err)
@@ -159,7 +159,7 @@ func TestSFPool_ForceCommand(t *testing.T) {
 	if _, _, err := e.Unforce("nope.example.com.", c.next()); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Unforce unknown: err = %v, want ErrNotFound", err)
 	}
-	e = New(spec, e.State(), c.t)
+	e = New(spec, e.State())
 	if v, _ := e.Service("a.example.com."); v.Status != SFStatusManual || v.LiveRecordState != LiveForcedInactive {
 		t.Fatalf("after restart: %s %s, want MANUAL FORCED_INACTIVE", v.Status, v.LiveRecordState)
 	}

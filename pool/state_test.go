@@ -15,7 +15,7 @@ func TestState_JSONRoundTrip(t *testing.T) {
 	spec.Services = append(spec.Services, sf.Services...)
 	spec.Clusters = clusterSpec(rs("web1", "192.0.2.51", 10, true, false), rs("web2", "192.0.2.52", 5, true, false)).Clusters
 	c := newClock()
-	e := New(spec, nil, c.t)
+	e := New(spec, nil)
 	run(t, e, c, seq(allDown(e1, e2, w1), allUp(e2, w1), down("c:web1")))
 	mustChange(t)(e.Force("a.example.com.", c.next()))
 	mustChange(t)(e.ClusterSetWeight("web-cluster", "https", "web2", 3, c.next()))
@@ -35,7 +35,7 @@ func TestState_JSONRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(st, &back) {
 		t.Fatalf("round trip differs:\n%+v\n%+v", st, &back)
 	}
-	e2x := New(spec, &back, c.t)
+	e2x := New(spec, &back)
 	if !reflect.DeepEqual(e.Answers(), e2x.Answers()) {
 		t.Fatalf("answers differ after restart:\n%+v\n%+v", e.Answers(), e2x.Answers())
 	}
@@ -64,12 +64,12 @@ func mustChange(t *testing.T) func(bool, []Transition, error) {
 func TestState_OverrideYieldsToConfigChange(t *testing.T) {
 	spec := afSpec("192.0.2.1", "t:p", FailoverIP, "192.0.2.2", true, 0)
 	c := newClock()
-	e := New(spec, nil, c.t)
+	e := New(spec, nil)
 	mustChange(t)(e.Deactivate("www.example.com.", c.next()))
 	if st := e.State(); st.Active["www.example.com."] != (BoolOverride{Value: false, Config: true}) {
 		t.Fatalf("override = %+v", st.Active)
 	}
-	e = New(spec, e.State(), c.t)
+	e = New(spec, e.State())
 	if v, _ := e.Service("www.example.com."); v.Active {
 		t.Fatal("deactivation lost across restart")
 	}
@@ -93,7 +93,7 @@ func TestState_OverrideYieldsToConfigChange(t *testing.T) {
 func TestReconfigure_KeepsUnchangedState(t *testing.T) {
 	spec := gslbSpec(true, 0, threeRegions(FailoverGlobal, "", FailoverGlobal, "", 1)...)
 	c := newClock()
-	e := New(spec, nil, c.t)
+	e := New(spec, nil)
 	run(t, e, c, allDown(e1, w1, w2, g1))
 	spec2 := gslbSpec(true, 0, threeRegions(FailoverGlobal, "", FailoverGlobal, "", 1)...)
 	spec2.Services[0].Regions[1].Entries[0].Target = "t:new-monitor" // w1's probe changed
@@ -117,7 +117,7 @@ func TestReconfigure_KeepsUnchangedState(t *testing.T) {
 func TestCommands_ChangedAndErrors(t *testing.T) {
 	spec := gslbSpec(true, 0, Region{Code: GlobalRegion, MinHealthy: 1, Entries: []Entry{ent(g1, ServeRemove, 1), ent(g2, ServeObey, 1)}})
 	c := newClock()
-	e := New(spec, nil, c.t)
+	e := New(spec, nil)
 	if changed, _, err := e.Activate("app.example.com.", c.next()); changed || err != nil {
 		t.Fatalf("Activate active service: %v %v", changed, err)
 	}
@@ -148,7 +148,7 @@ func TestCommands_DeactivateServesFullPool(t *testing.T) {
 	spec := gslbSpec(true, 0, Region{Code: GlobalRegion, MinHealthy: 1, FailoverMode: FailoverIP, FailoverData: "198.51.100.1",
 		Entries: []Entry{ent(g1, ServeObey, 1), ent(g2, ServeObey, 1), ent("192.0.2.32", ServeNo, 1)}})
 	c := newClock()
-	e := New(spec, nil, c.t)
+	e := New(spec, nil)
 	run(t, e, c, allDown(g1, g2))
 	changed, tr, err := e.Deactivate("app.example.com.", c.next())
 	if !changed || err != nil || !eq(kinds(tr, false), []string{"svc:global::failover>unk"}) {
@@ -164,7 +164,7 @@ func TestCommands_DeactivateServesFullPool(t *testing.T) {
 func TestAnswersOf_MatchesAnswers(t *testing.T) {
 	spec := afSpec("192.0.2.1", "t:p", FailoverIP, "192.0.2.2", true, 0)
 	spec.Clusters = clusterSpec(rs("web1", "192.0.2.51", 10, true, false), rs("web2", "192.0.2.52", 5, true, false)).Clusters
-	e := New(spec, nil, newClock().t)
+	e := New(spec, nil)
 	all := map[string]Answer{}
 	for _, a := range e.Answers() {
 		all[a.Name] = a

@@ -7,16 +7,29 @@ import (
 	"go.uber.org/zap"
 )
 
-// metrics are the scheduler's Prometheus series. Labels stay low-cardinality
-// (protocol only): per-target series would be too many at 10,000 targets.
+// metrics are the scheduler's Prometheus series, labelled by protocol only.
+//
+// There are no per-target series, on purpose. A target is its protocol,
+// address, port and every probe option (path, host, expected, ...); labels
+// that name it exactly would be a dozen free-text labels, and labels that
+// do not (protocol, address, port) make two targets that differ only in
+// path or host overwrite each other. Either way each target costs a
+// handful of series (a histogram alone is 15): at 10,000 targets that is
+// hundreds of thousands of series churning on every reload, for data the
+// control API already serves per address (status, last message, RTT and
+// round history). Aggregates answer the operational questions: is probing
+// keeping up (lateness, skipped, in flight), how many rounds fail, how
+// many targets are down now, and are probes failing on this host.
 type metrics struct {
 	rounds   *prometheus.CounterVec
 	failures *prometheus.CounterVec
+	local    *prometheus.CounterVec
 	skipped  prometheus.Counter
 	duration *prometheus.HistogramVec
 	lateness prometheus.Histogram
 	inFlight prometheus.Gauge
 	targets  prometheus.Gauge
+	down     *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer, log *zap.Logger) *metrics {
@@ -28,6 +41,10 @@ func newMetrics(reg prometheus.Registerer, log *zap.Logger) *metrics {
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "failoverd_probe_round_failures_total",
 			Help: "Probe rounds that ended down, by protocol.",
+		}, []string{"protocol"}),
+		local: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "failoverd_probe_round_local_failures_total",
+			Help: "Probe rounds that could not run for a reason on this host (no descriptors, buffers or memory; a source address that is not local), by protocol. They count as unknown, not down.",
 		}, []string{"protocol"}),
 		skipped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "failoverd_probe_rounds_skipped_total",
@@ -51,17 +68,31 @@ func newMetrics(reg prometheus.Registerer, log *zap.Logger) *metrics {
 			Name: "failoverd_probe_targets",
 			Help: "Distinct targets scheduled.",
 		}),
+		down: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "failoverd_probe_targets_down",
+			Help: "Targets whose last round was down, by protocol (a round that failed locally keeps the previous one).",
+		}, []string{"protocol"}),
 	}
 	if reg == nil {
 		return m
 	}
+	// Every family is on /metrics at 0 from the start, so rate() and
+	// alerts on failures work before the first one.
+	for _, p := range []Protocol{HTTP, HTTPS, PING, SMTP, TCP} {
+		for _, v := range []*prometheus.CounterVec{m.rounds, m.failures, m.local} {
+			v.WithLabelValues(string(p))
+		}
+		m.down.WithLabelValues(string(p))
+	}
 	register(reg, log, &m.rounds)
 	register(reg, log, &m.failures)
+	register(reg, log, &m.local)
 	register(reg, log, &m.skipped)
 	register(reg, log, &m.duration)
 	register(reg, log, &m.lateness)
 	register(reg, log, &m.inFlight)
 	register(reg, log, &m.targets)
+	register(reg, log, &m.down)
 	return m
 }
 

@@ -58,6 +58,9 @@ func (o ProberOptions) probePing(ctx context.Context, t Target) Result {
 	p := probing.New("")
 	p.SetIPAddr(&net.IPAddr{IP: ip.AsSlice(), Zone: ip.Zone()})
 	p.SetPrivileged(!o.PingUnprivileged)
+	if src := o.Source.Unmap(); src.IsValid() && src.Is4() == ip.Is4() {
+		p.Source = src.String() // the ICMP socket is bound to it
+	}
 	p.SetLogger(probing.NoopLogger{})
 	p.Count = 1
 	p.Timeout = wait

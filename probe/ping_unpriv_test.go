@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"strings"
@@ -40,7 +41,8 @@ func TestPingUnprivilegedDatagramSockets(t *testing.T) {
 		t.Fatalf("child: %v\n%s", err, s)
 	}
 	t.Logf("child said: %s", s)
-	for _, want := range []string{"MODE: unprivileged", "127.0.0.1: up", "::1: up"} {
+	for _, want := range []string{"MODE: unprivileged", "127.0.0.1: up", "::1: up",
+		"127.0.0.1 from 127.0.0.11: up", "127.0.0.1 from 192.0.2.250: local cannot probe: cannot assign requested address"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("child output lacks %q", want)
 		}
@@ -95,5 +97,19 @@ func unprivilegedChild() {
 			state = "up"
 		}
 		fmt.Printf("%s: %s\n", addr, state)
+	}
+	// The datagram socket is bound to the source: a local one works, one
+	// this host does not have fails locally.
+	for _, src := range []string{"127.0.0.11", "192.0.2.250"} {
+		p := Probers(ProberOptions{Source: netip.MustParseAddr(src)})[PING]
+		r := Round(context.Background(), Target{Protocol: PING, Address: "127.0.0.1", Interval: time.Minute, Timeout: 3 * time.Second}, p)
+		state := "down " + r.Message
+		switch {
+		case r.Up:
+			state = "up"
+		case r.Local:
+			state = "local " + r.Message
+		}
+		fmt.Printf("127.0.0.1 from %s: %s\n", src, state)
 	}
 }

@@ -4,8 +4,11 @@
 // Each protocol lives in its own file and implements Func: one attempt,
 // bounded by the context's deadline, reporting its outcome as a Result whose
 // Message says why a target is down ("connection refused", "HTTP 503",
-// "timeout after 2s", "expected string not found"). Round adds the retries,
-// and Scheduler spreads rounds of many targets over their intervals.
+// "timeout after 2s", "expected string not found"). A probe that could not
+// run for a reason on this host (out of descriptors, a source address that
+// is not local) is Local: its target's status is unknown, not down. Round
+// adds the retries, and Scheduler spreads rounds of many targets over
+// their intervals and watches the targets that ask for it.
 package probe
 
 import (
@@ -17,10 +20,14 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Protocol is the kind of probe run against a target.
@@ -97,6 +104,10 @@ type Target struct {
 	TLSSkipVerify bool
 	// StatusRule says which HTTP status codes are up; HTTP(S) only.
 	StatusRule StatusRule
+	// Watch keeps one idle TCP connection to the target between rounds and
+	// runs a round at once when the target closes or resets it (monitor
+	// watch); HTTP, HTTPS, TCP and SMTP only. See Scheduler.
+	Watch bool
 	// Interval is the time between rounds; Timeout bounds each attempt
 	// (default min(10s, Interval/2)); Retries is the number of retries
 	// after a failed attempt.
@@ -158,9 +169,9 @@ func (t Target) WithDefaults() Target {
 			keep = ""
 		}
 		t = Target{Protocol: t.Protocol, Address: t.Address, Port: t.Port, Expected: keep,
-			Interval: t.Interval, Timeout: t.Timeout, Retries: t.Retries}
+			Interval: t.Interval, Timeout: t.Timeout, Retries: t.Retries, Watch: t.Watch}
 		if t.Protocol == PING || t.Protocol == NONE {
-			t.Port = 0
+			t.Port, t.Watch = 0, false
 		}
 	}
 	return t
@@ -185,6 +196,12 @@ type Result struct {
 	Target Target
 	Key    string
 	Up     bool
+	// Local marks a round that failed for a reason on this host, not the
+	// target's: no file descriptors, buffers or memory, or a source
+	// address that is not local (see localErrnos). Up is false and Message
+	// says what failed, but the round says nothing about the target, whose
+	// status must not change: its outcome is unknown, not down.
+	Local bool
 	// RTT is the response time of the attempt that decided the result.
 	RTT time.Duration
 	// Message says why the target is down ("connection refused",
@@ -208,15 +225,17 @@ type Func func(ctx context.Context, t Target) Result
 
 // Round runs one probe round: an attempt plus up to t.Retries retries, each
 // bounded by t.Timeout. It is up when any attempt succeeds; otherwise down
-// with the last attempt's message.
+// with the last attempt's message, or Local when any attempt failed for a
+// local reason (an attempt that could not run leaves the round undecided,
+// whatever the others said).
 func Round(ctx context.Context, t Target, p Func) Result {
 	t = t.WithDefaults()
 	key := t.Key()
-	var r Result
+	var r, local Result
 	for attempt := 1; attempt <= t.Retries+1; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, t.Timeout)
 		r = p(actx, t)
-		if !r.Up && expired(actx) && ctx.Err() == nil {
+		if !r.Up && !r.Local && expired(actx) && ctx.Err() == nil {
 			r.Message = timeoutMessage(t)
 		}
 		cancel()
@@ -224,12 +243,20 @@ func Round(ctx context.Context, t Target, p Func) Result {
 		if r.Time.IsZero() {
 			r.Time = time.Now()
 		}
+		if r.Local {
+			local = r
+		}
 		if r.Up || ctx.Err() != nil {
 			break
 		}
 	}
-	if !r.Up && ctx.Err() != nil {
-		r.Message = "canceled"
+	switch {
+	case r.Up:
+	case ctx.Err() != nil:
+		r.Message, r.Local = "canceled", false
+	case local.Local:
+		local.Attempts = r.Attempts
+		r = local
 	}
 	return r
 }
@@ -246,6 +273,12 @@ type ProberOptions struct {
 	// (net.ipv4.ping_group_range) instead of raw sockets. Left false,
 	// Probers picks what works, as CheckPing does.
 	PingUnprivileged bool
+	// Source is the source address of every outgoing probe (server
+	// probe_source); the zero Addr lets the system choose. It applies to
+	// targets of its own address family: the other family's targets are
+	// probed from the system's choice, as there is no address to use. A
+	// source that is not local makes every probe fail locally (Local).
+	Source netip.Addr
 }
 
 // Probers returns the probe function of every protocol.
@@ -285,8 +318,7 @@ func hostPort(addr string, port int) string {
 // connection's deadline is the context's, and it is closed when the context
 // ends, so no I/O on it can outlive the attempt.
 func (o ProberOptions) dial(ctx context.Context, t Target) (net.Conn, error) {
-	d := net.Dialer{Resolver: o.Resolver}
-	conn, err := d.DialContext(ctx, "tcp", hostPort(t.Address, t.Port))
+	conn, err := o.dialer().DialContext(ctx, "tcp", hostPort(t.Address, t.Port))
 	if err != nil {
 		return nil, err
 	}
@@ -296,6 +328,53 @@ func (o ProberOptions) dial(ctx context.Context, t Target) (net.Conn, error) {
 	// Closing on cancellation covers contexts without a deadline too.
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	return &ctxConn{Conn: conn, stop: stop}, nil
+}
+
+// dialer returns the dialer of TCP probes: it resolves with o.Resolver and
+// binds o.Source to the connections of its address family.
+func (o ProberOptions) dialer() *net.Dialer {
+	d := &net.Dialer{Resolver: o.Resolver}
+	if o.Source.IsValid() {
+		d.ControlContext = o.bindSource
+	}
+	return d
+}
+
+// bindSource binds a socket about to connect to o.Source when the families
+// match. It is a dialer Control hook rather than Dialer.LocalAddr so that
+// an FQDN's addresses of the other family are still dialed, and so that
+// IP_BIND_ADDRESS_NO_PORT can leave the port to connect: a port reserved
+// at bind would be unique across all destinations, and 10,000 targets'
+// TIME_WAIT sockets would exhaust the ephemeral range.
+func (o ProberOptions) bindSource(_ context.Context, network, _ string, c syscall.RawConn) error {
+	src := o.Source.Unmap()
+	var sa unix.Sockaddr
+	switch {
+	case network == "tcp4" && src.Is4():
+		sa = &unix.SockaddrInet4{Addr: src.As4()}
+	case network == "tcp6" && src.Is6():
+		sa6 := &unix.SockaddrInet6{Addr: src.As16()}
+		if z := src.Zone(); z != "" { // a link-local source names its interface
+			ifi, err := net.InterfaceByName(z)
+			if err != nil {
+				return err
+			}
+			sa6.ZoneId = uint32(ifi.Index)
+		}
+		sa = sa6
+	default:
+		return nil
+	}
+	var err error
+	ctlErr := c.Control(func(fd uintptr) {
+		// Linux >= 4.2; older kernels bind the port at once, which works.
+		_ = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
+		err = unix.Bind(int(fd), sa)
+	})
+	if ctlErr != nil {
+		return ctlErr
+	}
+	return os.NewSyscallError("bind", err)
 }
 
 // ctxConn unregisters its close-on-cancel hook when closed.
@@ -325,9 +404,32 @@ func timeoutMessage(t Target) string {
 	return "timeout after " + t.Timeout.String()
 }
 
-// failure builds the down Result of an attempt that failed with err.
+// failure builds the Result of an attempt that failed with err: down, or
+// Local when err is a local failure.
 func failure(ctx context.Context, t Target, start time.Time, err error) Result {
-	return Result{Target: t, RTT: time.Since(start), Message: errMessage(ctx, t, err), Time: time.Now()}
+	r := Result{Target: t, RTT: time.Since(start), Message: errMessage(ctx, t, err), Time: time.Now()}
+	if !expired(ctx) && ctx.Err() == nil && isLocal(err) {
+		r.Local, r.Message = true, "cannot probe: "+r.Message
+	}
+	return r
+}
+
+// localErrnos are the errors of a probe that could not run because of this
+// host: out of descriptors (EMFILE, ENFILE), socket buffers (ENOBUFS) or
+// memory (ENOMEM), or an address it cannot use (EADDRNOTAVAIL: a source
+// address that is not local, or no ephemeral port left). ENETUNREACH and
+// EHOSTUNREACH are not here: a router on the way reports them too, for a
+// target that is really unreachable.
+var localErrnos = []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.EADDRNOTAVAIL}
+
+// isLocal reports whether err is a local failure (see localErrnos).
+func isLocal(err error) bool {
+	for _, errno := range localErrnos {
+		if errors.Is(err, errno) {
+			return true
+		}
+	}
+	return false
 }
 
 // errMessage turns an attempt's error into a short message.

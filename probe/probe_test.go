@@ -69,6 +69,7 @@ func TestKeyIdentifiesEveryOption(t *testing.T) {
 		"interval":   func(t *Target) { t.Interval = 2 * time.Minute },
 		"timeout":    func(t *Target) { t.Timeout = 5 * time.Second },
 		"retries":    func(t *Target) { t.Retries = 2 },
+		"watch":      func(t *Target) { t.Watch = true },
 	}
 	for name, mod := range mods {
 		t.Run("differs/"+name, func(t *testing.T) {
@@ -105,6 +106,12 @@ func TestKeyIgnoresOptionsOtherProtocolsDoNotUse(t *testing.T) {
 	s2.Expected = "ESMTP"
 	if s1.Key() == s2.Key() {
 		t.Error("SMTP key ignores expected")
+	}
+	p1 := Target{Protocol: PING, Address: "192.0.2.1"}
+	p2 := p1
+	p2.Watch = true
+	if p1.Key() != p2.Key() || p2.WithDefaults().Watch {
+		t.Error("PING keeps watch, which only TCP-based protocols have")
 	}
 }
 

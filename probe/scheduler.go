@@ -5,6 +5,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"io"
+	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -27,8 +30,12 @@ type SchedulerOptions struct {
 	// scheduler's goroutines, one round of a target at a time, and must not
 	// block long: a slow OnResult holds a round slot.
 	OnResult func(Result)
+	// Source is the source address of every outgoing probe and watch
+	// connection (server probe_source; see ProberOptions.Source); the zero
+	// Addr lets the system choose.
+	Source netip.Addr
 	// Probers overrides the probe functions; nil uses
-	// Probers(ProberOptions{Version: Version}).
+	// Probers(ProberOptions{Version: Version, Source: Source}).
 	Probers map[Protocol]Func
 }
 
@@ -47,18 +54,37 @@ type TargetStatus struct {
 // key; a min-heap on the next due time and one dispatch goroutine drive
 // them (no goroutine sleeps per target), and at most MaxInFlight rounds run
 // at once.
+//
+// A target with Watch set also has a watcher: after an up round it holds
+// one idle TCP connection to the target (plain TCP, also for HTTPS) and,
+// when the target closes or resets it, asks for a round at once; the round
+// decides, as any other. A process that dies is then seen in milliseconds,
+// a rebooted host's RST within the keep-alive idle time, while a black hole
+// still takes the interval. A target that closes idle connections by
+// policy costs one extra (up) round per close, and the watcher waits before
+// it reconnects, from 1 s doubling up to the interval, until a round is
+// down again.
 type Scheduler struct {
 	opts    SchedulerOptions
 	log     *zap.Logger
 	m       *metrics
 	probers map[Protocol]Func
+	// watchDialer opens watch connections (from Source, with keep-alive).
+	watchDialer *net.Dialer
+	// watchers counts watcher goroutines; Run waits for them.
+	watchers sync.WaitGroup
 	// epoch anchors the hash phases (monotonic clock).
 	epoch time.Time
 
 	mu      sync.Mutex
 	entries map[string]*entry
-	queue   entryHeap
-	wake    chan struct{} // capacity 1: "the heap's head may have changed"
+	// localLogged is when a local failure was last logged; localQuiet
+	// counts those not logged since (one line a minute at most: when the
+	// host runs out of descriptors, every target fails at once).
+	localLogged time.Time
+	localQuiet  int
+	queue       entryHeap
+	wake        chan struct{} // capacity 1: "the heap's head may have changed"
 }
 
 // entry is one distinct target. Guarded by Scheduler.mu.
@@ -72,6 +98,17 @@ type entry struct {
 	removed bool
 	last    Result
 	hasLast bool
+	// down: counted in the down gauge (the last decided round was down).
+	down bool
+
+	// Watch state (Target.Watch only). stopWatch ends the watcher (nil
+	// until it starts); armed says "a round was up: hold a connection";
+	// backoff is the wait before the next hold; rerun asks for another
+	// round as soon as the running one ends.
+	stopWatch context.CancelFunc
+	armed     chan struct{}
+	backoff   time.Duration
+	rerun     bool
 }
 
 // NewScheduler returns a scheduler with no targets; call SetTargets and Run.
@@ -87,16 +124,19 @@ func NewScheduler(opts SchedulerOptions, log *zap.Logger, reg prometheus.Registe
 	}
 	p := opts.Probers
 	if p == nil {
-		p = Probers(ProberOptions{Version: opts.Version})
+		p = Probers(ProberOptions{Version: opts.Version, Source: opts.Source})
 	}
+	wd := ProberOptions{Source: opts.Source}.dialer()
+	wd.KeepAliveConfig = watchKeepAlive
 	return &Scheduler{
-		opts:    opts,
-		log:     log,
-		m:       newMetrics(reg, log),
-		probers: p,
-		epoch:   time.Now(),
-		entries: map[string]*entry{},
-		wake:    make(chan struct{}, 1),
+		opts:        opts,
+		log:         log,
+		m:           newMetrics(reg, log),
+		probers:     p,
+		watchDialer: wd,
+		epoch:       time.Now(),
+		entries:     map[string]*entry{},
+		wake:        make(chan struct{}, 1),
 	}
 }
 
@@ -134,6 +174,12 @@ func (s *Scheduler) SetTargets(ts []Target) {
 		}
 		if e.index >= 0 {
 			heap.Remove(&s.queue, e.index)
+		}
+		if e.stopWatch != nil {
+			e.stopWatch()
+		}
+		if e.down {
+			s.m.down.WithLabelValues(string(e.target.Protocol)).Dec()
 		}
 		e.removed = true
 		delete(s.entries, k)
@@ -173,12 +219,16 @@ func (s *Scheduler) Last(key string) (Result, bool) {
 }
 
 // Run dispatches rounds until ctx is done, then cancels the rounds in
-// flight (their results are discarded) and waits for them to end.
+// flight (their results are discarded) and the watchers, and waits for
+// them to end.
 func (s *Scheduler) Run(ctx context.Context) error {
 	// slots bounds the rounds in flight; a full channel makes dispatch wait,
 	// which shows up as lateness.
 	slots := make(chan struct{}, s.opts.MaxInFlight)
 	var wg sync.WaitGroup
+	// Deferred calls run last first: rounds (which start watchers) end
+	// before the watchers are waited for.
+	defer s.watchers.Wait()
 	defer wg.Wait()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -245,15 +295,32 @@ func (s *Scheduler) round(ctx context.Context, e *entry) {
 	r.Site, r.Scheduled, r.Lateness = s.opts.Site, due, start.Sub(due)
 	proto := string(t.Protocol)
 	s.m.rounds.WithLabelValues(proto).Inc()
-	if !r.Up {
+	switch {
+	case r.Local:
+		s.m.local.WithLabelValues(proto).Inc()
+	case !r.Up:
 		s.m.failures.WithLabelValues(proto).Inc()
 	}
 	s.m.duration.WithLabelValues(proto).Observe(time.Since(start).Seconds())
 
 	s.mu.Lock()
+	if r.Local {
+		s.logLocal(r)
+	}
 	gone := e.removed
 	if !gone {
 		e.last, e.hasLast = r, true
+		if !r.Local && e.down == r.Up {
+			e.down = !r.Up
+			if e.down {
+				s.m.down.WithLabelValues(proto).Inc()
+			} else {
+				s.m.down.WithLabelValues(proto).Dec()
+			}
+		}
+		if e.down {
+			e.backoff = 0 // a real failure: watch again at once when it is back
+		}
 	}
 	s.mu.Unlock()
 	if gone {
@@ -276,11 +343,144 @@ func (s *Scheduler) round(ctx context.Context, e *entry) {
 		s.m.skipped.Add(float64(now.Sub(e.due) / t.Interval))
 		e.due = s.aligned(now, t.Interval, e.frac)
 	}
+	if e.rerun {
+		// The watch connection ended while this round ran: it may have
+		// started before, so run another.
+		e.rerun, e.due = false, now
+	}
 	e.running = false
 	heap.Push(&s.queue, e)
 	if e.index == 0 {
 		s.signal()
 	}
+	if t.Watch && r.Up {
+		s.arm(ctx, e)
+	}
+}
+
+// logLocal logs a round that failed locally, at most once a minute, with
+// the number of others since. Called with s.mu held.
+func (s *Scheduler) logLocal(r Result) {
+	now := time.Now()
+	if now.Sub(s.localLogged) < time.Minute {
+		s.localQuiet++
+		return
+	}
+	s.log.Warn("probe could not run on this host; the target's status is unknown, not down",
+		zap.String("target", r.Key), zap.String("message", r.Message), zap.Int("others_since_last_logged", s.localQuiet))
+	s.localLogged, s.localQuiet = now, 0
+}
+
+// watchKeepAlive probes an idle watch connection, so that a rebooted host
+// (which answers with RST) or a vanished one is noticed: after 5 s idle,
+// every 5 s, 3 times. Each costs one empty segment each way.
+var watchKeepAlive = net.KeepAliveConfig{Enable: true, Idle: 5 * time.Second, Interval: 5 * time.Second, Count: 3}
+
+// watchMinBackoff is the first wait before a watcher reconnects after its
+// connection ended and the round it asked for was up.
+const watchMinBackoff = time.Second
+
+// maxWatchBytes bounds what a watch connection reads (an SMTP banner, say)
+// before it is treated as ended: a chatty target cannot make a watcher spin.
+const maxWatchBytes = 64 << 10
+
+// arm tells e's watcher that a round was up, starting the watcher first if
+// it has none. Called with s.mu held.
+func (s *Scheduler) arm(ctx context.Context, e *entry) {
+	if e.stopWatch == nil {
+		wctx, cancel := context.WithCancel(ctx)
+		e.stopWatch, e.armed = cancel, make(chan struct{}, 1)
+		s.watchers.Add(1)
+		go s.watch(wctx, e)
+	}
+	select {
+	case e.armed <- struct{}{}:
+	default: // already armed
+	}
+}
+
+// watch is e's watcher: armed by an up round, it waits out the back-off,
+// holds one connection until the target ends it, and asks for a round. It
+// ends with ctx (Run's, or the target's removal). One goroutine per watched
+// target, blocked in a read: the cost the watch option buys.
+func (s *Scheduler) watch(ctx context.Context, e *entry) {
+	defer s.watchers.Done()
+	defer func() {
+		s.mu.Lock()
+		e.stopWatch = nil // a later Run starts a new watcher
+		s.mu.Unlock()
+	}()
+	t := e.target // never written after the entry is created
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.armed:
+		}
+		s.mu.Lock()
+		wait := e.backoff
+		s.mu.Unlock()
+		if wait > 0 {
+			timer := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				timer.Stop()
+				return
+			case <-timer.C:
+			}
+		}
+		held := s.hold(ctx, t)
+		if ctx.Err() != nil {
+			return
+		}
+		if !held {
+			continue // no connection: the rounds decide, and the next up one re-arms
+		}
+		select {
+		case <-e.armed: // from rounds during the hold; the round asked for now re-arms
+		default:
+		}
+		s.mu.Lock()
+		e.backoff = min(max(2*e.backoff, watchMinBackoff), t.Interval)
+		s.mu.Unlock()
+		s.probeNow(e)
+	}
+}
+
+// hold connects to t and returns when the target closes or resets the
+// connection (or ctx ends), reporting whether it connected at all.
+func (s *Scheduler) hold(ctx context.Context, t Target) bool {
+	dctx, cancel := context.WithTimeout(ctx, t.Timeout)
+	conn, err := s.watchDialer.DialContext(dctx, "tcp", hostPort(t.Address, t.Port))
+	cancel()
+	if err != nil {
+		return false
+	}
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
+	defer func() {
+		stop()
+		_ = conn.Close()
+	}()
+	// Whatever the target sends (a banner) is read and dropped; the read
+	// returns on EOF, a reset, a keep-alive timeout, or ctx closing conn.
+	_, _ = io.CopyN(io.Discard, conn, maxWatchBytes)
+	return true
+}
+
+// probeNow asks for a round of e at once (or right after the running one).
+func (s *Scheduler) probeNow(e *entry) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case e.removed:
+		return
+	case e.running:
+		e.rerun = true
+		return
+	}
+	e.due = time.Now()
+	heap.Fix(&s.queue, e.index)
+	s.signal()
 }
 
 // aligned returns the first time at or after t that lies on the target's

@@ -3,12 +3,16 @@ package probe
 import (
 	"context"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	ports "github.com/failoverd/failoverd/internal/testutil"
 	"go.uber.org/zap/zaptest"
 )
 
@@ -293,4 +297,50 @@ func TestSchedulerSharesMetricsOnOneRegistry(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	NewScheduler(SchedulerOptions{}, zaptest.NewLogger(t), reg)
 	NewScheduler(SchedulerOptions{}, zaptest.NewLogger(t), reg) // must not panic or fail
+}
+
+// TestSchedulerCountsTargetsDownAndLocalFailures checks the aggregate
+// series that replace per-target ones: targets down now, by protocol, and
+// rounds that failed locally, which are not failures and change no count.
+func TestSchedulerCountsTargetsDownAndLocalFailures(t *testing.T) {
+	checkLeaks(t)
+	up := startCounter(t)
+	refused := ports.FreePort(t, "127.0.0.1")
+	reg := prometheus.NewRegistry()
+	var col collector
+	s := NewScheduler(SchedulerOptions{StartupWindow: 10 * time.Millisecond, OnResult: col.add}, zaptest.NewLogger(t), reg)
+	tUp, tDown := tcpTarget(up.port, time.Minute), tcpTarget(refused, time.Minute)
+	s.SetTargets([]Target{tUp, tDown})
+	runScheduler(t, s)
+	waitFor(t, 5*time.Second, "both first rounds", func() bool { return len(col.results()) >= 2 })
+	if v := testutil.ToFloat64(s.m.down.WithLabelValues("TCP")); v != 1 {
+		t.Errorf("targets down = %v, want 1", v)
+	}
+	if v := testutil.ToFloat64(s.m.failures.WithLabelValues("TCP")); v != 1 {
+		t.Errorf("round failures = %v, want 1", v)
+	}
+	s.SetTargets([]Target{tUp})
+	if v := testutil.ToFloat64(s.m.down.WithLabelValues("TCP")); v != 0 {
+		t.Errorf("targets down after removing the down one = %v, want 0", v)
+	}
+
+	// From a source address this host does not have, every round fails
+	// locally: counted as such, and no target is down.
+	reg2 := prometheus.NewRegistry()
+	var col2 collector
+	s2 := NewScheduler(SchedulerOptions{StartupWindow: 10 * time.Millisecond, OnResult: col2.add, Source: netip.MustParseAddr("192.0.2.250")}, zaptest.NewLogger(t), reg2)
+	s2.SetTargets([]Target{tUp, tDown})
+	runScheduler(t, s2)
+	waitFor(t, 5*time.Second, "both first rounds", func() bool { return len(col2.results()) >= 2 })
+	for _, r := range col2.results() {
+		if !r.Local {
+			t.Errorf("round from a foreign source not local: %+v", r)
+		}
+	}
+	if v := testutil.ToFloat64(s2.m.local.WithLabelValues("TCP")); v != 2 {
+		t.Errorf("local failures = %v, want 2", v)
+	}
+	if v := testutil.ToFloat64(s2.m.down.WithLabelValues("TCP")) + testutil.ToFloat64(s2.m.failures.WithLabelValues("TCP")); v != 0 {
+		t.Errorf("local failures counted as down (%v)", v)
+	}
 }

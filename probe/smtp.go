@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/textproto"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -14,7 +16,9 @@ var errBannerTooLong = errors.New("SMTP banner too long")
 
 // probeSMTP reads the whole (possibly multi-line) greeting, checks that it
 // is a 220 containing the expected string, and says QUIT. A 4xx or 5xx
-// greeting is down.
+// greeting is down. Replies are parsed by net/textproto, which also reads
+// net/smtp's replies; its read is bounded by the connection's deadline (the
+// attempt's) and by maxBannerBytes over the whole session.
 func (o ProberOptions) probeSMTP(ctx context.Context, t Target) Result {
 	t = t.WithDefaults()
 	start := time.Now()
@@ -24,10 +28,17 @@ func (o ProberOptions) probeSMTP(ctx context.Context, t Target) Result {
 	}
 	defer conn.Close()
 	lr := &io.LimitedReader{R: conn, N: maxBannerBytes}
-	code, banner, err := readReply(bufio.NewReader(lr))
+	tr := textproto.NewReader(bufio.NewReader(lr))
+	code, banner, err := tr.ReadResponse(0) // 0: any code; judged below
 	if err != nil {
-		if lr.N <= 0 {
+		var bad textproto.ProtocolError
+		switch {
+		case lr.N <= 0:
 			err = errBannerTooLong
+		case errors.As(err, &bad):
+			// The RFC 5321 greeting is "220 <domain> [text]": a bare
+			// code or a line without one is not a greeting.
+			err = errors.New("malformed SMTP reply: " + clip(string(bad), 200))
 		}
 		return failure(ctx, t, start, err)
 	}
@@ -35,54 +46,39 @@ func (o ProberOptions) probeSMTP(ctx context.Context, t Target) Result {
 	down := func(msg string) Result {
 		return Result{Target: t, RTT: rtt, Message: msg, Time: time.Now()}
 	}
-	if code != "220" {
+	if code != 220 {
 		first, _, _ := strings.Cut(banner, "\n")
-		return down("SMTP " + clip(strings.TrimSpace(first), 200))
+		return down("SMTP " + strconv.Itoa(code) + " " + clip(strings.TrimSpace(first), 200))
 	}
 	// Say goodbye politely, but give a slow server at most a second.
-	_, _ = io.WriteString(conn, "QUIT\r\n")
+	w := textproto.NewWriter(bufio.NewWriter(conn))
+	_ = w.PrintfLine("QUIT")
 	quitBy := time.Now().Add(time.Second)
 	if dl, ok := ctx.Deadline(); ok && dl.Before(quitBy) {
 		quitBy = dl
 	}
 	_ = conn.SetReadDeadline(quitBy)
-	_, _, _ = readReply(bufio.NewReader(&io.LimitedReader{R: conn, N: 4096}))
-	if t.Expected != "" && !strings.Contains(banner, t.Expected) {
+	_, _, _ = tr.ReadResponse(221)
+	if t.Expected != "" && !strings.Contains(wireReply(code, banner), t.Expected) {
 		return down("expected string not found")
 	}
 	return Result{Target: t, Up: true, RTT: rtt, Message: "SMTP 220", Time: time.Now()}
 }
 
-// readReply reads one SMTP reply, all its lines, and returns its code and
-// its text (lines joined by "\n", codes included).
-func readReply(r *bufio.Reader) (code, text string, err error) {
-	var lines []string
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return "", "", err
+// wireReply rebuilds a reply as it was sent ("220-first\n220 last"), so
+// that expected matches the banner an operator sees in telnet, codes
+// included.
+func wireReply(code int, text string) string {
+	lines := strings.Split(text, "\n")
+	c := strconv.Itoa(code)
+	for i, l := range lines {
+		sep := "-"
+		if i == len(lines)-1 {
+			sep = " "
 		}
-		line = strings.TrimRight(line, "\r\n")
-		if len(line) < 3 || !isDigits(line[:3]) || (len(line) > 3 && line[3] != ' ' && line[3] != '-') {
-			return "", "", errors.New("malformed SMTP reply " + strings.TrimSpace(clip(line, 100)))
-		}
-		if code == "" {
-			code = line[:3]
-		}
-		lines = append(lines, line)
-		if len(line) == 3 || line[3] == ' ' {
-			return code, strings.Join(lines, "\n"), nil
-		}
+		lines[i] = c + sep + l
 	}
-}
-
-func isDigits(s string) bool {
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
+	return strings.Join(lines, "\n")
 }
 
 // clip shortens s to at most n bytes.

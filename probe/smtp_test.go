@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/failoverd/failoverd/internal/testutil"
 )
 
 func TestSMTPBanner(t *testing.T) {
@@ -38,14 +40,15 @@ func TestSMTPBanner(t *testing.T) {
 		{"expected in banner", "127.0.0.1", single, "ESMTP Postfix", true, "SMTP 220"},
 		{"expected is case-sensitive", "127.0.0.1", single, "esmtp", false, "expected string not found"},
 		{"multi-line banner read whole", "127.0.0.1", multi, "failoverd-ready", true, "SMTP 220"},
-		{"bare 220", "127.0.0.1", bare, "", true, "SMTP 220"},
+		{"expected may include the code, as sent", "127.0.0.1", multi, "220-welcome", true, "SMTP 220"},
+		{"greeting without a domain is malformed", "127.0.0.1", bare, "", false, `malformed SMTP reply: short response: "220"`},
 		{"421 is down", "127.0.0.1", busy, "", false, "SMTP 421 4.3.2 Service not available"},
 		{"554 is down even with expected present", "127.0.0.1", refused, "SMTP", false, "SMTP 554 5.7.1 No SMTP service here"},
-		{"multi-line 5xx is down", "127.0.0.1", multiBad, "", false, "SMTP 554-go away"},
-		{"not SMTP", "127.0.0.1", junk, "", false, "malformed SMTP reply hello there"},
+		{"multi-line 5xx is down", "127.0.0.1", multiBad, "", false, "SMTP 554 go away"},
+		{"not SMTP", "127.0.0.1", junk, "", false, `malformed SMTP reply: short response: "hello there"`},
 		{"ipv6", "::1", v6, "ready", true, "SMTP 220"},
 		{"fqdn", "localhost", single, "", true, "SMTP 220"},
-		{"refused", "127.0.0.1", freePort(t, "tcp4", "127.0.0.1:0"), "", false, "connection refused"},
+		{"refused", "127.0.0.1", testutil.FreePort(t, "127.0.0.1"), "", false, "connection refused"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

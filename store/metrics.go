@@ -12,6 +12,7 @@ type metrics struct {
 	commitSeconds prometheus.Histogram
 	commitErrors  prometheus.Counter
 	prunedTotal   prometheus.Counter
+	healthy       prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (metrics, error) {
@@ -29,11 +30,16 @@ func newMetrics(reg prometheus.Registerer) (metrics, error) {
 			Name: "failoverd_store_pruned_records_total",
 			Help: "Events and served snapshots dropped because they are older than the history retention.",
 		}),
+		healthy: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "failoverd_store_healthy",
+			Help: "1 when the last write to the state directory succeeded, 0 when it failed (state changes are then not persisted).",
+		}),
 	}
+	m.healthy.Set(1) // Open has just written the schema
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.commitSeconds, m.commitErrors, m.prunedTotal} {
+	for _, c := range []prometheus.Collector{m.commitSeconds, m.commitErrors, m.prunedTotal, m.healthy} {
 		if err := reg.Register(c); err != nil {
 			return metrics{}, fmt.Errorf("store metrics: %w", err)
 		}

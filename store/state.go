@@ -45,9 +45,9 @@ func (s *Store) SaveEngineState(b []byte) error {
 	if b != nil {
 		return s.Commit(Batch{EngineState: b})
 	}
-	return s.wrap("delete engine state", s.db.Update(func(tx *bolt.Tx) error {
+	return s.wrote(s.wrap("delete engine state", s.db.Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketMeta).Delete(engineKey)
-	}))
+	})))
 }
 
 // EngineState returns the engine state last saved, or nil when none was.
@@ -175,12 +175,12 @@ func (s *Store) Commit(b Batch) error {
 	s.metrics.commitSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
 		s.metrics.commitErrors.Inc()
-		return s.wrap("commit", err)
+		return s.wrote(s.wrap("commit", err))
 	}
 	if b.Job != nil {
 		*b.Job = job
 	}
-	return nil
+	return s.wrote(nil)
 }
 
 // putJob stores j, allocating its id when zero and keeping the id sequence

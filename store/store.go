@@ -76,6 +76,10 @@ type Options struct {
 	// Registerer receives the store's metrics; nil means they are not
 	// exported.
 	Registerer prometheus.Registerer
+	// MaxSize caps the database file, in bytes: a write that would grow
+	// it beyond fails as on a full disk (and Health reports it). Zero or
+	// negative means no cap.
+	MaxSize int
 }
 
 // Store is an open state directory. Create it with Open and release it with
@@ -86,6 +90,9 @@ type Store struct {
 	retention time.Duration
 	db        *bolt.DB
 	metrics   metrics
+
+	healthMu  sync.Mutex // guards lastWrite, set by every writer
+	lastWrite error      // the last write's error, nil after a successful one
 
 	closeOnce sync.Once
 	closeErr  error
@@ -112,7 +119,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	_, statErr := os.Stat(path)
 	created := errors.Is(statErr, os.ErrNotExist)
 
-	db, err := openBolt(path)
+	db, err := openBolt(path, opts.MaxSize)
 	if err != nil {
 		return nil, explainOpenError(dir, path, err)
 	}
@@ -141,13 +148,13 @@ func Open(dir string, opts Options) (*Store, error) {
 
 // openBolt opens the bbolt file, turning a panic on a mangled file into
 // ErrCorrupt: bbolt trusts the pages it maps.
-func openBolt(path string) (db *bolt.DB, err error) {
+func openBolt(path string, maxSize int) (db *bolt.DB, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			db, err = nil, fmt.Errorf("%w: %v", ErrCorrupt, r)
 		}
 	}()
-	return bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
+	return bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout, MaxSize: max(maxSize, 0)})
 }
 
 // explainOpenError turns bbolt's and the OS's errors into operator advice.
@@ -243,6 +250,29 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// Health returns the error of the last write (commit, deletion or prune)
+// when it failed, and nil once a later write has succeeded: the state on
+// disk is then current again. It is what /healthz and the
+// failoverd_store_healthy gauge report.
+func (s *Store) Health() error {
+	s.healthMu.Lock()
+	defer s.healthMu.Unlock()
+	return s.lastWrite
+}
+
+// wrote records the outcome of a write for Health and the gauge.
+func (s *Store) wrote(err error) error {
+	s.healthMu.Lock()
+	defer s.healthMu.Unlock()
+	s.lastWrite = err
+	if err != nil {
+		s.metrics.healthy.Set(0)
+	} else {
+		s.metrics.healthy.Set(1)
+	}
+	return err
 }
 
 // Dir returns the state directory.

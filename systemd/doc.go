@@ -1,13 +1,5 @@
-// Package systemd holds failoverd's systemd unit, failoverd.service, and
-// its checks: the unit is verified with systemd-analyze and its sandboxing
-// scored with systemd-analyze security. Unit returns the file's text so a
-// binary can print or install it without the source tree.
+// Package systemd holds failoverd's systemd unit, failoverd.service, which
+// the Debian package installs, and its checks: the unit is verified with
+// systemd-analyze and its sandboxing scored with systemd-analyze security.
+// The package has no code of its own.
 package systemd
-
-import _ "embed"
-
-//go:embed failoverd.service
-var unit string
-
-// Unit returns the text of failoverd.service.
-func Unit() string { return unit }

@@ -45,11 +45,11 @@ func directives(t *testing.T, text string) map[string][]string {
 func testableCopy(t *testing.T) string {
 	t.Helper()
 	const exec = "ExecStart=/usr/bin/failoverd "
-	if !strings.Contains(Unit(), "\n"+exec) {
+	if !strings.Contains(unitText(t), "\n"+exec) {
 		t.Fatalf("unit has no %q line", exec)
 	}
 	path := filepath.Join(t.TempDir(), "failoverd.service")
-	text := strings.Replace(Unit(), "\n"+exec, "\nExecStart=/bin/true ", 1)
+	text := strings.Replace(unitText(t), "\n"+exec, "\nExecStart=/bin/true ", 1)
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestUnitSandboxExposureStaysLow(t *testing.T) {
 }
 
 func TestUnitHasTheContractedDirectives(t *testing.T) {
-	d := directives(t, Unit())
+	d := directives(t, unitText(t))
 	tests := []struct {
 		key  string
 		want string
@@ -128,4 +128,14 @@ func TestUnitHasTheContractedDirectives(t *testing.T) {
 	if got := d["Service/TimeoutStopSec"]; len(got) != 1 || got[0] == "" {
 		t.Errorf("Service/TimeoutStopSec = %q, want one value", got)
 	}
+}
+
+// unitText is failoverd.service as shipped.
+func unitText(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("failoverd.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -5,6 +5,7 @@
 package apitest
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -169,7 +170,7 @@ func (m *Memory) lookup(fqdn string) (*api.ServiceDetail, error) {
 }
 
 // Services implements api.Controller.
-func (m *Memory) Services() []api.ServiceSummary {
+func (m *Memory) Services(_ context.Context) []api.ServiceSummary {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := make([]api.ServiceSummary, 0, len(m.order))
@@ -181,7 +182,7 @@ func (m *Memory) Services() []api.ServiceSummary {
 }
 
 // Service implements api.Controller.
-func (m *Memory) Service(fqdn string) (*api.ServiceDetail, error) {
+func (m *Memory) Service(_ context.Context, fqdn string) (*api.ServiceDetail, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	d, err := m.lookup(fqdn)
@@ -216,17 +217,17 @@ func (m *Memory) setActive(fqdn string, active bool, action string) (*api.Job, e
 }
 
 // Activate implements api.Controller.
-func (m *Memory) Activate(fqdn string) (*api.Job, error) {
+func (m *Memory) Activate(_ context.Context, fqdn string) (*api.Job, error) {
 	return m.setActive(fqdn, true, api.ActionActivate)
 }
 
 // Deactivate implements api.Controller.
-func (m *Memory) Deactivate(fqdn string) (*api.Job, error) {
+func (m *Memory) Deactivate(_ context.Context, fqdn string) (*api.Job, error) {
 	return m.setActive(fqdn, false, api.ActionDeactivate)
 }
 
 // Recover implements api.Controller.
-func (m *Memory) Recover(fqdn, address string) (*api.Job, error) {
+func (m *Memory) Recover(_ context.Context, fqdn, address string) (*api.Job, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.calls++
@@ -291,17 +292,17 @@ func (m *Memory) setForced(fqdn string, forced bool, action string) (*api.Job, e
 }
 
 // Force implements api.Controller.
-func (m *Memory) Force(fqdn string) (*api.Job, error) {
+func (m *Memory) Force(_ context.Context, fqdn string) (*api.Job, error) {
 	return m.setForced(fqdn, true, api.ActionForce)
 }
 
 // Unforce implements api.Controller.
-func (m *Memory) Unforce(fqdn string) (*api.Job, error) {
+func (m *Memory) Unforce(_ context.Context, fqdn string) (*api.Job, error) {
 	return m.setForced(fqdn, false, api.ActionUnforce)
 }
 
 // Log implements api.Controller.
-func (m *Memory) Log(fqdn string, start, end time.Time) ([]api.Event, error) {
+func (m *Memory) Log(_ context.Context, fqdn string, start, end time.Time) ([]api.Event, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	d, err := m.lookup(fqdn)
@@ -319,7 +320,7 @@ func (m *Memory) Log(fqdn string, start, end time.Time) ([]api.Event, error) {
 
 // RRSets implements api.Controller: before the base time nothing was served; from
 // Base on, what is served now.
-func (m *Memory) RRSets(fqdn string, ts time.Time) (*api.RRSetReport, error) {
+func (m *Memory) RRSets(_ context.Context, fqdn string, ts time.Time) (*api.RRSetReport, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	d, err := m.lookup(fqdn)
@@ -338,7 +339,7 @@ func (m *Memory) RRSets(fqdn string, ts time.Time) (*api.RRSetReport, error) {
 }
 
 // Job implements api.Controller.
-func (m *Memory) Job(id uint64) (*api.Job, error) {
+func (m *Memory) Job(_ context.Context, id uint64) (*api.Job, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	j, ok := m.jobs[id]
@@ -349,7 +350,7 @@ func (m *Memory) Job(id uint64) (*api.Job, error) {
 }
 
 // Clusters implements api.Controller.
-func (m *Memory) Clusters() []api.ClusterSummary {
+func (m *Memory) Clusters(_ context.Context) []api.ClusterSummary {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []api.ClusterSummary
@@ -397,7 +398,7 @@ func (m *Memory) real(cluster, service, real string) (*clusterService, *realStat
 }
 
 // RealServices implements api.Controller.
-func (m *Memory) RealServices(cluster, service string) ([]api.RealService, error) {
+func (m *Memory) RealServices(_ context.Context, cluster, service string) ([]api.RealService, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, err := m.clusterService(cluster, service)
@@ -412,7 +413,7 @@ func (m *Memory) RealServices(cluster, service string) ([]api.RealService, error
 }
 
 // RealService implements api.Controller.
-func (m *Memory) RealService(cluster, service, real string) (*api.RealService, error) {
+func (m *Memory) RealService(_ context.Context, cluster, service, real string) (*api.RealService, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	_, r, err := m.real(cluster, service, real)
@@ -424,7 +425,7 @@ func (m *Memory) RealService(cluster, service, real string) (*api.RealService, e
 }
 
 // RealServiceStatistics implements api.Controller.
-func (m *Memory) RealServiceStatistics(cluster, service, real string) (*api.RealServiceStatistics, error) {
+func (m *Memory) RealServiceStatistics(_ context.Context, cluster, service, real string) (*api.RealServiceStatistics, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	_, r, err := m.real(cluster, service, real)
@@ -437,7 +438,7 @@ func (m *Memory) RealServiceStatistics(cluster, service, real string) (*api.Real
 
 // ClusterOp implements api.Controller, with the preconditions of the
 // cluster document: one fallback per service, and only an enabled one.
-func (m *Memory) ClusterOp(cluster, service, real, action string) (*api.Job, error) {
+func (m *Memory) ClusterOp(_ context.Context, cluster, service, real, action string) (*api.Job, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.calls++
@@ -481,7 +482,7 @@ func (m *Memory) ClusterOp(cluster, service, real, action string) (*api.Job, err
 }
 
 // SetWeight implements api.Controller.
-func (m *Memory) SetWeight(cluster, service, real string, weight int) (*api.Job, error) {
+func (m *Memory) SetWeight(_ context.Context, cluster, service, real string, weight int) (*api.Job, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.calls++

@@ -178,9 +178,26 @@
     document.getElementById("updated").textContent = "updated " + new Date().toISOString().replace(/\.\d+Z$/, "Z");
   }
 
+  // checkStore shows a banner while /healthz says the state store cannot
+  // write: DNS is still answered, but changes are not kept across a restart.
+  async function checkStore() {
+    const box = document.getElementById("store-alert");
+    let text = "";
+    try {
+      const resp = await fetch("/healthz", { cache: "no-store" });
+      if (!resp.ok) text = (await resp.text()) || "HTTP " + resp.status;
+    } catch (e) {
+      text = "";  // the API itself is unreachable: the error line says so
+    }
+    box.textContent = text ? "State is not being saved — " + text : "";
+    box.hidden = !text;
+    document.body.dataset.store = text ? "failing" : "ok";
+  }
+
   let timer = null;
   async function refresh() {
     clearTimeout(timer);
+    await checkStore();
     const errBox = document.getElementById("error");
     try {
       render(await load());

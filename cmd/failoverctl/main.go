@@ -1,10 +1,11 @@
 // Command failoverctl is the command-line client of failoverd's control API:
 // one command per API call, tables for people and JSON with -json.
 //
-// It reads FAILOVERD_ADDR (http://127.0.0.1:8053, or a bare host:port) and
-// FAILOVERD_TOKEN (the token itself), or the -addr and -token-file flags,
-// which win over the environment. On failure it prints the API's error text
-// and exits 1; a usage error exits 2.
+// It reads FAILOVERD_ADDR (http://127.0.0.1:8053, https://... for an API
+// with TLS, or a bare host:port), FAILOVERD_TOKEN (the token itself) and
+// FAILOVERD_CA_FILE (PEM certificates to trust besides the system's), or the
+// -addr, -token-file and -ca-file flags, which win over the environment. On
+// failure it prints the API's error text and exits 1; a usage error exits 2.
 package main
 
 import (
@@ -79,6 +80,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.SetOutput(io.Discard)
 	addr := fs.String("addr", "", "API address, a URL or host:port (default $FAILOVERD_ADDR, else http://127.0.0.1:8053)")
 	tokenFile := fs.String("token-file", "", "file holding the API token (default: $FAILOVERD_TOKEN)")
+	caFile := fs.String("ca-file", "", "PEM certificates to trust for an https:// API (default $FAILOVERD_CA_FILE)")
 	asJSON := fs.Bool("json", false, "print the API's JSON instead of tables")
 	timeout := fs.Duration("timeout", 30*time.Second, "deadline of the whole call")
 	printUsage := func() {
@@ -145,7 +147,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	c := &cli{client: api.NewClient(a, token), json: *asJSON, out: stdout, now: time.Now}
+	client := api.NewClient(a, token)
+	ca := *caFile
+	if ca == "" {
+		ca = getenv("FAILOVERD_CA_FILE")
+	}
+	if ca != "" {
+		if err := client.SetCAFile(ca); err != nil {
+			fmt.Fprintf(stderr, "failoverctl: %v\n", err)
+			return 1
+		}
+	}
+	c := &cli{client: client, json: *asJSON, out: stdout, now: time.Now}
 	if err := c.dispatch(ctx, pos[0], pos[1:]); err != nil {
 		var ue usageError
 		if errors.As(err, &ue) {

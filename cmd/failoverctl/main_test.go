@@ -214,3 +214,57 @@ func TestJSONOutput(t *testing.T) {
 		})
 	}
 }
+
+func TestCommandsOverTLSWithACAFile(t *testing.T) {
+	certFile, keyFile := apitest.SelfSignedFiles(t)
+	srv, err := api.NewServer(api.Options{Listen: "127.0.0.1:0", Token: token, TLSCertFile: certFile, TLSKeyFile: keyFile},
+		apitest.NewMemory(), zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	select {
+	case <-srv.Ready():
+	case err := <-done:
+		t.Fatal(err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("server not ready")
+	}
+	url := "https://" + srv.Addr().String()
+	tests := []struct {
+		name     string
+		env      map[string]string
+		args     []string
+		wantCode int
+		want     string // substring of stdout (exit 0) or stderr
+	}{
+		{"-ca-file", map[string]string{"FAILOVERD_ADDR": url, "FAILOVERD_TOKEN": token}, []string{"-ca-file", certFile, "deactivate", "www.example.com."}, 0, "deactivate"},
+		{"FAILOVERD_CA_FILE", map[string]string{"FAILOVERD_ADDR": url, "FAILOVERD_TOKEN": token, "FAILOVERD_CA_FILE": certFile}, []string{"status"}, 0, "www.example.com."},
+		{"untrusted certificate", map[string]string{"FAILOVERD_ADDR": url, "FAILOVERD_TOKEN": token}, []string{"status"}, 1, "certificate"},
+		{"CA file without a certificate", map[string]string{"FAILOVERD_ADDR": url, "FAILOVERD_TOKEN": token}, []string{"-ca-file", keyFile, "status"}, 1, "no PEM certificate"},
+		{"missing CA file", map[string]string{"FAILOVERD_ADDR": url, "FAILOVERD_CA_FILE": "/nonexistent/ca.pem"}, []string{"status"}, 1, "/nonexistent/ca.pem"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := runCtl(t, tc.env, tc.args...)
+			if code != tc.wantCode {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.wantCode, out, errOut)
+			}
+			got := out
+			if code != 0 {
+				got = errOut
+			}
+			if !strings.Contains(got, tc.want) {
+				t.Errorf("output lacks %q:\n%s%s", tc.want, out, errOut)
+			}
+		})
+	}
+}

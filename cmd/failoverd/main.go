@@ -3,6 +3,7 @@
 //
 //	failoverd run -config PATH        run the daemon
 //	failoverd validate -config PATH   check a configuration and exit
+//	failoverd import dyn|ultradns FILE...   exports of the hosted products as configuration
 //	failoverd version                 print the version
 package main
 
@@ -39,6 +40,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return validate(args[1:], stdout, stderr)
 	case "run":
 		return runDaemon(args[1:], stderr)
+	case "import":
+		return importExports(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return 0
@@ -53,6 +56,7 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage:
   failoverd run -config PATH        run the daemon (PATH: a .hcl file or a directory of them)
   failoverd validate -config PATH   check a configuration; prints every problem and exits 1, or nothing and exits 0
+  failoverd import dyn|ultradns FILE...  turn Dyn or UltraDNS API exports into configuration on stdout
   failoverd version                 print the version
 `)
 }
@@ -71,12 +75,19 @@ func configFlag(name string, args []string, stderr io.Writer) (string, bool) {
 	return *path, true
 }
 
+// validate reports what run would refuse: the configuration's own problems
+// and then everything the daemon checks before it binds a port (zones,
+// files, listen addresses, state directory, PING capability), through the
+// same daemon.Prepare that run uses.
 func validate(args []string, stdout, stderr io.Writer) int {
 	path, ok := configFlag("validate", args, stderr)
 	if !ok {
 		return 2
 	}
-	_, files, diags := config.Load(path)
+	cfg, files, diags := config.Load(path)
+	if !diags.HasErrors() {
+		diags = append(diags, daemon.Check(cfg)...)
+	}
 	if diags.HasErrors() {
 		_ = config.WriteDiagnostics(stdout, files, diags)
 		return 1
@@ -89,15 +100,27 @@ func runDaemon(args []string, stderr io.Writer) int {
 	if !ok {
 		return 2
 	}
+	// Signal handlers come first: loading a large configuration takes
+	// seconds, and a SIGHUP meanwhile would otherwise kill the process.
+	// A reload asked for during start-up waits in hup until the daemon runs.
+	// SIGTERM and SIGINT stop the daemon gracefully.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+
 	cfg, files, diags := config.Load(path)
 	if diags.HasErrors() {
 		_ = config.WriteDiagnostics(stderr, files, diags)
 		return 1
 	}
-	// SIGTERM and SIGINT stop the daemon gracefully; SIGHUP reloads (handled by daemon).
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	if err := daemon.Main(ctx, daemon.Options{ConfigPath: path, Config: cfg, Version: version, Stderr: stderr}); err != nil {
+	prepared, diags := daemon.Prepare(cfg)
+	if diags.HasErrors() {
+		_ = config.WriteDiagnostics(stderr, files, diags)
+		return 1
+	}
+	if err := daemon.Main(ctx, daemon.Options{ConfigPath: path, Prepared: prepared, Version: version, Stderr: stderr, Reloads: hup}); err != nil {
 		fmt.Fprintf(stderr, "failoverd: %v\n", err)
 		return 1
 	}

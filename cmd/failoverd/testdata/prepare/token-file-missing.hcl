@@ -1,0 +1,6 @@
+server { state_dir = "{{STATE}}" }
+dns { listen = ["127.0.0.1:0"] }
+api {
+  listen     = "127.0.0.1:0"
+  token_file = "missing.token"
+}

@@ -1,0 +1,18 @@
+server { state_dir = "{{STATE}}" }
+dns { listen = ["127.0.0.1:0"] }
+api { listen = "127.0.0.1:0" }
+
+zone "example.test" {
+  record "www" {
+    type  = "A"
+    rdata = ["192.0.2.1", "192.0.2.2"]
+  }
+  record "@" {
+    type  = "MX"
+    rdata = ["10 mail.example.test."]
+  }
+  record "txt" {
+    type  = "TXT"
+    rdata = ["hello world"]
+  }
+}
