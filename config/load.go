@@ -18,15 +18,25 @@ import (
 )
 
 // Load reads the configuration at path: one .hcl file, or a directory whose
-// *.hcl files are merged in name order. It returns the parsed files (keyed by
-// file name as used in diagnostics: the path as given, or joined to the
-// directory as given) for rendering, and every problem found. When any
-// diagnostic is an error the returned *Config is nil.
+// *.hcl files are merged in name order, then the API-managed services of
+// server.managed_dir (*.hcl.json, one service block each in HCL's JSON
+// syntax) in name order. It returns the parsed files (keyed by file name as
+// used in diagnostics: the path as given, or joined to the directory as
+// given; managed files by absolute path) for rendering, and every problem
+// found. When any diagnostic is an error the returned *Config is nil.
 //
 // At most MaxErrors problems are returned, followed by one that says how
 // many more there are: a generated or corrupted file can hold millions.
 func Load(path string) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
-	cfg, files, diags := load(path)
+	return LoadChanged(path, nil)
+}
+
+// LoadChanged is Load with API-managed files changed in memory first:
+// changes maps the base name of a file in server.managed_dir (ManagedFile)
+// to its new content, or to nil to leave the file out. Nothing is written;
+// this is how a change over the API is checked before it is kept.
+func LoadChanged(path string, changes map[string][]byte) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
+	cfg, files, diags := loadChanged(path, changes)
 	return cfg, files, truncate(diags)
 }
 
@@ -49,7 +59,7 @@ func truncate(diags hcl.Diagnostics) hcl.Diagnostics {
 	return append(diags[:MaxErrors:MaxErrors], more)
 }
 
-func load(path string) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
+func loadChanged(path string, changes map[string][]byte) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
 	files := map[string]*hcl.File{}
 	names, dir, diags := configFiles(path)
 	if diags.HasErrors() {
@@ -78,6 +88,31 @@ func load(path string) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
 		return nil, files, diags
 	}
 
+	// The API-managed services come after the operator's files, so that a
+	// duplicate is reported at the managed one.
+	operatorFiles := len(names)
+	mnames, mdiags := managedFiles(managedDirOf(raws), changes)
+	diags = append(diags, mdiags...)
+	dec := newDecoder()
+	for _, name := range mnames {
+		p := parseManaged(dec, name, changes)
+		if p.file != nil {
+			files[name] = p.file
+		}
+		diags = append(diags, p.diags...)
+		diags = append(diags, p.decodeDiags...)
+		if p.raw == nil {
+			syntaxOK = false
+			continue
+		}
+		raws = append(raws, p.raw)
+	}
+	names = append(names, mnames...)
+	if !syntaxOK {
+		sortDiagnostics(diags, names)
+		return nil, files, diags
+	}
+
 	absDir, err := filepath.Abs(dir)
 	if err != nil {
 		panic(fmt.Sprintf("config: absolute path of %q: %v", dir, err))
@@ -88,7 +123,7 @@ func load(path string) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
 	}
 	cfg := l.build(raws)
 	l.dropShadowed(diags)
-	for _, n := range names {
+	for _, n := range names[:operatorFiles] {
 		abs, err := filepath.Abs(n)
 		if err != nil {
 			panic(fmt.Sprintf("config: absolute path of %q: %v", n, err))
@@ -101,6 +136,27 @@ func load(path string) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
 		return nil, files, diags
 	}
 	return cfg, files, diags
+}
+
+// managedDirOf is server.managed_dir as build will resolve it, from the
+// first server block (a second one is an error reported by build).
+func managedDirOf(raws []*rawFile) string {
+	var r *rawServer
+	for _, f := range raws {
+		if len(f.Servers) > 0 {
+			r = f.Servers[0]
+			break
+		}
+	}
+	stateDir := "./state"
+	if r != nil && r.StateDir != nil && *r.StateDir != "" {
+		stateDir = *r.StateDir
+	}
+	abs, err := filepath.Abs(stateDir)
+	if err != nil {
+		panic("config: absolute state_dir: " + err.Error())
+	}
+	return managedDir(abs, r)
 }
 
 // dropShadowed forgets the build checks' diagnostics at the place of a
@@ -268,11 +324,7 @@ func readFile(name string, maxBytes int64, maxTokens int) parsedFile {
 	if err != nil {
 		return parsedFile{name: name, diags: hcl.Diagnostics{readDiagnostic(name, err)}}
 	}
-	d := checkEncoding(src, name)
-	tokens := 0
-	if d == nil {
-		d, tokens = checkNesting(src, name, maxTokens)
-	}
+	d, tokens := checkSource(src, name, strings.HasSuffix(name, ".json"), maxTokens)
 	if d != nil {
 		// The bytes are kept for the source snippet only: they are never
 		// parsed.
