@@ -12,7 +12,7 @@ import (
 
 // scanDepth returns the deepest nesting the scan measures in src.
 func scanDepth(src string) int {
-	s := nestingScan{src: []byte(src), line: 1, maxTokens: len(src) + 1}
+	s := nestingScan{src: []byte(src), line: 1, maxTokens: 1 << 30}
 	s.run(1 << 30)
 	return s.max
 }
@@ -161,7 +161,7 @@ func TestNestingDepthJSON(t *testing.T) {
 		{"no_heredocs", "[ <<EOT\n[[\nEOT\n", 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := nestingScan{src: []byte(tc.src), line: 1, maxTokens: len(tc.src) + 1, json: true}
+			s := nestingScan{src: []byte(tc.src), line: 1, maxTokens: 1 << 30, json: true}
 			s.run(1 << 30)
 			if s.max != tc.want {
 				t.Errorf("depth of %q = %d, want %d", tc.src, s.max, tc.want)
