@@ -31,15 +31,6 @@ func Load(path string) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
 	return LoadChanged(path, nil)
 }
 
-// LoadChanged is Load with API-managed files changed in memory first:
-// changes maps the base name of a file in server.managed_dir (ManagedFile)
-// to its new content, or to nil to leave the file out. Nothing is written;
-// this is how a change over the API is checked before it is kept.
-func LoadChanged(path string, changes map[string][]byte) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
-	cfg, files, diags := loadChanged(path, changes)
-	return cfg, files, truncate(diags)
-}
-
 // MaxErrors is how many problems Load reports at most.
 const MaxErrors = 100
 
@@ -57,6 +48,15 @@ func truncate(diags hcl.Diagnostics) hcl.Diagnostics {
 		Subject:  rest[0].Subject,
 	}
 	return append(diags[:MaxErrors:MaxErrors], more)
+}
+
+// LoadChanged is Load with API-managed files changed in memory first:
+// changes maps the base name of a file in server.managed_dir (ManagedFile)
+// to its new content, or to nil to leave the file out. Nothing is written;
+// this is how a change over the API is checked before it is kept.
+func LoadChanged(path string, changes map[string][]byte) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
+	cfg, files, diags := loadChanged(path, changes)
+	return cfg, files, truncate(diags)
 }
 
 func loadChanged(path string, changes map[string][]byte) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
