@@ -322,7 +322,7 @@ func TestEndpoints(t *testing.T) {
 			}
 		}},
 		{"service without trailing dot", "GET", "/v1/services/app.example.com", "", 200, "", func(t *testing.T, b map[string]any) {
-			if got := keys(b); !reflect.DeepEqual(got, sorted("fqdn", "kind", "status", "active", "regions")) {
+			if got := keys(b); !reflect.DeepEqual(got, sorted("fqdn", "kind", "status", "active", "regions", "managed")) {
 				t.Errorf("detail keys %v", got)
 			}
 			if got := keys(dig(b, "regions", 0)); !reflect.DeepEqual(got, sorted("code", "status", "served", "entries")) {

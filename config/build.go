@@ -238,7 +238,30 @@ func (l *loader) server(r *rawServer) Server {
 		panic("config: absolute state_dir: " + err.Error())
 	}
 	s.StateDir = abs
+	s.ManagedDir = filepath.Join(abs, "managed")
+	if r != nil && r.ManagedDir != nil {
+		if *r.ManagedDir == "" {
+			l.errf(src{r.Body, r.DefRange}.attr("managed_dir"), "Empty managed_dir", "Give the directory for services created over the API, or remove the attribute to use \"<state_dir>/managed\".")
+		} else {
+			s.ManagedDir = managedDir(abs, r)
+		}
+	}
 	return s
+}
+
+// managedDir is server.managed_dir made absolute like state_dir (against
+// the working directory), or the default under the absolute state
+// directory. Load needs it before the files are built, to read the
+// API-managed services with them.
+func managedDir(stateDir string, r *rawServer) string {
+	if r == nil || r.ManagedDir == nil || *r.ManagedDir == "" {
+		return filepath.Join(stateDir, "managed")
+	}
+	abs, err := filepath.Abs(*r.ManagedDir)
+	if err != nil {
+		panic("config: absolute managed_dir: " + err.Error())
+	}
+	return abs
 }
 
 func (l *loader) dns(r *rawDNS, keys []*TSIGKey) DNS {
@@ -452,6 +475,15 @@ func (l *loader) api(r *rawAPI) API {
 		if b, ok := l.readSmallFile(a.TokenFile, at.attr("token_file"), "token_file"); ok && strings.TrimSpace(string(b)) == "" {
 			l.errf(at.attr("token_file"), "Empty token file", "%s holds no token. Write the bearer token into it.", a.TokenFile)
 		}
+	}
+	if len(r.Compat) > 1 {
+		for _, c := range r.Compat[1:] {
+			l.errf(c.DefRange, "Duplicate compat block", "A compat block is already defined at %s. Merge them.", where(r.Compat[0].DefRange))
+		}
+	}
+	if len(r.Compat) > 0 {
+		c := r.Compat[0]
+		a.Compat = Compat{Dyn: c.Dyn != nil && *c.Dyn, UltraDNS: c.UltraDNS != nil && *c.UltraDNS, Memset: c.Memset != nil && *c.Memset}
 	}
 	l.apiTLS(r, &a, at)
 	if r.Listen != nil {

@@ -103,6 +103,9 @@ type Server struct {
 	LogFormat string
 	// HistoryRetention is how long events are kept; default 720h.
 	HistoryRetention time.Duration
+	// ManagedDir is the absolute directory of the API-managed services, one
+	// <fqdn>.hcl.json file each; default StateDir/managed.
+	ManagedDir string
 	// StateDirRange is where state_dir is set (zero without a server block).
 	StateDirRange hcl.Range
 	// ProbeSource is the source address of every outgoing probe; the zero
@@ -199,6 +202,20 @@ type API struct {
 	// certificate and key (both checked to load as a pair), or both "".
 	TLSCertFile string
 	TLSKeyFile  string
+	// Compat switches on the hosted products' own APIs (api.compat).
+	Compat Compat
+}
+
+// Compat says which hosted products' APIs are served beside the native one
+// (docs/api.md); each is off by default.
+type Compat struct {
+	// Dyn serves the Dyn REST API under /REST/.
+	Dyn bool
+	// UltraDNS serves the UltraDNS REST API under /v1/authorization/token
+	// and /v1/zones/ (and the same paths without /v1).
+	UltraDNS bool
+	// Memset serves Memset's API under /v1/json/ and /v1/xmlrpc/.
+	Memset bool
 }
 
 // SMTP configures the e-mail sender.

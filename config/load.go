@@ -18,11 +18,21 @@ import (
 )
 
 // Load reads the configuration at path: one .hcl file, or a directory whose
-// *.hcl files are merged in name order. It returns the parsed files (keyed by
-// file name as used in diagnostics: the path as given, or joined to the
-// directory as given) for rendering, and every problem found. When any
-// diagnostic is an error the returned *Config is nil.
+// *.hcl files are merged in name order, then the API-managed services of
+// server.managed_dir (*.hcl.json, one service block each in HCL's JSON
+// syntax) in name order. It returns the parsed files (keyed by file name as
+// used in diagnostics: the path as given, or joined to the directory as
+// given; managed files by absolute path) for rendering, and every problem
+// found. When any diagnostic is an error the returned *Config is nil.
 func Load(path string) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
+	return LoadChanged(path, nil)
+}
+
+// LoadChanged is Load with API-managed files changed in memory first:
+// changes maps the base name of a file in server.managed_dir (ManagedFile)
+// to its new content, or to nil to leave the file out. Nothing is written;
+// this is how a change over the API is checked before it is kept.
+func LoadChanged(path string, changes map[string][]byte) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
 	files := map[string]*hcl.File{}
 	names, dir, diags := configFiles(path)
 	if diags.HasErrors() {
@@ -51,6 +61,31 @@ func Load(path string) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
 		return nil, files, diags
 	}
 
+	// The API-managed services come after the operator's files, so that a
+	// duplicate is reported at the managed one.
+	operatorFiles := len(names)
+	mnames, mdiags := managedFiles(managedDirOf(raws), changes)
+	diags = append(diags, mdiags...)
+	dec := newDecoder()
+	for _, name := range mnames {
+		p := parseManaged(dec, name, changes)
+		if p.file != nil {
+			files[name] = p.file
+		}
+		diags = append(diags, p.diags...)
+		diags = append(diags, p.decodeDiags...)
+		if p.raw == nil {
+			syntaxOK = false
+			continue
+		}
+		raws = append(raws, p.raw)
+	}
+	names = append(names, mnames...)
+	if !syntaxOK {
+		sortDiagnostics(diags, names)
+		return nil, files, diags
+	}
+
 	absDir, err := filepath.Abs(dir)
 	if err != nil {
 		panic(fmt.Sprintf("config: absolute path of %q: %v", dir, err))
@@ -61,7 +96,7 @@ func Load(path string) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
 	}
 	cfg := l.build(raws)
 	l.dropShadowed(diags)
-	for _, n := range names {
+	for _, n := range names[:operatorFiles] {
 		abs, err := filepath.Abs(n)
 		if err != nil {
 			panic(fmt.Sprintf("config: absolute path of %q: %v", n, err))
@@ -74,6 +109,27 @@ func Load(path string) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
 		return nil, files, diags
 	}
 	return cfg, files, diags
+}
+
+// managedDirOf is server.managed_dir as build will resolve it, from the
+// first server block (a second one is an error reported by build).
+func managedDirOf(raws []*rawFile) string {
+	var r *rawServer
+	for _, f := range raws {
+		if len(f.Servers) > 0 {
+			r = f.Servers[0]
+			break
+		}
+	}
+	stateDir := "./state"
+	if r != nil && r.StateDir != nil && *r.StateDir != "" {
+		stateDir = *r.StateDir
+	}
+	abs, err := filepath.Abs(stateDir)
+	if err != nil {
+		panic("config: absolute state_dir: " + err.Error())
+	}
+	return managedDir(abs, r)
 }
 
 // dropShadowed forgets the build checks' diagnostics at the place of a

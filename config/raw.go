@@ -29,6 +29,7 @@ type rawServer struct {
 	LogLevel         *string   `hcl:"log_level,optional"`
 	LogFormat        *string   `hcl:"log_format,optional"`
 	HistoryRetention *string   `hcl:"history_retention,optional"`
+	ManagedDir       *string   `hcl:"managed_dir,optional"`
 	ProbeSource      *string   `hcl:"probe_source,optional"`
 	Body             hcl.Body  `hcl:",body"`
 	DefRange         hcl.Range `hcl:",def_range"`
@@ -76,12 +77,21 @@ type rawTSIGKey struct {
 }
 
 type rawAPI struct {
-	Listen      *string   `hcl:"listen,optional"`
-	TokenFile   *string   `hcl:"token_file,optional"`
-	TLSCertFile *string   `hcl:"tls_cert_file,optional"`
-	TLSKeyFile  *string   `hcl:"tls_key_file,optional"`
-	Body        hcl.Body  `hcl:",body"`
-	DefRange    hcl.Range `hcl:",def_range"`
+	Listen      *string      `hcl:"listen,optional"`
+	TokenFile   *string      `hcl:"token_file,optional"`
+	TLSCertFile *string      `hcl:"tls_cert_file,optional"`
+	TLSKeyFile  *string      `hcl:"tls_key_file,optional"`
+	Compat      []*rawCompat `hcl:"compat,block"`
+	Body        hcl.Body     `hcl:",body"`
+	DefRange    hcl.Range    `hcl:",def_range"`
+}
+
+type rawCompat struct {
+	Dyn      *bool     `hcl:"dyn,optional"`
+	UltraDNS *bool     `hcl:"ultradns,optional"`
+	Memset   *bool     `hcl:"memset,optional"`
+	Body     hcl.Body  `hcl:",body"`
+	DefRange hcl.Range `hcl:",def_range"`
 }
 
 type rawSMTP struct {

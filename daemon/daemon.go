@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -56,6 +57,9 @@ type Daemon struct {
 	reg        *prometheus.Registry
 	version    string
 	configPath string
+	// configMu serialises reloads and changes of managed services, so that
+	// each checks the configuration it replaces.
+	configMu sync.Mutex
 
 	store     stateStore
 	sched     *probe.Scheduler
@@ -180,7 +184,8 @@ func New(opts Options, log *zap.Logger) (*Daemon, error) {
 	aopts.Metrics = promhttp.HandlerFor(d.reg, promhttp.HandlerOpts{Registry: d.reg})
 	aopts.Registerer = d.reg
 	aopts.StoreHealth = st.Health
-	d.api, err = api.NewServer(aopts, &controller{log: log, loop: d.loop, store: d.store}, log.Named("api"))
+	aopts.Compat.Version = opts.Version
+	d.api, err = api.NewServer(aopts, &controller{log: log, loop: d.loop, store: d.store, daemon: d}, log.Named("api"))
 	if err != nil {
 		return nil, err
 	}

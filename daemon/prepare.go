@@ -125,6 +125,7 @@ func apiOptions(p *Prepared) api.Options {
 		AllowedHosts: []string{cfg.Server.Hostname},
 		TLSCertFile:  cfg.API.TLSCertFile,
 		TLSKeyFile:   cfg.API.TLSKeyFile,
+		Compat:       api.CompatOptions{Dyn: cfg.API.Compat.Dyn, UltraDNS: cfg.API.Compat.UltraDNS, Memset: cfg.API.Compat.Memset},
 	}
 }
 

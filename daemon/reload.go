@@ -81,6 +81,8 @@ func (d *Daemon) reloadSteps() []reloadStep {
 // ReloadFromDisk re-reads the configuration file(s) and applies them; on any
 // error the running configuration stays and the problems are logged.
 func (d *Daemon) ReloadFromDisk(ctx context.Context) {
+	d.configMu.Lock()
+	defer d.configMu.Unlock()
 	cfg, files, diags := config.Load(d.configPath)
 	var err error = &diagnosticsError{diags}
 	if !diags.HasErrors() {
