@@ -98,8 +98,8 @@ api { listen = "{{API}}" }
 			defer close(got)
 			buf := make([]byte, 4096)
 			for {
-				// A second of silence after the last answer ends the burst.
-				_ = c.SetReadDeadline(time.Now().Add(time.Second))
+				// Two seconds of silence after the last answer end the burst.
+				_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
 				k, err := c.Read(buf)
 				if err != nil {
 					return
@@ -119,9 +119,9 @@ api { listen = "{{API}}" }
 			if _, err := c.Write(p); err != nil {
 				t.Fatal(err)
 			}
-			if i%50 == 49 { // keep within the daemon's socket buffer
-				time.Sleep(time.Millisecond)
-			}
+			// About 1,000 a second: a daemon slowed down by a busy machine
+			// still finds every query in its socket buffer.
+			time.Sleep(time.Millisecond)
 		}
 		took = time.Since(start)
 		for r := range got {
@@ -139,9 +139,6 @@ api { listen = "{{API}}" }
 
 	answered, slipped, took := burst("127.0.0.1", 500)
 	t.Logf("500 UDP queries in %v: %d answered, %d slipped", took, answered, slipped)
-	if took > time.Second {
-		t.Logf("the burst took longer than a second; the bound below grows with it")
-	}
 	// A second's worth at once plus what refills while the burst lasts.
 	maxAnswers := 10 + int(took.Seconds()*10) + 5
 	if answered < 5 || answered > maxAnswers {
