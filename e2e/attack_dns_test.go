@@ -149,6 +149,17 @@ api { listen = "{{API}}" }
 		t.Errorf("%d slips for %d limited responses, want about half", slipped, limited)
 	}
 
+	// The counters agree with what the client saw: a dropped response is
+	// one that did not come back (on a busy machine a few datagrams may be
+	// lost on the way, hence the slack).
+	metrics := httpGet(t, "http://"+d.apiAddr+"/metrics")
+	if got := metricValue(metrics, "failoverd_dns_rrl_slipped_total"); got < float64(slipped) || got > float64(slipped)+10 {
+		t.Errorf("failoverd_dns_rrl_slipped_total %v, the client saw %d slips", got, slipped)
+	}
+	if got, lost := metricValue(metrics, "failoverd_dns_rrl_dropped_total"), float64(500-answered-slipped); got > lost || got < lost-25 {
+		t.Errorf("failoverd_dns_rrl_dropped_total %v, want about %v (neither answered nor slipped)", got, lost)
+	}
+
 	// TCP is never limited, even right after the burst.
 	for i := range 30 {
 		if got, err := d.lookup("tcp", "static.example.test.", dns.TypeTXT); err != nil || got == "" {

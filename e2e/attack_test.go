@@ -114,7 +114,8 @@ func (f *tcpFlood) close() {
 // address and poked with empty messages do not make the probes fail (no
 // backup answer, no ip or svc event), the API answers, TCP DNS from another
 // address is answered and the daemon does not spin (accept retried at once
-// on EMFILE used to burn a core).
+// on EMFILE used to burn a core). Then 720 more from 24 addresses fill the
+// total cap, and the probes, UDP and the API still work.
 func TestAttack_TCPFloodDoesNotFailHealthyServicesOver(t *testing.T) {
 	t.Parallel()
 	prlimit := testutil.RequireTool(t, "util-linux", "prlimit")
@@ -159,27 +160,58 @@ active_failover "www.example.test." {
 		Dialer: &net.Dialer{Timeout: 2 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}}
 	pid := d.cmd.Process.Pid
 	ticks0, wall0 := cpuTicks(t, pid), time.Now()
-	const rounds = 10 // probe intervals
-	for round := range rounds {
-		flood.poke()
-		flood.refill(held)
+	// round checks what must hold whatever the flood: UDP answers the
+	// primary, the API answers and (when otherTCP) TCP from 127.0.0.2 is
+	// answered.
+	round := func(i int, otherTCP bool) {
+		t.Helper()
 		if got, err := d.lookup("udp", "www.example.test.", dns.TypeA); err != nil || got != "127.0.17.61" {
-			t.Fatalf("round %d: UDP answer %q, %v; want the primary", round, got, err)
+			t.Fatalf("round %d: UDP answer %q, %v; want the primary", i, got, err)
 		}
-		m := new(dns.Msg)
-		m.SetQuestion("www.example.test.", dns.TypeA)
-		r, _, err := other.Exchange(m, d.dnsAddr)
-		if err != nil || r.Rcode != dns.RcodeSuccess || strings.Join(answers(r), ",") != "127.0.17.61" {
-			t.Fatalf("round %d: TCP query from 127.0.0.2: %v, %v", round, r, err)
+		if otherTCP {
+			m := new(dns.Msg)
+			m.SetQuestion("www.example.test.", dns.TypeA)
+			r, _, err := other.Exchange(m, d.dnsAddr)
+			if err != nil || r.Rcode != dns.RcodeSuccess || strings.Join(answers(r), ",") != "127.0.17.61" {
+				t.Fatalf("round %d: TCP query from 127.0.0.2: %v, %v", i, r, err)
+			}
 		}
 		resp, err := (&http.Client{Timeout: 2 * time.Second}).Get("http://" + d.apiAddr + "/healthz")
 		if err != nil {
-			t.Fatalf("round %d: API: %v", round, err)
+			t.Fatalf("round %d: API: %v", i, err)
 		}
 		resp.Body.Close()
 		if resp.StatusCode != 200 {
-			t.Fatalf("round %d: /healthz %s", round, resp.Status)
+			t.Fatalf("round %d: /healthz %s", i, resp.Status)
 		}
+	}
+	const rounds = 10 // probe intervals
+	for i := range rounds {
+		flood.poke()
+		flood.refill(held)
+		round(i, true)
+		time.Sleep(time.Second)
+	}
+	if got := metricValue(httpGet(t, "http://"+d.apiAddr+"/metrics"), "failoverd_dns_tcp_rejected_total"); got < held-32 {
+		t.Errorf("failoverd_dns_tcp_rejected_total %v: the flood did not reach the per-client cap", got)
+	}
+
+	// Then from 24 addresses at once, 720 connections: the total cap (half
+	// the 256 descriptors) is full, and still the probes, UDP and the API
+	// find descriptors. TCP from yet another address may be refused now.
+	var floods []*tcpFlood
+	for i := 1; i <= 24; i++ {
+		f := &tcpFlood{src: fmt.Sprintf("127.0.18.%d", i), addr: d.dnsAddr}
+		t.Cleanup(f.close)
+		floods = append(floods, f)
+	}
+	for i := range 5 {
+		for _, f := range floods {
+			f.poke()
+			f.refill(30)
+		}
+		flood.poke()
+		round(rounds+i, false)
 		time.Sleep(time.Second)
 	}
 	ticks1, wall1 := cpuTicks(t, pid), time.Now()
