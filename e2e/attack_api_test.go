@@ -142,9 +142,19 @@ Promise.all([
 	}
 	go evil.Serve(l)
 	t.Cleanup(func() { evil.Close() })
+	refusedPosts := func() float64 {
+		m := httpGet(t, "http://"+d.apiAddr+"/metrics")
+		return max(0, metricValue(m, `failoverd_api_requests_total{code="403",method="post"}`)) +
+			max(0, metricValue(m, `failoverd_api_requests_total{code="415",method="post"}`))
+	}
+	before := refusedPosts()
 	dom := testutil.Chromium(t, "http://"+l.Addr().String()+"/", "--dump-dom")
 	if !strings.Contains(dom, "<title>sent</title>") {
 		t.Fatalf("the page's requests did not go out:\n%s", dom)
+	}
+	// All three reached the API and were refused there (not by the browser).
+	if got := refusedPosts() - before; got != 3 {
+		t.Errorf("%v of the page's 3 writes refused by the API, want 3\n%s", got, httpGet(t, "http://"+d.apiAddr+"/metrics"))
 	}
 	if !serviceActive(t, d, fqdn) {
 		t.Fatalf("a page of another origin deactivated the service")
