@@ -105,11 +105,33 @@ func TestHostileFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			if err := f.Truncate(MaxConfigFileSize + 1); err != nil {
+			if err := f.Truncate(MaxConfigSize + 1); err != nil {
 				t.Fatal(err)
 			}
 			return p
-		}, "big.hcl:1:1: error: Configuration file too large"},
+		}, "big.hcl:1:1: error: Configuration too large"},
+		{"directory_over_the_size_limit_together", func(t *testing.T, dir string) string {
+			// 40 MiB of comment, then a sparse file that takes the total
+			// past MaxConfigSize.
+			if err := os.WriteFile(filepath.Join(dir, "a.hcl"), []byte("# "+strings.Repeat("x", 40<<20)+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.Create(filepath.Join(dir, "b.hcl"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if err := f.Truncate(30 << 20); err != nil {
+				t.Fatal(err)
+			}
+			return dir
+		}, "b.hcl:1:1: error: Configuration too large"},
+		{"tokens_over_the_limit", func(t *testing.T, dir string) string {
+			// Four tokens a line: the 2,000,001st line passes MaxTokens.
+			p := filepath.Join(dir, "dense.hcl")
+			os.WriteFile(p, []byte(strings.Repeat("a {}\n", MaxTokens/4+10)), 0o644)
+			return p
+		}, "dense.hcl:2000001:1: error: Configuration too large"},
 		{"zone_file_over_the_size_limit", func(t *testing.T, dir string) string {
 			f, err := os.Create(filepath.Join(dir, "big.zone"))
 			if err != nil {

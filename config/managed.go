@@ -167,7 +167,7 @@ func parseManaged(dec *decoder, name string, changes map[string][]byte) parsedFi
 	if content, ok := changes[filepath.Base(name)]; ok {
 		p = parsedFile{name: name, src: content, read: true}
 	} else {
-		p = readFile(name)
+		p = readFile(name, MaxConfigSize, MaxTokens)
 		if !p.read {
 			return p
 		}

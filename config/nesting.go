@@ -36,6 +36,11 @@ type nestingScan struct {
 	retBraces []int
 	ctx       []nestCtx // open strings, heredocs and template sequences
 
+	// tokens roughly counts hclsyntax's tokens: the parsed file costs
+	// memory in proportion to them.
+	tokens    int
+	maxTokens int
+
 	levels []nestLevel // every open level, outermost first
 	ops    int         // operators counted in the expression at the top level
 	opsSum int         // ops over every open level and the top level
@@ -55,18 +60,38 @@ type nestLevel struct {
 	outerOps int
 }
 
+// MaxTokens is how many tokens (names, numbers, strings, brackets,
+// operators, line ends) one configuration may hold, all files together.
+// A parsed file takes memory in proportion to its tokens, a few hundred
+// bytes each, and text can be much denser in tokens than a real
+// configuration: 100,000 services of the kinds in examples/ are 4 to 7
+// million tokens (19 to 31 MB).
+const MaxTokens = 8_000_000
+
 // checkNesting returns a diagnostic at the first place src nests deeper
-// than MaxNesting, or nil. src must be valid UTF-8: hclsyntax's scanner
-// reads broken UTF-8 in ways (a "#" inside an identifier) the scan does
-// not follow.
-func checkNesting(src []byte, filename string) *hcl.Diagnostic {
-	s := nestingScan{src: src, line: 1}
-	if !s.run(MaxNesting) {
-		return nil
+// than MaxNesting, or where the configuration's tokens pass maxTokens
+// (what is left of MaxTokens for this file), or nil, and the number of
+// tokens. src must be valid UTF-8: hclsyntax's scanner reads broken UTF-8
+// in ways (a "#" inside an identifier) the scan does not follow.
+func checkNesting(src []byte, filename string, maxTokens int) (*hcl.Diagnostic, int) {
+	s := nestingScan{src: src, line: 1, maxTokens: maxTokens}
+	switch s.run(MaxNesting) {
+	case overNesting:
+		return s.diagnostic(filename, "Nesting too deep", fmt.Sprintf("Brackets, braces, strings, templates and operators nest more than %d levels deep here, "+
+			"and failoverd does not read further. A configuration needs only a few levels: look for unclosed brackets or generated text.", MaxNesting)), s.tokens
+	case overTokens:
+		return s.diagnostic(filename, "Configuration too large", fmt.Sprintf("The configuration holds more than %d tokens (names, values, brackets, line ends) by here, "+
+			"and failoverd does not read further: 100,000 services take 4 to 7 million.", MaxTokens)), s.tokens
 	}
-	return s.diagnostic(filename, "Nesting too deep", fmt.Sprintf("Brackets, braces, strings, templates and operators nest more than %d levels deep here, "+
-		"and failoverd does not read further. A configuration needs only a few levels: look for unclosed brackets or generated text.", MaxNesting))
+	return nil, s.tokens
 }
+
+// Why a scan stopped.
+const (
+	scanDone = iota
+	overNesting
+	overTokens
+)
 
 // checkEncoding returns a diagnostic at the first byte of src that is not
 // UTF-8, or nil.
@@ -151,10 +176,11 @@ func (s *nestingScan) newline() {
 	s.lineStart = s.i + 1
 }
 
-// run scans src and reports whether the depth exceeds limit; s.i is then
-// where it does.
-func (s *nestingScan) run(limit int) bool {
+// run scans src and reports whether the depth exceeds limit or the
+// tokens exceed s.maxTokens; s.i is then where they do.
+func (s *nestingScan) run(limit int) int {
 	for s.i < len(s.src) {
+		at, line, lineStart := s.i, s.line, s.lineStart
 		var over bool
 		switch {
 		case len(s.ctx) == 0 || s.ctx[len(s.ctx)-1].kind == '$':
@@ -165,10 +191,14 @@ func (s *nestingScan) run(limit int) bool {
 			over = s.heredoc(limit)
 		}
 		if over {
-			return true
+			return overNesting
+		}
+		if s.tokens > s.maxTokens {
+			s.i, s.line, s.lineStart = at, line, lineStart
+			return overTokens
 		}
 	}
-	return false
+	return scanDone
 }
 
 // code scans one token of code at s.i.
@@ -178,6 +208,9 @@ func (s *nestingScan) code(limit int) bool {
 	next := byte(0)
 	if s.i+1 < len(src) {
 		next = src[s.i+1]
+	}
+	if c != ' ' && c != '\t' && c != '\r' && (!wordByte(c) || s.i == 0 || !wordByte(src[s.i-1])) {
+		s.tokens++
 	}
 	switch c {
 	case '\n':
@@ -204,6 +237,7 @@ func (s *nestingScan) code(limit int) bool {
 			return true
 		}
 	case '"':
+		s.tokens++ // the literal
 		s.ctx = append(s.ctx, nestCtx{kind: '"'})
 		if s.push('"', limit) {
 			return true
@@ -315,6 +349,7 @@ func (s *nestingScan) quoted(limit int) bool {
 	case '$', '%':
 		return s.templateChar(limit)
 	case '"':
+		s.tokens++
 		s.ctx = s.ctx[:len(s.ctx)-1]
 		s.popIf('"')
 	case '\n':
@@ -349,6 +384,7 @@ func (s *nestingScan) heredoc(limit int) bool {
 				return false
 			}
 		case '\n':
+			s.tokens++
 			s.newline()
 			s.i++
 			return false
@@ -391,6 +427,11 @@ func (s *nestingScan) skipBlockComment() bool {
 	}
 	s.i = end
 	return true
+}
+
+// wordByte reports whether c continues an identifier or a number.
+func wordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c >= utf8.RuneSelf
 }
 
 // heredocIntro matches "<<" or "<<-", an identifier and a line end at the

@@ -12,7 +12,7 @@ import (
 
 // scanDepth returns the deepest nesting the scan measures in src.
 func scanDepth(src string) int {
-	s := nestingScan{src: []byte(src), line: 1}
+	s := nestingScan{src: []byte(src), line: 1, maxTokens: len(src) + 1}
 	s.run(1 << 30)
 	return s.max
 }
