@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs, when missing, the Debian packages the tests drive for real:
-# dig, a real syslog receiver, a real DNS secondary, a headless browser and
-# systemd-analyze, curl and Python (the Memset surface's clients) and the
-# Dyn Go client go-dynect. Nothing is assumed to be on the machine already.
+# dig, a real syslog receiver, a real DNS secondary, a headless browser,
+# systemd-analyze, prlimit (the attack suite's descriptor limit), curl and
+# Python (the Memset surface's clients) and the Dyn Go client go-dynect. Nothing is assumed to be on the machine already.
 set -euo pipefail
 
 declare -A need=(
@@ -13,6 +13,7 @@ declare -A need=(
   [systemd-analyze]=systemd
   [curl]=curl
   [python3]=python3
+  [prlimit]=util-linux
 )
 
 missing=()
