@@ -52,6 +52,8 @@ type Controller interface {
 	ClusterOp(ctx context.Context, cluster, service, real, action string) (*Job, error)
 	// SetWeight changes a real service's weight (0 = no new traffic).
 	SetWeight(ctx context.Context, cluster, service, real string, weight int) (*Job, error)
+	// ServiceWriter: PUT and DELETE /v1/services/{fqdn}.
+	ServiceWriter
 }
 
 // Sentinel errors a Controller wraps to choose the API error type.
@@ -80,6 +82,9 @@ type APIError struct {
 	Type    string // error_type, e.g. ApiErrorDoesNotExist
 	Message string // the human readable "error" text
 	Status  int    // HTTP status code
+	// Diagnostics are a refused configuration's problems
+	// ("FILE:LINE:COL: error: SUMMARY"), for ApiErrorBadRequest.
+	Diagnostics []string
 }
 
 // Error implements error: the API's error text.
@@ -112,7 +117,9 @@ func errorFor(err error) *APIError {
 	case errors.Is(err, ErrPreconditionFailed):
 		return &APIError{Type: ErrorTypePreconditionFailed, Message: err.Error(), Status: http.StatusPreconditionFailed}
 	case errors.Is(err, ErrBadRequest):
-		return badRequest("%s", err.Error())
+		e := badRequest("%s", err.Error())
+		e.Diagnostics, _ = diagnosticsOf(err)
+		return e
 	}
 	return &APIError{Type: ErrorTypeInternal, Message: "internal error: " + err.Error(), Status: http.StatusInternalServerError}
 }

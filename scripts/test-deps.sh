@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs, when missing, the Debian packages the tests drive for real:
 # dig, a real syslog receiver, a real DNS secondary, a headless browser,
-# systemd-analyze and the etcd server. Nothing is assumed to be on the
-# machine already.
+# systemd-analyze, prlimit (the attack suite's descriptor limit), curl and
+# Python (the Memset surface's clients), the Dyn Go client go-dynect and the
+# etcd server. Nothing is assumed to be on the machine already.
 set -euo pipefail
 
 declare -A need=(
@@ -11,6 +12,9 @@ declare -A need=(
   [knotd]=knot
   [chromium]=chromium
   [systemd-analyze]=systemd
+  [curl]=curl
+  [python3]=python3
+  [prlimit]=util-linux
   [etcd]=etcd-server
 )
 
@@ -18,6 +22,8 @@ missing=()
 for cmd in "${!need[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("${need[$cmd]}")
 done
+# A library, not a command: the Dyn surface's test builds against it.
+[ -f /usr/share/gocode/src/github.com/nesv/go-dynect/dynect/client.go ] || missing+=(golang-github-nesv-go-dynect-dev)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 sudo=""
