@@ -238,7 +238,9 @@ func (c *controller) RRSets(ctx context.Context, fqdn string, ts time.Time) (*ap
 		return nil, err
 	}
 	rep := &api.RRSetReport{TS: ts.Unix(), Regions: []api.RRSetRegion{}}
-	snap, ok, err := c.store.ServedAt(fqdn, ts)
+	// ts is in whole seconds and names all of that second: a report asked
+	// for "now" right after start shows what start published.
+	snap, ok, err := c.store.ServedAt(fqdn, ts.Truncate(time.Second).Add(time.Second-time.Nanosecond))
 	if err != nil || !ok {
 		return rep, err
 	}
