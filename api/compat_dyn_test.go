@@ -176,6 +176,13 @@ func TestDyn_EveryPathOfTheSDK(t *testing.T) {
 				"pool": []any{map[string]any{"address": "192.0.2.70", "label": "a", "weight": 2, "serve_mode": "obey"}}},
 		},
 	}
+	// dyn-python's _post sends these four on every GSLB and RTTM create.
+	sdkDefaults := map[string]any{"contact_nickname": "ops", "ttl": 30,
+		"syslog_port": 514, "syslog_ident": "dynect", "syslog_facility": "daemon", "syslog_delivery": "change",
+		"monitor": map[string]any{"protocol": "TCP", "interval": 1, "port": 8080},
+		"region": []any{map[string]any{"region_code": "global", "serve_count": 1,
+			"pool": []any{map[string]any{"address": "192.0.2.75", "label": "a", "weight": 3, "serve_mode": "obey"}}}},
+	}
 	rttm := map[string]any{"contact_nickname": "", "ttl": 30, "notify_events": "ip",
 		"monitor":             map[string]any{"protocol": "HTTP", "interval": 5},
 		"performance_monitor": map[string]any{"protocol": "HTTP", "interval": 10},
@@ -241,6 +248,14 @@ func TestDyn_EveryPathOfTheSDK(t *testing.T) {
 			checkDynService(t, m)
 			if m["notify_events"] != "ip,svc" || m["monitor"].(map[string]any)["interval"] != 1.0 || m["syslog_port"] != 514.0 {
 				t.Fatalf("%s", r.Data)
+			}
+		}},
+		{"the SDK's syslog defaults without syslog_server are no syslog", "POST", "GSLB/example.com/sdk.example.com/", sdkDefaults, 200, func(t *testing.T, r dynReply) {
+			m := r.object(t)
+			for _, k := range []string{"syslog_server", "syslog_port", "syslog_ident", "syslog_facility", "syslog_delivery"} {
+				if _, ok := m[k]; ok {
+					t.Fatalf("%s kept without a server: %s", k, r.Data)
+				}
 			}
 		}},
 		{"GSLB create again", "POST", "GSLB/example.com/new.example.com/", gslb, 400, errIs("TARGET_EXISTS")},

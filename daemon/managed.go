@@ -12,6 +12,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/hashicorp/hcl/v2"
+
 	"github.com/failoverd/failoverd/api"
 	"github.com/failoverd/failoverd/config"
 	"github.com/failoverd/failoverd/store"
@@ -107,7 +109,7 @@ func (d *Daemon) changeManaged(ctx context.Context, fqdn string, body []byte) (*
 		diags = Check(cfg)
 	}
 	if diags.HasErrors() {
-		return nil, &api.DiagnosticsError{Summary: "the configuration with this change has errors; nothing was changed", Diagnostics: config.DiagnosticLines(diags)}
+		return nil, &api.DiagnosticsError{Summary: "the configuration with this change has errors; nothing was changed", Diagnostics: managedDiagnosticLines(diags, running.Server.ManagedDir)}
 	}
 	dir := cfg.Server.ManagedDir
 	path := filepath.Join(dir, name)
@@ -150,7 +152,7 @@ func (d *Daemon) changeManaged(ctx context.Context, fqdn string, body []byte) (*
 		d.metrics.reloads.WithLabelValues("failure").Inc()
 		var de *diagnosticsError
 		if errors.As(err, &de) {
-			return nil, &api.DiagnosticsError{Summary: "the configuration with this change has errors; nothing was changed", Diagnostics: config.DiagnosticLines(de.diags)}
+			return nil, &api.DiagnosticsError{Summary: "the configuration with this change has errors; nothing was changed", Diagnostics: managedDiagnosticLines(de.diags, dir)}
 		}
 		return nil, fmt.Errorf("the change cannot be applied; nothing was changed: %w", err)
 	}
@@ -265,4 +267,37 @@ func syncDir(dir string) error {
 	}
 	defer f.Close()
 	return f.Sync()
+}
+
+// managedDiagnosticLines renders a refused change's errors as
+// config.DiagnosticLines does, "FILE:LINE:COL: error: SUMMARY", with two
+// differences for an API client: a managed file is named relative to
+// managed_dir (the client knows the service, not the daemon's disk), and
+// the detail follows the summary, since that is what names the attribute
+// ("Missing required argument" alone does not say which).
+func managedDiagnosticLines(diags hcl.Diagnostics, dir string) []string {
+	var out []string
+	for _, d := range diags {
+		if d.Severity != hcl.DiagError {
+			continue
+		}
+		text := d.Summary
+		if d.Detail != "" {
+			text += ": " + d.Detail
+		}
+		rng := d.Subject
+		if rng == nil {
+			rng = d.Context
+		}
+		if rng == nil {
+			out = append(out, "error: "+text)
+			continue
+		}
+		file := rng.Filename
+		if rel, err := filepath.Rel(dir, file); err == nil && filepath.IsAbs(file) && !strings.HasPrefix(rel, "..") {
+			file = rel
+		}
+		out = append(out, fmt.Sprintf("%s:%d:%d: error: %s", file, rng.Start.Line, rng.Start.Column, text))
+	}
+	return out
 }
