@@ -454,21 +454,12 @@ func (u *ultra) write(r *http.Request, c *ultraCall, fqdn, want string) (int, an
 			want = p.rrtype()
 		}
 	}
-	// PATCH merges into what is there, profile key by key.
+	// PATCH merges into what is there, key by key into the profile and its
+	// objects.
 	rr := sent
 	if r.Method == http.MethodPatch {
 		rr = p.rrset()
-		for k, v := range sent {
-			if k == "profile" {
-				prof, _ := rr["profile"].(map[string]any)
-				sp, _ := v.(map[string]any)
-				for pk, pv := range sp {
-					prof[pk] = pv
-				}
-				continue
-			}
-			rr[k] = v
-		}
+		mergePatch(rr, sent)
 	}
 	prof, _ := rr["profile"].(map[string]any)
 	if prof == nil && r.Method != http.MethodPatch {
@@ -519,6 +510,31 @@ func (u *ultra) write(r *http.Request, c *ultraCall, fqdn, want string) (int, an
 		return http.StatusCreated, map[string]any{"message": "Successful"}, nil
 	}
 	return http.StatusOK, map[string]any{"message": "Successful"}, nil
+}
+
+// mergePatch merges a PATCH body into dst, objects key by key. An empty
+// string is "not sent": the Go SDK has no omitempty on poolDescription,
+// liveRecordDescription and the monitor's transmittedData and
+// searchString, so it sends them empty on every PartialUpdate; taken as
+// values they would clear the descriptions, or refuse a pool from the
+// files for a change nobody asked for.
+func mergePatch(dst, src map[string]any) {
+	for k, v := range src {
+		if v == "" {
+			continue
+		}
+		if sm, ok := v.(map[string]any); ok {
+			if dm, ok := dst[k].(map[string]any); ok {
+				mergePatch(dm, sm)
+				continue
+			}
+			fresh := map[string]any{}
+			mergePatch(fresh, sm)
+			dst[k] = fresh
+			continue
+		}
+		dst[k] = v
+	}
 }
 
 // sfAttrs turns an rrset with an SF profile into sf_pool attributes.
