@@ -293,8 +293,32 @@ func TestDyn_EveryPathOfTheSDK(t *testing.T) {
 		{"RTTM log report", "POST", "RTTMLogReport/", map[string]any{"zone": "example.com", "fqdn": "app.example.com", "start_ts": time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC).Unix(), "end_ts": time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC).Unix()}, 200, func(t *testing.T, r dynReply) {
 			var rows []map[string]any
 			_ = json.Unmarshal(r.Data, &rows)
-			if len(rows) != 3 || rows[0]["change_type"] != "health" || rows[0]["region_code"] != "US East" {
-				t.Fatalf("%s", r.Data)
+			var health, user []map[string]any
+			for _, row := range rows {
+				// Dyn's row shape, every key.
+				for _, k := range []string{"serial", "change_ts", "change_type", "region_code", "region_status", "user_name", "serve_count", "rdata_type", "region_rdata"} {
+					if _, ok := row[k]; !ok {
+						t.Fatalf("row without %s: %v", k, row)
+					}
+				}
+				if rd := row["region_rdata"].([]any); len(rd) == 0 || row["serve_count"] != float64(len(rd)) || !slices.Contains([]string{"A", "AAAA", "CNAME"}, row["rdata_type"].(string)) {
+					t.Fatalf("region_rdata is the served set after the change: %v", row)
+				}
+				switch row["change_type"] {
+				case "health":
+					health = append(health, row)
+				case "user":
+					user = append(user, row)
+				}
+			}
+			if len(health) != 3 || health[0]["region_code"] != "US East" || health[0]["address"] != "192.0.2.11" {
+				t.Fatalf("health rows: %s", r.Data)
+			}
+			if health[0]["region_status"] != "trouble" {
+				t.Fatalf("an ip event's region_status is its region's status after it, not the address's: %v", health[0])
+			}
+			if len(user) == 0 || !strings.Contains(user[0]["message"].(string), "deactivate") {
+				t.Fatalf("the deactivate and activate above are user rows: %s", r.Data)
 			}
 		}},
 		{"RTTM log report without start_ts", "POST", "RTTMLogReport/", map[string]any{"zone": "example.com", "fqdn": "app.example.com"}, 400, errIs("MISSING_DATA")},

@@ -155,13 +155,14 @@ func (u *ultra) zonesHandler(prefix string) http.Handler {
 		}
 		scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 		tok = strings.TrimSpace(tok)
-		if _, ok := u.access.check(tok); !strings.EqualFold(scheme, "Bearer") || (!ok && !(tok != "" && u.s.isToken(tok)) && u.s.opts.Token != "") {
+		user, ok := u.access.check(tok)
+		if !strings.EqualFold(scheme, "Bearer") || (!ok && !(tok != "" && u.s.isToken(tok)) && u.s.opts.Token != "") {
 			u.s.authLog.failed(r, "wrong UltraDNS token")
 			writeJSON(w, http.StatusUnauthorized, map[string]any{"errorCode": ultraCodeToken, "errorMessage": "invalid_token:token not found, expired or invalid"})
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxServiceBody)
-		c := ultraCall{ctx: r.Context(), zone: absName(zone)}
+		c := ultraCall{ctx: WithActor(r.Context(), user), zone: absName(zone)}
 		if len(parts) > 1 {
 			c.rrtype = parts[1]
 		}

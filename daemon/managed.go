@@ -12,8 +12,6 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/hashicorp/hcl/v2"
-
 	"github.com/failoverd/failoverd/api"
 	"github.com/failoverd/failoverd/config"
 	"github.com/failoverd/failoverd/store"
@@ -109,7 +107,7 @@ func (d *Daemon) changeManaged(ctx context.Context, fqdn string, body []byte) (*
 		diags = Check(cfg)
 	}
 	if diags.HasErrors() {
-		return nil, &api.DiagnosticsError{Summary: "the configuration with this change has errors; nothing was changed", Diagnostics: managedDiagnosticLines(diags, running.Server.ManagedDir)}
+		return nil, &api.DiagnosticsError{Summary: "the configuration with this change has errors; nothing was changed", Diagnostics: config.ManagedDiagnosticLines(diags, running.Server.ManagedDir)}
 	}
 	dir := cfg.Server.ManagedDir
 	path := filepath.Join(dir, name)
@@ -152,7 +150,7 @@ func (d *Daemon) changeManaged(ctx context.Context, fqdn string, body []byte) (*
 		d.metrics.reloads.WithLabelValues("failure").Inc()
 		var de *diagnosticsError
 		if errors.As(err, &de) {
-			return nil, &api.DiagnosticsError{Summary: "the configuration with this change has errors; nothing was changed", Diagnostics: managedDiagnosticLines(de.diags, dir)}
+			return nil, &api.DiagnosticsError{Summary: "the configuration with this change has errors; nothing was changed", Diagnostics: config.ManagedDiagnosticLines(de.diags, dir)}
 		}
 		return nil, fmt.Errorf("the change cannot be applied; nothing was changed: %w", err)
 	}
@@ -188,7 +186,7 @@ func (d *Daemon) runningConfig(ctx context.Context) (*config.Config, error) {
 func (d *Daemon) recordJob(ctx context.Context, action, target string) (*api.Job, error) {
 	var job *api.Job
 	err := d.loop.call(ctx, func() error {
-		j := store.Job{Action: action, Target: target, Status: store.JobStatusComplete, Created: time.Now().UTC()}
+		j := store.Job{Action: action, Target: target, Status: store.JobStatusComplete, Created: time.Now().UTC(), Actor: api.ActorOf(ctx)}
 		if err := d.store.Commit(store.Batch{Job: &j, EngineState: engineState(d.loop.engine)}); err != nil {
 			return fmt.Errorf("%s %s was not recorded, nothing changed: %w", action, target, err)
 		}
@@ -267,37 +265,4 @@ func syncDir(dir string) error {
 	}
 	defer f.Close()
 	return f.Sync()
-}
-
-// managedDiagnosticLines renders a refused change's errors as
-// config.DiagnosticLines does, "FILE:LINE:COL: error: SUMMARY", with two
-// differences for an API client: a managed file is named relative to
-// managed_dir (the client knows the service, not the daemon's disk), and
-// the detail follows the summary, since that is what names the attribute
-// ("Missing required argument" alone does not say which).
-func managedDiagnosticLines(diags hcl.Diagnostics, dir string) []string {
-	var out []string
-	for _, d := range diags {
-		if d.Severity != hcl.DiagError {
-			continue
-		}
-		text := d.Summary
-		if d.Detail != "" {
-			text += ": " + d.Detail
-		}
-		rng := d.Subject
-		if rng == nil {
-			rng = d.Context
-		}
-		if rng == nil {
-			out = append(out, "error: "+text)
-			continue
-		}
-		file := rng.Filename
-		if rel, err := filepath.Rel(dir, file); err == nil && filepath.IsAbs(file) && !strings.HasPrefix(rel, "..") {
-			file = rel
-		}
-		out = append(out, fmt.Sprintf("%s:%d:%d: error: %s", file, rng.Start.Line, rng.Start.Column, text))
-	}
-	return out
 }
