@@ -22,9 +22,17 @@ import (
 // finish before they answer (never 307 or "incomplete"). Sessions log in
 // with the failoverd token as password.
 
-// dynFirstJob is where the job ids of calls without a native job start,
+// dynFirstJob is the base of the job ids of calls without a native job,
 // far above any native id.
 const dynFirstJob = 1 << 40
+
+// dynJobSeed is where those ids start: the base plus the microseconds
+// since 1970, so that a restart starts above every id handed out before
+// (a call takes longer than a microsecond) without keeping a counter on
+// disk, and ids stay below 2^53, exact in any JSON reader.
+func dynJobSeed(now time.Time) uint64 {
+	return dynFirstJob + uint64(max(now.UnixMicro(), 0))
+}
 
 // dynKeptJobs bounds the envelopes kept for GET /REST/Job/{id}/.
 const dynKeptJobs = 4096
@@ -50,8 +58,11 @@ type dynError struct {
 	info   string
 }
 
+// dynErr makes a failure. Its INFO never ends with a dot: dyn-python
+// adds ". " after every message, and a native message often ends with an
+// absolute name ("service x.example.com.").
 func dynErr(status int, code, format string, args ...any) *dynError {
-	return &dynError{status: status, code: code, info: fmt.Sprintf(format, args...)}
+	return &dynError{status: status, code: code, info: strings.TrimRight(fmt.Sprintf(format, args...), ".")}
 }
 
 func dynNotFound(format string, args ...any) *dynError {
@@ -91,7 +102,7 @@ type dyn struct {
 }
 
 func newDyn(s *Server) *dyn {
-	return &dyn{s: s, sessions: newSessions(time.Now), nextJob: dynFirstJob, jobs: map[uint64][]byte{}}
+	return &dyn{s: s, sessions: newSessions(time.Now), nextJob: dynJobSeed(time.Now()), jobs: map[uint64][]byte{}}
 }
 
 // dynCall is one request: its path after the resource, body and actor.

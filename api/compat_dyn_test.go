@@ -221,6 +221,11 @@ func TestDyn_EveryPathOfTheSDK(t *testing.T) {
 				t.Fatalf("%s", r.Data)
 			}
 		}},
+		{"an unknown service: INFO without a final dot (dyn-python adds one)", "GET", "GSLB/example.com/nosuch.example.com/", nil, 404, func(t *testing.T, r dynReply) {
+			if info := r.Msgs[0]["INFO"].(string); r.errCode() != "NOT_FOUND" || strings.HasSuffix(info, ".") || !strings.Contains(info, "nosuch.example.com") {
+				t.Fatalf("%+v", r.Msgs)
+			}
+		}},
 		{"Failover get of a gslb is not found", "GET", "Failover/example.com/app.example.com/", nil, 404, errIs("NOT_FOUND")},
 		{"GSLB deactivate", "PUT", "GSLB/example.com/app.example.com/", map[string]any{"deactivate": true}, 200, func(t *testing.T, r dynReply) {
 			if r.object(t)["active"] != "N" {
@@ -367,5 +372,23 @@ func TestDyn_EveryPathOfTheSDK(t *testing.T) {
 	c.token = testToken // the failoverd token itself is an Auth-Token too
 	if code, _ = c.do("GET", "GSLB/example.com/app.example.com/", nil); code != 200 {
 		t.Fatalf("the token as Auth-Token: %d", code)
+	}
+}
+
+// Dyn job ids of calls without a native job do not repeat after a restart:
+// a new server starts above every id the previous one handed out.
+func TestDyn_JobIDsDoNotRepeatAcrossRestarts(t *testing.T) {
+	var last int64
+	for run := range 3 {
+		ts := startServerWith(t, api.Options{Compat: api.CompatOptions{Dyn: true}}, zaptest.NewLogger(t))
+		c := &dynClient{t: t, base: ts.base, token: "any"}
+		for i := range 5 {
+			_, r := c.do("GET", "Zone/example.com/", nil)
+			id, _ := r.JobID.Int64()
+			if id <= last || id < 1<<40 || id >= 1<<53 {
+				t.Fatalf("run %d call %d: job_id %d after %d", run, i, id, last)
+			}
+			last = id
+		}
 	}
 }
