@@ -124,7 +124,7 @@ func refused(t *testing.T, path string, src []byte) bool {
 	t.Helper()
 	d := checkEncoding(src, path)
 	if d == nil {
-		d = checkNesting(src, path)
+		d, _ = checkNesting(src, path, MaxTokens)
 	}
 	if d == nil {
 		return false

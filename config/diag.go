@@ -20,16 +20,20 @@ import (
 // without a snippet.
 func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics) error {
 	bw := bufio.NewWriter(w)
+	lines := map[*hcl.File][]int{}
 	for i, d := range diags {
 		if i > 0 {
 			bw.WriteString("\n")
 		}
-		writeDiagnostic(bw, files, d)
+		writeDiagnostic(bw, files, lines, d)
 	}
 	return bw.Flush()
 }
 
-func writeDiagnostic(w *bufio.Writer, files map[string]*hcl.File, d *hcl.Diagnostic) {
+// writeDiagnostic writes one diagnostic; lines caches the line starts of
+// each file, so that many diagnostics in one large file cost no more than
+// one pass over it.
+func writeDiagnostic(w *bufio.Writer, files map[string]*hcl.File, lines map[*hcl.File][]int, d *hcl.Diagnostic) {
 	sev := "error"
 	if d.Severity == hcl.DiagWarning {
 		sev = "warning"
@@ -55,7 +59,12 @@ func writeDiagnostic(w *bufio.Writer, files map[string]*hcl.File, d *hcl.Diagnos
 	if f == nil || rng.Start.Line < 1 {
 		return
 	}
-	line, lineStart, ok := sourceLine(f.Bytes, rng.Start.Line)
+	starts, ok := lines[f]
+	if !ok {
+		starts = lineStarts(f.Bytes)
+		lines[f] = starts
+	}
+	line, lineStart, ok := sourceLine(f.Bytes, starts, rng.Start.Line)
 	if !ok {
 		return
 	}
@@ -119,17 +128,24 @@ func writeDiagnostic(w *bufio.Writer, files map[string]*hcl.File, d *hcl.Diagnos
 // whole.
 const maxSnippet = 160
 
+// lineStarts returns the byte offset of every line of src.
+func lineStarts(src []byte) []int {
+	starts := []int{0}
+	for i, c := range src {
+		if c == '\n' {
+			starts = append(starts, i+1)
+		}
+	}
+	return starts
+}
+
 // sourceLine returns line n (1-based) of src without its newline, and the
 // byte offset at which it starts.
-func sourceLine(src []byte, n int) ([]byte, int, bool) {
-	start := 0
-	for i := 1; i < n; i++ {
-		j := bytes.IndexByte(src[start:], '\n')
-		if j < 0 {
-			return nil, 0, false
-		}
-		start += j + 1
+func sourceLine(src []byte, starts []int, n int) ([]byte, int, bool) {
+	if n < 1 || n > len(starts) {
+		return nil, 0, false
 	}
+	start := starts[n-1]
 	end := bytes.IndexByte(src[start:], '\n')
 	if end < 0 {
 		return src[start:], start, true

@@ -105,11 +105,33 @@ func TestHostileFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			if err := f.Truncate(MaxConfigFileSize + 1); err != nil {
+			if err := f.Truncate(MaxConfigSize + 1); err != nil {
 				t.Fatal(err)
 			}
 			return p
-		}, "big.hcl:1:1: error: Configuration file too large"},
+		}, "big.hcl:1:1: error: Configuration too large"},
+		{"directory_over_the_size_limit_together", func(t *testing.T, dir string) string {
+			// 40 MiB of comment, then a sparse file that takes the total
+			// past MaxConfigSize.
+			if err := os.WriteFile(filepath.Join(dir, "a.hcl"), []byte("# "+strings.Repeat("x", 40<<20)+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.Create(filepath.Join(dir, "b.hcl"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if err := f.Truncate(30 << 20); err != nil {
+				t.Fatal(err)
+			}
+			return dir
+		}, "b.hcl:1:1: error: Configuration too large"},
+		{"tokens_over_the_limit", func(t *testing.T, dir string) string {
+			// Four tokens a line: the 2,000,001st line passes MaxTokens.
+			p := filepath.Join(dir, "dense.hcl")
+			os.WriteFile(p, []byte(strings.Repeat("a {}\n", MaxTokens/4+10)), 0o644)
+			return p
+		}, "dense.hcl:2000001:1: error: Configuration too large"},
 		{"zone_file_over_the_size_limit", func(t *testing.T, dir string) string {
 			f, err := os.Create(filepath.Join(dir, "big.zone"))
 			if err != nil {
@@ -196,6 +218,44 @@ func TestReadRegularFile(t *testing.T) {
 				}
 			case <-time.After(20 * time.Second):
 				t.Fatal("ReadRegularFile blocked")
+			}
+		})
+	}
+}
+
+// TestHostileServiceBodies checks the texts the control API hands to
+// config (a service in JSON syntax, native HCL to convert): deep nesting is
+// a diagnostic, not a stack overflow that kills the daemon.
+func TestHostileServiceBodies(t *testing.T) {
+	deepJSON := `{"gslb": {"app.example.com.": {"ttl": ` + strings.Repeat("[", 400<<10) + `}}}`
+	deepTemplate := `{"gslb": {"app.example.com.": {"ttl": "` + strings.Repeat("${", 200<<10) + `"}}}`
+	for _, tc := range []struct {
+		name  string
+		parse func() hcl.Diagnostics
+		want  string
+	}{
+		{"json_service_nested_brackets", func() hcl.Diagnostics {
+			_, diags := ParseService("request", []byte(deepJSON))
+			return diags
+		}, "request:1:136: error: Nesting too deep"},
+		{"json_service_nested_templates", func() hcl.Diagnostics {
+			_, diags := ParseService("request", []byte(deepTemplate))
+			return diags
+		}, "request:1:"},
+		{"json_service_not_utf8", func() hcl.Diagnostics {
+			_, diags := ParseService("request", []byte("{\"gslb\": \xff}"))
+			return diags
+		}, "request:1:10: error: Invalid character encoding"},
+		{"native_services_nested_brackets", func() hcl.Diagnostics {
+			_, diags := ServicesAsJSON("apply.hcl", []byte("gslb \"app.example.com.\" {\n  ttl = "+strings.Repeat("(", 400<<10)+"\n}\n"))
+			return diags
+		}, "apply.hcl:2:108: error: Nesting too deep"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			diags := tc.parse()
+			out := render(t, nil, diags)
+			if !diags.HasErrors() || !strings.Contains(out, tc.want) || !strings.Contains(out, "error: ") {
+				t.Errorf("want %q in:\n%s", tc.want, out)
 			}
 		})
 	}

@@ -24,8 +24,30 @@ import (
 // used in diagnostics: the path as given, or joined to the directory as
 // given; managed files by absolute path) for rendering, and every problem
 // found. When any diagnostic is an error the returned *Config is nil.
+//
+// At most MaxErrors problems are returned, followed by one that says how
+// many more there are: a generated or corrupted file can hold millions.
 func Load(path string) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
 	return LoadChanged(path, nil)
+}
+
+// MaxErrors is how many problems Load reports at most.
+const MaxErrors = 100
+
+// truncate keeps the first MaxErrors diagnostics and says how many more
+// there were, at the place of the first one left out.
+func truncate(diags hcl.Diagnostics) hcl.Diagnostics {
+	if len(diags) <= MaxErrors {
+		return diags
+	}
+	rest := diags[MaxErrors:]
+	more := &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Too many errors",
+		Detail:   fmt.Sprintf("%d more problems, from here on, are not shown. Fix the ones above and validate again.", len(rest)),
+		Subject:  rest[0].Subject,
+	}
+	return append(diags[:MaxErrors:MaxErrors], more)
 }
 
 // LoadChanged is Load with API-managed files changed in memory first:
@@ -33,6 +55,11 @@ func Load(path string) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
 // to its new content, or to nil to leave the file out. Nothing is written;
 // this is how a change over the API is checked before it is kept.
 func LoadChanged(path string, changes map[string][]byte) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
+	cfg, files, diags := loadChanged(path, changes)
+	return cfg, files, truncate(diags)
+}
+
+func loadChanged(path string, changes map[string][]byte) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
 	files := map[string]*hcl.File{}
 	names, dir, diags := configFiles(path)
 	if diags.HasErrors() {
@@ -185,6 +212,7 @@ type parsedFile struct {
 	name        string
 	src         []byte
 	read        bool            // src holds the file
+	tokens      int             // about as many as hclsyntax's tokens
 	chunks      []chunk         // parsed separately, then merged
 	file        *hcl.File       // nil when the file cannot be read
 	diags       hcl.Diagnostics // reading and syntax
@@ -210,7 +238,20 @@ type chunk struct {
 // syntax tree and every diagnostic are those of a whole-file parse.
 func parseFiles(names []string, size int) []parsedFile {
 	out := make([]parsedFile, len(names))
-	forEach(len(names), func(i int) { out[i] = readFile(names[i]) })
+	// Read one after the other: the limits are on all files together.
+	bytesLeft, tokensLeft := int64(MaxConfigSize), MaxTokens
+	for i, name := range names {
+		out[i] = readFile(name, bytesLeft, tokensLeft)
+		if !out[i].read {
+			// Nothing is parsed: Load reports only this file's problem.
+			for j := range out[:i] {
+				out[j] = parsedFile{name: out[j].name}
+			}
+			return out
+		}
+		bytesLeft -= int64(len(out[i].src))
+		tokensLeft -= out[i].tokens
+	}
 
 	type chunkJob struct{ file, chunk int }
 	var chunkJobs []chunkJob
@@ -276,23 +317,20 @@ func parseFiles(names []string, size int) []parsedFile {
 }
 
 // readFile reads one configuration file: a regular file of at most
-// MaxConfigFileSize bytes of UTF-8 that nests at most MaxNesting levels
-// deep.
-func readFile(name string) parsedFile {
-	src, err := ReadRegularFile(name, MaxConfigFileSize)
+// maxBytes bytes of UTF-8, at most maxTokens tokens, that nests at most
+// MaxNesting levels deep.
+func readFile(name string, maxBytes int64, maxTokens int) parsedFile {
+	src, err := ReadRegularFile(name, maxBytes)
 	if err != nil {
 		return parsedFile{name: name, diags: hcl.Diagnostics{readDiagnostic(name, err)}}
 	}
-	d := checkEncoding(src, name)
-	if d == nil {
-		d = checkNesting(src, name)
-	}
+	d, tokens := checkSource(src, name, strings.HasSuffix(name, ".json"), maxTokens)
 	if d != nil {
 		// The bytes are kept for the source snippet only: they are never
 		// parsed.
 		return parsedFile{name: name, file: &hcl.File{Bytes: src}, diags: hcl.Diagnostics{d}}
 	}
-	return parsedFile{name: name, src: src, read: true}
+	return parsedFile{name: name, src: src, read: true, tokens: tokens}
 }
 
 // readDiagnostic describes why a configuration file could not be read.
@@ -308,8 +346,8 @@ func readDiagnostic(name string, err error) *hcl.Diagnostic {
 		d.Summary = "Not a regular file"
 		d.Detail = fmt.Sprintf("%v. Configuration files must be regular files.", err)
 	case errors.Is(err, ErrTooLarge):
-		d.Summary = "Configuration file too large"
-		d.Detail = fmt.Sprintf("%v. A file may hold at most %s of HCL (100,000 services take about 19 MB); split the configuration into several files in one directory.", err, byteSize(MaxConfigFileSize))
+		d.Summary = "Configuration too large"
+		d.Detail = fmt.Sprintf("%v. A configuration (one file, or every *.hcl file of a directory together) holds at most %s of HCL; 100,000 services take 19 to 31 MB.", err, byteSize(MaxConfigSize))
 	}
 	return d
 }

@@ -36,6 +36,14 @@ type nestingScan struct {
 	retBraces []int
 	ctx       []nestCtx // open strings, heredocs and template sequences
 
+	// tokens roughly counts hclsyntax's tokens: the parsed file costs
+	// memory in proportion to them.
+	tokens    int
+	maxTokens int
+	// json scans HCL's JSON syntax: no comments and no heredocs, so "#",
+	// "//", "/*" and "<<" are read as operators (counted, never skipped).
+	json bool
+
 	levels []nestLevel // every open level, outermost first
 	ops    int         // operators counted in the expression at the top level
 	opsSum int         // ops over every open level and the top level
@@ -46,6 +54,13 @@ type nestingScan struct {
 type nestCtx struct {
 	kind   byte   // '"' quoted string, '<' heredoc, '$' template sequence
 	marker []byte // heredoc end marker
+
+	// A JSON string is one token to hcljson's scanner; its content is
+	// parsed as a template only when evaluated. From its first "${" or
+	// "%{" on, every opener in it counts (none closes) until the string
+	// ends, when the levels opened in it close.
+	template bool
+	levels   int // len(levels) when the JSON string opened
 }
 
 // nestLevel is one open level and the operators of its enclosing
@@ -55,17 +70,54 @@ type nestLevel struct {
 	outerOps int
 }
 
+// MaxTokens is how many tokens (names, numbers, strings, brackets,
+// operators, line ends) one configuration may hold, all files together.
+// A parsed file takes memory in proportion to its tokens, a few hundred
+// bytes each, and text can be much denser in tokens than a real
+// configuration: 100,000 services of the kinds in examples/ are 4 to 7
+// million tokens (19 to 31 MB).
+const MaxTokens = 8_000_000
+
 // checkNesting returns a diagnostic at the first place src nests deeper
-// than MaxNesting, or nil. src must be valid UTF-8: hclsyntax's scanner
-// reads broken UTF-8 in ways (a "#" inside an identifier) the scan does
-// not follow.
-func checkNesting(src []byte, filename string) *hcl.Diagnostic {
-	s := nestingScan{src: src, line: 1}
-	if !s.run(MaxNesting) {
-		return nil
+// than MaxNesting, or where the configuration's tokens pass maxTokens
+// (what is left of MaxTokens for this file), or nil, and the number of
+// tokens. src must be valid UTF-8: hclsyntax's scanner reads broken UTF-8
+// in ways (a "#" inside an identifier) the scan does not follow.
+func checkNesting(src []byte, filename string, maxTokens int) (*hcl.Diagnostic, int) {
+	return scanSource(src, filename, false, maxTokens)
+}
+
+// scanSource is checkNesting for either syntax.
+func scanSource(src []byte, filename string, json bool, maxTokens int) (*hcl.Diagnostic, int) {
+	s := nestingScan{src: src, line: 1, maxTokens: maxTokens, json: json}
+	switch s.run(MaxNesting) {
+	case overNesting:
+		return s.diagnostic(filename, "Nesting too deep", fmt.Sprintf("Brackets, braces, strings, templates and operators nest more than %d levels deep here, "+
+			"and failoverd does not read further. A configuration needs only a few levels: look for unclosed brackets or generated text.", MaxNesting)), s.tokens
+	case overTokens:
+		return s.diagnostic(filename, "Configuration too large", fmt.Sprintf("The configuration holds more than %d tokens (names, values, brackets, line ends) by here, "+
+			"and failoverd does not read further: 100,000 services take 4 to 7 million.", MaxTokens)), s.tokens
 	}
-	return s.diagnostic(filename, "Nesting too deep", fmt.Sprintf("Brackets, braces, strings, templates and operators nest more than %d levels deep here, "+
-		"and failoverd does not read further. A configuration needs only a few levels: look for unclosed brackets or generated text.", MaxNesting))
+	return nil, s.tokens
+}
+
+// Why a scan stopped.
+const (
+	scanDone = iota
+	overNesting
+	overTokens
+)
+
+// checkSource returns a diagnostic when src, a file or an API request body
+// in HCL's native syntax or (json) its JSON syntax, is not UTF-8, nests
+// deeper than MaxNesting or holds more than maxTokens tokens, and the
+// number of tokens. Every text handed to hcl's parsers goes through it
+// first: they recurse once per level with no limit of their own.
+func checkSource(src []byte, filename string, json bool, maxTokens int) (*hcl.Diagnostic, int) {
+	if d := checkEncoding(src, filename); d != nil {
+		return d, 0
+	}
+	return scanSource(src, filename, json, maxTokens)
 }
 
 // checkEncoding returns a diagnostic at the first byte of src that is not
@@ -151,10 +203,11 @@ func (s *nestingScan) newline() {
 	s.lineStart = s.i + 1
 }
 
-// run scans src and reports whether the depth exceeds limit; s.i is then
-// where it does.
-func (s *nestingScan) run(limit int) bool {
+// run scans src and reports whether the depth exceeds limit or the
+// tokens exceed s.maxTokens; s.i is then where they do.
+func (s *nestingScan) run(limit int) int {
 	for s.i < len(s.src) {
+		at, line, lineStart := s.i, s.line, s.lineStart
 		var over bool
 		switch {
 		case len(s.ctx) == 0 || s.ctx[len(s.ctx)-1].kind == '$':
@@ -165,10 +218,14 @@ func (s *nestingScan) run(limit int) bool {
 			over = s.heredoc(limit)
 		}
 		if over {
-			return true
+			return overNesting
+		}
+		if s.tokens > s.maxTokens {
+			s.i, s.line, s.lineStart = at, line, lineStart
+			return overTokens
 		}
 	}
-	return false
+	return scanDone
 }
 
 // code scans one token of code at s.i.
@@ -179,6 +236,9 @@ func (s *nestingScan) code(limit int) bool {
 	if s.i+1 < len(src) {
 		next = src[s.i+1]
 	}
+	if c != ' ' && c != '\t' && c != '\r' && (!wordByte(c) || s.i == 0 || !wordByte(src[s.i-1])) {
+		s.tokens++
+	}
 	switch c {
 	case '\n':
 		// A new line ends the expression of a body item; inside brackets,
@@ -188,14 +248,20 @@ func (s *nestingScan) code(limit int) bool {
 		}
 		s.newline()
 	case '#':
-		s.skipLine()
-		return false
-	case '/':
-		switch next {
-		case '/':
+		if !s.json {
 			s.skipLine()
 			return false
-		case '*':
+		}
+		if s.op(limit) {
+			return true
+		}
+	case '/':
+		switch {
+		case s.json:
+		case next == '/':
+			s.skipLine()
+			return false
+		case next == '*':
 			if s.skipBlockComment() {
 				return false
 			}
@@ -204,12 +270,13 @@ func (s *nestingScan) code(limit int) bool {
 			return true
 		}
 	case '"':
-		s.ctx = append(s.ctx, nestCtx{kind: '"'})
+		s.tokens++ // the literal
+		s.ctx = append(s.ctx, nestCtx{kind: '"', levels: len(s.levels)})
 		if s.push('"', limit) {
 			return true
 		}
 	case '<':
-		if marker, n := heredocIntro(src[s.i:]); n > 0 {
+		if marker, n := heredocIntro(src[s.i:]); n > 0 && !s.json {
 			s.ctx = append(s.ctx, nestCtx{kind: '<', marker: marker})
 			if s.push('<', limit) {
 				return true
@@ -305,6 +372,9 @@ func (s *nestingScan) templateChar(limit int) bool {
 
 // quoted scans one piece of a quoted string at s.i.
 func (s *nestingScan) quoted(limit int) bool {
+	if s.json {
+		return s.quotedJSON(limit)
+	}
 	src := s.src
 	switch c := src[s.i]; c {
 	case '\\':
@@ -315,8 +385,40 @@ func (s *nestingScan) quoted(limit int) bool {
 	case '$', '%':
 		return s.templateChar(limit)
 	case '"':
+		s.tokens++
 		s.ctx = s.ctx[:len(s.ctx)-1]
 		s.popIf('"')
+	case '\n':
+		s.newline()
+	}
+	s.i++
+	return false
+}
+
+// quotedJSON scans one character of a JSON string at s.i.
+func (s *nestingScan) quotedJSON(limit int) bool {
+	src, top := s.src, &s.ctx[len(s.ctx)-1]
+	switch c := src[s.i]; c {
+	case '\\':
+		s.i++ // an escape takes the next character
+	case '"':
+		s.tokens++
+		for len(s.levels) > top.levels {
+			s.pop()
+		}
+		s.ctx = s.ctx[:len(s.ctx)-1]
+	case '$', '%':
+		if s.i+1 < len(src) && src[s.i+1] == '{' {
+			top.template = true
+			s.i++
+			if s.push('$', limit) {
+				return true
+			}
+		}
+	case '{', '[', '(':
+		if top.template && s.push(c, limit) {
+			return true
+		}
 	case '\n':
 		s.newline()
 	}
@@ -349,6 +451,7 @@ func (s *nestingScan) heredoc(limit int) bool {
 				return false
 			}
 		case '\n':
+			s.tokens++
 			s.newline()
 			s.i++
 			return false
@@ -391,6 +494,11 @@ func (s *nestingScan) skipBlockComment() bool {
 	}
 	s.i = end
 	return true
+}
+
+// wordByte reports whether c continues an identifier or a number.
+func wordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c >= utf8.RuneSelf
 }
 
 // heredocIntro matches "<<" or "<<-", an identifier and a line end at the

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs, when missing, the Debian packages the tests drive for real:
-# dig, a real syslog receiver, a real DNS secondary, a headless browser and
-# systemd-analyze, curl and Python (the Memset surface's clients) and the
-# Dyn Go client go-dynect. Nothing is assumed to be on the machine already.
+# dig, a real syslog receiver, a real DNS secondary, a headless browser,
+# systemd-analyze, prlimit (the attack suite's descriptor limit), curl and
+# Python (the Memset surface's clients), the Dyn Go client go-dynect and the
+# etcd server. Nothing is assumed to be on the machine already.
 set -euo pipefail
 
 declare -A need=(
@@ -13,6 +14,8 @@ declare -A need=(
   [systemd-analyze]=systemd
   [curl]=curl
   [python3]=python3
+  [prlimit]=util-linux
+  [etcd]=etcd-server
 )
 
 missing=()
