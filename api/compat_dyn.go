@@ -984,12 +984,21 @@ func (l *dynLogReport) eventRows(rows []any, e Event, start time.Time) []any {
 // jobRows are an operator action's rows, one per region it serves.
 func (l *dynLogReport) jobRows(rows []any, j JobRecord) []any {
 	message := fmt.Sprintf("%s (job %d)", j.Action, j.ID)
+	_, address, _ := strings.Cut(j.Target, "/") // an action on one address
 	regions := l.servedAt(j.Created).Regions
-	if len(regions) == 0 {
-		return append(rows, l.row(j.Created, "user", "", j.Actor, message))
-	}
+	codes := make([]string, 0, len(regions))
 	for _, reg := range regions {
-		rows = append(rows, l.row(j.Created, "user", reg.Code, j.Actor, message))
+		codes = append(codes, reg.Code)
+	}
+	if len(codes) == 0 {
+		codes = append(codes, "")
+	}
+	for _, code := range codes {
+		row := l.row(j.Created, "user", code, j.Actor, message)
+		if address != "" {
+			row["address"] = address
+		}
+		rows = append(rows, row)
 	}
 	return rows
 }

@@ -157,7 +157,7 @@ type JobRecord struct {
 // one service; the Dyn log report shows them as change_type "user" rows.
 // Without it the report has health rows only.
 type JobHistory interface {
-	// Jobs returns the jobs whose target is fqdn created in [start, end],
-	// oldest first.
+	// Jobs returns the jobs whose target is fqdn, or one of its addresses
+	// ("fqdn/address"), created in [start, end], oldest first.
 	Jobs(ctx context.Context, fqdn string, start, end time.Time) ([]JobRecord, error)
 }

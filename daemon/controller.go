@@ -257,7 +257,8 @@ func (c *controller) RRSets(ctx context.Context, fqdn string, ts time.Time) (*ap
 	return rep, nil
 }
 
-// Jobs implements api.JobHistory.
+// Jobs implements api.JobHistory: the service's jobs and those of its
+// addresses (target "fqdn/address").
 func (c *controller) Jobs(ctx context.Context, fqdn string, start, end time.Time) ([]api.JobRecord, error) {
 	fqdn = strings.ToLower(fqdn)
 	if err := c.serviceExists(ctx, fqdn); err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -132,7 +133,9 @@ func (s *Store) Job(id uint64) (Job, bool, error) {
 	return j, ok, s.wrap("read job", err)
 }
 
-// JobsOf returns the jobs of target created in [start, end], oldest first.
+// JobsOf returns the jobs of target, and of its parts (a target
+// "target/part", such as one address of a service), created in
+// [start, end], oldest first.
 // Ids grow with time, so the scan walks back from the newest job and stops
 // at the first one before start.
 func (s *Store) JobsOf(target string, start, end time.Time) ([]Job, error) {
@@ -147,7 +150,7 @@ func (s *Store) JobsOf(target string, start, end time.Time) ([]Job, error) {
 			if j.Created.Before(start) {
 				break
 			}
-			if j.Target == target && !j.Created.After(end) {
+			if (j.Target == target || strings.HasPrefix(j.Target, target+"/")) && !j.Created.After(end) {
 				out = append(out, j)
 			}
 		}

@@ -672,8 +672,8 @@ func TestMetricsCountCommitsErrorsAndPrunedRecords(t *testing.T) {
 	}
 }
 
-// JobsOf lists one target's jobs in a time range, oldest first, with the
-// actor each was stored with.
+// JobsOf lists one target's jobs (and its parts', "target/part") in a
+// time range, oldest first, with the actor each was stored with.
 func TestJobsOfOneTargetInARange(t *testing.T) {
 	s := openTemp(t, t.TempDir(), Options{})
 	for i, j := range []Job{
@@ -681,6 +681,8 @@ func TestJobsOfOneTargetInARange(t *testing.T) {
 		{Action: "activate", Target: "other.example.com.", Created: t0.Add(time.Second)},
 		{Action: "activate", Target: "app.example.com.", Actor: "ops", Created: t0.Add(2 * time.Second)},
 		{Action: "recover", Target: "app.example.com.", Created: t0.Add(3 * time.Second)},
+		{Action: "recover", Target: "app.example.com./192.0.2.1", Created: t0.Add(4 * time.Second)},
+		{Action: "recover", Target: "app.example.com.x/192.0.2.1", Created: t0.Add(5 * time.Second)},
 	} {
 		if err := s.Commit(Batch{Job: &j}); err != nil {
 			t.Fatalf("job %d: %v", i, err)
@@ -691,7 +693,7 @@ func TestJobsOfOneTargetInARange(t *testing.T) {
 		start, end time.Time
 		want       []string
 	}{
-		{"every job of the target", t0, t0.Add(time.Hour), []string{"deactivate ops", "activate ops", "recover "}},
+		{"every job of the target and of its parts", t0, t0.Add(time.Hour), []string{"deactivate ops", "activate ops", "recover ", "recover "}},
 		{"the range bounds are inclusive", t0.Add(2 * time.Second), t0.Add(3 * time.Second), []string{"activate ops", "recover "}},
 		{"nothing before the range", t0.Add(-time.Hour), t0.Add(-time.Second), nil},
 	} {

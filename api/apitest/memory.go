@@ -351,7 +351,7 @@ func (m *Memory) Jobs(_ context.Context, fqdn string, start, end time.Time) ([]a
 	}
 	var out []api.JobRecord
 	for _, j := range m.jobs {
-		if j.Target == d.FQDN && !j.Created.Before(start) && !j.Created.After(end) {
+		if (j.Target == d.FQDN || strings.HasPrefix(j.Target, d.FQDN+" ")) && !j.Created.Before(start) && !j.Created.After(end) {
 			out = append(out, api.JobRecord{Job: j})
 		}
 	}
