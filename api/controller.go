@@ -54,6 +54,8 @@ type Controller interface {
 	SetWeight(ctx context.Context, cluster, service, real string, weight int) (*Job, error)
 	// ServiceWriter: PUT and DELETE /v1/services/{fqdn}.
 	ServiceWriter
+	// Operations: explain, what-if, reload, zones.
+	Operations
 }
 
 // Sentinel errors a Controller wraps to choose the API error type.

@@ -22,8 +22,9 @@ type controller struct {
 	log   *zap.Logger
 	loop  *decisionLoop
 	store stateStore
-	// daemon changes managed services through its reload path; nil where
-	// a controller only serves to build the API (Prepare, tests).
+	// daemon changes managed services through its reload path, and
+	// reloads (POST /v1/reload, the path SIGHUP takes); nil where a
+	// controller only serves to build the API (Prepare, tests).
 	daemon *Daemon
 }
 
@@ -117,6 +118,7 @@ func (c *controller) Service(ctx context.Context, fqdn string) (*api.ServiceDeta
 		if ref, ok := c.loop.plan.cfg.LookupService(fqdn); ok {
 			out.Managed = ref.Managed
 		}
+		out.Config = serviceConfig(c.loop.plan.cfg, fqdn)
 		return nil
 	})
 	return out, err

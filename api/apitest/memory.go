@@ -30,6 +30,10 @@ type Memory struct {
 	nextJob  uint64
 	calls    int               // mutating calls that reached the controller
 	bodies   map[string][]byte // managed services as PUT
+
+	zones       []api.Zone
+	reloadDiags []string // a Reload fails with these when set
+	reloads     int
 }
 
 type clusterState struct {
@@ -134,6 +138,7 @@ func NewMemoryAt(base time.Time) *Memory {
 				stats: api.RealServiceStatistics{Status: "unk"}},
 		},
 	}}}}
+	m.seedOperations()
 	return m
 }
 
