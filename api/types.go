@@ -182,6 +182,10 @@ func (e Event) MarshalJSON() ([]byte, error) {
 type RRSetReport struct {
 	TS      int64         `json:"ts"` // UNIX seconds
 	Regions []RRSetRegion `json:"regions"`
+	// Serial is the zone's SOA serial that published these sets (0 when
+	// unknown). The Dyn reports show it; the native report's shape does
+	// not have it.
+	Serial uint32 `json:"-"`
 }
 
 // MarshalJSON implements json.Marshaler: lists are [] rather than null.

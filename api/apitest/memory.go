@@ -5,6 +5,7 @@
 package apitest
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -51,6 +52,7 @@ type realState struct {
 }
 
 var _ api.Controller = (*Memory)(nil)
+var _ api.JobHistory = (*Memory)(nil)
 
 func f64(v float64) *float64 { return &v }
 
@@ -342,6 +344,24 @@ func (m *Memory) RRSets(_ context.Context, fqdn string, ts time.Time) (*api.RRSe
 		rep.Regions = append(rep.Regions, rr)
 	}
 	return rep, nil
+}
+
+// Jobs implements api.JobHistory. The memory keeps no actor.
+func (m *Memory) Jobs(_ context.Context, fqdn string, start, end time.Time) ([]api.JobRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d, err := m.lookup(fqdn)
+	if err != nil {
+		return nil, err
+	}
+	var out []api.JobRecord
+	for _, j := range m.jobs {
+		if (j.Target == d.FQDN || strings.HasPrefix(j.Target, d.FQDN+" ")) && !j.Created.Before(start) && !j.Created.After(end) {
+			out = append(out, api.JobRecord{Job: j})
+		}
+	}
+	slices.SortFunc(out, func(a, b api.JobRecord) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
 }
 
 // Job implements api.Controller.
