@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"strconv"
 	"sync/atomic"
 	"syscall"
@@ -123,14 +124,7 @@ func newUDPBatch(pktinfo bool) *udpBatch {
 	}
 	// Built once: RawConn.Read/Write take these without allocating.
 	b.recv = func(fd uintptr) bool {
-		for i := range b.rhdrs {
-			h := &b.rhdrs[i].Hdr
-			h.Namelen = unix.SizeofSockaddrInet6
-			if b.pktinfo {
-				h.SetControllen(oobSize)
-			}
-			h.Flags = 0
-		}
+		b.resetRecv()
 		for {
 			n, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.rhdrs[0])), batchSize, unix.MSG_WAITFORONE, 0, 0)
 			switch e {
@@ -164,6 +158,18 @@ func newUDPBatch(pktinfo bool) *udpBatch {
 		return true
 	}
 	return b
+}
+
+// resetRecv readies the receive headers for the next recvmmsg.
+func (b *udpBatch) resetRecv() {
+	for i := range b.rhdrs {
+		h := &b.rhdrs[i].Hdr
+		h.Namelen = unix.SizeofSockaddrInet6
+		if b.pktinfo {
+			h.SetControllen(oobSize)
+		}
+		h.Flags = 0
+	}
 }
 
 // udpSocketSetup reports whether pc is bound to a wildcard address and,
@@ -205,6 +211,15 @@ func (s *Server) serveUDP(pc *net.UDPConn, stopping *atomic.Bool, st *readerStat
 		return
 	}
 	b := newUDPBatch(s.udpSocketSetup(pc, rc))
+	if udpBlockingReaders {
+		fd, err := detachBlocking(pc, rc)
+		if err == nil {
+			s.serveUDPBlocking(fd, b, stopping, st)
+			return
+		}
+		// pc is still open and in the netpoller: serve it from there.
+		s.log.Warn("dns udp: no blocking reader; using the netpoller", zap.Error(err))
+	}
 	for {
 		err := rc.Read(b.recv)
 		if err == nil {
@@ -237,6 +252,116 @@ func (s *Server) serveUDP(pc *net.UDPConn, stopping *atomic.Bool, st *readerStat
 			// receipt to the last answer written; one observation covers
 			// them all (the full path observed its own).
 			st.latency.observe(time.Since(start), uint64(nfast))
+		}
+	}
+}
+
+// udpBlockingReaders: each reader blocks in recvmmsg on its own locked OS
+// thread, its socket taken out of the netpoller (see serveUDPBlocking).
+// False serves through the netpoller (serveUDP's loop), kept to compare.
+var udpBlockingReaders = true
+
+// blockingTick bounds how long a blocking reader waits in recvmmsg before
+// looking at stopping again: Run returns at most this late.
+const blockingTick = 200 * time.Millisecond
+
+// detachBlocking takes pc's socket out of the netpoller: it duplicates the
+// descriptor, closes pc (which removes it from epoll; the socket lives on
+// in the duplicate, still in its SO_REUSEPORT group) and puts the socket
+// in blocking mode with a receive timeout of blockingTick. The caller owns
+// the returned descriptor.
+func detachBlocking(pc *net.UDPConn, rc syscall.RawConn) (int, error) {
+	fd := -1
+	var derr error
+	if err := rc.Control(func(s uintptr) {
+		fd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
+	}); err != nil {
+		return -1, err
+	}
+	if derr != nil {
+		return -1, os.NewSyscallError("dup", derr)
+	}
+	tv := unix.NsecToTimeval(blockingTick.Nanoseconds())
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		unix.Close(fd)
+		return -1, os.NewSyscallError("setsockopt SO_RCVTIMEO", err)
+	}
+	// Close before clearing O_NONBLOCK: the flag belongs to the socket,
+	// which pc shares until then.
+	pc.Close()
+	if err := unix.SetNonblock(fd, false); err != nil {
+		// Non-blocking still works, as a busy loop; better to stop.
+		unix.Close(fd)
+		return -1, os.NewSyscallError("fcntl O_NONBLOCK", err)
+	}
+	return fd, nil
+}
+
+// serveUDPBlocking is serveUDP's loop on a blocking socket, outside the
+// netpoller, as gdnsd's readers are: recvmmsg(MSG_WAITFORONE) sleeps in
+// the kernel until a query arrives (no epoll wake-up, no futex between
+// batches), then the batch is answered and sent with one sendmmsg. The
+// goroutine keeps its OS thread, and the blocking call goes through
+// unix.Syscall6 so the runtime hands the P to other goroutines meanwhile.
+// It closes fd when stopping is seen, at most blockingTick after it is set.
+func (s *Server) serveUDPBlocking(fd int, b *udpBatch, stopping *atomic.Bool, st *readerStats) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	defer unix.Close(fd)
+	for !stopping.Load() {
+		if err := b.recvBlocking(fd); err != 0 {
+			if err != unix.EAGAIN && err != unix.EINTR {
+				s.log.Debug("dns udp read", zap.Error(os.NewSyscallError("recvmmsg", err)))
+			}
+			continue
+		}
+		start := time.Now()
+		nfast := s.answerBatch(b, st, start)
+		if b.nsend > 0 {
+			b.sendBlocking(fd)
+			if b.werr != nil {
+				s.log.Debug("dns udp write", zap.Error(b.werr))
+				b.werr = nil
+			}
+		}
+		if nfast > 0 {
+			st.latency.observe(time.Since(start), uint64(nfast))
+		}
+	}
+}
+
+// recvBlocking fills b from the blocking socket fd, waiting at most
+// blockingTick for the first datagram (EAGAIN then).
+func (b *udpBatch) recvBlocking(fd int) syscall.Errno {
+	b.resetRecv()
+	n, _, e := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&b.rhdrs[0])), batchSize, unix.MSG_WAITFORONE, 0, 0)
+	if e != 0 {
+		b.n = 0
+		return e
+	}
+	b.n = int(n)
+	return 0
+}
+
+// sendBlocking sends b's queued answers on the blocking socket fd. The
+// first try does not wait and stays out of the scheduler (a UDP send
+// buffer is almost never full); only a full buffer waits, as an ordinary
+// blocking call.
+func (b *udpBatch) sendBlocking(fd int) {
+	b.sent = 0
+	for b.sent < b.nsend {
+		hdrs, left := uintptr(unsafe.Pointer(&b.shdrs[b.sent])), uintptr(b.nsend-b.sent)
+		n, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, uintptr(fd), hdrs, left, unix.MSG_DONTWAIT, 0, 0)
+		if e == unix.EAGAIN {
+			n, _, e = unix.Syscall6(unix.SYS_SENDMMSG, uintptr(fd), hdrs, left, 0, 0, 0)
+		}
+		switch {
+		case e == unix.EINTR || e == unix.EAGAIN:
+		case e != 0 || n == 0:
+			b.werr = os.NewSyscallError("sendmmsg", e)
+			b.sent++
+		default:
+			b.sent += int(n)
 		}
 	}
 }
