@@ -19,20 +19,25 @@ import (
 // TestUDPReaderModesAnswerCountAndStop: in both reader modes (blocking
 // recvmmsg outside the netpoller, and through the netpoller) several
 // SO_REUSEPORT readers answer every query, the per-reader counters add up
-// to the queries answered, and Run returns promptly when its context ends,
-// also while queries keep arriving.
+// to the queries answered, and Run returns when its context ends, both
+// with idle readers and while queries keep arriving. The blocking readers'
+// receive timeout is set to an hour, so an idle one returns only if the
+// shutdown(2) wake-up works.
 func TestUDPReaderModesAnswerCountAndStop(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		blocking bool
+		flood    bool // queries keep arriving while Run stops
 	}{
-		{"BlockingReaders", true},
-		{"NetpollerReaders", false},
+		{"BlockingReadersStopWhenIdle", true, false},
+		{"BlockingReadersStopUnderLoad", true, true},
+		{"NetpollerReadersStopWhenIdle", false, false},
+		{"NetpollerReadersStopUnderLoad", false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			prevMode := udpBlockingReaders
-			udpBlockingReaders = tc.blocking
-			t.Cleanup(func() { udpBlockingReaders = prevMode })
+			prevMode, prevTick := udpBlockingReaders, blockingTick
+			udpBlockingReaders, blockingTick = tc.blocking, time.Hour
+			t.Cleanup(func() { udpBlockingReaders, blockingTick = prevMode, prevTick })
 			prev := runtime.GOMAXPROCS(2)
 			t.Cleanup(func() { runtime.GOMAXPROCS(prev) })
 
@@ -48,8 +53,14 @@ func TestUDPReaderModesAnswerCountAndStop(t *testing.T) {
 			stopped := false
 			t.Cleanup(func() {
 				cancel()
-				if !stopped {
-					<-done
+				if stopped {
+					return
+				}
+				select {
+				case <-done:
+				case <-time.After(10 * time.Second):
+					// Left running; the failure is already reported.
+					t.Error("Run still running at the end of the test")
 				}
 			})
 			select {
@@ -88,33 +99,9 @@ func TestUDPReaderModesAnswerCountAndStop(t *testing.T) {
 				return got == n, fmt.Sprintf("queries_total %v, want %d", got, n)
 			})
 
-			// Stop while a client keeps sending: readers must still see
-			// stopping (a blocking reader between batches, or at its tick).
-			flood, err := net.Dial("udp", addr)
-			if err != nil {
-				t.Fatal(err)
+			if tc.flood {
+				startFlood(t, addr)
 			}
-			t.Cleanup(func() { flood.Close() })
-			q := new(dns.Msg)
-			q.SetQuestion("static.example.com.", dns.TypeA)
-			raw, err := q.Pack()
-			if err != nil {
-				t.Fatal(err)
-			}
-			stopFlood := make(chan struct{})
-			floodDone := make(chan struct{})
-			go func() {
-				defer close(floodDone)
-				for range 1_000_000 {
-					select {
-					case <-stopFlood:
-						return
-					default:
-					}
-					flood.Write(raw)
-				}
-			}()
-			t.Cleanup(func() { close(stopFlood); <-floodDone })
 			cancel()
 			select {
 			case err := <-done:
@@ -127,4 +114,34 @@ func TestUDPReaderModesAnswerCountAndStop(t *testing.T) {
 			}
 		})
 	}
+}
+
+// startFlood sends queries to addr from one socket until the test ends,
+// so readers always have a batch to answer.
+func startFlood(t *testing.T, addr string) {
+	flood, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { flood.Close() })
+	q := new(dns.Msg)
+	q.SetQuestion("static.example.com.", dns.TypeA)
+	raw, err := q.Pack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopFlood := make(chan struct{})
+	floodDone := make(chan struct{})
+	go func() {
+		defer close(floodDone)
+		for range 1_000_000 {
+			select {
+			case <-stopFlood:
+				return
+			default:
+			}
+			flood.Write(raw)
+		}
+	}()
+	t.Cleanup(func() { close(stopFlood); <-floodDone })
 }

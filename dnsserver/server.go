@@ -274,12 +274,13 @@ func (s *Server) Run(ctx context.Context) error {
 	// UDP: our own read loops (fast path, then miekg/dns).
 	var (
 		stopping atomic.Bool
+		stopc    = make(chan struct{}) // closed with stopping set
 		uwg      sync.WaitGroup
 	)
 	for _, group := range pcs {
 		for _, pc := range group {
 			st := s.metrics.newReader()
-			uwg.Go(func() { s.serveUDP(pc, &stopping, st) })
+			uwg.Go(func() { s.serveUDP(pc, &stopping, stopc, st) })
 		}
 	}
 	started.Wait()
@@ -298,6 +299,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	// Stop reading; each reader finishes the query it holds.
 	stopping.Store(true)
+	close(stopc)
 	for _, group := range pcs {
 		for _, pc := range group {
 			pc.SetReadDeadline(time.Unix(1, 0))

@@ -215,8 +215,9 @@ func (s *Server) udpSocketSetup(pc *net.UDPConn, rc syscall.RawConn) bool {
 }
 
 // serveUDP answers the queries arriving on pc, a batch at a time, until
-// stopped.
-func (s *Server) serveUDP(pc *net.UDPConn, stopping *atomic.Bool, st *readerStats) {
+// stopping is set (stopc is closed at the same time, to wake a blocking
+// reader).
+func (s *Server) serveUDP(pc *net.UDPConn, stopping *atomic.Bool, stopc <-chan struct{}, st *readerStats) {
 	rc, err := pc.SyscallConn()
 	if err != nil {
 		s.log.Error("dns udp", zap.Error(err))
@@ -226,7 +227,7 @@ func (s *Server) serveUDP(pc *net.UDPConn, stopping *atomic.Bool, st *readerStat
 	if udpBlockingReaders {
 		fd, err := detachBlocking(pc, rc)
 		if err == nil {
-			s.serveUDPBlocking(fd, b, stopping, st)
+			s.serveUDPBlocking(fd, b, stopping, stopc, st)
 			return
 		}
 		// pc is still open and in the netpoller: serve it from there.
@@ -274,8 +275,9 @@ func (s *Server) serveUDP(pc *net.UDPConn, stopping *atomic.Bool, st *readerStat
 var udpBlockingReaders = true
 
 // blockingTick bounds how long a blocking reader waits in recvmmsg before
-// looking at stopping again: Run returns at most this late.
-const blockingTick = 200 * time.Millisecond
+// looking at stopping again, should the wake-up by shutdown(2) not reach
+// it. A variable so a test can show the wake-up alone suffices.
+var blockingTick = 200 * time.Millisecond
 
 // detachBlocking takes pc's socket out of the netpoller: it duplicates the
 // descriptor, closes pc (which removes it from epoll; the socket lives on
@@ -315,11 +317,29 @@ func detachBlocking(pc *net.UDPConn, rc syscall.RawConn) (int, error) {
 // batches), then the batch is answered and sent with one sendmmsg. The
 // goroutine keeps its OS thread, and the blocking call goes through
 // unix.Syscall6 so the runtime hands the P to other goroutines meanwhile.
-// It closes fd when stopping is seen, at most blockingTick after it is set.
-func (s *Server) serveUDPBlocking(fd int, b *udpBatch, stopping *atomic.Bool, st *readerStats) {
+// When stopc closes, shutdown(2) wakes the reader from recvmmsg (the
+// receive timeout, blockingTick, is the fallback); it closes fd on its way
+// out.
+func (s *Server) serveUDPBlocking(fd int, b *udpBatch, stopping *atomic.Bool, stopc <-chan struct{}, st *readerStats) {
+	exited := make(chan struct{})
+	woken := make(chan struct{})
+	go func() {
+		defer close(woken)
+		select {
+		case <-stopc:
+			// ENOTCONN on an unconnected socket, but it still marks
+			// the socket shut for reading and wakes its sleepers.
+			unix.Shutdown(fd, unix.SHUT_RD)
+		case <-exited:
+		}
+	}()
+	defer func() {
+		close(exited)
+		<-woken // fd stays open until the waker is done with it
+		unix.Close(fd)
+	}()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	defer unix.Close(fd)
 	for !stopping.Load() {
 		if err := b.recvBlocking(fd); err != 0 {
 			if err != unix.EAGAIN && err != unix.EINTR {

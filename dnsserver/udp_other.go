@@ -20,7 +20,7 @@ func udpListenConfig(bool) net.ListenConfig { return net.ListenConfig{} }
 
 // serveUDP reads queries from pc one at a time until stopped: fast
 // answers first, the full path (miekg/dns parsing and handle) for the rest.
-func (s *Server) serveUDP(pc *net.UDPConn, stopping *atomic.Bool, st *readerStats) {
+func (s *Server) serveUDP(pc *net.UDPConn, stopping *atomic.Bool, _ <-chan struct{}, st *readerStats) {
 	buf := make([]byte, 65535)
 	out := make([]byte, 0, 4096)
 	for {
