@@ -139,7 +139,7 @@ func (d *Daemon) swap(t *reloadTxn) {
 	l := d.loop
 	next := t.prepared.plan
 	if restartOnlyChanged(l.plan.cfg, t.cfg) {
-		d.log.Warn("reload: changes to the dns and api blocks, tsig_key blocks, server.state_dir, server.probe_source and the DNS server's own hostname (CH TXT id.server) take effect at the next restart")
+		d.log.Warn("reload: changes to the dns and api blocks, tsig_key blocks, server.state_dir, server.probe_source, the etcd block and the DNS server's own hostname (CH TXT id.server) take effect at the next restart")
 	}
 	if t.notifier != nil {
 		// The new dispatcher takes over; the old one delivers what it has
@@ -168,5 +168,5 @@ func restartOnlyChanged(a, b *config.Config) bool {
 			return x.Name == y.Name && x.Algorithm == y.Algorithm && x.Secret == y.Secret
 		}) ||
 		a.Server.StateDir != b.Server.StateDir || a.Server.Hostname != b.Server.Hostname ||
-		a.Server.ProbeSource != b.Server.ProbeSource
+		a.Server.ProbeSource != b.Server.ProbeSource || !reflect.DeepEqual(a.Etcd, b.Etcd)
 }
