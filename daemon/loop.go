@@ -32,6 +32,8 @@ type decisionLoop struct {
 	plan   *plan
 	engine *pool.Engine
 	pub    *publisher
+	// ms is the deployment on etcd; nil for a single node.
+	ms *multisite
 }
 
 // maxCoalesced bounds how many queued probe rounds one publish covers, so a
@@ -67,12 +69,14 @@ func (l *decisionLoop) Run(ctx context.Context) error {
 					break drain
 				}
 			}
-			l.pub.apply(Decision{Time: time.Now(), Transitions: trs}, l.engine)
+			l.decided(ctx, Decision{Time: time.Now(), Transitions: trs})
 		case op := <-l.ops:
 			op()
 		case <-retry.C:
-			if l.pub.pending {
-				l.pub.apply(Decision{Time: time.Now(), Full: true}, l.engine)
+			if l.pub.pending && (l.ms == nil || l.ms.deciding()) {
+				l.decided(ctx, Decision{Time: time.Now(), Full: true})
+			} else if l.pub.pending {
+				l.ms.serve(l)
 			}
 		case now := <-prune.C:
 			if err := l.store.Prune(now); err != nil {
@@ -88,7 +92,7 @@ func (l *decisionLoop) observe(r probe.Result, trs []pool.Transition) []pool.Tra
 	if !l.plan.targetKeys[r.Key] {
 		return trs // a round that was running when a reload removed its target
 	}
-	return append(trs, l.engine.Observe(pool.Observation{
+	o := pool.Observation{
 		Target:  r.Key,
 		Up:      r.Up,
 		Unknown: r.Local,
@@ -96,7 +100,24 @@ func (l *decisionLoop) observe(r probe.Result, trs []pool.Transition) []pool.Tra
 		Message: r.Message,
 		Site:    r.Site,
 		Time:    r.Time,
-	})...)
+	}
+	if l.ms != nil {
+		var deciding bool
+		if o, deciding = l.ms.observe(r); !deciding {
+			return trs // a follower serves what the leader committed
+		}
+	}
+	return append(trs, l.engine.Observe(o)...)
+}
+
+// decided settles one Decision: published, persisted and announced, and
+// in a deployment committed to etcd first.
+func (l *decisionLoop) decided(ctx context.Context, dec Decision) {
+	if l.ms != nil {
+		l.ms.decided(ctx, l, dec)
+		return
+	}
+	l.pub.apply(dec, l.engine)
 }
 
 // call runs fn on the loop and waits for it, or until ctx is done (a client

@@ -151,7 +151,16 @@ func (d *Daemon) swap(t *reloadTxn) {
 	trs := l.engine.Reconfigure(next.spec, t.now)
 	d.sched.SetTargets(next.targets)
 	l.pub.swap(next, t.zones, t.notifier)
-	l.pub.apply(Decision{Time: t.now, Transitions: trs, Full: true}, l.engine)
+	if m := l.ms; m != nil {
+		m.setPlan(next)
+		if !m.deciding() {
+			m.serve(l) // the committed state, not this node's engine
+		} else {
+			m.decided(context.Background(), l, Decision{Time: t.now, Transitions: trs, Full: true})
+		}
+	} else {
+		l.pub.apply(Decision{Time: t.now, Transitions: trs, Full: true}, l.engine)
+	}
 	d.log.Info("configuration reloaded", zap.Int("services", len(next.spec.Services)), zap.Int("targets", len(next.targets)))
 }
 
