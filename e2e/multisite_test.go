@@ -1,0 +1,231 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/failoverd/failoverd/internal/testutil"
+	"github.com/miekg/dns"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// sourceTarget is an HTTP target that fails the probes of chosen source
+// addresses: one target seen differently from each site.
+type sourceTarget struct {
+	port int
+	mu   sync.Mutex
+	down map[string]bool // source IP → answer 503
+}
+
+func newSourceTarget(t *testing.T, ip string) *sourceTarget {
+	t.Helper()
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &sourceTarget{port: l.Addr().(*net.TCPAddr).Port, down: map[string]bool{}}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, _ := net.SplitHostPort(r.RemoteAddr)
+		st.mu.Lock()
+		down := st.down[host]
+		st.mu.Unlock()
+		if down {
+			http.Error(w, "down for "+host, http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "OK")
+	}), ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(l) //nolint:errcheck // ends with Close
+	t.Cleanup(func() { srv.Close() })
+	return st
+}
+
+// setDown makes the target fail for exactly these source addresses.
+func (st *sourceTarget) setDown(sources ...string) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.down = map[string]bool{}
+	for _, s := range sources {
+		st.down[s] = true
+	}
+}
+
+func multisiteConfig(site, source, etcd string, port int) string {
+	return fmt.Sprintf(`
+server {
+  hostname     = "ns-%[1]s.example.test"
+  site         = %[1]q
+  probe_source = %[2]q
+  state_dir    = "{{STATE}}"
+  log_level    = "debug"
+}
+dns { listen = ["{{DNS}}"] }
+api { listen = "{{API}}" }
+etcd {
+  endpoints = [%[3]q]
+  lease_ttl = "2s"
+  quorum    = "majority"
+}
+zone "example.test" {
+  ns = ["ns1.example.test."]
+}
+active_failover "www.example.test." {
+  address       = "127.0.0.20"
+  failover_data = "127.0.0.21"
+  ttl           = 1
+  monitor {
+    protocol = "HTTP"
+    interval = "2s"
+    retries  = 0
+    timeout  = "500ms"
+    port     = %[4]d
+    path     = "/health"
+  }
+}
+`, site, source, etcd, port)
+}
+
+func (d *daemonProc) soaSerial() (uint32, error) {
+	r, err := query(d.dnsAddr, "udp", "example.test.", dns.TypeSOA, dns.ClassINET)
+	if err != nil {
+		return 0, err
+	}
+	if len(r.Answer) != 1 {
+		return 0, fmt.Errorf("SOA: %d answers", len(r.Answer))
+	}
+	return r.Answer[0].(*dns.SOA).Serial, nil
+}
+
+// allAnswer waits until every node answers want for www.example.test.
+func allAnswer(t *testing.T, nodes []*daemonProc, want string, within time.Duration) {
+	t.Helper()
+	for _, d := range nodes {
+		d.waitAnswer("www.example.test.", dns.TypeA, want, within)
+	}
+}
+
+// sameSerials waits until every node serves one SOA serial.
+func sameSerials(t *testing.T, nodes []*daemonProc, within time.Duration) uint32 {
+	t.Helper()
+	var got []string
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		got = got[:0]
+		seen := map[uint32]bool{}
+		var serial uint32
+		for _, d := range nodes {
+			s, err := d.soaSerial()
+			if err != nil {
+				got = append(got, err.Error())
+				continue
+			}
+			got = append(got, fmt.Sprint(s))
+			seen[s], serial = true, s
+		}
+		if len(seen) == 1 && len(got) == len(nodes) {
+			return serial
+		}
+	}
+	t.Fatalf("SOA serials differ between nodes: %s", strings.Join(got, " "))
+	return 0
+}
+
+// waitReports waits until every site has published the status want for
+// the target, read from etcd itself.
+func waitReports(t *testing.T, endpoint string, sites []string, want string, within time.Duration) {
+	t.Helper()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	var last []string
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		resp, err := cli.Get(ctx, "/failoverd/obs/", clientv3.WithPrefix())
+		cancel()
+		if err != nil {
+			continue
+		}
+		last = last[:0]
+		ok := 0
+		for _, kv := range resp.Kvs {
+			var v struct {
+				Status string `json:"status"`
+			}
+			last = append(last, string(kv.Key)+"="+string(kv.Value))
+			if json.Unmarshal(kv.Value, &v) == nil && v.Status == want {
+				ok++
+			}
+		}
+		if ok == len(sites) {
+			return
+		}
+	}
+	t.Fatalf("not every site of %v reports %s: %v", sites, want, last)
+}
+
+func leaderOf(nodes []*daemonProc) int {
+	for i, d := range nodes {
+		if strings.Contains(d.out.String(), "leader: deciding for the deployment") &&
+			!strings.Contains(d.out.String(), "no longer the leader") {
+			return i
+		}
+	}
+	return -1
+}
+
+// Three sites on one etcd: an address one site sees down is not failed
+// over (majority quorum), one two sites see down is failed over on every
+// node with the same SOA serial, and killing the leader with SIGKILL lets
+// another node decide within lease_ttl plus a few rounds.
+func TestMultiSite_QuorumDecidesAndEveryNodeServesIt(t *testing.T) {
+	etcd := testutil.StartEtcd(t)
+	target := newSourceTarget(t, "127.0.0.20")
+	sources := map[string]string{"a": "127.0.0.11", "b": "127.0.0.12", "c": "127.0.0.13"}
+	var nodes []*daemonProc
+	for _, site := range []string{"a", "b", "c"} {
+		nodes = append(nodes, startDaemon(t, multisiteConfig(site, sources[site], etcd.Endpoint, target.port)))
+	}
+	allAnswer(t, nodes, "127.0.0.20", 10*time.Second)
+	waitReports(t, etcd.Endpoint, []string{"a", "b", "c"}, "up", 10*time.Second)
+	sameSerials(t, nodes, 10*time.Second)
+
+	// One site of three sees it down: no failover, on any node, over
+	// several rounds.
+	target.setDown(sources["a"])
+	for end := time.Now().Add(4 * time.Second); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+		for i, d := range nodes {
+			if got, err := d.lookup("udp", "www.example.test.", dns.TypeA); err != nil || got != "127.0.0.20" {
+				t.Fatalf("node %d: one site of three down: got %q (%v), want the primary", i, got, err)
+			}
+		}
+	}
+
+	// Two of three: every node fails over and serves one serial.
+	target.setDown(sources["a"], sources["b"])
+	allAnswer(t, nodes, "127.0.0.21", 15*time.Second)
+	sameSerials(t, nodes, 5*time.Second)
+
+	// The leader dies; another node decides the recovery.
+	var leader int
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if leader = leaderOf(nodes); leader >= 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no node logged that it leads")
+		}
+	}
+	nodes[leader].kill9()
+	rest := append(append([]*daemonProc{}, nodes[:leader]...), nodes[leader+1:]...)
+	target.setDown()
+	allAnswer(t, rest, "127.0.0.20", 2*time.Second+10*time.Second)
+	sameSerials(t, rest, 5*time.Second)
+}
