@@ -278,6 +278,7 @@ func (s *Server) routes() http.Handler {
 		v1.Handle("POST "+rs+"/{r}/"+action, s.api(s.clusterOp(action)))
 	}
 	v1.Handle("POST "+rs+"/{r}/weight", s.api(s.setWeight))
+	s.operationRoutes(v1)
 	v1.Handle("/v1/", s.api(func(r *http.Request) (any, *APIError) {
 		return nil, notFound("no such endpoint: %s %s", r.Method, r.URL.Path)
 	}))
@@ -404,6 +405,10 @@ func (s *Server) listServices(r *http.Request) (any, *APIError) {
 	list := s.ctl.Services(r.Context())
 	if list == nil {
 		list = []ServiceSummary{}
+	}
+	list, aerr := filterServices(list, r)
+	if aerr != nil {
+		return nil, aerr
 	}
 	return ServicesResponse{Services: list}, nil
 }
