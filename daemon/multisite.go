@@ -87,9 +87,17 @@ func openSites(ctx context.Context, cfg *config.Config, version, digest string, 
 	}
 	m := &multisite{log: log.Named("sites"), site: cfg.Server.Site, quorum: q, freeze: e.OnPartition == "freeze",
 		view: map[string][]byte{}, viewSerials: map[string]uint32{}}
+	// post runs fn on the loop and waits for it, so that once sites sees a
+	// callback return (Submit then returns), this node serves its effect.
 	post := func(fn func()) {
+		ran := make(chan struct{})
 		select {
-		case l.ops <- fn:
+		case l.ops <- func() { fn(); close(ran) }:
+		case <-l.done:
+			return
+		}
+		select {
+		case <-ran:
 		case <-l.done:
 		}
 	}
@@ -99,6 +107,13 @@ func openSites(ctx context.Context, cfg *config.Config, version, digest string, 
 		Site: cfg.Server.Site, Hostname: cfg.Server.Hostname, Version: version, ConfigDigest: digest,
 		OnCommitted: func(c sites.Committed) { post(func() { m.committed(l, c) }) },
 		OnLeader:    func(leader bool) { post(func() { m.leading(l, leader) }) },
+		OnCommand: func(c sites.Command) {
+			post(func() {
+				if m.leader {
+					m.command(context.Background(), l, c)
+				}
+			})
+		},
 		OnConnection: func(c sites.Connection) {
 			post(func() { m.connection(l, c) })
 		},
@@ -240,6 +255,11 @@ func (m *multisite) unsentBefore(changes, trs []pool.Transition) []pool.Transiti
 // commit writes what changed since the last commit: the engine state,
 // every served name, the zones' serials and the events.
 func (m *multisite) commit(ctx context.Context, l *decisionLoop, events []pool.Transition) ([]string, error) {
+	return m.commitDone(ctx, l, events, nil)
+}
+
+// commitDone is commit that also finishes operator commands.
+func (m *multisite) commitDone(ctx context.Context, l *decisionLoop, events []pool.Transition, done []sites.Done) ([]string, error) {
 	state := map[string][]byte{}
 	if b := engineState(l.engine); !bytes.Equal(b, m.last[stateEngine]) {
 		state[stateEngine] = b
@@ -267,7 +287,7 @@ func (m *multisite) commit(ctx context.Context, l *decisionLoop, events []pool.T
 			serials[origin] = z.serial
 		}
 	}
-	b := sites.Batch{State: state, Serials: serials}
+	b := sites.Batch{State: state, Serials: serials, Done: done}
 	for _, t := range events {
 		data, err := json.Marshal(t)
 		if err != nil {

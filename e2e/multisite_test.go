@@ -184,7 +184,8 @@ func leaderOf(nodes []*daemonProc) int {
 // Three sites on one etcd: an address one site sees down is not failed
 // over (majority quorum), one two sites see down is failed over on every
 // node with the same SOA serial, and killing the leader with SIGKILL lets
-// another node decide within lease_ttl plus a few rounds.
+// another node decide within lease_ttl plus a few rounds. An operator
+// command given to a follower is served by every node.
 func TestMultiSite_QuorumDecidesAndEveryNodeServesIt(t *testing.T) {
 	etcd := testutil.StartEtcd(t)
 	target := newSourceTarget(t, "127.0.0.20")
@@ -213,7 +214,6 @@ func TestMultiSite_QuorumDecidesAndEveryNodeServesIt(t *testing.T) {
 	allAnswer(t, nodes, "127.0.0.21", 15*time.Second)
 	sameSerials(t, nodes, 5*time.Second)
 
-	// The leader dies; another node decides the recovery.
 	var leader int
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		if leader = leaderOf(nodes); leader >= 0 {
@@ -223,6 +223,25 @@ func TestMultiSite_QuorumDecidesAndEveryNodeServesIt(t *testing.T) {
 			t.Fatal("no node logged that it leads")
 		}
 	}
+
+	// An operator command on a follower is applied by the leader and
+	// served by every node once the call returns: a deactivated service
+	// serves its primary even while it is down.
+	follower := nodes[(leader+1)%len(nodes)]
+	ctl := newOpCtl(t, follower, "")
+	j := ctl.mustJob("deactivate", "www.example.test.", "deactivate", "www.example.test")
+	for _, d := range []*daemonProc{follower, nodes[leader]} {
+		if got, err := d.lookup("udp", "www.example.test.", dns.TypeA); err != nil || got != "127.0.0.20" {
+			t.Errorf("%s right after deactivate (job %d) returned: got %q (%v), want the primary", d.config, j.ID, got, err)
+		}
+	}
+	allAnswer(t, nodes, "127.0.0.20", 5*time.Second) // the third node applies the same revision
+
+	ctl.noJob("deactivate", "www.example.test")
+	ctl.mustJob("activate", "www.example.test.", "activate", "www.example.test")
+	allAnswer(t, nodes, "127.0.0.21", 10*time.Second)
+
+	// The leader dies; another node decides the recovery.
 	nodes[leader].kill9()
 	rest := append(append([]*daemonProc{}, nodes[:leader]...), nodes[leader+1:]...)
 	target.setDown()
