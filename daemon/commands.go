@@ -215,3 +215,62 @@ func deploymentJob(ctx context.Context, ms *multisite, id uint64) (*api.Job, err
 	}
 	return &api.Job{ID: j.ID, Action: oc.Action, Target: oc.target(), Status: "complete", Created: j.Submitted.UTC()}, nil
 }
+
+var _ api.SitesController = (*controller)(nil)
+
+// Sites implements api.SitesController: the deployment's live sites, or
+// this node alone without an etcd block.
+func (c *controller) Sites(ctx context.Context) (*api.SitesResponse, error) {
+	if ms := c.loop.ms; ms != nil {
+		v := ms.s.Sites()
+		out := &api.SitesResponse{Leader: v.Leader, Connected: v.Connected, Revision: v.Revision, Sites: []api.Site{}}
+		for _, s := range v.Sites {
+			out.Sites = append(out.Sites, api.Site{Site: s.Site, Hostname: s.Hostname, Leader: s.Leader, LastSeen: s.LastSeen.UTC(), Version: s.Version})
+		}
+		return out, nil
+	}
+	var site, hostname string
+	err := c.loop.call(ctx, func() error {
+		site, hostname = c.loop.plan.cfg.Server.Site, c.loop.plan.cfg.Server.Hostname
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	version := ""
+	if c.daemon != nil {
+		version = c.daemon.version
+	}
+	return &api.SitesResponse{Leader: site, Connected: true, Sites: []api.Site{{Site: site, Hostname: hostname, Leader: true, LastSeen: time.Now().UTC(), Version: version}}}, nil
+}
+
+// siteReports are every live site's views of target, for the service
+// detail; nil on a single node.
+func (ms *multisite) siteReports(target string) []api.SiteReport {
+	if ms == nil || target == "" {
+		return nil
+	}
+	var out []api.SiteReport
+	for _, r := range ms.s.Reports(target) {
+		out = append(out, api.SiteReport{Site: r.Site, Status: string(r.Status), Message: r.Message, RTTSeconds: r.RTT.Seconds()})
+	}
+	return out
+}
+
+// entryTarget is the probe key of one address of a service's region.
+func entryTarget(sc pool.Service, region, address string) string {
+	for _, r := range sc.Regions {
+		if r.Code != region {
+			continue
+		}
+		for _, e := range r.Entries {
+			if e.Address == address {
+				return e.Target
+			}
+		}
+	}
+	if address == sc.Address || address == sc.LiveRData {
+		return sc.Target
+	}
+	return ""
+}

@@ -113,6 +113,17 @@ func (c *controller) Service(ctx context.Context, fqdn string) (*api.ServiceDeta
 			out.Managed = ref.Managed
 		}
 		out.Config = serviceConfig(c.loop.plan.cfg, fqdn)
+		if ms := c.loop.ms; ms != nil {
+			i := slices.IndexFunc(c.loop.plan.spec.Services, func(s pool.Service) bool { return s.FQDN == fqdn })
+			for ri := range out.Regions {
+				r := &out.Regions[ri]
+				for ei := range r.Entries {
+					if i >= 0 {
+						r.Entries[ei].Sites = ms.siteReports(entryTarget(c.loop.plan.spec.Services[i], r.Code, r.Entries[ei].Address))
+					}
+				}
+			}
+		}
 		return nil
 	})
 	return out, err

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/failoverd/failoverd/api"
 	"github.com/failoverd/failoverd/internal/testutil"
 	"github.com/miekg/dns"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -198,6 +199,34 @@ func TestMultiSite_QuorumDecidesAndEveryNodeServesIt(t *testing.T) {
 	waitReports(t, etcd.Endpoint, []string{"a", "b", "c"}, "up", 10*time.Second)
 	sameSerials(t, nodes, 10*time.Second)
 
+	// GET /v1/sites and failoverctl sites: three live sites, one leader,
+	// the same on every node; the service detail has every site's view.
+	for i, d := range nodes {
+		var v api.SitesResponse
+		d.getJSON("/v1/sites", &v)
+		var names []string
+		leaders := 0
+		for _, s := range v.Sites {
+			names = append(names, s.Site)
+			if s.Leader {
+				leaders++
+			}
+		}
+		if !v.Connected || v.Leader == "" || v.Revision == 0 || strings.Join(names, ",") != "a,b,c" || leaders != 1 {
+			t.Errorf("node %d: GET /v1/sites = %+v, want sites a,b,c connected with one leader", i, v)
+		}
+		var sd api.ServiceDetail
+		d.getJSON("/v1/services/www.example.test.", &sd)
+		if len(sd.Regions) == 0 || len(sd.Regions[0].Entries) == 0 || len(sd.Regions[0].Entries[0].Sites) != 3 {
+			t.Errorf("node %d: service detail without three site reports: %+v", i, sd.Regions)
+		}
+	}
+	var fromCtl api.SitesResponse
+	newOpCtl(t, nodes[0], "").json(&fromCtl, "sites")
+	if len(fromCtl.Sites) != 3 {
+		t.Errorf("failoverctl sites: %+v", fromCtl)
+	}
+
 	// One site of three sees it down: no failover, on any node, over
 	// several rounds.
 	target.setDown(sources["a"])
@@ -247,4 +276,25 @@ func TestMultiSite_QuorumDecidesAndEveryNodeServesIt(t *testing.T) {
 	target.setDown()
 	allAnswer(t, rest, "127.0.0.20", 2*time.Second+10*time.Second)
 	sameSerials(t, rest, 5*time.Second)
+}
+
+// Without an etcd block GET /v1/sites shows this node as the one site,
+// connected and leading.
+func TestSites_SingleNodeIsOneConnectedLeadingSite(t *testing.T) {
+	d := startDaemon(t, `
+server {
+  site      = "ams"
+  hostname  = "ns1.example.test"
+  state_dir = "{{STATE}}"
+}
+dns { listen = ["{{DNS}}"] }
+api { listen = "{{API}}" }
+zone "example.test" {}
+`)
+	var v api.SitesResponse
+	d.getJSON("/v1/sites", &v)
+	if v.Leader != "ams" || !v.Connected || len(v.Sites) != 1 || v.Sites[0].Site != "ams" || !v.Sites[0].Leader ||
+		v.Sites[0].Hostname != "ns1.example.test" || v.Sites[0].LastSeen.IsZero() {
+		t.Fatalf("GET /v1/sites = %+v, want the one site ams, connected and leading", v)
+	}
 }
