@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, when missing, the Debian packages the tests drive for real:
 # dig, a real syslog receiver, a real DNS secondary, a headless browser and
-# systemd-analyze. Nothing is assumed to be on the machine already.
+# systemd-analyze, and validators for signed zones (unbound, delv,
+# ldns-verify-zone, dnssec-verify). Nothing is assumed to be on the machine already.
 set -euo pipefail
 
 declare -A need=(
@@ -10,6 +11,11 @@ declare -A need=(
   [knotd]=knot
   [chromium]=chromium
   [systemd-analyze]=systemd
+  [unbound]=unbound
+  [delv]=bind9-dnsutils
+  [ldns-verify-zone]=ldns-utils
+  [dnssec-verify]=bind9-utils
+  [dnssec-keygen]=bind9-utils
 )
 
 missing=()
