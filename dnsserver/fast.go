@@ -330,6 +330,9 @@ func (s *Server) fastAnswer(p *published, q []byte, out []byte, st *readerStats)
 	if !fq.parse(q, s.opts.ECS) {
 		return nil
 	}
+	if fq.do && p.signed {
+		return nil // the full path adds the signatures
+	}
 	e := ft.lookup(&fq)
 	if e == nil || e.slow {
 		return nil

@@ -108,7 +108,7 @@ func (b *fastBuilder) addName(z *pubZone, n string, simpleZone bool) {
 		b.addService(z, n, pn, keys)
 		return
 	}
-	types := z.data.names[n]
+	types, _ := z.typesOf(n)
 	if len(types[dns.TypeCNAME]) > 0 {
 		return // followed by the full path
 	}

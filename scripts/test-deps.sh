@@ -13,7 +13,7 @@ declare -A need=(
   [systemd-analyze]=systemd
   [unbound]=unbound
   [delv]=bind9-dnsutils
-  [ldns-verify-zone]=ldns-utils
+  [ldns-verify-zone]=ldnsutils
   [dnssec-verify]=bind9-utils
   [dnssec-keygen]=bind9-utils
 )
