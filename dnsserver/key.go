@@ -216,3 +216,26 @@ func globEscape(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`)
 	return r.Replace(s)
 }
+
+// CheckSignable reports why zd cannot be signed online, or nil: the
+// DNSSEC records failoverd makes itself (DNSKEY, CDS and CDNSKEY at the
+// apex, RRSIG, NSEC) must not come from the zone's data, nor NSEC3 ones
+// (failoverd denies with NSEC).
+func CheckSignable(zd *ZoneData) error {
+	for name, types := range zd.names {
+		for t, rrs := range types {
+			if len(rrs) == 0 {
+				continue
+			}
+			switch t {
+			case dns.TypeRRSIG, dns.TypeNSEC, dns.TypeNSEC3, dns.TypeNSEC3PARAM:
+				return fmt.Errorf("%s %s: a signed zone's %s records are made by failoverd; remove them from the zone", name, dns.TypeToString[t], dns.TypeToString[t])
+			case dns.TypeDNSKEY, dns.TypeCDS, dns.TypeCDNSKEY:
+				if name == zd.origin {
+					return fmt.Errorf("%s %s: a signed zone's apex %s comes from its key; remove it from the zone", name, dns.TypeToString[t], dns.TypeToString[t])
+				}
+			}
+		}
+	}
+	return nil
+}
