@@ -6,11 +6,9 @@ import (
 	"errors"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -70,43 +68,11 @@ func artifactsDir(t *testing.T) string {
 	return dir
 }
 
-// runChromium runs headless chromium on pageURL with extra flags and
-// returns its stdout. The whole process group is killed when it is done.
-func runChromium(t *testing.T, bin, pageURL string, extra ...string) string {
-	t.Helper()
-	profile := t.TempDir()
-	args := []string{
-		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--disable-dev-shm-usage", "--user-data-dir=" + profile, "--window-size=1280,900",
-		"--virtual-time-budget=5000",
-	}
-	args = append(append(args, extra...), pageURL)
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = append(os.Environ(), "HOME="+profile)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	if cmd.Process != nil {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // helpers chromium left in its group
-	}
-	if err != nil {
-		t.Fatalf("chromium %v: %v\nstderr:\n%s", extra, err, errb.String())
-	}
-	return out.String()
-}
-
 // TestStatusPageInBrowser loads the page in headless chromium against a
 // running server with a token, checks that the script rendered every
 // service, region, address, status, chart, event and cluster, and keeps a
 // screenshot as a test artifact.
 func TestStatusPageInBrowser(t *testing.T) {
-	bin := testutil.RequireTool(t, "chromium", "chromium", "chromium-browser")
 	ctl := apitest.NewMemoryAt(time.Now().UTC().Add(-time.Hour).Truncate(time.Second))
 	srv, err := api.NewServer(api.Options{Listen: "127.0.0.1:0", Token: testToken}, ctl, zaptest.NewLogger(t))
 	if err != nil {
@@ -126,7 +92,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 	withToken := base + "#token=" + url.QueryEscape(testToken)
 
 	t.Run("renders every service with its statuses", func(t *testing.T) {
-		dom := runChromium(t, bin, withToken, "--dump-dom")
+		dom := testutil.Chromium(t, withToken, "--window-size=1280,900", "--dump-dom")
 		want := []string{
 			`data-state="ok"`,
 			`data-fqdn="app.example.com."`, `data-fqdn="www.example.com."`, `data-fqdn="a.example.com."`, `data-fqdn="api.example.com."`,
@@ -150,7 +116,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 	})
 
 	t.Run("asks for the token", func(t *testing.T) {
-		dom := runChromium(t, bin, base, "--dump-dom")
+		dom := testutil.Chromium(t, base, "--window-size=1280,900", "--dump-dom")
 		if !strings.Contains(dom, `data-state="login"`) || strings.Contains(dom, `data-fqdn=`) {
 			t.Errorf("without a token the page should ask for one and show no data:\n%s", dom)
 		}
@@ -162,7 +128,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 		_ = os.Remove(shot)
-		runChromium(t, bin, withToken, "--screenshot="+shot)
+		testutil.Chromium(t, withToken, "--window-size=1280,900", "--screenshot="+shot)
 		b, err := os.ReadFile(shot)
 		if err != nil {
 			t.Fatalf("no screenshot: %v", err)
@@ -177,7 +143,6 @@ func TestStatusPageInBrowser(t *testing.T) {
 // TestStatusPageShowsAFailingStore loads the page in headless chromium
 // while the store fails, then once it works again.
 func TestStatusPageShowsAFailingStore(t *testing.T) {
-	bin := testutil.RequireTool(t, "chromium", "chromium", "chromium-browser")
 	var failing atomic.Bool
 	failing.Store(true)
 	srv, err := api.NewServer(api.Options{Listen: "127.0.0.1:0", StoreHealth: func() error {
@@ -201,7 +166,7 @@ func TestStatusPageShowsAFailingStore(t *testing.T) {
 	<-srv.Ready()
 	base := "http://" + srv.Addr().String() + "/"
 
-	dom := runChromium(t, bin, base, "--dump-dom")
+	dom := testutil.Chromium(t, base, "--window-size=1280,900", "--dump-dom")
 	for _, w := range []string{`data-store="failing"`, `id="store-alert"`, "State is not being saved", "no space left on device", `data-fqdn="app.example.com."`} {
 		if !strings.Contains(dom, w) {
 			t.Errorf("page with a failing store lacks %q", w)
@@ -212,7 +177,7 @@ func TestStatusPageShowsAFailingStore(t *testing.T) {
 	}
 
 	failing.Store(false)
-	dom = runChromium(t, bin, base, "--dump-dom")
+	dom = testutil.Chromium(t, base, "--window-size=1280,900", "--dump-dom")
 	if !strings.Contains(dom, `data-store="ok"`) || strings.Contains(dom, "no space left") {
 		t.Errorf("page with a working store still shows the banner:\n%s", dom)
 	}

@@ -19,13 +19,20 @@ import (
 // BuiltinRegions are the region codes that exist without dns.region_map.
 var BuiltinRegions = []string{"US West", "US Central", "US East", "EU West", "EU Central", "EU East", "Asia", "global"}
 
+// NotifyEventKinds are the event kinds notify_events may name; pool, notify
+// and api spell them the same (a daemon test checks that they agree).
+var NotifyEventKinds = []string{"ip", "svc", "nosrv"}
+
+// SyslogFacilities are the facility names a syslog block accepts, in code
+// order; notify maps the same names to their codes (checked in daemon).
+var SyslogFacilities = []string{"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp", "ntp", "security", "console", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"}
+
 // Value sets of the enumerated attributes.
 var (
 	logLevels         = []string{"debug", "info", "warn", "error"}
 	logFormats        = []string{"json", "console"}
 	startTLSModes     = []string{"never", "opportunistic", "required"}
 	protocols         = []string{ProtocolHTTP, ProtocolHTTPS, ProtocolPING, ProtocolSMTP, ProtocolTCP, ProtocolNONE}
-	notifyEvents      = []string{"ip", "svc", "nosrv"}
 	afoModes          = []string{"ip", "cname"}
 	regionModes       = []string{"ip", "cname", "region", "global"}
 	serveModes        = []string{ServeAlways, ServeObey, ServeRemove, ServeNo}
@@ -36,7 +43,6 @@ var (
 	syslogTransports  = []string{"udp", "tcp"}
 	syslogProtocols   = []string{"rfc3164", "rfc5424"}
 	syslogDeliveries  = []string{"change", "all"}
-	syslogFacilities  = []string{"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp", "ntp", "security", "console", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"}
 	clusterNameRE     = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 	labelRE           = regexp.MustCompile(`^[A-Za-z0-9_-]{1,63}$`)
 	recordTypeRE      = regexp.MustCompile(`^[A-Z][A-Z0-9-]*$`)

@@ -105,8 +105,8 @@ func (l *loader) service(sc *serviceContext, fqdn string, fqdnRange hcl.Range, r
 		s.NotifyEvents = []string{}
 		seen := map[string]bool{}
 		for i, e := range *rs.NotifyEvents {
-			if !slices.Contains(notifyEvents, e) {
-				l.errf(at.elem("notify_events", i), "Invalid notify_events", "notify_events is a subset of %s; got %q.", quoteList(notifyEvents), e)
+			if !slices.Contains(NotifyEventKinds, e) {
+				l.errf(at.elem("notify_events", i), "Invalid notify_events", "notify_events is a subset of %s; got %q.", quoteList(NotifyEventKinds), e)
 				continue
 			}
 			if !seen[e] {
@@ -310,7 +310,7 @@ func (l *loader) syslog(r *rawSyslog, rttm bool) *Syslog {
 	str(r.Transport, &s.Transport, "transport", syslogTransports)
 	str(r.Protocol, &s.Protocol, "protocol", syslogProtocols)
 	str(r.Ident, &s.Ident, "ident", nil)
-	str(r.Facility, &s.Facility, "facility", syslogFacilities)
+	str(r.Facility, &s.Facility, "facility", SyslogFacilities)
 	str(r.Delivery, &s.Delivery, "delivery", syslogDeliveries)
 	str(r.ProbeFmt, &s.ProbeFmt, "probe_fmt", nil)
 	str(r.StatusFmt, &s.StatusFmt, "status_fmt", nil)

@@ -60,7 +60,7 @@ func buildPlan(cfg *config.Config) (*plan, error) {
 	for _, af := range cfg.ActiveFailovers {
 		svc := baseService(&af.Service, pool.KindActiveFailover)
 		svc.Address = af.Address
-		svc.FailoverMode = af.FailoverMode
+		svc.FailoverMode = pool.FailoverMode(af.FailoverMode)
 		svc.FailoverData = af.FailoverData
 		svc.Target = b.add(af.Monitor, af.Address, 0)
 		p.spec.Services = append(p.spec.Services, svc)
@@ -101,7 +101,7 @@ func buildPlan(cfg *config.Config) (*plan, error) {
 		p.spec.Services = append(p.spec.Services, svc)
 		// Every status change of the pool (OK, CRITICAL, MANUAL) is mailed;
 		// per-site monitor results are not.
-		r := notify.Route{NotifyEvents: []string{pool.EventSvc}}
+		r := notify.Route{NotifyEvents: []string{string(pool.EventSvc)}}
 		if c := cfg.Contacts[sf.ContactNickname]; c != nil {
 			r.Emails = c.Email
 		}
@@ -156,7 +156,7 @@ func regions(rs []*config.Region, mon, perf *config.Monitor, b *targetSet) []poo
 			Code:         r.Code,
 			ServeCount:   r.ServeCount,
 			MinHealthy:   r.MinHealthy,
-			FailoverMode: r.FailoverMode,
+			FailoverMode: pool.FailoverMode(r.FailoverMode),
 			FailoverData: r.FailoverData,
 			EP:           r.EP,
 			APMC:         r.APMC,
@@ -168,7 +168,7 @@ func regions(rs []*config.Region, mon, perf *config.Monitor, b *targetSet) []poo
 				Address:   e.Address,
 				Label:     e.Label,
 				Weight:    e.Weight,
-				ServeMode: e.ServeMode,
+				ServeMode: pool.ServeMode(e.ServeMode),
 				Target:    b.add(mon, e.Address, 0),
 			}
 			if perf != nil {

@@ -93,7 +93,7 @@ func (c *controller) Services(ctx context.Context) []api.ServiceSummary {
 	var out []api.ServiceSummary
 	_ = c.loop.call(ctx, func() error {
 		for _, v := range c.loop.engine.Services() {
-			out = append(out, api.ServiceSummary{FQDN: v.FQDN, Kind: string(v.Kind), Status: v.Status, Active: v.Active})
+			out = append(out, api.ServiceSummary{FQDN: v.FQDN, Kind: string(v.Kind), Status: string(v.Status), Active: v.Active})
 		}
 		return nil
 	})
@@ -116,9 +116,9 @@ func (c *controller) Service(ctx context.Context, fqdn string) (*api.ServiceDeta
 }
 
 func serviceDetail(v pool.ServiceView) *api.ServiceDetail {
-	sd := &api.ServiceDetail{FQDN: v.FQDN, Kind: string(v.Kind), Status: v.Status, Active: v.Active, LiveRecordState: v.LiveRecordState}
+	sd := &api.ServiceDetail{FQDN: v.FQDN, Kind: string(v.Kind), Status: string(v.Status), Active: v.Active, LiveRecordState: v.LiveRecordState}
 	for _, r := range v.Regions {
-		ar := api.Region{Code: r.Code, Status: r.Status, Served: r.Served, Entries: []api.Entry{}}
+		ar := api.Region{Code: r.Code, Status: string(r.Status), Served: r.Served, Entries: []api.Entry{}}
 		if ar.Served == nil {
 			ar.Served = []string{}
 		}
@@ -131,8 +131,8 @@ func serviceDetail(v pool.ServiceView) *api.ServiceDetail {
 }
 
 func entry(e pool.EntryView) api.Entry {
-	ae := api.Entry{Address: e.Address, Label: e.Label, Weight: e.Weight, ServeMode: e.ServeMode,
-		Status: e.Status, Removed: e.Removed, Message: e.Message}
+	ae := api.Entry{Address: e.Address, Label: e.Label, Weight: e.Weight, ServeMode: string(e.ServeMode),
+		Status: string(e.Status), Removed: e.Removed, Message: e.Message}
 	if e.HasRTT {
 		s := e.RTT.Seconds()
 		ae.RTTSeconds = &s
@@ -142,9 +142,9 @@ func entry(e pool.EntryView) api.Entry {
 		ae.LastProbe = &t
 	}
 	for _, h := range e.History {
-		s := api.Sample{Time: h.Time.UTC(), Status: pool.StatusDown}
+		s := api.Sample{Time: h.Time.UTC(), Status: string(pool.StatusDown)}
 		if h.Up {
-			s.Status = pool.StatusUp
+			s.Status = string(pool.StatusUp)
 			rtt := h.RTT.Seconds()
 			s.RTTSeconds = &rtt
 		}
@@ -332,7 +332,7 @@ func (c *controller) realView(ctx context.Context, cluster, service, real string
 }
 
 func realService(r pool.RealView) api.RealService {
-	return api.RealService{Name: r.Name, IPAddress: r.IP, Port: r.Port, Weight: r.Weight, Fallback: r.Fallback, Enabled: r.Enabled, Status: r.Status}
+	return api.RealService{Name: r.Name, IPAddress: r.IP, Port: r.Port, Weight: r.Weight, Fallback: r.Fallback, Enabled: r.Enabled, Status: string(r.Status)}
 }
 
 // RealServices implements api.Controller.
@@ -367,7 +367,7 @@ func (c *controller) RealServiceStatistics(ctx context.Context, cluster, service
 	st := &api.RealServiceStatistics{
 		AnswersTotal:       answered,
 		Active:             r.Active,
-		Status:             r.Status,
+		Status:             string(r.Status),
 		ProbesTotal:        r.ProbesTotal,
 		ProbeFailuresTotal: r.ProbeFailuresTotal,
 	}

@@ -46,8 +46,8 @@ func newMetrics(reg prometheus.Registerer, version string) *metrics {
 	for _, result := range []string{"success", "failure"} {
 		m.reloads.WithLabelValues(result)
 	}
-	for _, kind := range []string{pool.EventIP, pool.EventSvc, pool.EventNoSrv} {
-		m.transitions.WithLabelValues(kind)
+	for _, kind := range []pool.EventKind{pool.EventIP, pool.EventSvc, pool.EventNoSrv} {
+		m.transitions.WithLabelValues(string(kind))
 	}
 	reg.MustRegister(m.reloads, m.transitions, m.servedRecords, m.serviceStatus, build)
 	return m
@@ -59,11 +59,11 @@ func (m *metrics) observeTransition(t pool.Transition) {
 	if !isChange(t.Kind) || t.Kind == pool.EventEP {
 		return
 	}
-	m.transitions.WithLabelValues(t.Kind).Inc()
+	m.transitions.WithLabelValues(string(t.Kind)).Inc()
 	if t.Old != "" {
-		m.serviceStatus.DeleteLabelValues(t.Service, t.Region, t.Address, t.Old)
+		m.serviceStatus.DeleteLabelValues(t.Service, t.Region, t.Address, string(t.Old))
 	}
-	m.serviceStatus.WithLabelValues(t.Service, t.Region, t.Address, t.New).Set(1)
+	m.serviceStatus.WithLabelValues(t.Service, t.Region, t.Address, string(t.New)).Set(1)
 }
 
 // observeAnswer records the size of a name's served set after it changed.

@@ -197,8 +197,8 @@ func (pb *publisher) apply(dec Decision, st decidedState) {
 }
 
 func storeEvent(t pool.Transition) store.Event {
-	return store.Event{Time: t.Time, Service: t.Service, Kind: t.Kind, Region: t.Region,
-		Address: t.Address, OldStatus: t.Old, NewStatus: t.New, Message: t.Message}
+	return store.Event{Time: t.Time, Service: t.Service, Kind: string(t.Kind), Region: t.Region,
+		Address: t.Address, OldStatus: string(t.Old), NewStatus: string(t.New), Message: t.Message}
 }
 
 func engineState(st decidedState) []byte {
@@ -209,7 +209,7 @@ func engineState(st decidedState) []byte {
 	return b
 }
 
-func isChange(kind string) bool {
+func isChange(kind pool.EventKind) bool {
 	switch kind {
 	case pool.EventIP, pool.EventSvc, pool.EventNoSrv, pool.EventEP:
 		return true
@@ -348,8 +348,8 @@ func (pb *publisher) announce(t pool.Transition) {
 	pb.metrics.observeTransition(t)
 	if isChange(t.Kind) {
 		pb.log.Info("state change",
-			zap.String("event", t.Kind), zap.String("service", t.Service), zap.String("region", t.Region),
-			zap.String("address", t.Address), zap.String("old", t.Old), zap.String("new", t.New),
+			zap.String("event", string(t.Kind)), zap.String("service", t.Service), zap.String("region", t.Region),
+			zap.String("address", t.Address), zap.String("old", string(t.Old)), zap.String("new", string(t.New)),
 			zap.String("reason", t.Message), zap.Strings("served", t.Served))
 	}
 	r, ok := pb.plan.routes[t.Service]
@@ -357,17 +357,17 @@ func (pb *publisher) announce(t pool.Transition) {
 		return
 	}
 	pb.notifier.Publish(notify.Event{
-		Kind:      t.Kind,
+		Kind:      string(t.Kind),
 		Service:   t.Service,
 		Region:    t.Region,
 		Address:   t.Address,
-		OldStatus: t.Old,
-		NewStatus: t.New,
+		OldStatus: string(t.Old),
+		NewStatus: string(t.New),
 		Vars: notify.Vars{
 			Hostname:  pb.plan.cfg.Server.Hostname,
 			Time:      t.Time,
 			Region:    t.Region,
-			Status:    t.New,
+			Status:    string(t.New),
 			Serial:    pb.serialOf(t.Service),
 			Rdata:     t.Served,
 			Site:      t.Site,

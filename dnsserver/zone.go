@@ -54,7 +54,9 @@ type ZoneData struct {
 	count  int
 }
 
-const defaultZoneTTL = 3600
+// DefaultZoneTTL is the TTL of zone-file records before any $TTL when
+// ZoneData gives none; config uses the same default for inline records.
+const DefaultZoneTTL = 3600
 
 // LoadZone parses a zone's master file and inline records once. Errors name
 // the file and line of the offending record.
@@ -68,7 +70,7 @@ func LoadZone(zc ZoneConfig) (*ZoneData, error) {
 	}
 	ttl := zc.DefaultTTL
 	if ttl == 0 {
-		ttl = defaultZoneTTL
+		ttl = DefaultZoneTTL
 	}
 	zd := &ZoneData{origin: origin, names: map[string]map[uint16][]dns.RR{}, delegations: map[string]struct{}{}, dnames: map[string]struct{}{}}
 	var rrs []dns.RR

@@ -2,16 +2,13 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"image"
 	"image/png"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -42,44 +39,12 @@ func browserArtifacts(t *testing.T) string {
 	return abs
 }
 
-// browserRun runs headless chromium on pageURL with extra flags and returns
-// its stdout; the whole process group is killed when it is done.
-func browserRun(t *testing.T, bin, pageURL string, extra ...string) string {
-	t.Helper()
-	profile := t.TempDir()
-	args := []string{
-		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--disable-dev-shm-usage", "--user-data-dir=" + profile, "--window-size=1280,1400",
-		"--virtual-time-budget=5000",
-	}
-	args = append(append(args, extra...), pageURL)
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = append(os.Environ(), "HOME="+profile)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	if cmd.Process != nil {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // helpers chromium left in its group
-	}
-	if err != nil {
-		t.Fatalf("chromium %v: %v\nstderr:\n%s", extra, err, errb.String())
-	}
-	return out.String()
-}
-
 // TestStatusPage_ChromiumAgainstDaemon loads the running daemon's status
 // page in Debian's headless chromium, checks that every service, region,
 // address and real service appears with its status, and keeps a screenshot
 // as a test artifact.
 func TestStatusPage_ChromiumAgainstDaemon(t *testing.T) {
 	t.Parallel()
-	bin := testutil.RequireTool(t, "chromium", "chromium", "chromium-browser")
 	const token = "page-token-5e7a"
 	port := testutil.FreePort(t, "127.0.8.11")
 	tg := startOpTargets(t, 8, port)
@@ -104,7 +69,7 @@ func TestStatusPage_ChromiumAgainstDaemon(t *testing.T) {
 	base := "http://" + d.apiAddr + "/"
 	withToken := base + "#token=" + url.QueryEscape(token)
 
-	dom := browserRun(t, bin, withToken, "--dump-dom")
+	dom := testutil.Chromium(t, withToken, "--window-size=1280,1400", "--dump-dom")
 	want := []string{
 		`data-state="ok"`,
 		`data-fqdn="af.example.test."`, `data-fqdn="g.example.test."`, `data-fqdn="sf.example.test."`,
@@ -128,17 +93,17 @@ func TestStatusPage_ChromiumAgainstDaemon(t *testing.T) {
 	}
 
 	// Without the token the page asks for it and shows no data.
-	if dom := browserRun(t, bin, base, "--dump-dom"); !strings.Contains(dom, `data-state="login"`) || strings.Contains(dom, `data-fqdn=`) {
+	if dom := testutil.Chromium(t, base, "--window-size=1280,1400", "--dump-dom"); !strings.Contains(dom, `data-state="login"`) || strings.Contains(dom, `data-fqdn=`) {
 		t.Errorf("without a token the page should ask for one and show no data:\n%s", dom)
 	}
 	// A wrong token is refused the same way.
-	if dom := browserRun(t, bin, base+"#token=wrong", "--dump-dom"); !strings.Contains(dom, `data-state="login"`) || strings.Contains(dom, `data-fqdn=`) {
+	if dom := testutil.Chromium(t, base+"#token=wrong", "--window-size=1280,1400", "--dump-dom"); !strings.Contains(dom, `data-state="login"`) || strings.Contains(dom, `data-fqdn=`) {
 		t.Errorf("with a wrong token the page should ask for one and show no data:\n%s", dom)
 	}
 
 	shot := filepath.Join(browserArtifacts(t), "e2e-status-page.png")
 	_ = os.Remove(shot)
-	browserRun(t, bin, withToken, "--screenshot="+shot)
+	testutil.Chromium(t, withToken, "--window-size=1280,1400", "--screenshot="+shot)
 	b, err := os.ReadFile(shot)
 	if err != nil {
 		t.Fatalf("no screenshot: %v", err)

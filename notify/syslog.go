@@ -3,7 +3,9 @@ package notify
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,6 +47,11 @@ var facilities = map[string]int{
 func Facility(name string) (int, bool) {
 	code, ok := facilities[strings.ToLower(name)]
 	return code, ok
+}
+
+// FacilityNames are the facility names Facility knows, sorted.
+func FacilityNames() []string {
+	return slices.Sorted(maps.Keys(facilities))
 }
 
 // Severity returns the syslog severity of a status: info (6) for up and

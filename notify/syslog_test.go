@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/failoverd/failoverd/internal/testutil"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap/zaptest"
 )
@@ -80,7 +81,7 @@ func TestTCPSyslogUsesOctetCounting(t *testing.T) {
 }
 
 func TestRsyslogReceivesBothFramingsOverUDPAndTCP(t *testing.T) {
-	rs := startRsyslog(t)
+	rs := testutil.StartRsyslogd(t)
 	d := NewDispatcher(Options{Hostname: "ns1.example.net"}, zaptest.NewLogger(t), prometheus.NewRegistry())
 	startDispatcher(t, d)
 	now := time.Now()
@@ -90,11 +91,11 @@ func TestRsyslogReceivesBothFramingsOverUDPAndTCP(t *testing.T) {
 		status                        string
 		facCode, sev                  string
 	}{
-		{"udp", "rfc3164", "daemon", rs.udp, "up", "3", "6"},
-		{"udp", "rfc5424", "local7", rs.udp, "down", "23", "3"},
-		{"tcp", "rfc3164", "user", rs.tcp, "trouble", "1", "4"},
-		{"tcp", "rfc5424", "local0", rs.tcp, "failover", "16", "3"},
-		{"tcp", "rfc5424", "authpriv", rs.tcp, "unk", "10", "4"},
+		{"udp", "rfc3164", "daemon", rs.UDP, "up", "3", "6"},
+		{"udp", "rfc5424", "local7", rs.UDP, "down", "23", "3"},
+		{"tcp", "rfc3164", "user", rs.TCP, "trouble", "1", "4"},
+		{"tcp", "rfc5424", "local0", rs.TCP, "failover", "16", "3"},
+		{"tcp", "rfc5424", "authpriv", rs.TCP, "unk", "10", "4"},
 	}
 	allVars := "%hos|%tim|%reg|%sta|%ser|%rda|%sit|%rti|%msg|%adr|%med|%rts|%zzz"
 	for i, tc := range tests {
@@ -107,7 +108,7 @@ func TestRsyslogReceivesBothFramingsOverUDPAndTCP(t *testing.T) {
 		d.Publish(Event{Kind: KindPerf, Service: "api.example.com.", NewStatus: tc.status, Vars: v}, route)
 		// The dispatcher keeps per-destination order; wait for each so
 		// the file order matches the table.
-		lines := rs.waitLines(i + 1)
+		lines := rs.WaitLines(i + 1)
 		got := lines[i]
 		wantMsg := "ns1.example.net|" + v.Time.UTC().Format(time.RFC3339) + "|US East|" + tc.status +
 			"|2026112305|192.0.2.10,192.0.2.11|iad|0.012 |case " + strconv.Itoa(i) + " |192.0.2.10|0.015|0.012,0.015,0.020|%zzz"
@@ -125,30 +126,30 @@ func TestRsyslogReceivesBothFramingsOverUDPAndTCP(t *testing.T) {
 }
 
 func TestTCPSyslogDeliversAfterReceiverRestart(t *testing.T) {
-	rs := startRsyslog(t)
+	rs := testutil.StartRsyslogd(t)
 	d := NewDispatcher(Options{Hostname: "ns1.example.net", Retry: Backoff{Initial: 50 * time.Millisecond, Max: 300 * time.Millisecond, MaxAttempts: 1000}},
 		zaptest.NewLogger(t), prometheus.NewRegistry())
 	startDispatcher(t, d)
-	route := Route{Syslog: &SyslogRoute{Server: "127.0.0.1", Port: rs.tcp, Transport: "tcp", Delivery: "all", ProbeFormat: "%adr"}}
+	route := Route{Syslog: &SyslogRoute{Server: "127.0.0.1", Port: rs.TCP, Transport: "tcp", Delivery: "all", ProbeFormat: "%adr"}}
 	publish := func(from, to int) {
 		for i := from; i < to; i++ {
 			d.Publish(Event{Kind: KindRound, NewStatus: "up", Vars: Vars{Address: "m" + strconv.Itoa(i)}}, route)
 		}
 	}
 	publish(0, 20)
-	rs.waitLines(20)
+	rs.WaitLines(20)
 
-	rs.stop()
+	rs.Stop()
 	// The receiver is gone: every Publish still returns at once (this
 	// loop would hang otherwise) and the messages wait in the queue.
 	publish(20, 60)
 	waitFor(t, func() bool { return value(d.failed.WithLabelValues("syslog")) > 0 })
-	if got := len(rs.lines()); got != 20 {
-		t.Fatalf("%d messages received while rsyslogd was down: %+v", got, rs.lines())
+	if got := len(rs.Lines()); got != 20 {
+		t.Fatalf("%d messages received while rsyslogd was down: %+v", got, rs.Lines())
 	}
-	rs.start()
+	rs.Start()
 
-	lines := rs.waitLines(60)
+	lines := rs.WaitLines(60)
 	for i, l := range lines[:60] {
 		if want := "m" + strconv.Itoa(i); l.Msg != want {
 			t.Errorf("message %d = %q, want %q", i, l.Msg, want)
@@ -160,31 +161,31 @@ func TestTCPSyslogDeliversAfterReceiverRestart(t *testing.T) {
 }
 
 func TestUDPSyslogRecoversAfterReceiverRestart(t *testing.T) {
-	rs := startRsyslog(t)
+	rs := testutil.StartRsyslogd(t)
 	d := NewDispatcher(Options{Hostname: "ns1.example.net", Retry: Backoff{Initial: 50 * time.Millisecond, Max: 300 * time.Millisecond, MaxAttempts: 1000}},
 		zaptest.NewLogger(t), prometheus.NewRegistry())
 	startDispatcher(t, d)
-	route := Route{Syslog: &SyslogRoute{Server: "127.0.0.1", Port: rs.udp, Delivery: "all", ProbeFormat: "%adr"}}
+	route := Route{Syslog: &SyslogRoute{Server: "127.0.0.1", Port: rs.UDP, Delivery: "all", ProbeFormat: "%adr"}}
 	publish := func(name string) {
 		d.Publish(Event{Kind: KindRound, NewStatus: "up", Vars: Vars{Address: name}}, route)
 	}
 	publish("before")
-	rs.waitLines(1)
-	rs.stop()
+	rs.WaitLines(1)
+	rs.Stop()
 	// UDP cannot tell what the dead receiver missed; the ICMP errors make
 	// the sink reconnect and retry.
 	for i := range 5 {
 		publish("down" + strconv.Itoa(i))
 	}
 	waitFor(t, func() bool { return value(d.failed.WithLabelValues("syslog")) > 0 })
-	rs.start()
+	rs.Start()
 	for i := range 5 {
 		publish("after" + strconv.Itoa(i))
 	}
 	var after []string
 	for range 200 {
 		after = after[:0]
-		for _, l := range rs.lines() {
+		for _, l := range rs.Lines() {
 			if strings.HasPrefix(l.Msg, "after") {
 				after = append(after, l.Msg)
 			}

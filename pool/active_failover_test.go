@@ -4,7 +4,7 @@ import (
 	"testing"
 )
 
-func afSpec(address, target, mode, data string, autoRecover bool, rd int) Spec {
+func afSpec(address, target string, mode FailoverMode, data string, autoRecover bool, rd int) Spec {
 	return Spec{Sites: []string{"iad"}, Services: []Service{{
 		FQDN: "www.example.com.", Kind: KindActiveFailover, TTL: 30, Active: true, AutoRecover: autoRecover,
 		RecoveryDelay: rd, Address: address, Target: target, FailoverMode: mode, FailoverData: data,
@@ -19,7 +19,7 @@ func TestActiveFailover(t *testing.T) {
 		name       string
 		spec       Spec
 		steps      []step
-		wantStatus string
+		wantStatus Status
 		wantServed string
 		wantType   string
 	}{

@@ -27,7 +27,7 @@ type Sample struct {
 type addrState struct {
 	target     string
 	perfTarget string
-	status     string
+	status     Status
 	upStreak   int
 	removed    bool
 
@@ -50,7 +50,7 @@ func newAddrState(target, perfTarget string) *addrState {
 
 // round applies one monitor round with recovery_delay hysteresis
 // (docs/behaviour.md section 2) and reports the status before it.
-func (a *addrState) round(o Observation, recoveryDelay int, removable bool) (old string) {
+func (a *addrState) round(o Observation, recoveryDelay int, removable bool) (old Status) {
 	old = a.status
 	if o.Unknown {
 		return old // no observation: nothing to count or keep

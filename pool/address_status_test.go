@@ -11,9 +11,9 @@ func TestAddressStatus(t *testing.T) {
 	tests := []struct {
 		name       string
 		rd         int
-		modeA      string
+		modeA      ServeMode
 		steps      []step
-		wantStatus string // status of a
+		wantStatus Status // status of a
 		wantServed string // global served set
 		wantRemove bool
 	}{

@@ -19,7 +19,7 @@ type clusterSvc struct {
 	reals   []*realServer
 	served  []Record
 	active  []*realServer // reals in the served set
-	mode    string
+	mode    FailoverMode
 }
 
 // real is the runtime form of a Real, with operator changes applied.

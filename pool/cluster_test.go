@@ -35,7 +35,7 @@ func TestCluster_ServedSet(t *testing.T) {
 		reals    []Real
 		steps    []step
 		want     string
-		wantMode string
+		wantMode FailoverMode
 	}{
 		{"EnabledWeightedUpServed", base, nil, "192.0.2.51,192.0.2.52", ClusterModeNormal},
 		{"DownNotServed", base, seq(down("c:web1")), "192.0.2.52", ClusterModeNormal},

@@ -33,7 +33,7 @@ type service struct {
 
 	// sf_pool: latest result per monitoring site, and the status.
 	siteRes  map[string]*addrState
-	sfStatus string
+	sfStatus Status
 }
 
 // region is the runtime form of a Region (or of the single implicit
@@ -43,7 +43,7 @@ type region struct {
 	cfg      Region // effective options (autopopulate: the global region's)
 	entries  []*entry
 	latched  bool
-	status   string
+	status   Status
 	ep       []*entry
 	served   []Record
 	failOpen bool
@@ -95,7 +95,7 @@ func New(spec Spec, state *State) *Engine {
 // transition for every surviving region whose status changed.
 func (e *Engine) Reconfigure(spec Spec, now time.Time) []Transition {
 	old := &Engine{services: e.services, byFQDN: e.byFQDN, clusters: e.clusters, addrs: e.addrs, reals: e.reals}
-	before := map[string]string{}
+	before := map[string]Status{}
 	for _, s := range old.services {
 		for code, st := range s.statusMap() {
 			before[RegionKey(s.cfg.FQDN, code)] = st
@@ -277,7 +277,7 @@ func (e *Engine) restoreReal(key string, rc Real, old *Engine, st *State) *addrS
 	return a
 }
 
-func validAddrStatus(s string) bool {
+func validAddrStatus(s Status) bool {
 	return s == StatusUnk || s == StatusUp || s == StatusDown
 }
 
@@ -363,7 +363,7 @@ type pendingTr struct {
 	e    *entry
 	perf bool
 	site *addrState
-	old  string
+	old  Status
 
 	cs   *clusterSvc
 	real *realServer
@@ -412,7 +412,7 @@ func (p pendingTr) transition(o Observation) Transition {
 	return t
 }
 
-func changedKind(old, new, kind string) string {
+func changedKind(old, new Status, kind EventKind) EventKind {
 	if old == new {
 		return EventRound
 	}
@@ -421,7 +421,7 @@ func changedKind(old, new, kind string) string {
 
 // snap is a service's statuses and eligibility pools before a change.
 type snap struct {
-	status map[string]string
+	status map[string]Status
 	ep     map[string]string
 }
 
@@ -461,7 +461,7 @@ func (s *service) diff(sn snap, at time.Time, site string) []Transition {
 	return tr
 }
 
-func (s *service) svcTransition(code, old, new string, at time.Time, site string) Transition {
+func (s *service) svcTransition(code string, old, new Status, at time.Time, site string) Transition {
 	t := Transition{Kind: EventSvc, Service: s.cfg.FQDN, ServiceKind: s.cfg.Kind, Region: code,
 		Old: old, New: new, Time: at, Site: site}
 	if s.cfg.Kind == KindSFPool {
@@ -484,11 +484,11 @@ func (s *service) statusCodes() []string {
 	return out
 }
 
-func (s *service) statusMap() map[string]string {
+func (s *service) statusMap() map[string]Status {
 	if s.cfg.Kind == KindSFPool {
-		return map[string]string{GlobalRegion: s.sfStatus}
+		return map[string]Status{GlobalRegion: s.sfStatus}
 	}
-	m := make(map[string]string, len(s.regions))
+	m := make(map[string]Status, len(s.regions))
 	for _, r := range s.regions {
 		m[r.code] = r.status
 	}
@@ -729,11 +729,11 @@ func rdata(recs []Record) []string {
 
 // serviceStatus is the worst region status (failover > trouble > unk > ok),
 // or the sf_pool status.
-func (s *service) serviceStatus() string {
+func (s *service) serviceStatus() Status {
 	if s.cfg.Kind == KindSFPool {
 		return s.sfStatus
 	}
-	rank := map[string]int{StatusOK: 0, StatusUnk: 1, StatusTrouble: 2, StatusFailover: 3}
+	rank := map[Status]int{StatusOK: 0, StatusUnk: 1, StatusTrouble: 2, StatusFailover: 3}
 	worst := StatusOK
 	if len(s.regions) == 0 {
 		worst = StatusUnk

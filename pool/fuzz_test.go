@@ -14,8 +14,8 @@ import (
 // back to its entry.
 func fuzzSpec(r *rand.Rand) (Spec, []string) {
 	codes := []string{GlobalRegion, "US East", "US West", "EU West"}
-	modes := []string{ServeAlways, ServeObey, ServeRemove, ServeNo}
-	fmodes := []string{FailoverIP, FailoverCNAME, FailoverRegion, FailoverGlobal}
+	modes := []ServeMode{ServeAlways, ServeObey, ServeRemove, ServeNo}
+	fmodes := []FailoverMode{FailoverIP, FailoverCNAME, FailoverRegion, FailoverGlobal}
 	var targets []string
 	kind := KindGSLB
 	if r.IntN(2) == 0 {

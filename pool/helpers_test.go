@@ -122,7 +122,7 @@ func servedSet(t *testing.T, e *Engine, name, region string) Served {
 	return Served{}
 }
 
-func regionStatus(t *testing.T, e *Engine, fqdn, code string) string {
+func regionStatus(t *testing.T, e *Engine, fqdn, code string) Status {
 	t.Helper()
 	v, ok := e.Service(fqdn)
 	if !ok {
@@ -172,7 +172,7 @@ func kinds(tr []Transition, skipRounds bool) []string {
 		if skipRounds && (t.Kind == EventRound || t.Kind == EventPerf) {
 			continue
 		}
-		out = append(out, t.Kind+":"+t.Region+":"+t.Address+":"+t.Old+">"+t.New)
+		out = append(out, string(t.Kind)+":"+t.Region+":"+t.Address+":"+string(t.Old)+">"+string(t.New))
 	}
 	return out
 }
@@ -186,7 +186,7 @@ func gslbSpec(autoRecover bool, rd int, regions ...Region) Spec {
 }
 
 // ent is an entry probed under target "t:<address>".
-func ent(addr, mode string, weight int) Entry {
+func ent(addr string, mode ServeMode, weight int) Entry {
 	return Entry{Address: addr, ServeMode: mode, Weight: weight, Target: "t:" + addr, PerfTarget: "p:" + addr}
 }
 

@@ -14,12 +14,12 @@ func TestLocalProbeFailureIsNoObservation(t *testing.T) {
 	tests := []struct {
 		name        string
 		rd          int
-		mode        string
+		mode        ServeMode
 		steps       []step
-		wantStatus  string
+		wantStatus  Status
 		wantServed  string
 		wantHistory int // rounds kept in a's history
-		wantLast    string
+		wantLast    Status
 	}{
 		{"UnkStaysUnk", 0, ServeObey, seq(rounds(3, unknown(ta))), StatusUnk, a + "," + b, 0, ""},
 		{"UpStaysUp", 0, ServeObey, seq(up(ta), rounds(3, unknown(ta))), StatusUp, a + "," + b, 1, StatusUp},
@@ -70,7 +70,7 @@ func TestSFPool_LocalProbeFailureKeepsTheSitesResult(t *testing.T) {
 	tests := []struct {
 		name  string
 		steps []step
-		want  string
+		want  Status
 	}{
 		{"DownSiteStaysDown", seq(downSite("sf:a", "s1"), downSite("sf:a", "s2"), step{target: "sf:a", site: "s2", unknown: true}), SFStatusCritical},
 		{"UpSiteStaysUp", seq(downSite("sf:a", "s1"), upSite("sf:a", "s2"), step{target: "sf:a", site: "s2", unknown: true}), SFStatusOK},

@@ -11,7 +11,7 @@ const (
 )
 
 // threeRegions: US East and US West fail over as given, global to "global".
-func threeRegions(eastMode, eastData, westMode, westData string, minHealthy int) []Region {
+func threeRegions(eastMode FailoverMode, eastData string, westMode FailoverMode, westData string, minHealthy int) []Region {
 	return []Region{
 		{Code: "US East", ServeCount: 2, MinHealthy: minHealthy, FailoverMode: eastMode, FailoverData: eastData,
 			Entries: []Entry{ent(e1, ServeObey, 5), ent(e2, ServeObey, 10)}},
@@ -45,7 +45,7 @@ func TestRegionStatusAndFailover(t *testing.T) {
 		regions    []Region
 		steps      []step
 		region     string
-		wantStatus string
+		wantStatus Status
 		wantServed string
 		wantType   string // type of the first served record, when set
 	}{
@@ -163,7 +163,7 @@ func TestServiceStatusIsWorstRegion(t *testing.T) {
 	tests := []struct {
 		name  string
 		steps []step
-		want  string
+		want  Status
 	}{
 		{"AllUnk", nil, StatusUnk},
 		{"OkAndUnk", allUp(e1, e2), StatusUnk},
@@ -190,7 +190,7 @@ func TestRegionCandidates(t *testing.T) {
 		name       string
 		entries    []Entry
 		steps      []step
-		wantStatus string
+		wantStatus Status
 		wantServed string
 	}{
 		{"NoEntryNeverCandidate", []Entry{ent(g1, ServeNo, 1), ent(g2, ServeObey, 1)}, allDown(g2), StatusFailover, g2},

@@ -40,7 +40,7 @@ func TestRTTMEligibilityPool(t *testing.T) {
 		region     Region
 		steps      []step
 		wantEP     []string // in rank order
-		wantStatus string
+		wantStatus Status
 		wantServed string
 	}{
 		{"LowestMediansEnterEP", rttmGlobal(2, 1, 1, four...),

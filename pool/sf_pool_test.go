@@ -43,7 +43,7 @@ func TestSFPool_Sensitivity(t *testing.T) {
 		sites       int
 		sensitivity string
 		down        int
-		want        string
+		want        Status
 	}{
 		{"LOW_1Site_0Down", 1, SensitivityLow, 0, SFStatusOK},
 		{"LOW_1Site_1Down", 1, SensitivityLow, 1, SFStatusCritical},
@@ -110,7 +110,7 @@ func TestSFPool_LiveRecordState(t *testing.T) {
 		backup     string
 		state      string
 		steps      []step
-		wantStatus string
+		wantStatus Status
 		wantServed string
 	}{
 		{"OKBeforeFirstRound", backup, LiveNotForced, nil, SFStatusOK, live},

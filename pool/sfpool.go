@@ -51,7 +51,7 @@ func (s *service) monitorFails() bool {
 // evalSF returns the sf_pool status: MANUAL when forced inactive, CRITICAL
 // while the monitor fails, OK otherwise (also before the first round and
 // while the service is inactive).
-func (s *service) evalSF() string {
+func (s *service) evalSF() Status {
 	switch {
 	case s.live == LiveForcedInactive:
 		return SFStatusManual

@@ -12,7 +12,7 @@ type State struct {
 	Addresses map[string]AddressState `json:"addresses,omitempty"`
 	// RealStatus maps RealKey(cluster, service, real) to the last status
 	// of a cluster real service.
-	RealStatus map[string]string `json:"real_status,omitempty"`
+	RealStatus map[string]Status `json:"real_status,omitempty"`
 	// Latches holds RegionKey(fqdn, region) of every region latched in
 	// failover (auto_recover = false) until an operator recovers it.
 	Latches map[string]bool `json:"latches,omitempty"`
@@ -27,7 +27,7 @@ type State struct {
 
 // AddressState is the persisted status of one address.
 type AddressState struct {
-	Status  string `json:"status"`
+	Status  Status `json:"status"`
 	Removed bool   `json:"removed,omitempty"`
 }
 
@@ -137,7 +137,7 @@ func (ov overrides) prune(services, reals map[string]bool) {
 func (e *Engine) State() *State {
 	st := &State{
 		Addresses:       map[string]AddressState{},
-		RealStatus:      map[string]string{},
+		RealStatus:      map[string]Status{},
 		Latches:         map[string]bool{},
 		Active:          maps.Clone(e.ov.active),
 		LiveRecordState: maps.Clone(e.ov.live),

@@ -25,42 +25,52 @@ const (
 	KindCluster        Kind = "cluster"
 )
 
+// Status is the status of an address, a region, a service or an sf_pool.
+type Status string
+
 // Address statuses (docs/behaviour.md section 2).
 const (
-	StatusUnk  = "unk"
-	StatusUp   = "up"
-	StatusDown = "down"
+	StatusUnk  Status = "unk"
+	StatusUp   Status = "up"
+	StatusDown Status = "down"
 )
 
 // Region and service statuses of gslb, rttm and active_failover
 // (docs/behaviour.md sections 3 and 4). StatusUnk is shared with addresses.
 const (
-	StatusOK       = "ok"
-	StatusTrouble  = "trouble"
-	StatusFailover = "failover"
+	StatusOK       Status = "ok"
+	StatusTrouble  Status = "trouble"
+	StatusFailover Status = "failover"
 )
 
 // sf_pool statuses (docs/behaviour.md section 5).
 const (
-	SFStatusOK       = "OK"
-	SFStatusCritical = "CRITICAL"
-	SFStatusManual   = "MANUAL"
+	SFStatusOK       Status = "OK"
+	SFStatusCritical Status = "CRITICAL"
+	SFStatusManual   Status = "MANUAL"
 )
+
+// ServeMode says when a pool entry is served.
+type ServeMode string
 
 // Serve modes of a pool entry (docs/behaviour.md section 2).
 const (
-	ServeAlways = "always"
-	ServeObey   = "obey"
-	ServeRemove = "remove"
-	ServeNo     = "no"
+	ServeAlways ServeMode = "always"
+	ServeObey   ServeMode = "obey"
+	ServeRemove ServeMode = "remove"
+	ServeNo     ServeMode = "no"
 )
+
+// FailoverMode says what a region or an active_failover service serves in
+// failover.
+type FailoverMode string
 
 // Failover modes of a region or an active_failover service.
 const (
-	FailoverIP     = "ip"
-	FailoverCNAME  = "cname"
-	FailoverRegion = "region"
-	FailoverGlobal = "global"
+	FailoverIP     FailoverMode = "ip"
+	FailoverCNAME  FailoverMode = "cname"
+	FailoverRegion FailoverMode = "region"
+	FailoverGlobal FailoverMode = "global"
 )
 
 // sf_pool live record states and region failure sensitivities.
@@ -75,22 +85,25 @@ const (
 // only region of active_failover, sf_pool and cluster answers.
 const GlobalRegion = "global"
 
+// EventKind is the kind of a Transition.
+type EventKind string
+
 // Transition kinds.
 const (
 	// EventIP: an address (pool entry, active_failover primary, sf_pool
 	// site result or cluster real service) changed status.
-	EventIP = "ip"
+	EventIP EventKind = "ip"
 	// EventSvc: a region's status changed (sf_pool: the pool's status).
-	EventSvc = "svc"
+	EventSvc EventKind = "svc"
 	// EventNoSrv: an address with serve_mode "no" changed status.
-	EventNoSrv = "nosrv"
+	EventNoSrv EventKind = "nosrv"
 	// EventRound: a completed probe round that changed no address status
 	// (for syslog delivery = "all").
-	EventRound = "round"
+	EventRound EventKind = "round"
 	// EventEP: a rttm region's eligibility pool changed.
-	EventEP = "ep"
+	EventEP EventKind = "ep"
 	// EventPerf: a completed rttm performance round.
-	EventPerf = "perf"
+	EventPerf EventKind = "perf"
 )
 
 // Errors returned (wrapped) by operator commands.
@@ -131,7 +144,7 @@ type Service struct {
 	// and sf_pool); "" means protocol NONE: always up.
 	Target string
 	// FailoverMode is "ip" (default) or "cname" for active_failover.
-	FailoverMode string
+	FailoverMode FailoverMode
 	// FailoverData is the backup IP or CNAME target of active_failover.
 	FailoverData string
 
@@ -158,7 +171,7 @@ type Region struct {
 	// MinHealthy is the gslb failover threshold.
 	MinHealthy int
 	// FailoverMode is ip, cname, region or global ("" = global).
-	FailoverMode string
+	FailoverMode FailoverMode
 	FailoverData string
 	// EP is the rttm eligibility pool size; 0 = every healthy candidate.
 	EP int
@@ -176,7 +189,7 @@ type Entry struct {
 	Label   string
 	// Weight is the relative serving weight (values below 1 count as 1).
 	Weight    int
-	ServeMode string
+	ServeMode ServeMode
 	// Target is the probe key of the monitor round for this address; ""
 	// means protocol NONE: always up.
 	Target string
@@ -267,7 +280,7 @@ type Record struct {
 // perf; then svc for every region whose status changed and ep for every
 // rttm region whose eligibility pool changed.
 type Transition struct {
-	Kind        string
+	Kind        EventKind
 	Service     string
 	ServiceKind Kind
 	// Region is the region code ("global" for active_failover, sf_pool and
@@ -279,7 +292,7 @@ type Transition struct {
 	Label string
 	// Old and New are address statuses (ip, nosrv, round) or region /
 	// sf_pool statuses (svc, ep, perf).
-	Old, New string
+	Old, New Status
 	Time     time.Time
 	Site     string
 	RTT      time.Duration

@@ -102,7 +102,7 @@ type ServiceView struct {
 	AutoRecover bool   `json:"auto_recover"`
 	// Status: gslb/rttm the worst region status, active_failover its
 	// region's, sf_pool OK/CRITICAL/MANUAL.
-	Status  string       `json:"status"`
+	Status  Status       `json:"status"`
 	Regions []RegionView `json:"regions"`
 	// LiveRecordState is the sf_pool live_record_state in force.
 	LiveRecordState string `json:"live_record_state,omitempty"`
@@ -114,7 +114,7 @@ type ServiceView struct {
 // and sf_pool).
 type RegionView struct {
 	Code       string `json:"code"`
-	Status     string `json:"status"`
+	Status     Status `json:"status"`
 	Latched    bool   `json:"latched,omitempty"`
 	FailOpen   bool   `json:"fail_open,omitempty"`
 	ServeCount int    `json:"serve_count"`
@@ -127,15 +127,15 @@ type RegionView struct {
 
 // EntryView is one address of a region (or one sf_pool site result).
 type EntryView struct {
-	Address   string `json:"address"`
-	Label     string `json:"label,omitempty"`
-	Weight    int    `json:"weight"`
-	ServeMode string `json:"serve_mode,omitempty"`
-	Status    string `json:"status"`
-	Removed   bool   `json:"removed"`
+	Address   string    `json:"address"`
+	Label     string    `json:"label,omitempty"`
+	Weight    int       `json:"weight"`
+	ServeMode ServeMode `json:"serve_mode,omitempty"`
+	Status    Status    `json:"status"`
+	Removed   bool      `json:"removed"`
 	// LastResult is the last round's result (up/down; "" before any),
 	// which shows whether a removed address answers again.
-	LastResult string        `json:"last_result,omitempty"`
+	LastResult Status        `json:"last_result,omitempty"`
 	RTT        time.Duration `json:"rtt"`
 	HasRTT     bool          `json:"has_rtt"`
 	Message    string        `json:"message,omitempty"`
@@ -229,9 +229,9 @@ type ClusterServiceView struct {
 	Protocol string `json:"protocol"`
 	SRVName  string `json:"srv_name"`
 	// Mode is normal, fallback or fail_open.
-	Mode   string     `json:"mode"`
-	Served []string   `json:"served"`
-	Reals  []RealView `json:"real_services"`
+	Mode   FailoverMode `json:"mode"`
+	Served []string     `json:"served"`
+	Reals  []RealView   `json:"real_services"`
 }
 
 // RealView is one real service's info and statistics.
@@ -242,7 +242,7 @@ type RealView struct {
 	Weight   int    `json:"weight"`
 	Enabled  bool   `json:"enabled"`
 	Fallback bool   `json:"fallback"`
-	Status   string `json:"status"`
+	Status   Status `json:"status"`
 	// Active reports whether it is in the served set now.
 	Active             bool          `json:"active"`
 	RTT                time.Duration `json:"rtt"`

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/failoverd/failoverd/internal/testutil"
 )
 
 // request is what the test server saw of a request.
@@ -271,7 +273,7 @@ func TestHTTPConnectionErrors(t *testing.T) {
 		port int
 		msg  string
 	}{
-		{"refused", freePort(t, "tcp4", "127.0.0.1:0"), "connection refused"},
+		{"refused", testutil.FreePort(t, "127.0.0.1"), "connection refused"},
 		{"closed without answer", pc, "connection closed by peer"},
 		{"not HTTP", pg, "malformed HTTP"},
 	}

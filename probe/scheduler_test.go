@@ -11,6 +11,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	ports "github.com/failoverd/failoverd/internal/testutil"
 	"go.uber.org/zap/zaptest"
 )
 
@@ -303,7 +305,7 @@ func TestSchedulerSharesMetricsOnOneRegistry(t *testing.T) {
 func TestSchedulerCountsTargetsDownAndLocalFailures(t *testing.T) {
 	checkLeaks(t)
 	up := startCounter(t)
-	refused := freePort(t, "tcp4", "127.0.0.1:0")
+	refused := ports.FreePort(t, "127.0.0.1")
 	reg := prometheus.NewRegistry()
 	var col collector
 	s := NewScheduler(SchedulerOptions{StartupWindow: 10 * time.Millisecond, OnResult: col.add}, zaptest.NewLogger(t), reg)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/failoverd/failoverd/internal/testutil"
 )
 
 func TestSMTPBanner(t *testing.T) {
@@ -46,7 +48,7 @@ func TestSMTPBanner(t *testing.T) {
 		{"not SMTP", "127.0.0.1", junk, "", false, `malformed SMTP reply: short response: "hello there"`},
 		{"ipv6", "::1", v6, "ready", true, "SMTP 220"},
 		{"fqdn", "localhost", single, "", true, "SMTP 220"},
-		{"refused", "127.0.0.1", freePort(t, "tcp4", "127.0.0.1:0"), "", false, "connection refused"},
+		{"refused", "127.0.0.1", testutil.FreePort(t, "127.0.0.1"), "", false, "connection refused"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,19 +5,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// freePort returns a loopback port with nothing listening on it.
-func freePort(t *testing.T, network, addr string) int {
-	t.Helper()
-	ln, err := net.Listen(network, addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	_ = ln.Close()
-	return port
-}
+	"github.com/failoverd/failoverd/internal/testutil"
+)
 
 func TestTCPAcceptedConnectionIsUp(t *testing.T) {
 	checkLeaks(t)
@@ -38,8 +28,8 @@ func TestTCPAcceptedConnectionIsUp(t *testing.T) {
 		{"ipv6", Target{Protocol: TCP, Address: "::1", Port: p6}, true, ""},
 		{"fqdn", Target{Protocol: TCP, Address: "localhost", Port: p4}, true, ""},
 		{"server that never answers is still up", Target{Protocol: TCP, Address: "127.0.0.1", Port: ps}, true, ""},
-		{"refused", Target{Protocol: TCP, Address: "127.0.0.1", Port: freePort(t, "tcp4", "127.0.0.1:0")}, false, "connection refused"},
-		{"refused ipv6", Target{Protocol: TCP, Address: "::1", Port: freePort(t, "tcp6", "[::1]:0")}, false, "connection refused"},
+		{"refused", Target{Protocol: TCP, Address: "127.0.0.1", Port: testutil.FreePort(t, "127.0.0.1")}, false, "connection refused"},
+		{"refused ipv6", Target{Protocol: TCP, Address: "::1", Port: testutil.FreePort(t, "::1")}, false, "connection refused"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -57,7 +47,7 @@ func TestTCPAcceptedConnectionIsUp(t *testing.T) {
 
 func TestTCPRetriesEachAttempt(t *testing.T) {
 	checkLeaks(t)
-	port := freePort(t, "tcp4", "127.0.0.1:0")
+	port := testutil.FreePort(t, "127.0.0.1")
 	r := Round(t.Context(), Target{Protocol: TCP, Address: "127.0.0.1", Port: port, Interval: time.Minute, Timeout: time.Second, Retries: 2}, Probers(ProberOptions{})[TCP])
 	if r.Up || r.Attempts != 3 || r.Message != "connection refused" {
 		t.Errorf("got %+v", r)

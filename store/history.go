@@ -46,11 +46,6 @@ func timeKey(t time.Time, seq uint64) []byte {
 	return k
 }
 
-// keyTime decodes the time part of a history key.
-func keyTime(k []byte) time.Time {
-	return time.Unix(0, int64(binary.BigEndian.Uint64(k)^(1<<63))).UTC()
-}
-
 // AppendEvents appends evs to their services' histories in one transaction.
 // Every event needs a Service and a Time.
 func (s *Store) AppendEvents(evs []Event) error {
