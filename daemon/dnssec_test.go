@@ -4,12 +4,14 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/miekg/dns"
 	"go.uber.org/zap"
 
+	"github.com/failoverd/failoverd/api"
 	"github.com/failoverd/failoverd/config"
 	"github.com/failoverd/failoverd/dnsserver"
 )
@@ -73,6 +75,17 @@ func TestDNSSEC_KeyIsGeneratedIntoTheStateDirectoryAndServed(t *testing.T) {
 	}
 	if sig == nil || sig.Verify(served, []dns.RR{served}) != nil {
 		t.Errorf("DNSKEY RRset not signed by its key: %v", sig)
+	}
+
+	// The API gives the key's DS, and never the private key.
+	cl := api.NewClient("http://"+td.apiAddr, "")
+	info, err := cl.ZoneDNSSEC(context.Background(), "example.test.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantDS := strings.ReplaceAll(stored.DS().String(), "\t", " ")
+	if info.KeyTag != stored.Tag() || len(info.DS) != 1 || info.DS[0] != wantDS || info.Algorithm != "ECDSAP256SHA256" {
+		t.Errorf("GET /v1/zones/example.test./dnssec = %+v, want DS %q", info, wantDS)
 	}
 
 	// A second start with the same state directory uses the same key.
