@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/failoverd/failoverd/internal/testutil"
 )
 
 // signedSnapshot is testSnapshot with example.com signed by a new key.
@@ -452,14 +454,12 @@ func TestSignedTransferPassesZoneVerifiers(t *testing.T) {
 		t.Fatal("the transfer has no NSEC chain")
 	}
 	verifiers := [][]string{
-		{"ldns-verify-zone", path},
-		{"dnssec-verify", "-z", "-o", "example.com.", path},
+		{"ldnsutils", "ldns-verify-zone", path},
+		{"bind9-utils", "dnssec-verify", "-z", "-o", "example.com.", path},
 	}
 	for _, v := range verifiers {
-		t.Run(v[0], func(t *testing.T) {
-			if _, err := exec.LookPath(v[0]); err != nil {
-				t.Skipf("%s not installed (scripts/test-deps.sh installs it)", v[0])
-			}
+		t.Run(v[1], func(t *testing.T) {
+			v := append([]string{testutil.RequireTool(t, v[0], v[1])}, v[2:]...)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			out, err := exec.CommandContext(ctx, v[0], v[1:]...).CombinedOutput()
@@ -494,9 +494,7 @@ func delv(t *testing.T, addr, anchorFile, zone, name, qtype string) string {
 }
 
 func TestDelvValidatesEveryAnswer(t *testing.T) {
-	if _, err := exec.LookPath("delv"); err != nil {
-		t.Skip("delv not installed (scripts/test-deps.sh installs it)")
-	}
+	testutil.RequireTool(t, "bind9-dnsutils", "delv")
 	snap, s := signedSnapshot(t, "ECDSAP256SHA256", 336*time.Hour)
 	_, addr := startServer(t, Options{}, snap)
 	anchor := delvAnchor(t, s.Key().DNSKEY)
