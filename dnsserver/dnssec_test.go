@@ -529,3 +529,35 @@ func TestDelvValidatesEveryAnswer(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkSignedAnswer compares a DO query on a health-checked name of a
+// signed zone with the same query without DO (docs/benchmarks.md: at most
+// 1.3x), both through the UDP answer path.
+func BenchmarkSignedAnswer(b *testing.B) {
+	s, err := NewServer(Options{}, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	snap, _ := signedSnapshot(b, "ECDSAP256SHA256", 336*time.Hour)
+	s.Publish(snap)
+	p := s.cur.Load()
+	ap := netip.MustParseAddrPort("127.0.0.1:5353")
+	for _, do := range []bool{false, true} {
+		b.Run("DO="+strconv.FormatBool(do), func(b *testing.B) {
+			req := new(dns.Msg)
+			req.SetQuestion("v4only.example.com.", dns.TypeA)
+			req.SetEdns0(1232, do)
+			raw, _ := req.Pack()
+			out := make([]byte, 0, 4096)
+			st := s.metrics.newReader()
+			b.ReportAllocs()
+			for b.Loop() {
+				if r := s.fastAnswer(p, raw, out[:0], st); r == nil {
+					if s.slowAnswer(raw, ap, out[:0], time.Now()) == nil {
+						b.Fatal("no answer")
+					}
+				}
+			}
+		})
+	}
+}

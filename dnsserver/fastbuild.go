@@ -23,8 +23,17 @@ func (s *Server) buildFast(p *published, prev *published) {
 		size = len(prev.fast.entries)
 	}
 	b.ft = &fastTable{entries: make(map[string]*fastEntry, size), zones: map[string]*fastZone{}, dyn: make(map[*pubName]dynFast, len(b.prevDyn))}
+	if p.signed {
+		b.ft.signed, b.ft.signedDyn = map[string]*fastEntry{}, map[*pubName]signedFast{}
+		if prev != nil && prev.fast != nil {
+			b.prevSigned = prev.fast.signedDyn
+		}
+	}
 	for _, z := range p.order {
 		b.addZone(z)
+		if z.signer != nil {
+			b.addSigned(z)
+		}
 	}
 	p.fast = b.ft
 }
@@ -36,7 +45,9 @@ type fastBuilder struct {
 	s       *Server
 	p       *published
 	prevDyn map[*pubName]dynFast
-	ft      *fastTable
+	// prevSigned are the previous publish's signed weighted entries.
+	prevSigned map[*pubName]signedFast
+	ft         *fastTable
 	// noData holds one NODATA entry per zone and family for service
 	// names (see noDataEntry).
 	noData map[zoneType]*fastEntry
