@@ -36,12 +36,13 @@ func (b *fastBuilder) addSigned(z *pubZone) {
 		}
 	}
 	epoch := z.signer.Epoch()
+	nested := len(b.p.order) > 1 // some name of z may be another zone's
 	for n, pn := range z.dyn {
-		if pn.regional || pn.global.cname != nil || b.p.findZone(n) != z {
+		if pn.regional || pn.global.cname != nil || (nested && b.p.findZone(n) != z) {
 			continue
 		}
-		w := wireName(n)
-		if w == nil {
+		keys := nameKeysOf(n, pn)
+		if keys == nil {
 			continue
 		}
 		pr := pn.global
@@ -56,11 +57,14 @@ func (b *fastBuilder) addSigned(z *pubZone) {
 			}
 		}
 		b.ft.signedDyn[pn] = sf
-		for t, e := range map[uint16]*fastEntry{dns.TypeA: sf.a, dns.TypeAAAA: sf.aaaa} {
-			if e == nil {
-				e = b.packSigned(z, n, t) // NODATA with the name's NSEC
-			}
-			b.ft.signed[fastKey(w, t)] = e
+		// A family with nothing to serve is denied with the name's own
+		// NSEC and the SOA of the current serial: the full path makes it,
+		// so a publish does not repack every service name's denial.
+		if sf.a != nil {
+			b.ft.signed[keys.a] = sf.a
+		}
+		if sf.aaaa != nil {
+			b.ft.signed[keys.aaaa] = sf.aaaa
 		}
 	}
 }
