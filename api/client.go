@@ -116,7 +116,7 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 	if resp.StatusCode != http.StatusOK {
 		var er ErrorResponse
 		if json.Unmarshal(data, &er) == nil && er.ErrorType != "" {
-			return &APIError{Type: er.ErrorType, Message: er.Error, Status: resp.StatusCode}
+			return &APIError{Type: er.ErrorType, Message: er.Error, Status: resp.StatusCode, Diagnostics: er.Diagnostics}
 		}
 		text := strings.TrimSpace(string(data))
 		if len(text) > 200 {

@@ -55,6 +55,8 @@ type Controller interface {
 	// ZoneDNSSEC describes the signing key of a signed zone (public parts
 	// only); ErrDoesNotExist for a zone that is not served or not signed.
 	ZoneDNSSEC(ctx context.Context, zone string) (*ZoneDNSSEC, error)
+	// ServiceWriter: PUT and DELETE /v1/services/{fqdn}.
+	ServiceWriter
 }
 
 // Sentinel errors a Controller wraps to choose the API error type.
@@ -83,6 +85,9 @@ type APIError struct {
 	Type    string // error_type, e.g. ApiErrorDoesNotExist
 	Message string // the human readable "error" text
 	Status  int    // HTTP status code
+	// Diagnostics are a refused configuration's problems
+	// ("FILE:LINE:COL: error: SUMMARY"), for ApiErrorBadRequest.
+	Diagnostics []string
 }
 
 // Error implements error: the API's error text.
@@ -115,7 +120,9 @@ func errorFor(err error) *APIError {
 	case errors.Is(err, ErrPreconditionFailed):
 		return &APIError{Type: ErrorTypePreconditionFailed, Message: err.Error(), Status: http.StatusPreconditionFailed}
 	case errors.Is(err, ErrBadRequest):
-		return badRequest("%s", err.Error())
+		e := badRequest("%s", err.Error())
+		e.Diagnostics, _ = diagnosticsOf(err)
+		return e
 	}
 	return &APIError{Type: ErrorTypeInternal, Message: "internal error: " + err.Error(), Status: http.StatusInternalServerError}
 }

@@ -78,6 +78,8 @@ type Options struct {
 	Metrics http.Handler
 	// Registerer receives the API's own metrics; nil registers none.
 	Registerer prometheus.Registerer
+	// Compat switches on the hosted products' own APIs (api.compat).
+	Compat CompatOptions
 }
 
 // Server is the HTTP server of the control API.
@@ -261,6 +263,9 @@ func (s *Server) routes() http.Handler {
 	v1.Handle("POST /v1/services/{fqdn}/force", s.api(s.serviceOp(s.ctl.Force)))
 	v1.Handle("POST /v1/services/{fqdn}/unforce", s.api(s.serviceOp(s.ctl.Unforce)))
 	v1.Handle("POST /v1/services/{fqdn}/recover", s.api(s.recover))
+	v1.Handle("PUT /v1/services/{fqdn}", s.apiBody(maxServiceBody, s.putService))
+	v1.Handle("DELETE /v1/services/{fqdn}", s.api(s.deleteService))
+	v1.Handle("POST /v1/convert", s.apiBody(maxServiceBody, s.convert))
 	v1.Handle("GET /v1/services/{fqdn}/log", s.api(s.logReport))
 	v1.Handle("GET /v1/services/{fqdn}/rrsets", s.api(s.rrsetReport))
 	v1.Handle("GET /v1/jobs/{id}", s.api(s.getJob))
@@ -279,7 +284,9 @@ func (s *Server) routes() http.Handler {
 	}))
 
 	mux := http.NewServeMux()
-	mux.Handle("/v1/", s.authenticate(s.requireJSON(v1)))
+	native := s.authenticate(s.requireJSON(v1))
+	mux.Handle("/v1/", native)
+	s.compatRoutes(mux, native)
 	mux.HandleFunc("GET /healthz", s.healthz)
 	if s.opts.Metrics != nil {
 		mux.Handle("GET /metrics", s.opts.Metrics)
@@ -355,7 +362,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, e *APIError)
 		s.log.Debug("api call rejected", zap.String("method", r.Method), zap.String("path", r.URL.Path),
 			zap.String("error_type", e.Type), zap.String("error", e.Message))
 	}
-	writeJSON(w, e.Status, ErrorResponse{ErrorType: e.Type, Error: e.Message})
+	writeJSON(w, e.Status, ErrorResponse{ErrorType: e.Type, Error: e.Message, Diagnostics: e.Diagnostics})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -683,6 +690,10 @@ func (s *Server) clusterOp(action string) apiFunc {
 	}
 }
 
+// MaxRealServiceWeight is the largest real service weight: it is served as
+// the 16-bit SRV weight (config's real_service.weight has the same bound).
+const MaxRealServiceWeight = 65535
+
 func (s *Server) setWeight(r *http.Request) (any, *APIError) {
 	c, svc, real, aerr := clusterParams(r, true)
 	if aerr != nil {
@@ -695,8 +706,8 @@ func (s *Server) setWeight(r *http.Request) (any, *APIError) {
 	if req.Weight == nil {
 		return nil, badRequest("missing field weight")
 	}
-	if *req.Weight < 0 {
-		return nil, badRequest("invalid weight %d: must be 0 or more", *req.Weight)
+	if *req.Weight < 0 || *req.Weight > MaxRealServiceWeight {
+		return nil, badRequest("invalid weight %d: must be from 0 to %d (it is the SRV weight)", *req.Weight, MaxRealServiceWeight)
 	}
 	job, err := s.ctl.SetWeight(r.Context(), c, svc, real, *req.Weight)
 	return s.jobResult(r, job, err)

@@ -322,7 +322,7 @@ func TestEndpoints(t *testing.T) {
 			}
 		}},
 		{"service without trailing dot", "GET", "/v1/services/app.example.com", "", 200, "", func(t *testing.T, b map[string]any) {
-			if got := keys(b); !reflect.DeepEqual(got, sorted("fqdn", "kind", "status", "active", "regions")) {
+			if got := keys(b); !reflect.DeepEqual(got, sorted("fqdn", "kind", "status", "active", "regions", "managed")) {
 				t.Errorf("detail keys %v", got)
 			}
 			if got := keys(dig(b, "regions", 0)); !reflect.DeepEqual(got, sorted("code", "status", "served", "entries")) {
@@ -482,6 +482,9 @@ func TestEndpoints(t *testing.T) {
 		{"same weight changes nothing", "POST", "/v1/clusters/web-cluster/services/https/real_services/web2/weight", `{"weight": 3}`, 200, "", noJob},
 		{"weight zero", "POST", "/v1/clusters/web-cluster/services/https/real_services/web2/weight", `{"weight": 0}`, 200, "", job("set_weight", "web-cluster/https/web2")},
 		{"weight negative", "POST", "/v1/clusters/web-cluster/services/https/real_services/web2/weight", `{"weight": -1}`, 400, "ApiErrorBadRequest", nil},
+		{"weight over the SRV field", "POST", "/v1/clusters/web-cluster/services/https/real_services/web2/weight", `{"weight": 65536}`, 400, "ApiErrorBadRequest", nil},
+		{"weight 2^32 never wraps to 0", "POST", "/v1/clusters/web-cluster/services/https/real_services/web2/weight", `{"weight": 4294967296}`, 400, "ApiErrorBadRequest", nil},
+		{"weight over int64", "POST", "/v1/clusters/web-cluster/services/https/real_services/web2/weight", `{"weight": 1e30}`, 400, "ApiErrorBadRequest", nil},
 		{"weight not a number", "POST", "/v1/clusters/web-cluster/services/https/real_services/web2/weight", `{"weight": "3"}`, 400, "ApiErrorBadRequest", nil},
 		{"weight fractional", "POST", "/v1/clusters/web-cluster/services/https/real_services/web2/weight", `{"weight": 2.5}`, 400, "ApiErrorBadRequest", nil},
 		{"weight missing", "POST", "/v1/clusters/web-cluster/services/https/real_services/web2/weight", `{}`, 400, "ApiErrorBadRequest", nil},

@@ -53,6 +53,9 @@ type ServiceDetail struct {
 	// LiveRecordState is NOT_FORCED or FORCED_INACTIVE; sf_pool only.
 	LiveRecordState string   `json:"live_record_state,omitempty"`
 	Regions         []Region `json:"regions"`
+	// Managed is true for a service created over the API, false for one
+	// from the operator's configuration files.
+	Managed bool `json:"managed"`
 }
 
 // MarshalJSON implements json.Marshaler: lists are [] rather than null.
@@ -318,6 +321,8 @@ type WeightRequest struct {
 type ErrorResponse struct {
 	ErrorType string `json:"error_type"`
 	Error     string `json:"error"`
+	// Diagnostics list a refused configuration's problems.
+	Diagnostics []string `json:"diagnostics,omitempty"`
 }
 
 // ZoneDNSSEC is the answer of GET /v1/zones/{zone}/dnssec: the public key

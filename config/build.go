@@ -1,7 +1,11 @@
 package config
 
 import (
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/mail"
 	"net/netip"
@@ -43,6 +47,7 @@ var (
 	syslogTransports  = []string{"udp", "tcp"}
 	syslogProtocols   = []string{"rfc3164", "rfc5424"}
 	syslogDeliveries  = []string{"change", "all"}
+	tsigAlgorithms    = []string{TSIGHmacSHA256, TSIGHmacSHA512, TSIGHmacSHA1}
 	clusterNameRE     = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 	labelRE           = regexp.MustCompile(`^[A-Za-z0-9_-]{1,63}$`)
 	recordTypeRE      = regexp.MustCompile(`^[A-Z][A-Z0-9-]*$`)
@@ -55,7 +60,6 @@ const (
 	defaultZoneTTL          = 3600
 	defaultSFTTL            = 300
 	defaultSFInterval       = time.Minute
-	maxTTL                  = 1<<31 - 1
 )
 
 // names tracks the definitions of one kind of name to report duplicates.
@@ -87,7 +91,15 @@ func (l *loader) build(raws []*rawFile) *Config {
 		smtps = append(smtps, r.SMTP...)
 	}
 	cfg.Server = l.server(singleBlock(l, servers, "server", func(r *rawServer) hcl.Range { return r.DefRange }))
-	cfg.DNS = l.dns(singleBlock(l, dnss, "dns", func(r *rawDNS) hcl.Range { return r.DefRange }))
+	keySeen := names{}
+	for _, r := range raws {
+		for _, rk := range r.TSIGKeys {
+			if k := l.tsigKey(rk); l.dup(keySeen, k.Name, rk.NameRange, "Duplicate tsig_key", "tsig_key "+strconv.Quote(k.Name)) {
+				cfg.TSIGKeys = append(cfg.TSIGKeys, k)
+			}
+		}
+	}
+	cfg.DNS = l.dns(singleBlock(l, dnss, "dns", func(r *rawDNS) hcl.Range { return r.DefRange }), cfg.TSIGKeys)
 	cfg.API = l.api(singleBlock(l, apis, "api", func(r *rawAPI) hcl.Range { return r.DefRange }))
 	if r := singleBlock(l, smtps, "smtp", func(r *rawSMTP) hcl.Range { return r.DefRange }); r != nil {
 		cfg.SMTP = l.smtp(r)
@@ -213,17 +225,47 @@ func (l *loader) server(r *rawServer) Server {
 				s.HistoryRetention = d
 			}
 		}
+		if r.ProbeSource != nil {
+			if ip, ok := parseIP(*r.ProbeSource); ok {
+				s.ProbeSource = ip
+			} else {
+				l.errf(at.attr("probe_source"), "Invalid probe_source", "probe_source is the IPv4 or IPv6 address probes are sent from, such as \"192.0.2.250\"; got %q.", *r.ProbeSource)
+			}
+		}
 	}
 	abs, err := filepath.Abs(stateDir)
 	if err != nil {
 		panic("config: absolute state_dir: " + err.Error())
 	}
 	s.StateDir = abs
+	s.ManagedDir = filepath.Join(abs, "managed")
+	if r != nil && r.ManagedDir != nil {
+		if *r.ManagedDir == "" {
+			l.errf(src{r.Body, r.DefRange}.attr("managed_dir"), "Empty managed_dir", "Give the directory for services created over the API, or remove the attribute to use \"<state_dir>/managed\".")
+		} else {
+			s.ManagedDir = managedDir(abs, r)
+		}
+	}
 	return s
 }
 
-func (l *loader) dns(r *rawDNS) DNS {
-	d := DNS{Listen: []string{"127.0.0.1:5353"}, ListenRanges: []hcl.Range{{}}, ECS: true}
+// managedDir is server.managed_dir made absolute like state_dir (against
+// the working directory), or the default under the absolute state
+// directory. Load needs it before the files are built, to read the
+// API-managed services with them.
+func managedDir(stateDir string, r *rawServer) string {
+	if r == nil || r.ManagedDir == nil || *r.ManagedDir == "" {
+		return filepath.Join(stateDir, "managed")
+	}
+	abs, err := filepath.Abs(*r.ManagedDir)
+	if err != nil {
+		panic("config: absolute managed_dir: " + err.Error())
+	}
+	return abs
+}
+
+func (l *loader) dns(r *rawDNS, keys []*TSIGKey) DNS {
+	d := DNS{Listen: []string{"127.0.0.1:5353"}, ListenRanges: []hcl.Range{{}}, ECS: true, Cookies: true}
 	if r == nil {
 		return d
 	}
@@ -245,6 +287,15 @@ func (l *loader) dns(r *rawDNS) DNS {
 	if r.ECS != nil {
 		d.ECS = *r.ECS
 	}
+	if r.Cookies != nil {
+		d.Cookies = *r.Cookies
+	}
+	if r.HideIdentity != nil {
+		d.HideIdentity = *r.HideIdentity
+	}
+	if rr, ok := oneBlock(l, r.RRL, "rrl", func(b *rawRRL) hcl.Range { return b.DefRange }, r.DefRange, false); ok {
+		d.RRL = l.rrl(rr)
+	}
 	if r.RegionMap != nil {
 		d.RegionMapRange = at.attr("region_map")
 		d.RegionMap = map[string][]netip.Prefix{}
@@ -264,9 +315,11 @@ func (l *loader) dns(r *rawDNS) DNS {
 			d.RegionMap[code] = ps
 		}
 	}
-	if r.GeoIPDatabase != nil {
+	if r.GeoIPDatabase != nil && *r.GeoIPDatabase != "" {
 		d.GeoIPDatabase = resolvePath(*r.GeoIPDatabase, at.attr("geoip_database"))
 		d.GeoIPDatabaseRange = at.attr("geoip_database")
+		// The database is memory-mapped, not read: any size will do.
+		l.checkFile(d.GeoIPDatabase, at.attr("geoip_database"), math.MaxInt64, "GeoIP database")
 	}
 	if len(r.Transfer) > 1 {
 		for _, t := range r.Transfer[1:] {
@@ -293,8 +346,121 @@ func (l *loader) dns(r *rawDNS) DNS {
 			}
 			d.Transfer.Notify = append(d.Transfer.Notify, hp)
 		}
+		if t.TSIG != nil {
+			name := normalizeName(*t.TSIG)
+			for _, k := range keys {
+				if k.Name == name {
+					d.Transfer.TSIG = k
+				}
+			}
+			if d.Transfer.TSIG == nil {
+				l.errf(tat.attr("tsig"), "Unknown TSIG key", "No tsig_key block is named %q. Add tsig_key %q { secret = \"...\" } or fix the name.", *t.TSIG, *t.TSIG)
+			}
+		}
 	}
 	return d
+}
+
+func (l *loader) rrl(r *rawRRL) *RRL {
+	at := src{r.Body, r.DefRange}
+	rl := &RRL{Slip: 2, IPv4Prefix: 24, IPv6Prefix: 56, Exempt: []netip.Prefix{}}
+	if at.has("responses_per_second") && l.inRange(r.ResponsesPerSecond, 1, MaxResponsesPerSecond, at.attr("responses_per_second"), "responses_per_second") {
+		rl.ResponsesPerSecond = r.ResponsesPerSecond
+	}
+	if r.Slip != nil && l.inRange(*r.Slip, 0, MaxSlip, at.attr("slip"), "slip") {
+		rl.Slip = *r.Slip
+	}
+	if r.IPv4Prefix != nil && l.inRange(*r.IPv4Prefix, MinIPv4Prefix, 32, at.attr("ipv4_prefix"), "ipv4_prefix") {
+		rl.IPv4Prefix = *r.IPv4Prefix
+	}
+	if r.IPv6Prefix != nil && l.inRange(*r.IPv6Prefix, MinIPv6Prefix, 128, at.attr("ipv6_prefix"), "ipv6_prefix") {
+		rl.IPv6Prefix = *r.IPv6Prefix
+	}
+	for i, p := range r.Exempt {
+		pfx, ok := parsePrefix(p)
+		if !ok {
+			l.errf(at.elem("exempt", i), "Invalid prefix", "Write an address or prefix such as \"192.0.2.0/24\" or \"2001:db8::/32\"; got %q.", p)
+			continue
+		}
+		rl.Exempt = append(rl.Exempt, pfx)
+	}
+	return rl
+}
+
+func (l *loader) tsigKey(r *rawTSIGKey) *TSIGKey {
+	at := src{r.Body, r.DefRange}
+	k := &TSIGKey{Name: normalizeName(r.Name), Algorithm: TSIGHmacSHA256, DefRange: r.DefRange}
+	if !validHostname(k.Name) {
+		l.errf(r.NameRange, "Invalid tsig_key name", "A TSIG key name is a domain name such as \"xfr\" or \"transfer.example.net\"; got %q.", r.Name)
+	}
+	if r.Algorithm != nil {
+		l.enum(*r.Algorithm, tsigAlgorithms, at.attr("algorithm"), "algorithm")
+		k.Algorithm = *r.Algorithm
+	}
+	switch {
+	case r.Secret != nil && r.SecretFile != nil:
+		l.errf(at.name("secret_file"), "Both secret and secret_file", "Give the key's secret either inline (secret) or in a file (secret_file), not both.")
+	case r.Secret != nil:
+		k.Secret = strings.TrimSpace(*r.Secret)
+		if !validBase64(k.Secret) {
+			l.errf(at.attr("secret"), "Invalid secret", "secret is the key in base64, as tsig-keygen or keymgr print it; this is not base64.")
+		}
+	case r.SecretFile != nil:
+		rng := at.attr("secret_file")
+		path := resolvePath(*r.SecretFile, rng)
+		if *r.SecretFile == "" {
+			l.errf(rng, "Empty secret_file", "Give the path of the file holding the key in base64.")
+		} else if b, ok := l.readSmallFile(path, rng, "secret_file"); ok {
+			k.Secret = strings.TrimSpace(string(b))
+			if !validBase64(k.Secret) {
+				l.errf(rng, "Invalid secret_file", "%s must hold the key in base64 (and nothing else), as tsig-keygen or keymgr print it.", path)
+			}
+		}
+	default:
+		l.errf(r.DefRange, "Missing TSIG secret", "tsig_key %q needs secret = \"BASE64\" or secret_file = \"PATH\".", r.Name)
+	}
+	return k
+}
+
+// validBase64 reports whether s is a non-empty standard base64 string.
+func validBase64(s string) bool {
+	b, err := base64.StdEncoding.DecodeString(s)
+	return err == nil && len(b) > 0
+}
+
+// checkFile reports at rng when path is not a readable regular file of at
+// most max bytes.
+func (l *loader) checkFile(path string, rng hcl.Range, max int64, what string) bool {
+	f, _, err := OpenRegularFile(path, max)
+	if err != nil {
+		l.fileErr(err, rng, what)
+		return false
+	}
+	f.Close()
+	return true
+}
+
+// readSmallFile reads a token, password, secret or certificate file,
+// reporting at rng when it cannot.
+func (l *loader) readSmallFile(path string, rng hcl.Range, what string) ([]byte, bool) {
+	b, err := ReadRegularFile(path, MaxSecretFileSize)
+	if err != nil {
+		l.fileErr(err, rng, what)
+		return nil, false
+	}
+	return b, true
+}
+
+// fileErr reports a file that cannot be used.
+func (l *loader) fileErr(err error, rng hcl.Range, what string) {
+	switch {
+	case errors.Is(err, ErrNotRegular):
+		l.errf(rng, "Not a regular file", "The %s must be a regular file: %v.", what, err)
+	case errors.Is(err, ErrTooLarge):
+		l.errf(rng, "File too large", "The %s is too large: %v.", what, err)
+	default:
+		l.errf(rng, "Cannot read "+what, "%v. Give the path of a readable file.", err)
+	}
 }
 
 func (l *loader) api(r *rawAPI) API {
@@ -306,7 +472,20 @@ func (l *loader) api(r *rawAPI) API {
 	a.ListenRange, a.TokenFileRange = at.attr("listen"), at.attr("token_file")
 	if r.TokenFile != nil && *r.TokenFile != "" {
 		a.TokenFile = resolvePath(*r.TokenFile, at.attr("token_file"))
+		if b, ok := l.readSmallFile(a.TokenFile, at.attr("token_file"), "token_file"); ok && strings.TrimSpace(string(b)) == "" {
+			l.errf(at.attr("token_file"), "Empty token file", "%s holds no token. Write the bearer token into it.", a.TokenFile)
+		}
 	}
+	if len(r.Compat) > 1 {
+		for _, c := range r.Compat[1:] {
+			l.errf(c.DefRange, "Duplicate compat block", "A compat block is already defined at %s. Merge them.", where(r.Compat[0].DefRange))
+		}
+	}
+	if len(r.Compat) > 0 {
+		c := r.Compat[0]
+		a.Compat = Compat{Dyn: c.Dyn != nil && *c.Dyn, UltraDNS: c.UltraDNS != nil && *c.UltraDNS, Memset: c.Memset != nil && *c.Memset}
+	}
+	l.apiTLS(r, &a, at)
 	if r.Listen != nil {
 		a.Listen = *r.Listen
 		host, _, ok := splitHostPort(a.Listen)
@@ -318,6 +497,48 @@ func (l *loader) api(r *rawAPI) API {
 		}
 	}
 	return a
+}
+
+// apiTLS checks the HTTPS certificate and key: both or neither, and a pair
+// that loads, as the API server will load it.
+func (l *loader) apiTLS(r *rawAPI, a *API, at src) {
+	cert, key := "", ""
+	if r.TLSCertFile != nil {
+		cert = *r.TLSCertFile
+	}
+	if r.TLSKeyFile != nil {
+		key = *r.TLSKeyFile
+	}
+	switch {
+	case cert == "" && key == "":
+		return
+	case key == "":
+		l.errf(at.attr("tls_cert_file"), "Missing tls_key_file", "HTTPS needs both tls_cert_file and tls_key_file. Add the key file, or remove tls_cert_file.")
+		return
+	case cert == "":
+		l.errf(at.attr("tls_key_file"), "Missing tls_cert_file", "HTTPS needs both tls_cert_file and tls_key_file. Add the certificate file, or remove tls_key_file.")
+		return
+	}
+	a.TLSCertFile = resolvePath(cert, at.attr("tls_cert_file"))
+	a.TLSKeyFile = resolvePath(key, at.attr("tls_key_file"))
+	certPEM, ok1 := l.readCertFile(a.TLSCertFile, at.attr("tls_cert_file"), "tls_cert_file")
+	keyPEM, ok2 := l.readCertFile(a.TLSKeyFile, at.attr("tls_key_file"), "tls_key_file")
+	if !ok1 || !ok2 {
+		return
+	}
+	if _, err := tls.X509KeyPair(certPEM, keyPEM); err != nil {
+		l.errf(at.attr("tls_cert_file"), "Invalid TLS certificate or key", "%s and %s do not load as a certificate and its key: %v.", a.TLSCertFile, a.TLSKeyFile, err)
+	}
+}
+
+// readCertFile reads a PEM certificate or key file.
+func (l *loader) readCertFile(path string, rng hcl.Range, what string) ([]byte, bool) {
+	b, err := ReadRegularFile(path, MaxCertFileSize)
+	if err != nil {
+		l.fileErr(err, rng, what)
+		return nil, false
+	}
+	return b, true
 }
 
 func (l *loader) smtp(r *rawSMTP) *SMTP {
@@ -341,6 +562,7 @@ func (l *loader) smtp(r *rawSMTP) *SMTP {
 	if r.PasswordFile != nil && *r.PasswordFile != "" {
 		s.PasswordFile = resolvePath(*r.PasswordFile, at.attr("password_file"))
 		s.PasswordFileRange = at.attr("password_file")
+		l.readSmallFile(s.PasswordFile, at.attr("password_file"), "password_file")
 	}
 	if r.StartTLS != nil {
 		l.enum(*r.StartTLS, startTLSModes, at.attr("starttls"), "starttls")
@@ -377,6 +599,9 @@ func (l *loader) zone(r *rawZone) *Zone {
 			l.errf(at.attr("file"), "Empty zone file", "Give the path of an RFC 1035 master file, or remove the attribute.")
 		}
 		z.File = resolvePath(*r.File, at.attr("file"))
+		if z.File != "" {
+			l.checkFile(z.File, at.attr("file"), MaxZoneFileSize, "zone file")
+		}
 	}
 	if r.TTL != nil {
 		z.TTL = l.recordTTL(*r.TTL, at.attr("ttl"))
@@ -485,11 +710,20 @@ func (l *loader) record(z *Zone, r *rawRecord) *Record {
 
 // recordTTL checks a static TTL.
 func (l *loader) recordTTL(v int, rng hcl.Range) uint32 {
-	if v < 0 || v > maxTTL {
-		l.errf(rng, "Invalid ttl", "ttl is whole seconds from 0 to %d; got %d.", maxTTL, v)
+	if v < 0 || v > MaxTTL {
+		l.errf(rng, "Invalid ttl", "ttl is whole seconds from 0 to %d; got %d.", MaxTTL, v)
 		return 0
 	}
 	return uint32(v)
+}
+
+// inRange checks that v is from lo to hi, reporting it as attr at rng.
+func (l *loader) inRange(v, lo, hi int, rng hcl.Range, attr string) bool {
+	if v < lo || v > hi {
+		l.errf(rng, "Invalid "+attr, "%s must be from %d to %d; got %d.", attr, lo, hi, v)
+		return false
+	}
+	return true
 }
 
 // enum reports v when it is not one of allowed.

@@ -88,6 +88,9 @@ func TestChunkedParseMatchesWhole(t *testing.T) {
 		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
 			t.Fatal(err)
 		}
+		if refused(t, path, []byte(src)) {
+			continue
+		}
 		wantFile, wantDiags := hclsyntax.ParseConfig([]byte(src), path, hcl.InitialPos)
 		var wantRaw *rawFile
 		var wantDecode hcl.Diagnostics
@@ -113,6 +116,24 @@ func TestChunkedParseMatchesWhole(t *testing.T) {
 			})
 		}
 	}
+}
+
+// refused reports whether src is not UTF-8 or nests too deeply, and checks
+// that parseFiles then reports exactly that instead of parsing.
+func refused(t *testing.T, path string, src []byte) bool {
+	t.Helper()
+	d := checkEncoding(src, path)
+	if d == nil {
+		d, _ = checkNesting(src, path, MaxTokens)
+	}
+	if d == nil {
+		return false
+	}
+	got := parseFiles([]string{path}, 1)[0]
+	if got.raw != nil || len(got.diags) != 1 || got.diags[0].Summary != d.Summary || *got.diags[0].Subject != *d.Subject {
+		t.Errorf("%s: want only %v, got %v", path, d, got.diags)
+	}
+	return true
 }
 
 // TestCutChunks checks where files are cut.
@@ -200,6 +221,9 @@ func FuzzChunkedParse(f *testing.F) {
 		path := filepath.Join(t.TempDir(), "fuzz.hcl")
 		if err := os.WriteFile(path, src, 0o644); err != nil {
 			t.Fatal(err)
+		}
+		if refused(t, path, src) {
+			return
 		}
 		wantFile, wantDiags := hclsyntax.ParseConfig(src, path, hcl.InitialPos)
 		got := parseFiles([]string{path}, int(size))[0]

@@ -20,6 +20,42 @@ import (
 	"github.com/hashicorp/hcl/v2"
 )
 
+// Bounds of the numeric attributes, checked by Load; the control API
+// checks the values it accepts against the same bounds.
+const (
+	// MaxTTL is the largest ttl (RFC 2181: 2^31 - 1 seconds); the smallest
+	// is 0.
+	MaxTTL = 1<<31 - 1
+	// MaxPort is the largest port (monitor, syslog, real_service); the
+	// smallest is 1.
+	MaxPort = 65535
+	// MaxPoolWeight is the largest gslb and rttm pool weight; the smallest
+	// is 1.
+	MaxPoolWeight = 15
+	// MaxRealServiceWeight is the largest cluster real_service weight: it
+	// is served as the SRV weight, a 16-bit field. The smallest is 0 (no
+	// new traffic).
+	MaxRealServiceWeight = 65535
+	// MaxRegionCount bounds serve_count (at least 1), min_healthy, ep,
+	// apmc and epmc (at least 0): more records than fit one UDP answer.
+	MaxRegionCount = 64
+	// MaxRetries bounds monitor retries; the smallest is 0.
+	MaxRetries = 10
+	// MaxRecoveryDelay bounds recovery_delay, in monitoring rounds; the
+	// smallest is 0.
+	MaxRecoveryDelay = 1000
+	// MaxResponsesPerSecond bounds dns.rrl.responses_per_second; the
+	// smallest is 1.
+	MaxResponsesPerSecond = 1_000_000
+	// MaxSlip bounds dns.rrl.slip; the smallest is 0 (drop every limited
+	// response).
+	MaxSlip = 10
+	// MinIPv4Prefix and MinIPv6Prefix are the shortest dns.rrl client
+	// prefixes; the longest are 32 and 128.
+	MinIPv4Prefix = 8
+	MinIPv6Prefix = 16
+)
+
 // Config is a complete, validated failoverd configuration.
 type Config struct {
 	// Dir is the absolute directory of the configuration (the directory given
@@ -30,6 +66,8 @@ type Config struct {
 
 	// Server holds the daemon settings (server block).
 	Server Server
+	// TSIGKeys are the tsig_key blocks in configuration order.
+	TSIGKeys []*TSIGKey
 	// DNS holds the DNS server settings (dns block).
 	DNS DNS
 	// API holds the control API settings (api block).
@@ -65,8 +103,14 @@ type Server struct {
 	LogFormat string
 	// HistoryRetention is how long events are kept; default 720h.
 	HistoryRetention time.Duration
+	// ManagedDir is the absolute directory of the API-managed services, one
+	// <fqdn>.hcl.json file each; default StateDir/managed.
+	ManagedDir string
 	// StateDirRange is where state_dir is set (zero without a server block).
 	StateDirRange hcl.Range
+	// ProbeSource is the source address of every outgoing probe; the zero
+	// Addr (IsValid false) when unset.
+	ProbeSource netip.Addr
 }
 
 // DNS holds the settings of the dns block.
@@ -88,6 +132,13 @@ type DNS struct {
 	// GeoIPDatabaseRange and RegionMapRange are where geoip_database and
 	// region_map are set.
 	GeoIPDatabaseRange, RegionMapRange hcl.Range
+	// RRL is nil when response rate limiting is off.
+	RRL *RRL
+	// Cookies enables DNS Cookies (RFC 7873) on UDP; default true.
+	Cookies bool
+	// HideIdentity refuses version.bind and id.server queries; default
+	// false.
+	HideIdentity bool
 }
 
 // Transfer configures AXFR/IXFR and NOTIFY.
@@ -96,6 +147,46 @@ type Transfer struct {
 	Allow []netip.Prefix
 	// Notify lists host:port addresses of secondaries (port 53 when omitted).
 	Notify []string
+	// TSIG is the key transfer requests must be signed with, and NOTIFY is
+	// signed with; nil when transfers are not signed. It is one of
+	// Config.TSIGKeys.
+	TSIG *TSIGKey
+}
+
+// RRL configures response rate limiting (dns.rrl).
+type RRL struct {
+	// ResponsesPerSecond is the limit per client prefix and response kind.
+	ResponsesPerSecond int
+	// Slip: every Slip-th limited UDP response is sent truncated instead of
+	// dropped; 0 drops them all. Default 2.
+	Slip int
+	// IPv4Prefix and IPv6Prefix are the lengths of the client prefixes
+	// counted together; default 24 and 56.
+	IPv4Prefix int
+	IPv6Prefix int
+	// Exempt lists the client prefixes never limited.
+	Exempt []netip.Prefix
+}
+
+// TSIG algorithms (RFC 8945), as written in the configuration.
+const (
+	TSIGHmacSHA256 = "hmac-sha256"
+	TSIGHmacSHA512 = "hmac-sha512"
+	TSIGHmacSHA1   = "hmac-sha1"
+)
+
+// TSIGKey is a tsig_key block.
+type TSIGKey struct {
+	// Name is the key name: absolute, lower-case, with a trailing dot.
+	Name string
+	// Algorithm is TSIGHmacSHA256, TSIGHmacSHA512 or TSIGHmacSHA1; default
+	// TSIGHmacSHA256.
+	Algorithm string
+	// Secret is the base64 secret, from the secret attribute or read from
+	// secret_file (white space around it removed).
+	Secret string
+	// DefRange is where the tsig_key block is defined.
+	DefRange hcl.Range
 }
 
 // API holds the settings of the api block.
@@ -107,6 +198,24 @@ type API struct {
 	// ListenRange and TokenFileRange are where listen and token_file are
 	// set (zero without an api block).
 	ListenRange, TokenFileRange hcl.Range
+	// TLSCertFile and TLSKeyFile are the absolute paths of the HTTPS
+	// certificate and key (both checked to load as a pair), or both "".
+	TLSCertFile string
+	TLSKeyFile  string
+	// Compat switches on the hosted products' own APIs (api.compat).
+	Compat Compat
+}
+
+// Compat says which hosted products' APIs are served beside the native one
+// (docs/api.md); each is off by default.
+type Compat struct {
+	// Dyn serves the Dyn REST API under /REST/.
+	Dyn bool
+	// UltraDNS serves the UltraDNS REST API under /v1/authorization/token
+	// and /v1/zones/ (and the same paths without /v1).
+	UltraDNS bool
+	// Memset serves Memset's API under /v1/json/ and /v1/xmlrpc/.
+	Memset bool
 }
 
 // SMTP configures the e-mail sender.
@@ -238,6 +347,10 @@ type Monitor struct {
 	Expected string
 	// TLSSkipVerify accepts any certificate (HTTPS).
 	TLSSkipVerify bool
+	// Watch keeps an idle connection to the target between rounds and
+	// probes again at once when the target closes it (HTTP, HTTPS, TCP,
+	// SMTP); default false.
+	Watch bool
 	// DefRange is where the monitor block is defined.
 	DefRange hcl.Range
 }
@@ -371,7 +484,7 @@ type PoolEntry struct {
 	Address string
 	// Label is a free description.
 	Label string
-	// Weight is 1..15; default 1.
+	// Weight is 1..MaxPoolWeight; default 1.
 	Weight int
 	// ServeMode is always, obey, remove or no; default "obey".
 	ServeMode string
@@ -468,7 +581,8 @@ type RealService struct {
 	IPAddress string
 	// Port is 1..65535.
 	Port int
-	// Weight is 0 or more; 0 means no new traffic. Default 1.
+	// Weight is 0..MaxRealServiceWeight (the SRV weight); 0 means no new
+	// traffic. Default 1.
 	Weight int
 	// Enabled defaults to true.
 	Enabled bool

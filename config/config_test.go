@@ -17,7 +17,11 @@ func writeConfig(t *testing.T, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -183,7 +187,10 @@ cluster "web" {
     }
   }
 }
-`})
+`,
+		"secret/token":           "s3cret\n",
+		"zones/example.com.zone": "static 60 IN A 192.0.2.80\n",
+	})
 	cfg, files, diags := Load(dir)
 	if len(diags) > 0 {
 		t.Fatalf("diagnostics:\n%s", render(t, files, diags))

@@ -63,6 +63,19 @@ var decodeEdgeCases = []string{
 	"active_failover \"a.example.com.\" {\n  address = 1\n  notify_events = \"ip\"\n  syslog {\n    port = \"514\"\n  }\n}",
 	"server {\n  hostname = [\"a\"]\n  log_level = null\n}",
 	"api {\n  listen = 8053\n  token_file = true\n}",
+	// Lists and maps of lists, converted without cty's quadratic
+	// unification when every element already has the element type, and
+	// by cty otherwise.
+	`zone "a.example" { ns = ["a", "b", "c"] }`,
+	`zone "a.example" { ns = ["a", 2, "c"] }`,
+	`zone "a.example" { ns = ["a", "${"b"}"] }`,
+	`dns { region_map = { a = ["x", "y"], "b c" = ["z"] } }`,
+	`dns { region_map = { a = ["x"], b = [] } }`,
+	`dns { region_map = { a = ["x"], b = ["y", 1] } }`,
+	`dns { region_map = { a = ["x"], b = "y" } }`,
+	`dns { region_map = {} }`,
+	`contact "c" { email = ["a@example.net", null] }`,
+	"zone \"a.example\" { ns = [" + strings.Repeat("\"n.example.\", ", 2000) + "] }",
 }
 
 // TestDecodeMatchesGohcl checks that the decoder fills the raw structs and

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -19,16 +20,20 @@ import (
 // without a snippet.
 func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics) error {
 	bw := bufio.NewWriter(w)
+	lines := map[*hcl.File][]int{}
 	for i, d := range diags {
 		if i > 0 {
 			bw.WriteString("\n")
 		}
-		writeDiagnostic(bw, files, d)
+		writeDiagnostic(bw, files, lines, d)
 	}
 	return bw.Flush()
 }
 
-func writeDiagnostic(w *bufio.Writer, files map[string]*hcl.File, d *hcl.Diagnostic) {
+// writeDiagnostic writes one diagnostic; lines caches the line starts of
+// each file, so that many diagnostics in one large file cost no more than
+// one pass over it.
+func writeDiagnostic(w *bufio.Writer, files map[string]*hcl.File, lines map[*hcl.File][]int, d *hcl.Diagnostic) {
 	sev := "error"
 	if d.Severity == hcl.DiagWarning {
 		sev = "warning"
@@ -54,14 +59,15 @@ func writeDiagnostic(w *bufio.Writer, files map[string]*hcl.File, d *hcl.Diagnos
 	if f == nil || rng.Start.Line < 1 {
 		return
 	}
-	line, lineStart, ok := sourceLine(f.Bytes, rng.Start.Line)
+	starts, ok := lines[f]
+	if !ok {
+		starts = lineStarts(f.Bytes)
+		lines[f] = starts
+	}
+	line, lineStart, ok := sourceLine(f.Bytes, starts, rng.Start.Line)
 	if !ok {
 		return
 	}
-	num := strconv.Itoa(rng.Start.Line)
-	pad := strings.Repeat(" ", len(num))
-	fmt.Fprintf(w, "  %s | %s\n", num, strings.TrimRight(string(line), " \t\r"))
-
 	// Underline from the start column to the end of the range, or to the
 	// end of the line when the range spans several lines.
 	from := rng.Start.Byte - lineStart
@@ -70,9 +76,42 @@ func writeDiagnostic(w *bufio.Writer, files map[string]*hcl.File, d *hcl.Diagnos
 		to = len(bytes.TrimRight(line, " \t\r"))
 	}
 	if from < 0 || from > len(line) {
+		from, to = -1, -1
+	}
+	// A very long line (generated or hostile text) is shown only around
+	// the subject.
+	prefix, suffix := "", ""
+	if len(line) > maxSnippet {
+		lo := 0
+		if from > maxSnippet/4 {
+			lo = from - maxSnippet/4
+		}
+		for lo > 0 && !utf8.RuneStart(line[lo]) {
+			lo--
+		}
+		hi := min(len(line), lo+maxSnippet)
+		for hi < len(line) && !utf8.RuneStart(line[hi]) {
+			hi++
+		}
+		if lo > 0 {
+			prefix = "…"
+		}
+		if hi < len(line) {
+			suffix = "…"
+		}
+		line = line[lo:hi]
+		from, to = from-lo, min(to-lo, len(line))
+	}
+	num := strconv.Itoa(rng.Start.Line)
+	pad := strings.Repeat(" ", len(num))
+	fmt.Fprintf(w, "  %s | %s%s%s\n", num, prefix, strings.TrimRight(string(line), " \t\r"), suffix)
+	if from < 0 || from > len(line) {
 		return
 	}
 	var under strings.Builder
+	if prefix != "" {
+		under.WriteString(" ")
+	}
 	for _, r := range string(line[:from]) {
 		if r == '\t' {
 			under.WriteRune('\t')
@@ -80,22 +119,33 @@ func writeDiagnostic(w *bufio.Writer, files map[string]*hcl.File, d *hcl.Diagnos
 			under.WriteRune(' ')
 		}
 	}
-	n := len([]rune(string(line[from:max(from, to)])))
+	n := utf8.RuneCount(line[from:max(from, to)])
 	under.WriteString(strings.Repeat("^", max(n, 1)))
 	fmt.Fprintf(w, "  %s | %s\n", pad, under.String())
 }
 
+// maxSnippet is the longest source line, in bytes, a diagnostic shows
+// whole.
+const maxSnippet = 160
+
+// lineStarts returns the byte offset of every line of src.
+func lineStarts(src []byte) []int {
+	starts := []int{0}
+	for i, c := range src {
+		if c == '\n' {
+			starts = append(starts, i+1)
+		}
+	}
+	return starts
+}
+
 // sourceLine returns line n (1-based) of src without its newline, and the
 // byte offset at which it starts.
-func sourceLine(src []byte, n int) ([]byte, int, bool) {
-	start := 0
-	for i := 1; i < n; i++ {
-		j := bytes.IndexByte(src[start:], '\n')
-		if j < 0 {
-			return nil, 0, false
-		}
-		start += j + 1
+func sourceLine(src []byte, starts []int, n int) ([]byte, int, bool) {
+	if n < 1 || n > len(starts) {
+		return nil, 0, false
 	}
+	start := starts[n-1]
 	end := bytes.IndexByte(src[start:], '\n')
 	if end < 0 {
 		return src[start:], start, true

@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,11 +18,48 @@ import (
 )
 
 // Load reads the configuration at path: one .hcl file, or a directory whose
-// *.hcl files are merged in name order. It returns the parsed files (keyed by
-// file name as used in diagnostics: the path as given, or joined to the
-// directory as given) for rendering, and every problem found. When any
-// diagnostic is an error the returned *Config is nil.
+// *.hcl files are merged in name order, then the API-managed services of
+// server.managed_dir (*.hcl.json, one service block each in HCL's JSON
+// syntax) in name order. It returns the parsed files (keyed by file name as
+// used in diagnostics: the path as given, or joined to the directory as
+// given; managed files by absolute path) for rendering, and every problem
+// found. When any diagnostic is an error the returned *Config is nil.
+//
+// At most MaxErrors problems are returned, followed by one that says how
+// many more there are: a generated or corrupted file can hold millions.
 func Load(path string) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
+	return LoadChanged(path, nil)
+}
+
+// MaxErrors is how many problems Load reports at most.
+const MaxErrors = 100
+
+// truncate keeps the first MaxErrors diagnostics and says how many more
+// there were, at the place of the first one left out.
+func truncate(diags hcl.Diagnostics) hcl.Diagnostics {
+	if len(diags) <= MaxErrors {
+		return diags
+	}
+	rest := diags[MaxErrors:]
+	more := &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Too many errors",
+		Detail:   fmt.Sprintf("%d more problems, from here on, are not shown. Fix the ones above and validate again.", len(rest)),
+		Subject:  rest[0].Subject,
+	}
+	return append(diags[:MaxErrors:MaxErrors], more)
+}
+
+// LoadChanged is Load with API-managed files changed in memory first:
+// changes maps the base name of a file in server.managed_dir (ManagedFile)
+// to its new content, or to nil to leave the file out. Nothing is written;
+// this is how a change over the API is checked before it is kept.
+func LoadChanged(path string, changes map[string][]byte) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
+	cfg, files, diags := loadChanged(path, changes)
+	return cfg, files, truncate(diags)
+}
+
+func loadChanged(path string, changes map[string][]byte) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
 	files := map[string]*hcl.File{}
 	names, dir, diags := configFiles(path)
 	if diags.HasErrors() {
@@ -50,6 +88,31 @@ func Load(path string) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
 		return nil, files, diags
 	}
 
+	// The API-managed services come after the operator's files, so that a
+	// duplicate is reported at the managed one.
+	operatorFiles := len(names)
+	mnames, mdiags := managedFiles(managedDirOf(raws), changes)
+	diags = append(diags, mdiags...)
+	dec := newDecoder()
+	for _, name := range mnames {
+		p := parseManaged(dec, name, changes)
+		if p.file != nil {
+			files[name] = p.file
+		}
+		diags = append(diags, p.diags...)
+		diags = append(diags, p.decodeDiags...)
+		if p.raw == nil {
+			syntaxOK = false
+			continue
+		}
+		raws = append(raws, p.raw)
+	}
+	names = append(names, mnames...)
+	if !syntaxOK {
+		sortDiagnostics(diags, names)
+		return nil, files, diags
+	}
+
 	absDir, err := filepath.Abs(dir)
 	if err != nil {
 		panic(fmt.Sprintf("config: absolute path of %q: %v", dir, err))
@@ -59,7 +122,8 @@ func Load(path string) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
 		l.fileOrder[n] = i
 	}
 	cfg := l.build(raws)
-	for _, n := range names {
+	l.dropShadowed(diags)
+	for _, n := range names[:operatorFiles] {
 		abs, err := filepath.Abs(n)
 		if err != nil {
 			panic(fmt.Sprintf("config: absolute path of %q: %v", n, err))
@@ -72,6 +136,66 @@ func Load(path string) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
 		return nil, files, diags
 	}
 	return cfg, files, diags
+}
+
+// managedDirOf is server.managed_dir as build will resolve it, from the
+// first server block (a second one is an error reported by build).
+func managedDirOf(raws []*rawFile) string {
+	var r *rawServer
+	for _, f := range raws {
+		if len(f.Servers) > 0 {
+			r = f.Servers[0]
+			break
+		}
+	}
+	stateDir := "./state"
+	if r != nil && r.StateDir != nil && *r.StateDir != "" {
+		stateDir = *r.StateDir
+	}
+	abs, err := filepath.Abs(stateDir)
+	if err != nil {
+		panic("config: absolute state_dir: " + err.Error())
+	}
+	return managedDir(abs, r)
+}
+
+// dropShadowed forgets the build checks' diagnostics at the place of a
+// decoding error: a value that could not be decoded (2.5 for a whole
+// number) is left zero, and its range check would report that zero as a
+// second problem.
+func (l *loader) dropShadowed(decodeDiags hcl.Diagnostics) {
+	type line struct {
+		file string
+		line int
+	}
+	bad := map[line][]int{} // byte offsets of decoding errors
+	for _, d := range decodeDiags {
+		if d.Severity == hcl.DiagError && d.Subject != nil {
+			k := line{d.Subject.Filename, d.Subject.Start.Line}
+			bad[k] = append(bad[k], d.Subject.Start.Byte)
+		}
+	}
+	if len(bad) == 0 {
+		return
+	}
+	shadowed := func(r *hcl.Range) bool {
+		if r == nil {
+			return false
+		}
+		for _, b := range bad[line{r.Filename, r.Start.Line}] {
+			if b >= r.Start.Byte && b < max(r.End.Byte, r.Start.Byte+1) {
+				return true
+			}
+		}
+		return false
+	}
+	kept := l.diags[:0]
+	for _, d := range l.diags {
+		if !shadowed(d.Subject) {
+			kept = append(kept, d)
+		}
+	}
+	l.diags = kept
 }
 
 // chunkSize is the size from which a file is cut into chunks that are
@@ -88,6 +212,7 @@ type parsedFile struct {
 	name        string
 	src         []byte
 	read        bool            // src holds the file
+	tokens      int             // about as many as hclsyntax's tokens
 	chunks      []chunk         // parsed separately, then merged
 	file        *hcl.File       // nil when the file cannot be read
 	diags       hcl.Diagnostics // reading and syntax
@@ -113,7 +238,20 @@ type chunk struct {
 // syntax tree and every diagnostic are those of a whole-file parse.
 func parseFiles(names []string, size int) []parsedFile {
 	out := make([]parsedFile, len(names))
-	forEach(len(names), func(i int) { out[i] = readFile(names[i]) })
+	// Read one after the other: the limits are on all files together.
+	bytesLeft, tokensLeft := int64(MaxConfigSize), MaxTokens
+	for i, name := range names {
+		out[i] = readFile(name, bytesLeft, tokensLeft)
+		if !out[i].read {
+			// Nothing is parsed: Load reports only this file's problem.
+			for j := range out[:i] {
+				out[j] = parsedFile{name: out[j].name}
+			}
+			return out
+		}
+		bytesLeft -= int64(len(out[i].src))
+		tokensLeft -= out[i].tokens
+	}
 
 	type chunkJob struct{ file, chunk int }
 	var chunkJobs []chunkJob
@@ -178,17 +316,44 @@ func parseFiles(names []string, size int) []parsedFile {
 	return out
 }
 
-// readFile reads one file, with hclparse's diagnostic when it cannot.
-func readFile(name string) parsedFile {
-	src, err := os.ReadFile(name)
+// readFile reads one configuration file: a regular file of at most
+// maxBytes bytes of UTF-8, at most maxTokens tokens, that nests at most
+// MaxNesting levels deep.
+func readFile(name string, maxBytes int64, maxTokens int) parsedFile {
+	src, err := ReadRegularFile(name, maxBytes)
 	if err != nil {
-		return parsedFile{name: name, diags: hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Failed to read file",
-			Detail:   fmt.Sprintf("The configuration file %q could not be read.", name),
-		}}}
+		return parsedFile{name: name, diags: hcl.Diagnostics{readDiagnostic(name, err)}}
 	}
-	return parsedFile{name: name, src: src, read: true}
+	d := checkEncoding(src, name)
+	tokens := 0
+	if d == nil {
+		d, tokens = checkNesting(src, name, maxTokens)
+	}
+	if d != nil {
+		// The bytes are kept for the source snippet only: they are never
+		// parsed.
+		return parsedFile{name: name, file: &hcl.File{Bytes: src}, diags: hcl.Diagnostics{d}}
+	}
+	return parsedFile{name: name, src: src, read: true, tokens: tokens}
+}
+
+// readDiagnostic describes why a configuration file could not be read.
+func readDiagnostic(name string, err error) *hcl.Diagnostic {
+	d := &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Failed to read file",
+		Detail:   fmt.Sprintf("%v.", err),
+		Subject:  &hcl.Range{Filename: name, Start: hcl.InitialPos, End: hcl.InitialPos},
+	}
+	switch {
+	case errors.Is(err, ErrNotRegular):
+		d.Summary = "Not a regular file"
+		d.Detail = fmt.Sprintf("%v. Configuration files must be regular files.", err)
+	case errors.Is(err, ErrTooLarge):
+		d.Summary = "Configuration too large"
+		d.Detail = fmt.Sprintf("%v. A configuration (one file, or every *.hcl file of a directory together) holds at most %s of HCL; 100,000 services take 19 to 31 MB.", err, byteSize(MaxConfigSize))
+	}
+	return d
 }
 
 // cutChunks cuts src into chunks of at least size bytes (but the last),

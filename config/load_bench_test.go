@@ -8,6 +8,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
 // benchHeader holds the server, dns, api, contact and zone blocks every
@@ -160,4 +164,74 @@ func cpuTime(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchAFONone writes active_failover service i as bench/run.sh generates
+// its configuration-size figure: a NONE monitor, about 187 bytes.
+func benchAFONone(b *strings.Builder, i int) {
+	fmt.Fprintf(b, `active_failover "s%d.example.com." {
+  address       = "10.%d.%d.%d"
+  failover_data = "10.%d.%d.%d"
+  ttl           = 0
+  monitor {
+    protocol = "NONE"
+    interval = "10s"
+  }
+}
+`, i, 1+i/62500, i/250%250, i%250+1, 101+i/62500, i/250%250, i%250+1)
+}
+
+// BenchmarkLoad100k measures Load of 100,000 active_failover services in
+// one file (18.7 MB), the configuration-size target of `failoverd
+// validate`.
+func BenchmarkLoad100k(b *testing.B) {
+	var w strings.Builder
+	w.WriteString(benchHeader)
+	for i := range 100000 {
+		benchAFONone(&w, i)
+	}
+	path := filepath.Join(b.TempDir(), "100k.hcl")
+	if err := os.WriteFile(path, []byte(w.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	cpu0 := cpuTime(b)
+	for b.Loop() {
+		if cfg, _, diags := Load(path); cfg == nil || len(diags) > 0 {
+			b.Fatalf("%d diagnostics: %v", len(diags), diags)
+		}
+	}
+	b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N), "cpu-ns/op")
+}
+
+// BenchmarkDecode10k compares the decoder with plain gohcl.DecodeBody on
+// the same parsed file of 10,000 mixed services, on one goroutine: the
+// reason the decoder exists (see decode.go).
+func BenchmarkDecode10k(b *testing.B) {
+	path := benchConfig(b, 10000, 1, true)
+	src, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, diags := hclsyntax.ParseConfig(src, path, hcl.InitialPos)
+	if diags.HasErrors() {
+		b.Fatal(diags)
+	}
+	for _, bc := range []struct {
+		name   string
+		decode func(*rawFile) hcl.Diagnostics
+	}{
+		{"decoder", func(raw *rawFile) hcl.Diagnostics { return newDecoder().decodeFile(f.Body, raw) }},
+		{"gohcl", func(raw *rawFile) hcl.Diagnostics { return gohcl.DecodeBody(f.Body, nil, raw) }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var raw rawFile
+				if d := bc.decode(&raw); d.HasErrors() {
+					b.Fatal(d)
+				}
+			}
+		})
+	}
 }

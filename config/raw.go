@@ -11,6 +11,7 @@ type rawFile struct {
 	Servers         []*rawServer         `hcl:"server,block"`
 	DNS             []*rawDNS            `hcl:"dns,block"`
 	API             []*rawAPI            `hcl:"api,block"`
+	TSIGKeys        []*rawTSIGKey        `hcl:"tsig_key,block"`
 	SMTP            []*rawSMTP           `hcl:"smtp,block"`
 	Contacts        []*rawContact        `hcl:"contact,block"`
 	Zones           []*rawZone           `hcl:"zone,block"`
@@ -28,6 +29,8 @@ type rawServer struct {
 	LogLevel         *string   `hcl:"log_level,optional"`
 	LogFormat        *string   `hcl:"log_format,optional"`
 	HistoryRetention *string   `hcl:"history_retention,optional"`
+	ManagedDir       *string   `hcl:"managed_dir,optional"`
+	ProbeSource      *string   `hcl:"probe_source,optional"`
 	Body             hcl.Body  `hcl:",body"`
 	DefRange         hcl.Range `hcl:",def_range"`
 }
@@ -38,6 +41,9 @@ type rawDNS struct {
 	RegionMap     map[string][]string `hcl:"region_map,optional"`
 	GeoIPDatabase *string             `hcl:"geoip_database,optional"`
 	Transfer      []*rawTransfer      `hcl:"transfer,block"`
+	RRL           []*rawRRL           `hcl:"rrl,block"`
+	Cookies       *bool               `hcl:"cookies,optional"`
+	HideIdentity  *bool               `hcl:"hide_identity,optional"`
 	Body          hcl.Body            `hcl:",body"`
 	DefRange      hcl.Range           `hcl:",def_range"`
 }
@@ -45,15 +51,47 @@ type rawDNS struct {
 type rawTransfer struct {
 	Allow    []string  `hcl:"allow,optional"`
 	Notify   []string  `hcl:"notify,optional"`
+	TSIG     *string   `hcl:"tsig,optional"`
 	Body     hcl.Body  `hcl:",body"`
 	DefRange hcl.Range `hcl:",def_range"`
 }
 
+type rawRRL struct {
+	ResponsesPerSecond int       `hcl:"responses_per_second"`
+	Slip               *int      `hcl:"slip,optional"`
+	IPv4Prefix         *int      `hcl:"ipv4_prefix,optional"`
+	IPv6Prefix         *int      `hcl:"ipv6_prefix,optional"`
+	Exempt             []string  `hcl:"exempt,optional"`
+	Body               hcl.Body  `hcl:",body"`
+	DefRange           hcl.Range `hcl:",def_range"`
+}
+
+type rawTSIGKey struct {
+	Name       string    `hcl:"name,label"`
+	NameRange  hcl.Range `hcl:"name,label_range"`
+	Algorithm  *string   `hcl:"algorithm,optional"`
+	Secret     *string   `hcl:"secret,optional"`
+	SecretFile *string   `hcl:"secret_file,optional"`
+	Body       hcl.Body  `hcl:",body"`
+	DefRange   hcl.Range `hcl:",def_range"`
+}
+
 type rawAPI struct {
-	Listen    *string   `hcl:"listen,optional"`
-	TokenFile *string   `hcl:"token_file,optional"`
-	Body      hcl.Body  `hcl:",body"`
-	DefRange  hcl.Range `hcl:",def_range"`
+	Listen      *string      `hcl:"listen,optional"`
+	TokenFile   *string      `hcl:"token_file,optional"`
+	TLSCertFile *string      `hcl:"tls_cert_file,optional"`
+	TLSKeyFile  *string      `hcl:"tls_key_file,optional"`
+	Compat      []*rawCompat `hcl:"compat,block"`
+	Body        hcl.Body     `hcl:",body"`
+	DefRange    hcl.Range    `hcl:",def_range"`
+}
+
+type rawCompat struct {
+	Dyn      *bool     `hcl:"dyn,optional"`
+	UltraDNS *bool     `hcl:"ultradns,optional"`
+	Memset   *bool     `hcl:"memset,optional"`
+	Body     hcl.Body  `hcl:",body"`
+	DefRange hcl.Range `hcl:",def_range"`
 }
 
 type rawSMTP struct {
@@ -116,6 +154,7 @@ type rawMonitor struct {
 	Header        *string   `hcl:"header,optional"`
 	Expected      *string   `hcl:"expected,optional"`
 	TLSSkipVerify *bool     `hcl:"tls_skip_verify,optional"`
+	Watch         *bool     `hcl:"watch,optional"`
 	Body          hcl.Body  `hcl:",body"`
 	DefRange      hcl.Range `hcl:",def_range"`
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -80,7 +81,11 @@ type ruleCase struct {
 	summary string
 }
 
-var ruleCases = []ruleCase{
+// ruleCases are every rule case: the rules of each block, the numeric
+// bounds (bounds_test.go) and the newer attributes (attributes_test.go).
+var ruleCases = slices.Concat(blockRuleCases, boundRuleCases, attributeRuleCases)
+
+var blockRuleCases = []ruleCase{
 	{"unknown_block", `server {}`, marker + `servers {}`, "Unsupported block type"},
 	{"unknown_attribute", `zone "a.example.net" { ttl = 60 }`, `zone "a.example.net" { ` + marker + `colour = 1 }`, "Unsupported argument"},
 	{"missing_required_attribute", afo("", mon10), "active_failover \"www.example.com.\" " + marker + "{\n  address = \"192.0.2.1\"\n" + mon10 + "}\n", "Missing required argument"},
@@ -302,9 +307,16 @@ func position(t *testing.T, src string) (string, int, int) {
 	return strings.Replace(src, marker, "", 1), line, col
 }
 
-func loadCase(t *testing.T, src string) (string, *Config, string) {
+// loadCase loads src next to base, with the files a case needs (ruleFiles)
+// in the same directory.
+func loadCase(t *testing.T, name, src string) (string, *Config, string) {
 	t.Helper()
 	dir := t.TempDir()
+	for file, body := range ruleFiles[name] {
+		if err := os.WriteFile(filepath.Join(dir, file), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	casePath := filepath.Join(dir, "case.hcl")
 	if err := os.WriteFile(filepath.Join(dir, "00-base.hcl"), []byte(base), 0o644); err != nil {
 		t.Fatal(err)
@@ -324,14 +336,14 @@ func TestRules(t *testing.T) {
 		}
 		seen[tc.name] = true
 		t.Run(tc.name+"/good", func(t *testing.T) {
-			_, cfg, out := loadCase(t, tc.good)
+			_, cfg, out := loadCase(t, tc.name, tc.good)
 			if out != "" || cfg == nil {
 				t.Fatalf("want no diagnostics for:\n%s\ngot:\n%s", tc.good, out)
 			}
 		})
 		t.Run(tc.name+"/bad", func(t *testing.T) {
 			src, line, col := position(t, tc.bad)
-			path, cfg, out := loadCase(t, src)
+			path, cfg, out := loadCase(t, tc.name, src)
 			if cfg != nil {
 				t.Errorf("config returned despite errors")
 			}

@@ -122,12 +122,8 @@ func (l *loader) service(sc *serviceContext, fqdn string, fqdnRange hcl.Range, r
 	if rs.AutoRecover != nil {
 		s.AutoRecover = *rs.AutoRecover
 	}
-	if rs.RecoveryDelay != nil {
-		if *rs.RecoveryDelay < 0 {
-			l.errf(at.attr("recovery_delay"), "Invalid recovery_delay", "recovery_delay is the number of extra up rounds before recovery, 0 or more; got %d.", *rs.RecoveryDelay)
-		} else {
-			s.RecoveryDelay = *rs.RecoveryDelay
-		}
+	if rs.RecoveryDelay != nil && l.inRange(*rs.RecoveryDelay, 0, MaxRecoveryDelay, at.attr("recovery_delay"), "recovery_delay") {
+		s.RecoveryDelay = *rs.RecoveryDelay
 	}
 	return s
 }
@@ -143,8 +139,8 @@ func (l *loader) serviceTTL(v *int, at src, m *Monitor) uint32 {
 		return uint32(min(30, half))
 	}
 	rng := at.attr("ttl")
-	if *v < 0 || *v > maxTTL {
-		l.errf(rng, "Invalid ttl", "ttl is whole seconds, 0 or more; got %d.", *v)
+	if *v < 0 || *v > MaxTTL {
+		l.errf(rng, "Invalid ttl", "ttl is whole seconds from 0 to %d; got %d.", MaxTTL, *v)
 		return 0
 	}
 	if m != nil && m.Interval > 0 && time.Duration(*v)*2*time.Second > m.Interval {
@@ -177,9 +173,7 @@ func (l *loader) monitor(r *rawMonitor, cluster bool) *Monitor {
 		switch {
 		case protoOK && (m.Protocol == ProtocolPING || m.Protocol == ProtocolNONE):
 			l.errf(at.attr("port"), "Port not used", "A %s monitor has no port. Remove the port attribute.", m.Protocol)
-		case *r.Port < 1 || *r.Port > 65535:
-			l.errf(at.attr("port"), "Invalid port", "port must be from 1 to 65535; got %d.", *r.Port)
-		default:
+		case l.inRange(*r.Port, 1, MaxPort, at.attr("port"), "port"):
 			m.Port = *r.Port
 		}
 	} else if !cluster {
@@ -243,6 +237,12 @@ func (l *loader) monitor(r *rawMonitor, cluster bool) *Monitor {
 		}
 		m.TLSSkipVerify = *r.TLSSkipVerify
 	}
+	if r.Watch != nil {
+		if *r.Watch && protoOK && (m.Protocol == ProtocolPING || m.Protocol == ProtocolNONE) {
+			l.errf(at.name("watch"), "Attribute not used", "watch applies to HTTP, HTTPS, TCP and SMTP monitors only; a %s monitor has no connection to watch. Remove it.", m.Protocol)
+		}
+		m.Watch = *r.Watch
+	}
 	return m
 }
 
@@ -251,8 +251,7 @@ func (l *loader) retries(v *int, at src) int {
 	if v == nil {
 		return 1
 	}
-	if *v < 0 || *v > 10 {
-		l.errf(at.attr("retries"), "Invalid retries", "retries must be from 0 to 10; got %d.", *v)
+	if !l.inRange(*v, 0, MaxRetries, at.attr("retries"), "retries") {
 		return 1
 	}
 	return *v
@@ -289,12 +288,8 @@ func (l *loader) syslog(r *rawSyslog, rttm bool) *Syslog {
 	if at.has("server") && !validHost(strings.TrimSuffix(r.Server, ".")) {
 		l.errf(at.attr("server"), "Invalid syslog server", "server is a host name or IP address such as \"127.0.0.1\"; got %q. Set the port with the port attribute.", r.Server)
 	}
-	if r.Port != nil {
-		if *r.Port < 1 || *r.Port > 65535 {
-			l.errf(at.attr("port"), "Invalid port", "port must be from 1 to 65535; got %d.", *r.Port)
-		} else {
-			s.Port = *r.Port
-		}
+	if r.Port != nil && l.inRange(*r.Port, 1, MaxPort, at.attr("port"), "port") {
+		s.Port = *r.Port
 	}
 	str := func(v *string, dst *string, attr string, allowed []string) {
 		if v == nil {
@@ -453,24 +448,25 @@ func (l *loader) region(sc *serviceContext, r *rawRegion, rttm bool, defined map
 			}
 		}
 	}
-	count := func(v *int, dst *int, attr string, lo int) {
-		if v == nil {
-			return
+	// serve_count is at least 1; 0 is meaningful for the others
+	// (min_healthy, apmc, epmc 0: never fail over; ep 0: no limit).
+	count := func(v *int, dst *int, attr string) {
+		lo := 0
+		if attr == "serve_count" {
+			lo = 1
 		}
-		if *v < lo {
-			l.errf(at.attr(attr), "Invalid "+attr, "%s must be %d or more; got %d.", attr, lo, *v)
-			return
+		if v != nil && l.inRange(*v, lo, MaxRegionCount, at.attr(attr), attr) {
+			*dst = *v
 		}
-		*dst = *v
 	}
-	count(r.ServeCount, &reg.ServeCount, "serve_count", 1)
-	count(r.MinHealthy, &reg.MinHealthy, "min_healthy", 0)
+	count(r.ServeCount, &reg.ServeCount, "serve_count")
+	count(r.MinHealthy, &reg.MinHealthy, "min_healthy")
 	if r.MinHealthy != nil && r.APMC == nil {
-		count(r.MinHealthy, &reg.APMC, "min_healthy", 0)
+		reg.APMC = reg.MinHealthy
 	}
-	count(r.EP, &reg.EP, "ep", 0)
-	count(r.APMC, &reg.APMC, "apmc", 0)
-	count(r.EPMC, &reg.EPMC, "epmc", 0)
+	count(r.EP, &reg.EP, "ep")
+	count(r.APMC, &reg.APMC, "apmc")
+	count(r.EPMC, &reg.EPMC, "epmc")
 	if r.Autopopulate != nil && rttm {
 		reg.Autopopulate = *r.Autopopulate
 		if reg.Autopopulate && r.Code == "global" {
@@ -520,12 +516,8 @@ func (l *loader) poolEntry(r *rawPool) *PoolEntry {
 	if r.Label != nil {
 		e.Label = *r.Label
 	}
-	if r.Weight != nil {
-		if *r.Weight < 1 || *r.Weight > 15 {
-			l.errf(at.attr("weight"), "Invalid weight", "weight must be from 1 to 15; got %d.", *r.Weight)
-		} else {
-			e.Weight = *r.Weight
-		}
+	if r.Weight != nil && l.inRange(*r.Weight, 1, MaxPoolWeight, at.attr("weight"), "weight") {
+		e.Weight = *r.Weight
 	}
 	if r.ServeMode != nil {
 		l.enum(*r.ServeMode, serveModes, at.attr("serve_mode"), "serve_mode")
@@ -700,15 +692,11 @@ func (l *loader) realService(r *rawRealService) *RealService {
 			l.errf(at.attr("ip_address"), "Invalid ip_address", "ip_address is an IPv4 or IPv6 address such as \"192.0.2.51\"; got %q.", r.IPAddress)
 		}
 	}
-	if at.has("port") && (r.Port < 1 || r.Port > 65535) {
-		l.errf(at.attr("port"), "Invalid port", "port must be from 1 to 65535; got %d.", r.Port)
+	if at.has("port") {
+		l.inRange(r.Port, 1, MaxPort, at.attr("port"), "port")
 	}
-	if r.Weight != nil {
-		if *r.Weight < 0 {
-			l.errf(at.attr("weight"), "Invalid weight", "weight is 0 or more (0: no new traffic); got %d.", *r.Weight)
-		} else {
-			rs.Weight = *r.Weight
-		}
+	if r.Weight != nil && l.inRange(*r.Weight, 0, MaxRealServiceWeight, at.attr("weight"), "weight") {
+		rs.Weight = *r.Weight
 	}
 	if r.Enabled != nil {
 		rs.Enabled = *r.Enabled

@@ -27,19 +27,31 @@ func (l *loader) errf(rng hcl.Range, summary, format string, args ...any) {
 	})
 }
 
-// src locates attributes and list elements of one block body, falling back
-// to the block's definition when the body is not native syntax.
+// src locates attributes and list elements of one block body, in native
+// syntax or in HCL's JSON syntax (API-managed services), falling back to the
+// block's definition when nothing narrower is known.
 type src struct {
 	body hcl.Body
 	def  hcl.Range
 }
 
-func (s src) attribute(name string) *hclsyntax.Attribute {
-	b, ok := s.body.(*hclsyntax.Body)
-	if !ok {
+// attribute returns the attribute, or nil when it is not set.
+func (s src) attribute(name string) *hcl.Attribute {
+	if b, ok := s.body.(*hclsyntax.Body); ok {
+		// The fast path: native bodies are most of every configuration.
+		if a := b.Attributes[name]; a != nil {
+			return a.AsHCLAttribute()
+		}
 		return nil
 	}
-	return b.Attributes[name]
+	if s.body == nil {
+		return nil
+	}
+	content, _, _ := s.body.PartialContent(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: name}}})
+	if content == nil {
+		return nil
+	}
+	return content.Attributes[name]
 }
 
 // has reports whether the attribute is set.
@@ -67,29 +79,29 @@ func (s src) elem(name string, i int) hcl.Range {
 	if a == nil {
 		return s.def
 	}
-	if t, ok := a.Expr.(*hclsyntax.TupleConsExpr); ok && i < len(t.Exprs) {
-		return t.Exprs[i].Range()
+	if exprs, d := hcl.ExprList(a.Expr); !d.HasErrors() && i < len(exprs) {
+		return exprs[i].Range()
 	}
 	return a.Expr.Range()
 }
 
-// item finds the item with the given key of a map attribute.
-func (s src) item(name, key string) *hclsyntax.ObjectConsItem {
+// item finds the value of the item with the given key of a map attribute.
+func (s src) item(name, key string) *hcl.KeyValuePair {
 	a := s.attribute(name)
 	if a == nil {
 		return nil
 	}
-	o, ok := a.Expr.(*hclsyntax.ObjectConsExpr)
-	if !ok {
+	pairs, d := hcl.ExprMap(a.Expr)
+	if d.HasErrors() {
 		return nil
 	}
-	for i := range o.Items {
-		v, d := o.Items[i].KeyExpr.Value(nil)
+	for i := range pairs {
+		v, d := pairs[i].Key.Value(nil)
 		if d.HasErrors() || !v.IsKnown() || v.IsNull() || v.Type().FriendlyName() != "string" {
 			continue
 		}
 		if v.AsString() == key {
-			return &o.Items[i]
+			return &pairs[i]
 		}
 	}
 	return nil
@@ -98,7 +110,7 @@ func (s src) item(name, key string) *hclsyntax.ObjectConsItem {
 // key returns the range of a key of a map attribute.
 func (s src) key(name, key string) hcl.Range {
 	if it := s.item(name, key); it != nil {
-		return it.KeyExpr.Range()
+		return it.Key.Range()
 	}
 	return s.attr(name)
 }
@@ -110,10 +122,10 @@ func (s src) keyElem(name, key string, i int) hcl.Range {
 	if it == nil {
 		return s.attr(name)
 	}
-	if t, ok := it.ValueExpr.(*hclsyntax.TupleConsExpr); ok && i < len(t.Exprs) {
-		return t.Exprs[i].Range()
+	if exprs, d := hcl.ExprList(it.Value); !d.HasErrors() && i < len(exprs) {
+		return exprs[i].Range()
 	}
-	return it.ValueExpr.Range()
+	return it.Value.Range()
 }
 
 // resolvePath makes p absolute against the directory of the file in which

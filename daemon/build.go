@@ -229,6 +229,7 @@ func (b *targetSet) add(m *config.Monitor, address string, port int) string {
 		Header:        m.Header,
 		Expected:      m.Expected,
 		TLSSkipVerify: m.TLSSkipVerify,
+		Watch:         m.Watch,
 		Interval:      m.Interval,
 		Timeout:       m.Timeout,
 		Retries:       m.Retries,

@@ -22,6 +22,9 @@ type controller struct {
 	log   *zap.Logger
 	loop  *decisionLoop
 	store stateStore
+	// daemon changes managed services through its reload path; nil where
+	// a controller only serves to build the API (Prepare, tests).
+	daemon *Daemon
 }
 
 var _ api.Controller = (*controller)(nil)
@@ -110,6 +113,9 @@ func (c *controller) Service(ctx context.Context, fqdn string) (*api.ServiceDeta
 			return fmt.Errorf("%w: service %s", api.ErrDoesNotExist, fqdn)
 		}
 		out = serviceDetail(v)
+		if ref, ok := c.loop.plan.cfg.LookupService(fqdn); ok {
+			out.Managed = ref.Managed
+		}
 		return nil
 	})
 	return out, err

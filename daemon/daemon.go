@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -56,6 +57,9 @@ type Daemon struct {
 	reg        *prometheus.Registry
 	version    string
 	configPath string
+	// configMu serialises reloads and changes of managed services, so that
+	// each checks the configuration it replaces.
+	configMu sync.Mutex
 
 	store     stateStore
 	sched     *probe.Scheduler
@@ -141,16 +145,14 @@ func New(opts Options, log *zap.Logger) (*Daemon, error) {
 		return nil, fmt.Errorf("reading zone serials: %w", err)
 	}
 
-	d.dns, err = dnsserver.NewServer(dnsserver.Options{
-		Listen:        cfg.DNS.Listen,
-		ECS:           cfg.DNS.ECS,
-		RegionMap:     cfg.DNS.RegionMap,
-		GeoIPDatabase: cfg.DNS.GeoIPDatabase,
-		TransferAllow: transferAllow(cfg),
-		Notify:        transferNotify(cfg),
-		Hostname:      cfg.Server.Hostname,
-		Version:       "failoverd " + opts.Version,
-	}, log.Named("dns"), d.reg)
+	// Probes, the API and the store need descriptors that a TCP flood
+	// must not take: the DNS server's TCP cap is half of what this allows.
+	if nofile, err := dnsserver.RaiseOpenFileLimit(); err != nil {
+		log.Warn("cannot raise the open-file limit", zap.Error(err))
+	} else {
+		log.Debug("open-file limit", zap.Uint64("nofile", nofile))
+	}
+	d.dns, err = dnsserver.NewServer(dnsOptions(cfg, opts.Version), log.Named("dns"), d.reg)
 	if err != nil {
 		return nil, err
 	}
@@ -184,13 +186,15 @@ func New(opts Options, log *zap.Logger) (*Daemon, error) {
 	aopts.Metrics = promhttp.HandlerFor(d.reg, promhttp.HandlerOpts{Registry: d.reg})
 	aopts.Registerer = d.reg
 	aopts.StoreHealth = st.Health
-	d.api, err = api.NewServer(aopts, &controller{log: log, loop: d.loop, store: d.store}, log.Named("api"))
+	aopts.Compat.Version = opts.Version
+	d.api, err = api.NewServer(aopts, &controller{log: log, loop: d.loop, store: d.store, daemon: d}, log.Named("api"))
 	if err != nil {
 		return nil, err
 	}
 
 	d.sched = probe.NewScheduler(probe.SchedulerOptions{
 		Site:     cfg.Server.Site,
+		Source:   cfg.Server.ProbeSource,
 		Version:  opts.Version,
 		OnResult: obs.onResult,
 	}, log.Named("probe"), d.reg)

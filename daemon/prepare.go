@@ -124,7 +124,37 @@ func apiOptions(p *Prepared) api.Options {
 		Token:        p.token,
 		TokenFile:    cfg.API.TokenFile,
 		AllowedHosts: []string{cfg.Server.Hostname},
+		TLSCertFile:  cfg.API.TLSCertFile,
+		TLSKeyFile:   cfg.API.TLSKeyFile,
+		Compat:       api.CompatOptions{Dyn: cfg.API.Compat.Dyn, UltraDNS: cfg.API.Compat.UltraDNS, Memset: cfg.API.Compat.Memset},
 	}
+}
+
+// dnsOptions are the DNS server's options from cfg.
+func dnsOptions(cfg *config.Config, version string) dnsserver.Options {
+	o := dnsserver.Options{
+		Listen:        cfg.DNS.Listen,
+		ECS:           cfg.DNS.ECS,
+		RegionMap:     cfg.DNS.RegionMap,
+		GeoIPDatabase: cfg.DNS.GeoIPDatabase,
+		TransferAllow: transferAllow(cfg),
+		Notify:        transferNotify(cfg),
+		Hostname:      cfg.Server.Hostname,
+		Version:       "failoverd " + version,
+		HideIdentity:  cfg.DNS.HideIdentity,
+		Cookies:       cfg.DNS.Cookies,
+	}
+	if r := cfg.DNS.RRL; r != nil {
+		o.RRL = &dnsserver.RRL{ResponsesPerSecond: r.ResponsesPerSecond, Slip: r.Slip,
+			IPv4Prefix: r.IPv4Prefix, IPv6Prefix: r.IPv6Prefix, Exempt: r.Exempt}
+	}
+	for _, k := range cfg.TSIGKeys {
+		o.TSIGKeys = append(o.TSIGKeys, dnsserver.TSIGKey{Name: k.Name, Algorithm: k.Algorithm, Secret: k.Secret})
+	}
+	if t := cfg.DNS.Transfer; t != nil && t.TSIG != nil {
+		o.TransferTSIG = t.TSIG.Name
+	}
+	return o
 }
 
 // zoneDiagnostic places a zone that does not load: an inline record's bad

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -83,6 +84,8 @@ func (d *Daemon) reloadSteps() []reloadStep {
 // ReloadFromDisk re-reads the configuration file(s) and applies them; on any
 // error the running configuration stays and the problems are logged.
 func (d *Daemon) ReloadFromDisk(ctx context.Context) {
+	d.configMu.Lock()
+	defer d.configMu.Unlock()
 	cfg, files, diags := config.Load(d.configPath)
 	var err error = &diagnosticsError{diags}
 	if !diags.HasErrors() {
@@ -139,7 +142,7 @@ func (d *Daemon) swap(t *reloadTxn) {
 	l := d.loop
 	next := t.prepared.plan
 	if restartOnlyChanged(l.plan.cfg, t.cfg) {
-		d.log.Warn("reload: changes to the dns and api blocks, server.state_dir and the DNS server's own hostname (CH TXT id.server) take effect at the next restart")
+		d.log.Warn("reload: changes to the dns and api blocks, tsig_key blocks, server.state_dir, server.probe_source and the DNS server's own hostname (CH TXT id.server) take effect at the next restart")
 	}
 	if t.notifier != nil {
 		// The new dispatcher takes over; the old one delivers what it has
@@ -163,5 +166,10 @@ func restartOnlyChanged(a, b *config.Config) bool {
 	da.GeoIPDatabaseRange, db.GeoIPDatabaseRange = config.Range{}, config.Range{}
 	da.RegionMapRange, db.RegionMapRange = config.Range{}, config.Range{}
 	return !reflect.DeepEqual(da, db) || a.API.Listen != b.API.Listen || a.API.TokenFile != b.API.TokenFile ||
-		a.Server.StateDir != b.Server.StateDir || a.Server.Hostname != b.Server.Hostname
+		a.API.TLSCertFile != b.API.TLSCertFile || a.API.TLSKeyFile != b.API.TLSKeyFile ||
+		!slices.EqualFunc(a.TSIGKeys, b.TSIGKeys, func(x, y *config.TSIGKey) bool {
+			return x.Name == y.Name && x.Algorithm == y.Algorithm && x.Secret == y.Secret
+		}) ||
+		a.Server.StateDir != b.Server.StateDir || a.Server.Hostname != b.Server.Hostname ||
+		a.Server.ProbeSource != b.Server.ProbeSource
 }

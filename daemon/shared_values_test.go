@@ -107,6 +107,12 @@ func TestSharedValues_Defaults(t *testing.T) {
 	}
 }
 
+func TestSharedValues_RealServiceWeightBound(t *testing.T) {
+	if api.MaxRealServiceWeight != config.MaxRealServiceWeight {
+		t.Errorf("real service weight: api allows up to %d, config %d", api.MaxRealServiceWeight, config.MaxRealServiceWeight)
+	}
+}
+
 func TestSharedValues_ClusterNameRule(t *testing.T) {
 	dir := t.TempDir()
 	for _, name := range []string{"web", "a.b_c-d", strings.Repeat("x", 64), strings.Repeat("x", 65), "", "sp ace", "slash/", "ü"} {

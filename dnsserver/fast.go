@@ -163,9 +163,10 @@ type fastQuery struct {
 }
 
 // parse reads q: one IN question of an ordinary type, at most an OPT RR
-// (version 0, without ECS when ecs is set) after it, nothing else. It
-// reports false for anything the full path must answer.
-func (fq *fastQuery) parse(q []byte, ecs bool) bool {
+// (version 0, without ECS when ecs is set, without a COOKIE when cookies
+// is) after it, nothing else. It reports false for anything the full path
+// must answer.
+func (fq *fastQuery) parse(q []byte, ecs, cookies bool) bool {
 	if len(q) < headerLen+5 {
 		return false
 	}
@@ -195,7 +196,7 @@ func (fq *fastQuery) parse(q []byte, ecs bool) bool {
 	if ar == 0 {
 		return len(q) == fq.qend
 	}
-	return fq.readOPT(q[fq.qend:], ecs)
+	return fq.readOPT(q[fq.qend:], ecs, cookies)
 }
 
 // readName copies the question's name, lower-cased, into the key and
@@ -228,8 +229,9 @@ func (fq *fastQuery) readName(q []byte) (int, bool) {
 	}
 }
 
-// readOPT reads the OPT RR that must be all of o.
-func (fq *fastQuery) readOPT(o []byte, ecs bool) bool {
+// readOPT reads the OPT RR that must be all of o. Options the full path
+// answers (ECS when ecs is set, a COOKIE when cookies is) refuse it.
+func (fq *fastQuery) readOPT(o []byte, ecs, cookies bool) bool {
 	if len(o) < optLen || o[0] != 0 || binary.BigEndian.Uint16(o[1:]) != dns.TypeOPT || o[6] != 0 {
 		return false // not an OPT, or not EDNS version 0
 	}
@@ -241,7 +243,7 @@ func (fq *fastQuery) readOPT(o []byte, ecs bool) bool {
 			return false
 		}
 		code, olen := binary.BigEndian.Uint16(opts), int(binary.BigEndian.Uint16(opts[2:]))
-		if len(opts) < 4+olen || (code == dns.EDNS0SUBNET && ecs) {
+		if len(opts) < 4+olen || (code == dns.EDNS0SUBNET && ecs) || (code == dns.EDNS0COOKIE && cookies) {
 			return false
 		}
 		opts = opts[4+olen:]
@@ -353,7 +355,7 @@ func (s *Server) fastAnswer(p *published, q []byte, out []byte, st *readerStats)
 		return nil
 	}
 	var fq fastQuery
-	if !fq.parse(q, s.opts.ECS) {
+	if !fq.parse(q, s.opts.ECS, s.cookies != nil) {
 		return nil
 	}
 	var e *fastEntry
@@ -387,7 +389,16 @@ func (s *Server) slowAnswer(q []byte, ap netip.AddrPort, out []byte, start time.
 	if err := req.Unpack(q); err != nil {
 		return s.formErr(q, out, start)
 	}
+	if req.IsTsig() != nil {
+		// Verified on a copy: miekg/dns rewrites the message it checks.
+		if err := s.tsigVerify(append([]byte(nil), q...)); err != nil {
+			return s.pack(tsigRefusal(req, err, start), req, "", out, start)
+		}
+	}
 	m, zone, _ := s.handle(net.UDPAddrFromAddrPort(ap), req)
+	if req.IsTsig() != nil {
+		signWith(m, req, start)
+	}
 	return s.pack(m, req, zone, out, start)
 }
 
@@ -404,7 +415,7 @@ func (s *Server) formErr(q []byte, out []byte, start time.Time) []byte {
 
 // pack packs m, the answer to req, into out's storage when it fits.
 func (s *Server) pack(m, req *dns.Msg, zone string, out []byte, start time.Time) []byte {
-	resp, err := packReply(m, req, out[:cap(out)])
+	resp, err := s.packUDP(m, req, out[:cap(out)])
 	if err != nil {
 		s.log.Debug("dns pack", zap.Error(err))
 		return nil

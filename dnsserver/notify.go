@@ -14,14 +14,17 @@ import (
 // zone so a secondary that is down never makes work pile up.
 type notifier struct {
 	addr string
+	// key signs each NOTIFY (from ring) when set.
+	ring tsigKeyring
+	key  *tsigKey
 
 	mu      sync.Mutex
 	pending map[string]uint32
 	kick    chan struct{}
 }
 
-func newNotifier(addr string) *notifier {
-	return &notifier{addr: addr, pending: map[string]uint32{}, kick: make(chan struct{}, 1)}
+func newNotifier(addr string, ring tsigKeyring, key *tsigKey) *notifier {
+	return &notifier{addr: addr, ring: ring, key: key, pending: map[string]uint32{}, kick: make(chan struct{}, 1)}
 }
 
 func (n *notifier) enqueue(zone string, serial uint32) {
@@ -68,13 +71,16 @@ func (n *notifier) run(ctx context.Context, log *zap.Logger, m *metrics) {
 }
 
 // send delivers one NOTIFY with retries; it succeeds on any answer with
-// rcode NOERROR.
+// rcode NOERROR (whose signature verifies, when the NOTIFY is signed).
 func (n *notifier) send(ctx context.Context, zone string, serial uint32) error {
 	m := new(dns.Msg)
 	m.SetNotify(zone)
 	m.Authoritative = true
 	m.Answer = []dns.RR{&dns.SOA{Hdr: dns.RR_Header{Name: zone, Rrtype: dns.TypeSOA, Class: dns.ClassINET}, Ns: ".", Mbox: ".", Serial: serial}}
 	c := &dns.Client{Net: "udp", Timeout: notifyTimeout}
+	if n.key != nil {
+		c.TsigProvider = n.ring
+	}
 	var err error
 	for attempt := range notifyAttempts {
 		if attempt > 0 {
@@ -85,6 +91,10 @@ func (n *notifier) send(ctx context.Context, zone string, serial uint32) error {
 				return ctx.Err()
 			case <-t.C:
 			}
+		}
+		if n.key != nil {
+			m.Extra = nil
+			m.SetTsig(n.key.name, n.key.alg, tsigFudge, time.Now().Unix())
 		}
 		var r *dns.Msg
 		r, _, err = c.ExchangeContext(ctx, m, n.addr)

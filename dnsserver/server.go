@@ -4,6 +4,11 @@
 // region (EDNS Client Subnet, region_map, GeoIP), serves AXFR/IXFR to
 // allowed secondaries and sends them NOTIFY on every serial change.
 //
+// On the open internet it caps and times out TCP connections
+// (tcplimit.go), rate-limits UDP responses (rrl.go), answers DNS Cookies
+// (cookie.go), checks and signs TSIG (tsig.go) and can hide its identity;
+// docs/hardening.md says what each does for an operator.
+//
 // For the same zone files it answers as Knot does, apart from the
 // differences listed, with their reasons, in
 // testdata/knotdiff/accepted.txt; TestKnotDifferential checks that.
@@ -45,6 +50,23 @@ type Options struct {
 	Notify []string
 	// Hostname and Version answer CH TXT id.server./hostname.bind. and version.bind.
 	Hostname, Version string
+	// HideIdentity answers those CH TXT queries REFUSED instead.
+	HideIdentity bool
+
+	// TCP bounds TCP connections (zero values: defaults).
+	TCP TCPLimits
+	// RRL limits UDP responses per client prefix; nil: no limit.
+	RRL *RRL
+	// Cookies answers DNS Cookies (RFC 7873); CookieSecret is the 16-byte
+	// server secret (empty: random per start; servers behind one name
+	// share it so that each accepts the others' cookies).
+	Cookies      bool
+	CookieSecret []byte
+	// TSIGKeys are the keys signed requests may use; TransferTSIG names
+	// the one AXFR/IXFR must be signed with and NOTIFY is signed with
+	// (empty: none required).
+	TSIGKeys     []TSIGKey
+	TransferTSIG string
 }
 
 // maxUDPSize is the largest UDP response we send and the EDNS buffer size
@@ -74,6 +96,13 @@ type Server struct {
 	// notifiers are per-secondary queues; created in NewServer so Publish
 	// before Run loses nothing.
 	notifiers []*notifier
+
+	tsig    tsigKeyring // nil: no keys
+	xfrKey  *tsigKey    // required for transfers, signs NOTIFY
+	cookies *cookieJar  // nil: cookies off
+	rrl     *rateLimiter
+	// tcpRejected counts TCP connections closed at once over a cap.
+	tcpRejected atomic.Uint64
 }
 
 // NewServer builds a server. It binds nothing; it opens the GeoIP database.
@@ -95,12 +124,16 @@ func NewServer(opts Options, log *zap.Logger, reg prometheus.Registerer) (*Serve
 		return nil, fmt.Errorf("region_map: %w", err)
 	}
 	s.regions = rm
+	if err := s.harden(reg); err != nil {
+		s.closeGeo()
+		return nil, err
+	}
 	for _, addr := range opts.Notify {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			s.closeGeo()
 			return nil, fmt.Errorf("notify %q: %w", addr, err)
 		}
-		s.notifiers = append(s.notifiers, newNotifier(addr))
+		s.notifiers = append(s.notifiers, newNotifier(addr, s.tsig, s.xfrKey))
 	}
 	m, err := newMetrics(reg)
 	if err != nil {
@@ -231,7 +264,12 @@ func (s *Server) Run(ctx context.Context) error {
 		})
 	}
 	for i := range lns {
-		serve(&dns.Server{Listener: lns[i], Handler: s, MsgAcceptFunc: acceptMsg, ReadTimeout: 5 * time.Second, IdleTimeout: func() time.Duration { return 10 * time.Second }})
+		srv := newTCPListener(lns[i], s.opts.TCP, s.log, &s.tcpRejected).server(s)
+		srv.MsgAcceptFunc = acceptMsg
+		if s.tsig != nil {
+			srv.TsigProvider = s.tsig
+		}
+		serve(srv)
 	}
 	// UDP: our own read loops (fast path, then miekg/dns).
 	var (
@@ -337,7 +375,24 @@ func acceptMsg(h dns.Header) dns.MsgAcceptAction {
 // ServeDNS implements dns.Handler.
 func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	start := time.Now()
+	if req.IsTsig() != nil {
+		status := w.TsigStatus() // miekg/dns verified it with s.tsig
+		if s.tsig == nil {
+			status = dns.ErrSecret
+		}
+		if status != nil {
+			m := tsigRefusal(req, status, start)
+			if err := writeRefusal(w, m); err != nil {
+				s.log.Debug("dns write", zap.Error(err))
+			}
+			s.metrics.observe("", req, m.Rcode, start)
+			return
+		}
+	}
 	m, zone, xfr := s.handle(w.RemoteAddr(), req)
+	if req.IsTsig() != nil && xfr == nil {
+		signWith(m, req, start)
+	}
 	if xfr != nil {
 		s.writeTransfer(w, req, xfr)
 		s.metrics.observe(zone, req, dns.RcodeSuccess, start)
@@ -440,9 +495,22 @@ func (s *Server) handle(remote net.Addr, req *dns.Msg) (*dns.Msg, string, *pubZo
 		c.addr = ap.Addr().Unmap()
 	}
 	size := dns.MinMsgSize
-	var ecs *dns.EDNS0_SUBNET
+	var (
+		ecs    *dns.EDNS0_SUBNET
+		cookie *dns.EDNS0_COOKIE // to answer with
+	)
 	if opt != nil {
 		size = min(max(int(opt.UDPSize()), dns.MinMsgSize), maxUDPSize)
+		if s.cookies != nil {
+			// Before ECS: the cookie is the source address's.
+			state, co := s.cookies.queryCookie(req, c.addr, time.Now())
+			if state == cookieMalformed {
+				m.Rcode = dns.RcodeFormatError
+				withOPT()
+				return m, "", nil
+			}
+			cookie = co
+		}
 		if s.opts.ECS {
 			sub, ok := clientSubnet(opt)
 			if !ok {
@@ -499,6 +567,10 @@ func (s *Server) handle(remote net.Addr, req *dns.Msg) (*dns.Msg, string, *pubZo
 			SourceScope:   c.scopeUsed(),
 			Address:       ecs.Address,
 		})
+	}
+	if cookie != nil {
+		o := m.IsEdns0()
+		o.Option = append(o.Option, cookie)
 	}
 	if !tcp {
 		truncateUDP(m, size)
@@ -644,6 +716,10 @@ func ecsAddr(sub *dns.EDNS0_SUBNET) (netip.Addr, int, bool) {
 
 // chaos answers CH TXT id.server., hostname.bind. and version.bind.
 func (s *Server) chaos(m *dns.Msg, q dns.Question) {
+	if s.opts.HideIdentity {
+		m.Rcode = dns.RcodeRefused
+		return
+	}
 	var txt string
 	switch strings.ToLower(q.Name) {
 	case "id.server.", "hostname.bind.":
@@ -704,6 +780,10 @@ func (s *Server) transfer(remote net.Addr, req *dns.Msg, m *dns.Msg, z *pubZone,
 	}
 	if !s.transferAllowed(remote) {
 		m.Rcode = dns.RcodeRefused
+		return false
+	}
+	if !s.transferKeyOK(req) {
+		m.Rcode = dns.RcodeNotAuth
 		return false
 	}
 	q := req.Question[0]

@@ -263,9 +263,18 @@ func (s *Server) answerBatch(b *udpBatch, st *readerStats, start time.Time) int 
 				nfast++
 				break
 			}
+			if s.cookies != nil {
+				if resp = s.fastCookieAnswer(p, q, out, st, b.srcAddr(i), start); resp != nil {
+					nfast++
+					break
+				}
+			}
 			fallthrough
 		default:
 			resp = s.slowAnswer(q, b.peer(i), out, start)
+		}
+		if len(resp) > 0 && s.rrl != nil {
+			resp = s.limitUDP(q, resp, b.srcAddr(i), start, out)
 		}
 		if len(resp) > 0 {
 			b.queue(i, resp)
@@ -330,6 +339,19 @@ func putControl[T unix.Inet4Pktinfo | unix.Inet6Pktinfo](dst []byte, level, typ 
 	h.SetLen(unix.CmsgLen(size))
 	*(*T)(unsafe.Pointer(&dst[unix.CmsgLen(0)])) = v
 	return unix.CmsgSpace(size)
+}
+
+// srcAddr returns the source address of datagram i, without its zone
+// (cheaper than peer; rate limiting needs no more).
+func (b *udpBatch) srcAddr(i int) netip.Addr {
+	sa := &b.names[i]
+	switch sa.Family {
+	case unix.AF_INET:
+		return netip.AddrFrom4((*unix.RawSockaddrInet4)(unsafe.Pointer(sa)).Addr)
+	case unix.AF_INET6:
+		return netip.AddrFrom16(sa.Addr)
+	}
+	return netip.Addr{}
 }
 
 // peer returns the source of datagram i (the full path needs it for

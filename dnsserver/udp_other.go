@@ -37,11 +37,18 @@ func (s *Server) serveUDP(pc *net.UDPConn, stopping *atomic.Bool, st *readerStat
 		}
 		start := time.Now()
 		q := buf[:n]
-		resp := s.fastAnswer(s.cur.Load(), q, out[:0], st)
+		p := s.cur.Load()
+		resp := s.fastAnswer(p, q, out[:0], st)
+		if resp == nil && s.cookies != nil {
+			resp = s.fastCookieAnswer(p, q, out[:0], st, ap.Addr(), start)
+		}
 		if resp != nil {
 			st.latency.observe(time.Since(start), 1)
 		} else {
 			resp = s.slowAnswer(q, ap, out[:0], start)
+		}
+		if resp != nil && s.rrl != nil {
+			resp = s.limitUDP(q, resp, ap.Addr(), start, out[:0])
 		}
 		if resp == nil {
 			continue

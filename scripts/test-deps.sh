@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, when missing, the Debian packages the tests drive for real:
 # dig, a real syslog receiver, a real DNS secondary, a headless browser and
-# systemd-analyze, and validators for signed zones (unbound, delv,
+# systemd-analyze, curl and Python (the Memset surface's clients) and the
+# Dyn Go client go-dynect, and validators for signed zones (unbound, delv,
 # ldns-verify-zone, dnssec-verify). Nothing is assumed to be on the machine already.
 set -euo pipefail
 
@@ -11,6 +12,8 @@ declare -A need=(
   [knotd]=knot
   [chromium]=chromium
   [systemd-analyze]=systemd
+  [curl]=curl
+  [python3]=python3
   [unbound]=unbound
   [delv]=bind9-dnsutils
   [ldns-verify-zone]=ldnsutils
@@ -22,6 +25,8 @@ missing=()
 for cmd in "${!need[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("${need[$cmd]}")
 done
+# A library, not a command: the Dyn surface's test builds against it.
+[ -f /usr/share/gocode/src/github.com/nesv/go-dynect/dynect/client.go ] || missing+=(golang-github-nesv-go-dynect-dev)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 sudo=""

@@ -27,7 +27,8 @@ type Memory struct {
 	clusters []clusterState
 	jobs     map[uint64]api.Job
 	nextJob  uint64
-	calls    int // mutating calls that reached the controller
+	calls    int               // mutating calls that reached the controller
+	bodies   map[string][]byte // managed services as PUT
 }
 
 type clusterState struct {

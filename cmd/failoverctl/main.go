@@ -40,6 +40,8 @@ commands:
   unforce FQDN                        sf_pool: back to NOT_FORCED
   log FQDN [START [END]]              events; START/END RFC 3339 or a duration ago (default START 24h)
   rrsets FQDN [TS]                    what each region served at TS (UNIX seconds or RFC 3339; default now)
+  apply FILE                          create or replace each service block of FILE (HCL, native or JSON syntax)
+  delete FQDN                         remove a service created over the API
   job ID                              one job
   clusters                            clusters with their services
   cluster list CLUSTER SERVICE        real services of a cluster service
@@ -170,6 +172,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		var ae *api.APIError
 		if errors.As(err, &ae) && ae.Type != "" {
 			fmt.Fprintf(stderr, "failoverctl: %s (%s)\n", ae.Message, ae.Type)
+			for _, d := range ae.Diagnostics {
+				fmt.Fprintf(stderr, "  %s\n", d)
+			}
 			return 1
 		}
 		fmt.Fprintf(stderr, "failoverctl: %v\n", err)
@@ -230,6 +235,20 @@ func (c *cli) dispatch(ctx context.Context, cmd string, args []string) error {
 		return c.log(ctx, args)
 	case "rrsets":
 		return c.rrsets(ctx, args)
+	case "apply":
+		if err := nargs(cmd, args, 1, 1, "FILE"); err != nil {
+			return err
+		}
+		return c.apply(ctx, args[0])
+	case "delete":
+		if err := nargs(cmd, args, 1, 1, "FQDN"); err != nil {
+			return err
+		}
+		job, err := c.client.DeleteService(ctx, args[0])
+		if err != nil {
+			return err
+		}
+		return c.job(job)
 	case "job":
 		if err := nargs(cmd, args, 1, 1, "ID"); err != nil {
 			return err
