@@ -627,8 +627,6 @@ func (l *loader) zone(r *rawZone) *Zone {
 	return z
 }
 
-var dnssecAlgorithms = []string{DNSSECAlgorithmECDSAP256, DNSSECAlgorithmED25519}
-
 func (l *loader) dnssec(r *rawDNSSEC) *DNSSEC {
 	at := src{r.Body, r.DefRange}
 	d := &DNSSEC{
@@ -640,7 +638,7 @@ func (l *loader) dnssec(r *rawDNSSEC) *DNSSEC {
 		KeyFileRange:           at.attr("key_file"),
 		SignatureLifetimeRange: at.attr("signature_lifetime"),
 	}
-	if r.Algorithm != nil && l.enum(*r.Algorithm, dnssecAlgorithms, at.attr("algorithm"), "algorithm") {
+	if r.Algorithm != nil && l.enum(*r.Algorithm, DNSSECAlgorithms, at.attr("algorithm"), "algorithm") {
 		d.Algorithm, d.AlgorithmSet = *r.Algorithm, true
 	}
 	if r.KeyFile != nil {

@@ -290,6 +290,10 @@ const (
 	DNSSECAlgorithmED25519   = "ED25519"
 )
 
+// DNSSECAlgorithms are the accepted dnssec.algorithm values (dnsserver
+// signs with each).
+var DNSSECAlgorithms = []string{DNSSECAlgorithmECDSAP256, DNSSECAlgorithmED25519}
+
 // MinSignatureLifetime is the shortest signature_lifetime accepted: a
 // signature is made again when a third of its lifetime is left, and that
 // third must leave room for the new signatures to reach every secondary.
