@@ -24,8 +24,27 @@ func TestFastPathAgreesWithFullPath(t *testing.T) {
 // path does, signatures included.
 func TestSignedFastPathAgreesWithFullPath(t *testing.T) {
 	snap, s := signedSnapshot(t, "ECDSAP256SHA256", 336*time.Hour)
+	// One record of two per answer: each picked record carries its own
+	// signature.
+	snap.Zones[0].Names["pair.example.com."] = &Dynamic{TTL: 30, Regions: map[string]*RegionAnswer{
+		"global": {ServeCount: 1, A: []Weighted{w("192.0.2.61", 1), w("192.0.2.62", 3)}},
+	}}
 	if do := fastAgreesWithFull(t, snap, s.Key().DNSKEY); do < 10 {
 		t.Errorf("only %d DO queries took the fast path", do)
+	}
+	srv, err := NewServer(Options{}, zaptest.NewLogger(t), prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Publish(snap)
+	for _, qn := range []string{"pair.example.com.", "v4only.example.com.", "static.example.com."} {
+		req := new(dns.Msg)
+		req.SetQuestion(qn, dns.TypeA)
+		req.SetEdns0(1232, true)
+		raw, _ := req.Pack()
+		if srv.fastAnswer(srv.cur.Load(), raw, nil, srv.metrics.newReader()) == nil {
+			t.Errorf("DO query for %s A did not take the fast path", qn)
+		}
 	}
 }
 
@@ -46,6 +65,7 @@ func fastAgreesWithFull(t *testing.T, snap *Snapshot, key *dns.DNSKEY) (fastDO i
 		"v4only.example.com.", "empty.example.com.", "both.example.com.", "alias.example.com.", "www-alias.example.com.",
 		"foo.wild.example.com.", "www.child.example.com.", "_https._tcp.web.example.com.", "web1.web.example.com.",
 		"example.net.", "ns1.example.net.", "nope.example.net.", "www.example.net.", "big.example.com.",
+		"pair.example.com.",
 	}
 	qtypes := []uint16{dns.TypeA, dns.TypeAAAA, dns.TypeMX, dns.TypeNS, dns.TypeSOA, dns.TypeTXT, dns.TypeCNAME, dns.TypeSRV, dns.TypeCAA, dns.TypeDNSKEY, dns.TypeCDS}
 	fast := 0
@@ -81,6 +101,9 @@ func fastAgreesWithFull(t *testing.T, snap *Snapshot, key *dns.DNSKEY) (fastDO i
 				if dynamicPick(qn, qt) {
 					if key != nil && edns {
 						checkSigned(t, key, got.Answer)
+						if qn == "pair.example.com." && len(got.Answer) != 2 {
+							t.Errorf("pair: %d answer records, want the picked A and its RRSIG", len(got.Answer))
+						}
 					}
 					continue // random picks; checked by count below
 				}
@@ -103,7 +126,7 @@ func fastAgreesWithFull(t *testing.T, snap *Snapshot, key *dns.DNSKEY) (fastDO i
 }
 
 func dynamicPick(qn string, qt uint16) bool {
-	return (qn == "app.example.com." && qt == dns.TypeA)
+	return (qn == "app.example.com." || qn == "pair.example.com.") && qt == dns.TypeA
 }
 
 func TestFastPathDeclines(t *testing.T) {

@@ -107,6 +107,11 @@ func (b *fastBuilder) packSigned(z *pubZone, name string, qtype uint16) *fastEnt
 // full path signs them).
 func (b *fastBuilder) packWeightedSigned(z *pubZone, name string, qtype uint16, rrs []dns.RR, ws []uint32, cs []*atomic.Uint64, serveCount int) *fastEntry {
 	packed := func(rrs ...dns.RR) []byte {
+		for _, rr := range rrs {
+			if rr == nil || rr == dns.RR((*dns.RRSIG)(nil)) {
+				return nil
+			}
+		}
 		m := new(dns.Msg)
 		m.SetQuestion(name, qtype)
 		m.Answer = rrs
@@ -124,16 +129,23 @@ func (b *fastBuilder) packWeightedSigned(z *pubZone, name string, qtype uint16, 
 		for _, rr := range rrs {
 			e.rrs = append(e.rrs, packed(rr))
 		}
-		e.tail = packed(z.signer.sign(rrs))
+		sig := z.signer.sign(rrs)
+		if e.tail = packed(sig); sig == nil || e.tail == nil {
+			return slowEntry
+		}
 	case serveCount == 1:
 		e.perPick = 2
 		for _, rr := range rrs {
-			e.rrs = append(e.rrs, packed(rr, z.signer.sign([]dns.RR{rr})))
+			if sig := z.signer.sign([]dns.RR{rr}); sig != nil {
+				e.rrs = append(e.rrs, packed(rr, sig))
+			} else {
+				e.rrs = append(e.rrs, nil)
+			}
 		}
 	default:
 		return slowEntry
 	}
-	for _, r := range append(e.rrs, e.tail) {
+	for _, r := range e.rrs {
 		if r == nil {
 			return slowEntry
 		}

@@ -304,12 +304,14 @@ func signSection(p *published, rrs []dns.RR, c *client) []dns.RR {
 				cp.Header().Name = wild
 				named[k] = cp
 			}
-			sig := dns.Copy(z.signer.sign(named)).(*dns.RRSIG)
-			sig.Hdr.Name = h.Name
-			out = append(out, sig)
+			if sig := z.signer.sign(named); sig != nil {
+				cp := dns.Copy(sig).(*dns.RRSIG)
+				cp.Hdr.Name = h.Name
+				out = append(out, cp)
+			}
 			continue
 		}
-		out = append(out, z.signer.sign(set))
+		out = appendSig(out, z.signer.sign(set))
 	}
 	return out
 }
@@ -356,7 +358,7 @@ func signedZoneRecords(z *pubZone, rrs []dns.RR) []dns.RR {
 	}
 	slices.SortFunc(names, canonicalCompare)
 	out := make([]dns.RR, 0, 3*len(rrs))
-	out = append(out, soa, z.signer.sign([]dns.RR{soa}))
+	out = appendSig(append(out, soa), z.signer.sign([]dns.RR{soa}))
 	bySet := map[string][]*rrset{}
 	for _, set := range sets {
 		bySet[set.name] = append(bySet[set.name], set)
@@ -368,7 +370,7 @@ func signedZoneRecords(z *pubZone, rrs []dns.RR) []dns.RR {
 			if _, delegation := z.data.delegations[name]; delegation && t != dns.TypeDS && t != dns.TypeNSEC {
 				continue // the child's NS set (and nothing else) at a cut
 			}
-			out = append(out, z.signer.sign(set.rrs))
+			out = appendSig(out, z.signer.sign(set.rrs))
 		}
 		bitmap := []uint16{dns.TypeRRSIG, dns.TypeNSEC}
 		for t := range types[name] {
@@ -377,7 +379,7 @@ func signedZoneRecords(z *pubZone, rrs []dns.RR) []dns.RR {
 		slices.Sort(bitmap)
 		next := names[(i+1)%len(names)]
 		n := z.nsec(name, next, bitmap)
-		out = append(out, n, z.signer.sign([]dns.RR{n}))
+		out = appendSig(append(out, n), z.signer.sign([]dns.RR{n}))
 	}
 	// Glue and occluded records, unsigned.
 	for _, set := range sets {

@@ -81,11 +81,16 @@ func (s *Signer) Epoch() uint32 { return s.ep.Load().inception }
 func (s *Signer) Signed() uint64 { return s.signed.Load() }
 
 // sign returns the RRSIG of rrset (one owner, type and class; in any
-// order), from the cache when the same RRset was signed in this epoch.
-// The returned RRSIG is shared: callers must not modify it.
+// order), from the cache when the same RRset was signed in this epoch, or
+// nil when it cannot be signed (a record that does not pack: the answer
+// goes out without its signature rather than not at all). The returned
+// RRSIG is shared: callers must not modify it.
 func (s *Signer) sign(rrset []dns.RR) *dns.RRSIG {
 	ep := s.ep.Load()
-	k := cacheKey(rrset)
+	k, ok := cacheKey(rrset)
+	if !ok {
+		return nil
+	}
 	ep.mu.RLock()
 	sig, ok := ep.cur[k]
 	if !ok {
@@ -104,8 +109,7 @@ func (s *Signer) sign(rrset []dns.RR) *dns.RRSIG {
 		Expiration: ep.expiration,
 	}
 	if err := sig.Sign(s.key.priv, rrset); err != nil {
-		// Our own RRsets and a key that signed at load: a bug.
-		panic("dnssec: signing " + rrset[0].Header().Name + ": " + err.Error())
+		return nil
 	}
 	s.signed.Add(1)
 	ep.mu.Lock()
@@ -120,11 +124,11 @@ func (s *Signer) sign(rrset []dns.RR) *dns.RRSIG {
 // cacheKey identifies an RRset whatever the order of its records: the
 // uncompressed wire forms of its records, sorted and joined. The set is
 // packed as a message because PackRR writes the shared records' Rdlength.
-func cacheKey(rrset []dns.RR) string {
+func cacheKey(rrset []dns.RR) (string, bool) {
 	m := dns.Msg{Answer: rrset}
 	buf, err := m.Pack()
-	if err != nil {
-		panic("dnssec: packing " + rrset[0].Header().Name + ": " + err.Error())
+	if err != nil || len(rrset) == 0 {
+		return "", false
 	}
 	var stack [8][]byte
 	wires := stack[:0]
@@ -145,7 +149,15 @@ func cacheKey(rrset []dns.RR) string {
 		out = append(out, byte(len(w)>>8), byte(len(w)))
 		out = append(out, w...)
 	}
-	return string(out)
+	return string(out), true
+}
+
+// appendSig appends sig unless it is nil (an RRset that could not be signed).
+func appendSig(rrs []dns.RR, sig *dns.RRSIG) []dns.RR {
+	if sig == nil {
+		return rrs
+	}
+	return append(rrs, sig)
 }
 
 // keyRecords are the apex records of the CSK: DNSKEY, CDS (SHA-256) and
