@@ -658,8 +658,11 @@ func (l *loader) dnssec(r *rawDNSSEC) *DNSSEC {
 	}
 	if r.SignatureLifetime != nil {
 		if v, ok := l.duration(*r.SignatureLifetime, at.attr("signature_lifetime"), "signature_lifetime"); ok {
-			if v < MinSignatureLifetime {
+			switch {
+			case v < MinSignatureLifetime:
 				l.errf(at.attr("signature_lifetime"), "signature_lifetime too short", "Signatures are made again when a third of their lifetime is left, and that third must leave room for secondaries to follow: give at least %q; got %q.", MinSignatureLifetime.String(), *r.SignatureLifetime)
+			case v > MaxSignatureLifetime:
+				l.errf(at.attr("signature_lifetime"), "signature_lifetime too long", "A signature's validity is counted in 32-bit seconds and validators refuse far expirations: give at most %q (ten years); got %q.", MaxSignatureLifetime.String(), *r.SignatureLifetime)
 			}
 			d.SignatureLifetime = v
 		}

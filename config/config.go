@@ -299,6 +299,10 @@ var DNSSECAlgorithms = []string{DNSSECAlgorithmECDSAP256, DNSSECAlgorithmED25519
 // third must leave room for the new signatures to reach every secondary.
 const MinSignatureLifetime = 15 * time.Second
 
+// MaxSignatureLifetime is the longest signature_lifetime accepted (BIND's
+// bound, ten years).
+const MaxSignatureLifetime = 3660 * 24 * time.Hour
+
 // Record is one inline static resource record set.
 type Record struct {
 	// Name is the absolute, lower-case owner name with a trailing dot.

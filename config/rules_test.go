@@ -140,6 +140,11 @@ var blockRuleCases = []ruleCase{
 }`, `zone "example.net" {
   dnssec { signature_lifetime = ` + marker + `"10s" }
 }`, "signature_lifetime too short"},
+	{"dnssec_signature_lifetime_bounded", `zone "example.net" {
+  dnssec { signature_lifetime = "87840h" }
+}`, `zone "example.net" {
+  dnssec { signature_lifetime = ` + marker + `"87841h" }
+}`, "signature_lifetime too long"},
 	{"dnssec_signature_lifetime_duration", `zone "example.net" {
   dnssec { signature_lifetime = "720h" }
 }`, `zone "example.net" {
