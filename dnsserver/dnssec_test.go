@@ -179,6 +179,7 @@ func TestSignedDenialOfExistence(t *testing.T) {
 		{"NXDOMAIN_covers_name_and_wildcard", "nope.example.com.", dns.TypeA, dns.RcodeNameError, []string{"nope.example.com.", "*.example.com."}, nil},
 		{"NXDOMAIN_below_a_missing_name_covers_the_next_closer", "a.b.nope.example.com.", dns.TypeA, dns.RcodeNameError, []string{"nope.example.com.", "a.b.nope.example.com.", "*.example.com."}, nil},
 		{"NXDOMAIN_below_an_existing_name", "x.static.example.com.", dns.TypeA, dns.RcodeNameError, []string{"x.static.example.com.", "*.static.example.com."}, nil},
+		{"NXDOMAIN_of_the_smallest_name", "\\000.example.com.", dns.TypeA, dns.RcodeNameError, []string{"\\000.example.com.", "*.example.com."}, nil},
 		{"NODATA_static", "static.example.com.", dns.TypeTXT, dns.RcodeSuccess, nil, []string{"static.example.com."}},
 		{"NODATA_service_name", "v4only.example.com.", dns.TypeAAAA, dns.RcodeSuccess, nil, []string{"v4only.example.com."}},
 		{"NODATA_empty_non_terminal", "sub.example.com.", dns.TypeA, dns.RcodeSuccess, nil, []string{"sub.example.com."}},
@@ -228,8 +229,8 @@ func TestSignedDenialOfExistence(t *testing.T) {
 					continue
 				}
 				for _, name := range []string{n.Hdr.Name, n.NextDomain} {
-					if slices.Contains(tc.nodata, name) {
-						continue
+					if slices.Contains(tc.nodata, name) || name == "example.com." {
+						continue // the apex exists in every zone
 					}
 					if existsIn(snap, name) {
 						t.Errorf("NSEC %s -> %s reveals the existing name %s", n.Hdr.Name, n.NextDomain, name)
@@ -509,6 +510,7 @@ func TestDelvValidatesEveryAnswer(t *testing.T) {
 		{"DNSKEY", "example.com", "DNSKEY", "; fully validated"},
 		{"wildcard", "x.wild.example.com", "A", "; fully validated"},
 		{"NXDOMAIN", "nope.example.com", "A", "; negative response, fully validated"},
+		{"NXDOMAIN_of_the_smallest_name", "\\000.example.com", "A", "; negative response, fully validated"},
 		{"NODATA", "v4only.example.com", "AAAA", "; negative response, fully validated"},
 		{"NODATA_empty_non_terminal", "sub.example.com", "A", "; negative response, fully validated"},
 		{"wildcard_NODATA", "x.wild.example.com", "AAAA", "; negative response, fully validated"},
@@ -559,5 +561,43 @@ func BenchmarkSignedAnswer(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+func TestCoverRangeIsMinimalAroundTheName(t *testing.T) {
+	long := strings.Repeat("a", 63)
+	cases := []struct{ name, name2 string }{
+		{"b.example.com.", "plain label"},
+		{"a.example.com.", "the smallest letter"},
+		{"\\[.example.com.", "an octet just above the upper-case letters"},
+		{"a\\000.example.com.", "a trailing zero octet"},
+		{long + ".example.com.", "a 63-octet label"},
+		{"*.example.com.", "the wildcard"},
+		{"\\255.example.com.", "the largest octet"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name2, func(t *testing.T) {
+			owner, next, ok := coverRange(tc.name)
+			if !ok {
+				t.Fatalf("no range around %s", tc.name)
+			}
+			if canonicalCompare(owner, tc.name) >= 0 || canonicalCompare(tc.name, next) >= 0 {
+				t.Errorf("%s -> %s does not cover %s", owner, next, tc.name)
+			}
+			if parentName(owner) != parentName(canonicalName(tc.name)) || parentName(next) != parentName(canonicalName(tc.name)) {
+				t.Errorf("%s -> %s: not siblings of %s", owner, next, tc.name)
+			}
+			// Nothing but the name's descendants lies between it and next.
+			if child := "x." + tc.name; canonicalCompare(child, next) >= 0 {
+				t.Errorf("%s does not cover the name's descendant %s", next, child)
+			}
+		})
+	}
+	// Below \000 nothing is smaller: the parent's own NSEC covers it,
+	// reaching past the name but not down into it (a next name below the
+	// name would make it an empty non-terminal).
+	owner, next, ok := coverRange("\\000.example.com.")
+	if !ok || owner != "example.com." || next != "\\000\\000.example.com." {
+		t.Errorf("coverRange(\\000.example.com.) = %s, %s, %v; want the parent up to \\000\\000", owner, next, ok)
 	}
 }

@@ -89,8 +89,9 @@ func foldUp(b byte) byte {
 // coverRange returns the owner and next name of an NSEC that covers name
 // (which does not exist) and nothing that exists: a sibling range around
 // name's first label, under its parent. name's descendants are inside the
-// range too; they do not exist either. ok is false for a name the range
-// cannot be built around (then the parent's own NSEC is used).
+// range too; they do not exist either. For a first label of zero octets
+// alone (\000, the smallest) the owner is the parent itself. ok is false
+// for a name no range can be built around.
 func coverRange(name string) (owner, next string, ok bool) {
 	labels := wireLabels(name)
 	if len(labels) == 0 {
@@ -127,10 +128,14 @@ func coverRange(name string) (owner, next string, ok bool) {
 		}
 		succ = append(slices.Clone(first[:i]), foldUp(first[i]+1))
 	}
+	ownerLabels := append([][]byte{pred}, rest...)
 	if len(pred) == 0 {
-		return "", "", false
+		ownerLabels = rest
 	}
-	owner, ok1 := nameFromLabels(append([][]byte{pred}, rest...))
+	owner, ok1 := nameFromLabels(ownerLabels)
+	if len(ownerLabels) == 0 {
+		owner, ok1 = ".", true
+	}
 	next, ok2 := nameFromLabels(append([][]byte{succ}, rest...))
 	return owner, next, ok1 && ok2
 }
@@ -220,11 +225,15 @@ func (z *pubZone) denyName(m *dns.Msg, name string) (ce string) {
 func (z *pubZone) cover(m *dns.Msg, name, ce string) {
 	owner, next, ok := coverRange(name)
 	if !ok {
-		// name is \000.ce: ce's own NSEC, reaching past name, covers it.
-		m.Ns = appendNSEC(m.Ns, z.nsec(ce, childZero(name), z.typesAt(ce, z.dyn[ce].regionOf(nil))))
-		return
+		return // a name of 255 octets of 0xFF labels: left unproven
 	}
-	m.Ns = appendNSEC(m.Ns, z.nsec(owner, next, []uint16{dns.TypeRRSIG, dns.TypeNSEC}))
+	types := []uint16{dns.TypeRRSIG, dns.TypeNSEC}
+	if owner == ce {
+		// name is \000.ce: ce's own NSEC, with its real types, reaches
+		// past name and its descendants.
+		types = z.typesAt(ce, z.dyn[ce].regionOf(nil))
+	}
+	m.Ns = appendNSEC(m.Ns, z.nsec(owner, next, types))
 }
 
 // denyNXDOMAIN adds the NSECs of a name error (RFC 4035 3.1.3.2): one
