@@ -27,6 +27,9 @@ type ServiceJSON struct {
 // Any block that is not a service is an error: only services are applied.
 // The services' content is checked when they are applied, not here.
 func ServicesAsJSON(filename string, src []byte) ([]ServiceJSON, hcl.Diagnostics) {
+	if d, _ := checkSource(src, filename, false, MaxTokens); d != nil {
+		return nil, hcl.Diagnostics{d}
+	}
 	f, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
 	if diags.HasErrors() {
 		return nil, diags

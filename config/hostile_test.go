@@ -222,3 +222,41 @@ func TestReadRegularFile(t *testing.T) {
 		})
 	}
 }
+
+// TestHostileServiceBodies checks the texts the control API hands to
+// config (a service in JSON syntax, native HCL to convert): deep nesting is
+// a diagnostic, not a stack overflow that kills the daemon.
+func TestHostileServiceBodies(t *testing.T) {
+	deepJSON := `{"gslb": {"app.example.com.": {"ttl": ` + strings.Repeat("[", 400<<10) + `}}}`
+	deepTemplate := `{"gslb": {"app.example.com.": {"ttl": "` + strings.Repeat("${", 200<<10) + `"}}}`
+	for _, tc := range []struct {
+		name  string
+		parse func() hcl.Diagnostics
+		want  string
+	}{
+		{"json_service_nested_brackets", func() hcl.Diagnostics {
+			_, diags := ParseService("request", []byte(deepJSON))
+			return diags
+		}, "request:1:136: error: Nesting too deep"},
+		{"json_service_nested_templates", func() hcl.Diagnostics {
+			_, diags := ParseService("request", []byte(deepTemplate))
+			return diags
+		}, "request:1:"},
+		{"json_service_not_utf8", func() hcl.Diagnostics {
+			_, diags := ParseService("request", []byte("{\"gslb\": \xff}"))
+			return diags
+		}, "request:1:10: error: Invalid character encoding"},
+		{"native_services_nested_brackets", func() hcl.Diagnostics {
+			_, diags := ServicesAsJSON("apply.hcl", []byte("gslb \"app.example.com.\" {\n  ttl = "+strings.Repeat("(", 400<<10)+"\n}\n"))
+			return diags
+		}, "apply.hcl:2:108: error: Nesting too deep"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			diags := tc.parse()
+			out := render(t, nil, diags)
+			if !diags.HasErrors() || !strings.Contains(out, tc.want) || !strings.Contains(out, "error: ") {
+				t.Errorf("want %q in:\n%s", tc.want, out)
+			}
+		})
+	}
+}

@@ -324,11 +324,7 @@ func readFile(name string, maxBytes int64, maxTokens int) parsedFile {
 	if err != nil {
 		return parsedFile{name: name, diags: hcl.Diagnostics{readDiagnostic(name, err)}}
 	}
-	d := checkEncoding(src, name)
-	tokens := 0
-	if d == nil {
-		d, tokens = checkNesting(src, name, maxTokens)
-	}
+	d, tokens := checkSource(src, name, strings.HasSuffix(name, ".json"), maxTokens)
 	if d != nil {
 		// The bytes are kept for the source snippet only: they are never
 		// parsed.

@@ -44,6 +44,9 @@ var serviceSchema = func() *hcl.BodySchema {
 // written. Anything but exactly one service block is an error at the
 // offending place; the block's content is checked only by Load.
 func ParseService(filename string, src []byte) (*hcl.Block, hcl.Diagnostics) {
+	if d, _ := checkSource(src, filename, true, MaxTokens); d != nil {
+		return nil, hcl.Diagnostics{d}
+	}
 	f, diags := hcljson.Parse(src, filename)
 	if diags.HasErrors() {
 		return nil, diags

@@ -40,6 +40,9 @@ type nestingScan struct {
 	// memory in proportion to them.
 	tokens    int
 	maxTokens int
+	// json scans HCL's JSON syntax: no comments and no heredocs, so "#",
+	// "//", "/*" and "<<" are read as operators (counted, never skipped).
+	json bool
 
 	levels []nestLevel // every open level, outermost first
 	ops    int         // operators counted in the expression at the top level
@@ -51,6 +54,13 @@ type nestingScan struct {
 type nestCtx struct {
 	kind   byte   // '"' quoted string, '<' heredoc, '$' template sequence
 	marker []byte // heredoc end marker
+
+	// A JSON string is one token to hcljson's scanner; its content is
+	// parsed as a template only when evaluated. From its first "${" or
+	// "%{" on, every opener in it counts (none closes) until the string
+	// ends, when the levels opened in it close.
+	template bool
+	levels   int // len(levels) when the JSON string opened
 }
 
 // nestLevel is one open level and the operators of its enclosing
@@ -74,7 +84,12 @@ const MaxTokens = 8_000_000
 // tokens. src must be valid UTF-8: hclsyntax's scanner reads broken UTF-8
 // in ways (a "#" inside an identifier) the scan does not follow.
 func checkNesting(src []byte, filename string, maxTokens int) (*hcl.Diagnostic, int) {
-	s := nestingScan{src: src, line: 1, maxTokens: maxTokens}
+	return scanSource(src, filename, false, maxTokens)
+}
+
+// scanSource is checkNesting for either syntax.
+func scanSource(src []byte, filename string, json bool, maxTokens int) (*hcl.Diagnostic, int) {
+	s := nestingScan{src: src, line: 1, maxTokens: maxTokens, json: json}
 	switch s.run(MaxNesting) {
 	case overNesting:
 		return s.diagnostic(filename, "Nesting too deep", fmt.Sprintf("Brackets, braces, strings, templates and operators nest more than %d levels deep here, "+
@@ -92,6 +107,18 @@ const (
 	overNesting
 	overTokens
 )
+
+// checkSource returns a diagnostic when src, a file or an API request body
+// in HCL's native syntax or (json) its JSON syntax, is not UTF-8, nests
+// deeper than MaxNesting or holds more than maxTokens tokens, and the
+// number of tokens. Every text handed to hcl's parsers goes through it
+// first: they recurse once per level with no limit of their own.
+func checkSource(src []byte, filename string, json bool, maxTokens int) (*hcl.Diagnostic, int) {
+	if d := checkEncoding(src, filename); d != nil {
+		return d, 0
+	}
+	return scanSource(src, filename, json, maxTokens)
+}
 
 // checkEncoding returns a diagnostic at the first byte of src that is not
 // UTF-8, or nil.
@@ -221,14 +248,20 @@ func (s *nestingScan) code(limit int) bool {
 		}
 		s.newline()
 	case '#':
-		s.skipLine()
-		return false
-	case '/':
-		switch next {
-		case '/':
+		if !s.json {
 			s.skipLine()
 			return false
-		case '*':
+		}
+		if s.op(limit) {
+			return true
+		}
+	case '/':
+		switch {
+		case s.json:
+		case next == '/':
+			s.skipLine()
+			return false
+		case next == '*':
 			if s.skipBlockComment() {
 				return false
 			}
@@ -238,12 +271,12 @@ func (s *nestingScan) code(limit int) bool {
 		}
 	case '"':
 		s.tokens++ // the literal
-		s.ctx = append(s.ctx, nestCtx{kind: '"'})
+		s.ctx = append(s.ctx, nestCtx{kind: '"', levels: len(s.levels)})
 		if s.push('"', limit) {
 			return true
 		}
 	case '<':
-		if marker, n := heredocIntro(src[s.i:]); n > 0 {
+		if marker, n := heredocIntro(src[s.i:]); n > 0 && !s.json {
 			s.ctx = append(s.ctx, nestCtx{kind: '<', marker: marker})
 			if s.push('<', limit) {
 				return true
@@ -339,6 +372,9 @@ func (s *nestingScan) templateChar(limit int) bool {
 
 // quoted scans one piece of a quoted string at s.i.
 func (s *nestingScan) quoted(limit int) bool {
+	if s.json {
+		return s.quotedJSON(limit)
+	}
 	src := s.src
 	switch c := src[s.i]; c {
 	case '\\':
@@ -352,6 +388,37 @@ func (s *nestingScan) quoted(limit int) bool {
 		s.tokens++
 		s.ctx = s.ctx[:len(s.ctx)-1]
 		s.popIf('"')
+	case '\n':
+		s.newline()
+	}
+	s.i++
+	return false
+}
+
+// quotedJSON scans one character of a JSON string at s.i.
+func (s *nestingScan) quotedJSON(limit int) bool {
+	src, top := s.src, &s.ctx[len(s.ctx)-1]
+	switch c := src[s.i]; c {
+	case '\\':
+		s.i++ // an escape takes the next character
+	case '"':
+		s.tokens++
+		for len(s.levels) > top.levels {
+			s.pop()
+		}
+		s.ctx = s.ctx[:len(s.ctx)-1]
+	case '$', '%':
+		if s.i+1 < len(src) && src[s.i+1] == '{' {
+			top.template = true
+			s.i++
+			if s.push('$', limit) {
+				return true
+			}
+		}
+	case '{', '[', '(':
+		if top.template && s.push(c, limit) {
+			return true
+		}
 	case '\n':
 		s.newline()
 	}

@@ -12,7 +12,7 @@ import (
 
 // scanDepth returns the deepest nesting the scan measures in src.
 func scanDepth(src string) int {
-	s := nestingScan{src: []byte(src), line: 1, maxTokens: len(src) + 1}
+	s := nestingScan{src: []byte(src), line: 1, maxTokens: 1 << 30}
 	s.run(1 << 30)
 	return s.max
 }
@@ -141,4 +141,31 @@ func FuzzNestingScan(f *testing.F) {
 			t.Errorf("scan depth %d < lexer depth %d for %q", got, want, src)
 		}
 	})
+}
+
+// TestNestingDepthJSON checks the scan of HCL's JSON syntax: a string is
+// one token whose brackets count only after a template sequence opens.
+func TestNestingDepthJSON(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		src  string
+		want int
+	}{
+		{"objects", `{"a": {"b": [1, 2]}}`, 3},
+		{"brackets_in_a_string", `{"a": "[[[[{{{{"}`, 2},
+		{"string_with_a_template_then_brackets", `{"a": "${" [[[ }`, 4},
+		{"template_brackets_in_a_string", `{"a": "${[[[[1]]]]}"}`, 7},
+		{"closers_in_a_string_close_nothing", `[[ "]]]]" [`, 3},
+		{"escaped_quote", `{"a": "\"[[[["}`, 2},
+		{"no_comments", `[ # [[`, 4},
+		{"no_heredocs", "[ <<EOT\n[[\nEOT\n", 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := nestingScan{src: []byte(tc.src), line: 1, maxTokens: 1 << 30, json: true}
+			s.run(1 << 30)
+			if s.max != tc.want {
+				t.Errorf("depth of %q = %d, want %d", tc.src, s.max, tc.want)
+			}
+		})
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -317,7 +316,9 @@ func readSecret(path string) (string, error) {
 	if path == "" {
 		return "", nil
 	}
-	b, err := os.ReadFile(path)
+	// The same rule as config's check: a FIFO or /dev/zero put in its
+	// place after validation must not hang or exhaust the daemon.
+	b, err := config.ReadRegularFile(path, config.MaxSecretFileSize)
 	if err != nil {
 		return "", err
 	}

@@ -22,8 +22,9 @@ var allowedImports = map[string][]string{
 	"notify":          nil,
 	"store":           nil,
 	"api":             nil,
+	"sites":           nil,
 	"migrate":         nil,
-	"daemon":          {"config", "probe", "pool", "dnsserver", "notify", "store", "api"},
+	"daemon":          {"config", "probe", "pool", "dnsserver", "notify", "store", "api", "sites"},
 	"cmd/failoverd":   {"daemon", "config", "migrate"},
 	"cmd/failoverctl": {"api"},
 }
@@ -33,6 +34,7 @@ var libraryOwner = map[string]string{
 	"github.com/miekg/dns":                     "dnsserver",
 	"github.com/prometheus-community/pro-bing": "probe",
 	"go.etcd.io/bbolt":                         "store",
+	"go.etcd.io/etcd":                          "sites",
 }
 
 type listedPackage struct {

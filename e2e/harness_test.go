@@ -131,6 +131,9 @@ type daemonProc struct {
 	cmd     *exec.Cmd
 	out     *syncBuffer
 	done    chan struct{}
+	// wrap is a command line that runs failoverd (such as prlimit with its
+	// options); it must exec failoverd, so that the PID is the daemon's.
+	wrap []string
 }
 
 type syncBuffer struct {
@@ -154,8 +157,15 @@ func (s *syncBuffer) String() string {
 // and starts failoverd on it, waiting until DNS answers.
 func startDaemon(t *testing.T, config string) *daemonProc {
 	t.Helper()
+	return startDaemonWrapped(t, config)
+}
+
+// startDaemonWrapped is startDaemon with failoverd run through wrap.
+func startDaemonWrapped(t *testing.T, config string, wrap ...string) *daemonProc {
+	t.Helper()
 	dir := t.TempDir()
 	d := &daemonProc{
+		wrap:    wrap,
 		t:       t,
 		dir:     dir,
 		config:  filepath.Join(dir, "failoverd.hcl"),
@@ -175,7 +185,8 @@ func (d *daemonProc) start() {
 	d.t.Helper()
 	d.out = &syncBuffer{}
 	d.done = make(chan struct{})
-	d.cmd = exec.Command(filepath.Join(binDir, "failoverd"), "run", "-config", d.config)
+	args := append(append([]string{}, d.wrap...), filepath.Join(binDir, "failoverd"), "run", "-config", d.config)
+	d.cmd = exec.Command(args[0], args[1:]...)
 	// Race-built binaries otherwise sleep a second at exit.
 	d.cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0")
 	d.cmd.Stdout = d.out

@@ -22,6 +22,7 @@ type sinkMail struct {
 	To      []string // envelope recipients, sorted
 	Subject string
 	Body    string
+	Header  mail.Header // as received, for checks on injected lines
 }
 
 // mailSink is a minimal SMTP receiver on loopback (EHLO/HELO, MAIL, RCPT,
@@ -179,7 +180,7 @@ func (s *mailSink) parse(data []byte) sinkMail {
 	if err != nil {
 		s.t.Errorf("bad body: %v", err)
 	}
-	return sinkMail{Subject: subject, Body: string(b)}
+	return sinkMail{Subject: subject, Body: string(b), Header: m.Header}
 }
 
 // silentSink accepts TCP connections on a loopback port and holds them

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs, when missing, the Debian packages the tests drive for real:
-# dig, a real syslog receiver, a real DNS secondary, a headless browser and
-# systemd-analyze, curl and Python (the Memset surface's clients) and the
-# Dyn Go client go-dynect, and validators for signed zones (unbound, delv,
+# dig, a real syslog receiver, a real DNS secondary, a headless browser,
+# systemd-analyze, prlimit (the attack suite's descriptor limit), curl and
+# Python (the Memset surface's clients), the Dyn Go client go-dynect and the
+# etcd server, and validators for signed zones (unbound, delv,
 # ldns-verify-zone, dnssec-verify). Nothing is assumed to be on the machine already.
 set -euo pipefail
 
@@ -14,6 +15,8 @@ declare -A need=(
   [systemd-analyze]=systemd
   [curl]=curl
   [python3]=python3
+  [prlimit]=util-linux
+  [etcd]=etcd-server
   [unbound]=unbound
   [delv]=bind9-dnsutils
   [ldns-verify-zone]=ldnsutils
