@@ -60,7 +60,8 @@ type sharedBody struct {
 
 // fastZone answers names that do not exist in a zone.
 type fastZone struct {
-	nx *fastEntry // nil: wildcards, delegations or DNAMEs; use the full path
+	nx     *fastEntry // nil: wildcards, delegations or DNAMEs; use the full path
+	signed bool       // DO queries are answered from fastTable.signed
 }
 
 type fastTable struct {
@@ -276,6 +277,18 @@ func (ft *fastTable) lookup(fq *fastQuery) *fastEntry {
 	return nil
 }
 
+// inSignedZone reports whether fq's name is in a signed zone (or in none
+// the table knows: the full path decides).
+func (ft *fastTable) inSignedZone(fq *fastQuery) bool {
+	k := fq.nameLen
+	for o := 0; o < k; o += int(fq.key[o]) + 1 {
+		if z := ft.zones[string(fq.key[o:k])]; z != nil {
+			return z.signed
+		}
+	}
+	return true
+}
+
 // write appends the answer to q (parsed as fq) from e to out, or returns
 // nil when it does not fit the client's limit.
 func (e *fastEntry) write(out, q []byte, fq *fastQuery) []byte {
@@ -361,6 +374,9 @@ func (s *Server) fastAnswer(p *published, q []byte, out []byte, st *readerStats)
 	var e *fastEntry
 	if fq.do && p.signed {
 		e = ft.signed[string(fq.key[:fq.nameLen+2])]
+		if e == nil && !ft.inSignedZone(&fq) {
+			e = ft.lookup(&fq) // an unsigned zone's answer is the same with DO
+		}
 	} else {
 		e = ft.lookup(&fq)
 	}

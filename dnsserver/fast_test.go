@@ -37,7 +37,7 @@ func TestSignedFastPathAgreesWithFullPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.Publish(snap)
-	for _, qn := range []string{"pair.example.com.", "v4only.example.com.", "static.example.com."} {
+	for _, qn := range []string{"pair.example.com.", "v4only.example.com.", "static.example.com.", "ns1.example.net."} {
 		req := new(dns.Msg)
 		req.SetQuestion(qn, dns.TypeA)
 		req.SetEdns0(1232, true)

@@ -69,7 +69,7 @@ func (b *fastBuilder) addZone(z *pubZone) {
 	// answers for names that do not exist. Such zones answer names that
 	// do not exist through the full path.
 	simple := len(zd.delegations) == 0 && len(zd.dnames) == 0
-	fz := &fastZone{}
+	fz := &fastZone{signed: z.signer != nil}
 	if simple && !hasWildcard(zd) {
 		// Packed for a placeholder name, shared by every name that does
 		// not exist.
