@@ -82,7 +82,7 @@ type fastTable struct {
 // signedFast are a service name's signed weighted entries, made in epoch.
 type signedFast struct {
 	dynFast
-	epoch uint32
+	epoch uint64
 }
 
 // dynFast are a service name's weighted answers (nil: that family is empty).

@@ -22,10 +22,13 @@ type Signer struct {
 	ep               atomic.Pointer[epoch]
 	// signed counts signatures made (cache misses), for tests and metrics.
 	signed atomic.Uint64
+	// epochs counts the epochs started.
+	epochs atomic.Uint64
 }
 
 // epoch is one signing period and its signature cache.
 type epoch struct {
+	id                    uint64
 	inception, expiration uint32
 	refreshAt             time.Time
 
@@ -62,6 +65,7 @@ func (s *Signer) Same(key *Key, lifetime, inceptionOffset time.Duration) bool {
 // the lifetime is left. Signatures of the old epoch are dropped.
 func (s *Signer) Refresh(now time.Time) {
 	s.ep.Store(&epoch{
+		id:         s.epochs.Add(1),
 		inception:  uint32(now.Add(-s.offset).Unix()),
 		expiration: uint32(now.Add(s.lifetime).Unix()),
 		refreshAt:  now.Add(s.lifetime * 2 / 3),
@@ -73,9 +77,9 @@ func (s *Signer) Refresh(now time.Time) {
 // again.
 func (s *Signer) RefreshAt() time.Time { return s.ep.Load().refreshAt }
 
-// Epoch identifies the current epoch (its inception), so the daemon can
-// tell a refresh happened.
-func (s *Signer) Epoch() uint32 { return s.ep.Load().inception }
+// Epoch identifies the current epoch (it counts refreshes), so users of
+// signatures can tell a refresh happened.
+func (s *Signer) Epoch() uint64 { return s.ep.Load().id }
 
 // Signed is how many signatures s has made.
 func (s *Signer) Signed() uint64 { return s.signed.Load() }

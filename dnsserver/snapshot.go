@@ -95,7 +95,7 @@ type pubZone struct {
 	signer *Signer
 	apex   map[uint16][]dns.RR
 	// presigned is the signer's epoch presign last signed z in.
-	presigned uint32
+	presigned uint64
 }
 
 // typesOf returns the records of name in z by type, and whether name is a
