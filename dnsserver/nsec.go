@@ -69,9 +69,9 @@ func canonicalCompare(a, b string) int {
 	}
 }
 
-// upperToLower keeps a changed octet in canonical order: octets 'A'..'Z'
-// compare as 'a'..'z', so an octet that would become one is moved past
-// them in the direction it was going.
+// foldDown and foldUp keep a changed octet in canonical order: octets
+// 'A'..'Z' compare as 'a'..'z', so an octet that would become one is moved
+// past them in the direction it was going.
 func foldDown(b byte) byte {
 	if b >= 'A' && b <= 'Z' {
 		return 'A' - 1
@@ -231,7 +231,7 @@ func (z *pubZone) cover(m *dns.Msg, name, ce string) {
 	if owner == ce {
 		// name is \000.ce: ce's own NSEC, with its real types, reaches
 		// past name and its descendants.
-		types = z.typesAt(ce, z.dyn[ce].regionOf(nil))
+		types = z.typesAt(ce, z.dyn[ce].globalOf())
 	}
 	m.Ns = appendNSEC(m.Ns, z.nsec(owner, next, types))
 }
@@ -254,15 +254,12 @@ func appendNSEC(ns []dns.RR, n *dns.NSEC) []dns.RR {
 	return append(ns, n)
 }
 
-// regionOf is pn's global answer, nil for a nil pn (a static name).
-func (pn *pubName) regionOf(c *client) *pubRegion {
+// globalOf is pn's global answer, nil for a nil pn (a static name).
+func (pn *pubName) globalOf() *pubRegion {
 	if pn == nil {
 		return nil
 	}
-	if c == nil {
-		return pn.global
-	}
-	return c.regionFor(pn)
+	return pn.global
 }
 
 // signSections adds, after every RRset of m that a signed zone of ours is
