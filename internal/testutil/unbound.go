@@ -35,6 +35,7 @@ func (u *Unbound) Output() string {
 	return u.out.String()
 }
 
+// Write implements io.Writer: unbound's output.
 func (u *Unbound) Write(p []byte) (int, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
