@@ -37,7 +37,7 @@ lint: vet fmt-check
 # Installs what the tests need when missing, then vet, gofmt, the
 # race-enabled suite and a short run of every fuzz target (longer runs: make bench).
 FUZZTIME ?= 8s
-FUZZ_TARGETS := ./dnsserver:FuzzHandleQuery ./dnsserver:FuzzLoadZone ./dnsserver:FuzzAnswerBatch ./config:FuzzLoad ./config:FuzzChunkedParse ./pool:FuzzEngineInvariants ./config:FuzzNestingScan ./dnsserver:FuzzHardeningParsers ./migrate:FuzzImport ./sites:FuzzViewApply
+FUZZ_TARGETS := ./dnsserver:FuzzHandleQuery ./dnsserver:FuzzLoadZone ./dnsserver:FuzzAnswerBatch ./config:FuzzLoad ./config:FuzzChunkedParse ./pool:FuzzEngineInvariants ./pool:FuzzExplainMatchesServed ./config:FuzzNestingScan ./dnsserver:FuzzHardeningParsers ./migrate:FuzzImport ./sites:FuzzViewApply
 
 test: test-deps lint
 	FAILOVERD_REQUIRE_TOOLS=1 $(GO) test -race -count=1 -timeout 20m ./...

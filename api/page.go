@@ -9,7 +9,9 @@ import (
 // The status page is static: index.html, app.js and style.css, embedded in
 // the binary, with no external assets. It is served without a token; its
 // script reads the same JSON API as everyone else (/v1/services,
-// /v1/services/{fqdn}, .../log, /v1/clusters, .../real_services). When the
+// /v1/services/{fqdn}, .../log, /v1/clusters, .../real_services, and
+// /v1/explain for its explain box, which /?explain=NAME&client=IP fills
+// in and runs, so an explanation can be linked to). When the
 // API has a token, the page asks for it once and keeps it in the tab's
 // sessionStorage; /#token=TOKEN hands it over in the URL fragment, which
 // browsers never send to the server. No unauthenticated data endpoint exists.

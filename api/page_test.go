@@ -115,6 +115,27 @@ func TestStatusPageInBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("the explain box shows why a client gets its answer", func(t *testing.T) {
+		page := base + "?explain=app.example.com.&client=198.51.100.7#token=" + url.QueryEscape(testToken)
+		dom := testutil.Chromium(t, page, "--window-size=1280,900", "--dump-dom")
+		want := []string{
+			`id="explain"`, `data-explain="done"`, `data-region="US East"`, `data-rule="region_map"`,
+			`region_map: the source address 198.51.100.7`, `data-address="192.0.2.11" data-in-answer="no"`,
+			`removed until recovered`, `data-address="192.0.2.10" data-in-answer="yes"`, `class="explain-steps"`,
+		}
+		for _, w := range want {
+			if !strings.Contains(dom, w) {
+				t.Errorf("rendered DOM lacks %q", w)
+			}
+		}
+		if i := strings.Index(dom, `id="explain-result"`); i < 0 || strings.Contains(dom[i:], ">null<") {
+			t.Errorf("the explanation shows a stray null")
+		}
+		if t.Failed() {
+			t.Logf("DOM:\n%s", dom)
+		}
+	})
+
 	t.Run("asks for the token", func(t *testing.T) {
 		dom := testutil.Chromium(t, base, "--window-size=1280,900", "--dump-dom")
 		if !strings.Contains(dom, `data-state="login"`) || strings.Contains(dom, `data-fqdn=`) {

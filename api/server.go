@@ -279,6 +279,7 @@ func (s *Server) routes() http.Handler {
 	}
 	v1.Handle("POST "+rs+"/{r}/weight", s.api(s.setWeight))
 	v1.Handle("GET /v1/zones/{zone}/dnssec", s.api(s.zoneDNSSEC))
+	s.operationRoutes(v1)
 	v1.Handle("/v1/", s.api(func(r *http.Request) (any, *APIError) {
 		return nil, notFound("no such endpoint: %s %s", r.Method, r.URL.Path)
 	}))
@@ -405,6 +406,10 @@ func (s *Server) listServices(r *http.Request) (any, *APIError) {
 	list := s.ctl.Services(r.Context())
 	if list == nil {
 		list = []ServiceSummary{}
+	}
+	list, aerr := filterServices(list, r)
+	if aerr != nil {
+		return nil, aerr
 	}
 	return ServicesResponse{Services: list}, nil
 }

@@ -56,6 +56,10 @@ type ServiceDetail struct {
 	// Managed is true for a service created over the API, false for one
 	// from the operator's configuration files.
 	Managed bool `json:"managed"`
+	// Config is the service's settings as configured (block labels and
+	// attribute names as in the configuration language, defaults filled
+	// in), secrets left out.
+	Config map[string]any `json:"config,omitempty"`
 }
 
 // MarshalJSON implements json.Marshaler: lists are [] rather than null.
@@ -178,6 +182,10 @@ func (e Event) MarshalJSON() ([]byte, error) {
 type RRSetReport struct {
 	TS      int64         `json:"ts"` // UNIX seconds
 	Regions []RRSetRegion `json:"regions"`
+	// Serial is the zone's SOA serial that published these sets (0 when
+	// unknown). The Dyn reports show it; the native report's shape does
+	// not have it.
+	Serial uint32 `json:"-"`
 }
 
 // MarshalJSON implements json.Marshaler: lists are [] rather than null.

@@ -22,11 +22,13 @@ type controller struct {
 	log   *zap.Logger
 	loop  *decisionLoop
 	store stateStore
-	// daemon changes managed services through its reload path; nil where
-	// a controller only serves to build the API (Prepare, tests).
+	// daemon changes managed services through its reload path, and
+	// reloads (POST /v1/reload, the path SIGHUP takes); nil where a
+	// controller only serves to build the API (Prepare, tests).
 	daemon *Daemon
 }
 
+var _ api.JobHistory = (*controller)(nil)
 var _ api.Controller = (*controller)(nil)
 
 // apiError maps the engine's errors onto the API's error types.
@@ -64,7 +66,7 @@ func (c *controller) command(ctx context.Context, action, target string, save fu
 		if !changed {
 			return nil
 		}
-		j := store.Job{Action: action, Target: target, Status: store.JobStatusComplete, Created: now.UTC()}
+		j := store.Job{Action: action, Target: target, Status: store.JobStatusComplete, Created: now.UTC(), Actor: api.ActorOf(ctx)}
 		batch := store.Batch{Job: &j, EngineState: engineState(engine)}
 		for _, t := range trs {
 			if isChange(t.Kind) && t.Kind != pool.EventEP {
@@ -116,6 +118,7 @@ func (c *controller) Service(ctx context.Context, fqdn string) (*api.ServiceDeta
 		if ref, ok := c.loop.plan.cfg.LookupService(fqdn); ok {
 			out.Managed = ref.Managed
 		}
+		out.Config = serviceConfig(c.loop.plan.cfg, fqdn)
 		return nil
 	})
 	return out, err
@@ -238,10 +241,13 @@ func (c *controller) RRSets(ctx context.Context, fqdn string, ts time.Time) (*ap
 		return nil, err
 	}
 	rep := &api.RRSetReport{TS: ts.Unix(), Regions: []api.RRSetRegion{}}
-	snap, ok, err := c.store.ServedAt(fqdn, ts)
+	// ts is in whole seconds and names all of that second: a report asked
+	// for "now" right after start shows what start published.
+	snap, ok, err := c.store.ServedAt(fqdn, ts.Truncate(time.Second).Add(time.Second-time.Nanosecond))
 	if err != nil || !ok {
 		return rep, err
 	}
+	rep.Serial = snap.Serial
 	codes := make([]string, 0, len(snap.Regions))
 	for code := range snap.Regions {
 		codes = append(codes, code)
@@ -251,6 +257,24 @@ func (c *controller) RRSets(ctx context.Context, fqdn string, ts time.Time) (*ap
 		rep.Regions = append(rep.Regions, api.RRSetRegion{Code: code, Served: snap.Regions[code]})
 	}
 	return rep, nil
+}
+
+// Jobs implements api.JobHistory: the service's jobs and those of its
+// addresses (target "fqdn/address").
+func (c *controller) Jobs(ctx context.Context, fqdn string, start, end time.Time) ([]api.JobRecord, error) {
+	fqdn = strings.ToLower(fqdn)
+	if err := c.serviceExists(ctx, fqdn); err != nil {
+		return nil, err
+	}
+	jobs, err := c.store.JobsOf(fqdn, start, end)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]api.JobRecord, len(jobs))
+	for i, j := range jobs {
+		out[i] = api.JobRecord{Job: api.Job{ID: j.ID, Action: j.Action, Target: j.Target, Status: j.Status, Created: j.Created.UTC()}, Actor: j.Actor}
+	}
+	return out, nil
 }
 
 // Job implements api.Controller.

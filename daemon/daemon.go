@@ -210,7 +210,13 @@ func New(opts Options, log *zap.Logger) (*Daemon, error) {
 		return nil, err
 	}
 	d.loop.pub.swap(p.plan, zones, d.notifiers.cur)
-	d.loop.pub.publish(now, nil, d.loop.engine)
+	// What is served from the start is recorded, so the rrset report at any
+	// time after start shows names whose served set never changes.
+	if served := d.loop.pub.publish(now, nil, d.loop.engine); len(served) > 0 {
+		if err := d.store.Commit(store.Batch{Served: served}); err != nil {
+			log.Error("persisting the served sets", zap.Error(err))
+		}
+	}
 	d.reload = d.reloadSteps()
 	ok = true
 	debug.FreeOSMemory() // see ReloadFromDisk: parsing garbage goes back to the OS

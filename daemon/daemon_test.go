@@ -28,13 +28,15 @@ import (
 type failingStore struct {
 	stateStore
 	fail atomic.Bool
+	// failJobs fails only the commits that record a job.
+	failJobs atomic.Bool
 }
 
 var errDiskFailed = errors.New("input/output error (injected)")
 
 // Commit implements stateStore.
 func (f *failingStore) Commit(b store.Batch) error {
-	if f.fail.Load() {
+	if f.fail.Load() || (f.failJobs.Load() && b.Job != nil) {
 		return errDiskFailed
 	}
 	return f.stateStore.Commit(b)

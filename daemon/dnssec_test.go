@@ -88,6 +88,11 @@ func TestDNSSEC_KeyIsGeneratedIntoTheStateDirectoryAndServed(t *testing.T) {
 		t.Errorf("GET /v1/zones/example.test./dnssec = %+v, want DS %q", info, wantDS)
 	}
 
+	zones, err := cl.Zones(context.Background())
+	if err != nil || len(zones) != 1 || !zones[0].Signed {
+		t.Errorf("GET /v1/zones = %+v, %v: want example.test. signed", zones, err)
+	}
+
 	// A second start with the same state directory uses the same key.
 	ks := newStateDirKeys(filepath.Join(filepath.Dir(td.path), "state"))
 	again, created, err := ks.Key("example.test.", "ECDSAP256SHA256")

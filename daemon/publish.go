@@ -299,6 +299,12 @@ func (pb *publisher) publish(now time.Time, services []string, st decidedState) 
 		snap.Zones = append(snap.Zones, dnsserver.ZoneSnapshot{Data: z.data, Serial: z.serial, Names: z.names, Signer: z.signer})
 	}
 	pb.dns.Publish(snap)
+	for name, s := range changed {
+		if z := pb.zoneOf(name); z != nil {
+			s.Serial = z.serial
+			changed[name] = s
+		}
+	}
 	return changed
 }
 

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"reflect"
 	"runtime/debug"
@@ -38,6 +37,10 @@ type reloadTxn struct {
 	// did not change.
 	notifier *notify.Dispatcher
 	zones    *zoneSet
+	// record, when set, commits the reload's job and events on the loop
+	// after every step and before the swap; its failure refuses the
+	// reload.
+	record func(*reloadTxn) error
 }
 
 // diagnosticsError is a configuration with problems, as diagnostics.
@@ -81,31 +84,13 @@ func (d *Daemon) reloadSteps() []reloadStep {
 	}
 }
 
-// ReloadFromDisk re-reads the configuration file(s) and applies them; on any
-// error the running configuration stays and the problems are logged.
+// ReloadFromDisk re-reads the configuration file(s) and applies them, by
+// the same path as POST /v1/reload (a job, config events); on any error
+// the running configuration stays and the problems are logged.
 func (d *Daemon) ReloadFromDisk(ctx context.Context) {
-	d.configMu.Lock()
-	defer d.configMu.Unlock()
-	cfg, files, diags := config.Load(d.configPath)
-	var err error = &diagnosticsError{diags}
-	if !diags.HasErrors() {
-		err = d.Reload(ctx, cfg)
+	if _, err := d.reloadJob(ctx, "SIGHUP"); err != nil {
+		return // logged by reloadJob
 	}
-	var de *diagnosticsError
-	switch {
-	case errors.As(err, &de):
-		var b strings.Builder
-		_ = config.WriteDiagnostics(&b, files, de.diags)
-		d.metrics.reloads.WithLabelValues("failure").Inc()
-		d.log.Error("reload refused: configuration has errors; keeping the running configuration",
-			zap.String("config", d.configPath), zap.String("diagnostics", b.String()))
-		return
-	case err != nil:
-		d.metrics.reloads.WithLabelValues("failure").Inc()
-		d.log.Error("reload refused; keeping the running configuration", zap.Error(err))
-		return
-	}
-	d.metrics.reloads.WithLabelValues("success").Inc()
 	// Parsing a large configuration allocates several times what the
 	// running daemon keeps; hand that back to the OS now rather than
 	// leaving RSS at the reload's high-water mark.
@@ -117,7 +102,11 @@ func (d *Daemon) ReloadFromDisk(ctx context.Context) {
 // targets keep their status and history, and DNS keeps answering
 // throughout.
 func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) error {
-	t := &reloadTxn{cfg: cfg, now: time.Now()}
+	return d.reloadWith(ctx, &reloadTxn{cfg: cfg, now: time.Now()})
+}
+
+// reloadWith runs the steps of t, records it (t.record) and swaps it in.
+func (d *Daemon) reloadWith(ctx context.Context, t *reloadTxn) error {
 	steps := d.reload
 	i := 0
 	for ; i < len(steps) && !steps[i].onLoop; i++ {
@@ -129,6 +118,11 @@ func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) error {
 		for _, s := range steps[i:] {
 			if err := s.run(t); err != nil {
 				return fmt.Errorf("reload: %s: %w", s.name, err)
+			}
+		}
+		if t.record != nil {
+			if err := t.record(t); err != nil {
+				return fmt.Errorf("reload: %w", err)
 			}
 		}
 		d.swap(t)

@@ -133,16 +133,9 @@ func resolveName(p *published, z *pubZone, m *dns.Msg, name string, qtype uint16
 			return canonicalName(pr.cname.Target), dns.RcodeSuccess, false
 		}
 		switch qtype {
-		case dns.TypeA:
-			if len(pr.a) > 0 {
-				m.Answer = pick(m.Answer, pr.a, pr.aw, pr.ac, pr.serveCount)
-			} else {
-				z.noData(m, name, pr, c)
-			}
-			return "", dns.RcodeSuccess, false
-		case dns.TypeAAAA:
-			if len(pr.aaaa) > 0 {
-				m.Answer = pick(m.Answer, pr.aaaa, pr.aaaaw, pr.aaaac, pr.serveCount)
+		case dns.TypeA, dns.TypeAAAA:
+			if rrs, ws, cs := pr.addrSet(qtype); len(rrs) > 0 {
+				m.Answer = pick(m.Answer, rrs, ws, cs, pr.serveCount)
 			} else {
 				z.noData(m, name, pr, c)
 			}

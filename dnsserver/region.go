@@ -76,18 +76,42 @@ func unmapBits(a netip.Addr) int {
 	return 0
 }
 
+// Rules that choose a client's region, as Explain reports them.
+const (
+	RuleECS       = "ecs"        // the EDNS Client Subnet address decided
+	RuleRegionMap = "region_map" // a region_map prefix holds the address
+	RuleGeoIP     = "geoip"      // the GeoIP database's record
+	RuleGlobal    = "global"     // nothing matched
+)
+
+// regionMatch is how lookup chose a region: the rule and what matched
+// (the region_map prefix, or the GeoIP network).
+type regionMatch struct {
+	rule    string
+	network netip.Prefix
+}
+
 // lookup returns addr's region and the ECS scope prefix length for which
 // that answer holds: the shortest prefix around addr that every address
 // maps to the same region through the same rule.
 func (rm *regionMapper) lookup(addr netip.Addr) (string, uint8) {
+	code, scope, _ := rm.lookupRule(addr)
+	return code, scope
+}
+
+// lookupRule is lookup that also says which rule chose the region; the
+// answer path and Explain both come through it.
+func (rm *regionMapper) lookupRule(addr netip.Addr) (string, uint8, regionMatch) {
 	if rm == nil || !addr.IsValid() {
-		return GlobalRegion, 0
+		return GlobalRegion, 0, regionMatch{rule: RuleGlobal}
 	}
 	addr = addr.Unmap()
 	code, base, matched := GlobalRegion, 0, -1
+	how := regionMatch{rule: RuleGlobal}
 	for i, e := range rm.entries {
 		if e.prefix.Contains(addr) {
 			code, base, matched = e.code, e.prefix.Bits(), i
+			how = regionMatch{rule: RuleRegionMap, network: e.prefix}
 			break
 		}
 	}
@@ -101,6 +125,7 @@ func (rm *regionMapper) lookup(addr netip.Addr) (string, uint8) {
 				var rec geoRecord
 				if err := res.Decode(&rec); err == nil {
 					code = rec.region()
+					how = regionMatch{rule: RuleGeoIP, network: res.Prefix()}
 				}
 			}
 		}
@@ -121,7 +146,7 @@ func (rm *regionMapper) lookup(addr netip.Addr) (string, uint8) {
 			}
 		}
 	}
-	return code, uint8(scope)
+	return code, uint8(scope), how
 }
 
 // commonBits is the length of the common prefix of two addresses of one family.

@@ -92,6 +92,22 @@ func TestStatusPage_ChromiumAgainstDaemon(t *testing.T) {
 		t.Fatalf("DOM:\n%s", dom)
 	}
 
+	// The explain box, filled in from the address: the trouble region's
+	// down address is left out and says why.
+	dom = testutil.Chromium(t, base+"?explain=g.example.test.&client=192.0.2.1#token="+url.QueryEscape(token), "--window-size=1280,1400", "--dump-dom")
+	for _, w := range []string{
+		`id="explain"`, `data-explain="done"`, `data-region="global"`, `data-rule="global"`,
+		`data-address="127.0.8.21" data-in-answer="yes"`, `data-address="127.0.8.22" data-in-answer="no"`,
+		`connection refused`, `class="explain-steps"`,
+	} {
+		if !strings.Contains(dom, w) {
+			t.Errorf("explain box: rendered DOM lacks %q", w)
+		}
+	}
+	if t.Failed() {
+		t.Fatalf("DOM:\n%s", dom)
+	}
+
 	// Without the token the page asks for it and shows no data.
 	if dom := testutil.Chromium(t, base, "--window-size=1280,1400", "--dump-dom"); !strings.Contains(dom, `data-state="login"`) || strings.Contains(dom, `data-fqdn=`) {
 		t.Errorf("without a token the page should ask for one and show no data:\n%s", dom)

@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 	"sort"
@@ -514,7 +515,7 @@ func (s *service) recompute() {
 		s.evalRegion(r)
 	}
 	for _, r := range s.regions {
-		r.served, r.failOpen = s.resolve(r)
+		r.served, r.failOpen = s.resolve(r, nil)
 	}
 }
 
@@ -532,9 +533,21 @@ func (r *region) candidates() []*entry {
 
 // evalRegion sets r.status, r.ep and the latch (docs/behaviour.md section 3).
 func (s *service) evalRegion(r *region) {
+	var latch bool
+	r.status, r.ep, latch = s.decide(r, nil)
+	if latch {
+		r.latched = true
+	}
+}
+
+// decide computes a region's status and rttm eligibility pool from its
+// entries, and whether that status latches it in failover. It changes
+// nothing; x, when not nil, records the decision in words (Explain), so
+// the explanation is this very code and not a second copy of the rules.
+func (s *service) decide(r *region, x *trace) (status Status, ep []*entry, latch bool) {
 	if !s.active {
-		r.status, r.ep = StatusUnk, nil
-		return
+		x.step("The service is not monitored: its status is unk and every entry that is not serve_mode no is served.")
+		return StatusUnk, nil, false
 	}
 	cands := r.candidates()
 	var healthy []*entry
@@ -553,26 +566,38 @@ func (s *service) evalRegion(r *region) {
 	}
 	var failover bool
 	if s.cfg.Kind == KindRTTM {
-		r.ep = pickEP(healthy, r.cfg.EP)
-		failover = len(healthy) < r.cfg.APMC || len(r.ep) < r.cfg.EPMC
+		ep = pickEP(healthy, r.cfg.EP)
+		failover = len(healthy) < r.cfg.APMC || len(ep) < r.cfg.EPMC
+		x.step(fmt.Sprintf("Region %s has %d healthy of %d candidates (apmc %d); its eligibility pool is %s (%d, epmc %d).",
+			r.code, len(healthy), len(cands), r.cfg.APMC, epWords(ep, r.cfg.EP), len(ep), r.cfg.EPMC))
 	} else {
-		r.ep = nil
 		failover = len(healthy) < r.cfg.MinHealthy
+		x.step(fmt.Sprintf("Region %s has %d healthy of %d candidates (min_healthy %d).",
+			r.code, len(healthy), len(cands), r.cfg.MinHealthy))
 	}
 	switch {
 	case r.latched:
-		r.status = StatusFailover
+		x.step(fmt.Sprintf("Region %s is latched in failover until an operator recovers it.", r.code))
+		return StatusFailover, ep, false
 	case allUnk:
-		r.status = StatusUnk
+		x.step(fmt.Sprintf("Region %s is unk: no candidate has a probe result yet.", r.code))
+		return StatusUnk, ep, false
 	case failover:
-		r.status = StatusFailover
-		if !s.cfg.AutoRecover {
-			r.latched = true
+		if s.cfg.Kind == KindRTTM {
+			x.step(fmt.Sprintf("Too few healthy candidates or too small an eligibility pool: region %s is in failover.", r.code))
+		} else {
+			x.step(fmt.Sprintf("Fewer than min_healthy healthy candidates: region %s is in failover.", r.code))
 		}
+		if !s.cfg.AutoRecover {
+			x.step("auto_recover is false: the failover latches until an operator recovers the service.")
+		}
+		return StatusFailover, ep, !s.cfg.AutoRecover
 	case anyDown:
-		r.status = StatusTrouble
+		x.step(fmt.Sprintf("Some candidates are down: region %s is in trouble and serves its healthy ones.", r.code))
+		return StatusTrouble, ep, false
 	default:
-		r.status = StatusOK
+		x.step(fmt.Sprintf("Region %s is ok.", r.code))
+		return StatusOK, ep, false
 	}
 }
 
@@ -639,7 +664,8 @@ func (s *service) own(r *region) []Record {
 
 // resolve returns the served set of region r: its own set, or the end of
 // its failover chain, or (fail-open) every candidate when that is empty.
-func (s *service) resolve(r *region) ([]Record, bool) {
+// x, when not nil, records the chain followed.
+func (s *service) resolve(r *region, x *trace) ([]Record, bool) {
 	if !s.active {
 		var all []*entry
 		for _, en := range r.entries {
@@ -651,44 +677,60 @@ func (s *service) resolve(r *region) ([]Record, bool) {
 	}
 	var recs []Record
 	if r.status == StatusFailover {
-		recs = s.chain(r, map[string]bool{r.code: true})
+		recs = s.chain(r, map[string]bool{r.code: true}, x)
 	} else {
 		recs = s.own(r)
+		x.step(fmt.Sprintf("Region %s serves its own set: %s.", r.code, s.ownWords()))
 	}
 	if len(recs) > 0 {
 		return recs, false
 	}
+	x.step(fmt.Sprintf("Nothing is left to serve: region %s fails open and serves every candidate.", r.code))
 	return entryRecords(r.candidates()), true
 }
 
 // chain follows r's failover_mode; it returns nil when the chain ends with
 // nothing to serve (an unknown or already visited region included).
-func (s *service) chain(r *region, visited map[string]bool) []Record {
+func (s *service) chain(r *region, visited map[string]bool, x *trace) []Record {
 	switch r.cfg.FailoverMode {
 	case FailoverIP:
+		x.hop(r.code, FailoverIP, r.cfg.FailoverData)
 		if r.cfg.FailoverData == "" {
+			x.step(fmt.Sprintf("Region %s fails over to an IP, but failover_data is empty.", r.code))
 			return nil
 		}
+		x.step(fmt.Sprintf("Region %s fails over to the IP %s (failover_mode ip).", r.code, r.cfg.FailoverData))
 		return []Record{addrRecord(r.cfg.FailoverData, 1)}
 	case FailoverCNAME:
+		x.hop(r.code, FailoverCNAME, r.cfg.FailoverData)
 		if r.cfg.FailoverData == "" {
+			x.step(fmt.Sprintf("Region %s fails over to a CNAME, but failover_data is empty.", r.code))
 			return nil
 		}
+		x.step(fmt.Sprintf("Region %s fails over to the CNAME %s (failover_mode cname).", r.code, r.cfg.FailoverData))
 		return []Record{{Type: "CNAME", Data: r.cfg.FailoverData, Weight: 1}}
 	}
-	next := GlobalRegion
+	next, mode := GlobalRegion, FailoverGlobal
 	if r.cfg.FailoverMode == FailoverRegion {
-		next = r.cfg.FailoverData
+		next, mode = r.cfg.FailoverData, FailoverRegion
 	}
+	x.hop(r.code, mode, next)
 	t := s.byCode[next]
-	if t == nil || visited[next] {
+	if t == nil {
+		x.step(fmt.Sprintf("Region %s fails over to region %s, which is not defined: the chain ends there.", r.code, next))
+		return nil
+	}
+	if visited[next] {
+		x.step(fmt.Sprintf("Region %s fails over to region %s, which the chain has already visited: it ends there.", r.code, next))
 		return nil
 	}
 	visited[next] = true
 	if t.status != StatusFailover {
+		x.step(fmt.Sprintf("Region %s fails over to region %s (failover_mode %s), which is %s and serves its own set: %s.", r.code, next, mode, t.status, s.ownWords()))
 		return s.own(t)
 	}
-	return s.chain(t, visited)
+	x.step(fmt.Sprintf("Region %s fails over to region %s (failover_mode %s), which is in failover too.", r.code, next, mode))
+	return s.chain(t, visited, x)
 }
 
 func entryRecords(es []*entry) []Record {

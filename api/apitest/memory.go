@@ -5,6 +5,7 @@
 package apitest
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -29,6 +30,10 @@ type Memory struct {
 	nextJob  uint64
 	calls    int               // mutating calls that reached the controller
 	bodies   map[string][]byte // managed services as PUT
+
+	zones       []api.Zone
+	reloadDiags []string // a Reload fails with these when set
+	reloads     int
 }
 
 type clusterState struct {
@@ -47,6 +52,7 @@ type realState struct {
 }
 
 var _ api.Controller = (*Memory)(nil)
+var _ api.JobHistory = (*Memory)(nil)
 
 func f64(v float64) *float64 { return &v }
 
@@ -132,6 +138,7 @@ func NewMemoryAt(base time.Time) *Memory {
 				stats: api.RealServiceStatistics{Status: "unk"}},
 		},
 	}}}}
+	m.seedOperations()
 	return m
 }
 
@@ -337,6 +344,24 @@ func (m *Memory) RRSets(_ context.Context, fqdn string, ts time.Time) (*api.RRSe
 		rep.Regions = append(rep.Regions, rr)
 	}
 	return rep, nil
+}
+
+// Jobs implements api.JobHistory. The memory keeps no actor.
+func (m *Memory) Jobs(_ context.Context, fqdn string, start, end time.Time) ([]api.JobRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d, err := m.lookup(fqdn)
+	if err != nil {
+		return nil, err
+	}
+	var out []api.JobRecord
+	for _, j := range m.jobs {
+		if (j.Target == d.FQDN || strings.HasPrefix(j.Target, d.FQDN+" ")) && !j.Created.Before(start) && !j.Created.After(end) {
+			out = append(out, api.JobRecord{Job: j})
+		}
+	}
+	slices.SortFunc(out, func(a, b api.JobRecord) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
 }
 
 // Job implements api.Controller.

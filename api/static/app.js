@@ -194,6 +194,55 @@
     document.body.dataset.store = text ? "failing" : "ok";
   }
 
+  // explain asks GET /v1/explain why a client gets its answer at a name
+  // and shows the decision: region and rule, candidates, every entry with
+  // its reason, the failover chain and the steps.
+  async function explain(fqdn, client, type) {
+    const out = document.getElementById("explain-result");
+    const q = new URLSearchParams({ fqdn, type: type || "A" });
+    if (client) q.set("client", client);
+    out.dataset.explain = "loading";
+    try {
+      const x = await api("/v1/explain?" + q.toString());
+      const rows = (x.entries || []).map((e) =>
+        el("tr", { "data-address": e.address, "data-in-answer": e.in_answer ? "yes" : "no" },
+          el("td", {}, e.address), el("td", {}, badge(e.status)), el("td", {}, e.serve_mode), el("td", {}, e.weight),
+          el("td", {}, e.ep_rank ? "#" + e.ep_rank : ""), el("td", {}, e.in_answer ? "in answer" : "left out"),
+          el("td", { class: "msg" }, e.reason)));
+      const chain = (x.failover || []).map((h) => `${h.from} → ${h.to} (${h.mode})`).join(", ");
+      out.replaceChildren(...[
+        el("p", { class: "explain-head" }, el("strong", {}, x.fqdn), " ", x.type, " for ", x.client || "?", ": ",
+          x.kind ? el("span", { class: "kind" }, x.kind) : null, " ", x.status ? badge(x.status) : null),
+        el("p", { class: "explain-region", "data-region": x.region.code, "data-rule": x.region.reason },
+          "region ", el("strong", {}, x.region.code), " — ", x.region.detail),
+        el("p", { class: "explain-answer" }, "candidates: ", el("strong", {}, (x.answer || []).join(", ") || "none"),
+          "; serve_count ", x.serve_count === 0 ? "all" : x.serve_count),
+        chain ? el("p", { class: "explain-chain" }, "failover: " + chain) : null,
+        el("table", {},
+          el("thead", {}, el("tr", {}, ...["address", "status", "mode", "weight", "ep", "answer", "why"].map((h) => el("th", {}, h)))),
+          el("tbody", {}, ...rows)),
+        el("ol", { class: "explain-steps" }, ...(x.steps || []).map((s) => el("li", {}, s))),
+      ].filter((n) => n !== null));
+      out.dataset.explain = "done";
+    } catch (e) {
+      if (e instanceof AuthError) throw e;
+      out.replaceChildren(el("p", { class: "error" }, "cannot explain: " + e.message));
+      out.dataset.explain = "error";
+    }
+  }
+
+  // explainFromURL runs the explanation asked for in the address
+  // (/?explain=NAME&client=IP&type=T), so one can be linked to.
+  function explainFromURL() {
+    const p = new URLSearchParams(location.search);
+    const fqdn = p.get("explain");
+    if (!fqdn) return;
+    document.getElementById("explain-fqdn").value = fqdn;
+    document.getElementById("explain-client").value = p.get("client") || "";
+    document.getElementById("explain-type").value = p.get("type") || "A";
+    explain(fqdn, p.get("client") || "", p.get("type") || "A").catch(() => {});
+  }
+
   let timer = null;
   async function refresh() {
     clearTimeout(timer);
@@ -203,6 +252,7 @@
       render(await load());
       errBox.hidden = true;
       document.getElementById("login").hidden = true;
+      if (document.body.dataset.state !== "ok") explainFromURL();
       document.body.dataset.state = "ok";
     } catch (e) {
       if (e instanceof AuthError) {
@@ -221,6 +271,11 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     takeTokenFromFragment();
+    document.getElementById("explain").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      explain(document.getElementById("explain-fqdn").value.trim(), document.getElementById("explain-client").value.trim(),
+        document.getElementById("explain-type").value).catch(() => refresh());
+    });
     document.getElementById("login").addEventListener("submit", (ev) => {
       ev.preventDefault();
       const input = document.getElementById("token");

@@ -32,7 +32,7 @@ var version = "dev"
 const usage = `usage: failoverctl [flags] COMMAND [ARGS]
 
 commands:
-  status [FQDN]                       every service, or one service in full
+  status [FQDN] [-kind K] [-status S] every service (filtered by kind / status), or one service in full
   activate FQDN                       start monitoring a service
   deactivate FQDN                     stop monitoring; the primary / full pool is served
   recover FQDN [ADDRESS]              bring ADDRESS back, or clear the service's latch and removed addresses
@@ -50,6 +50,13 @@ commands:
   cluster enable|disable|enable_fallback|disable_fallback CLUSTER SERVICE SERVER
   cluster weight CLUSTER SERVICE SERVER WEIGHT
   dnssec ds ZONE                      the DS records of a signed zone, to hand to its parent
+  why FQDN [-client IP] [-type T] [-ecs PREFIX]
+                                      why a client gets its answer: region and rule, candidates,
+                                      every address with its reason, failover chain, steps
+  whatif -down ADDR[,ADDR] [-up ADDR[,ADDR]]
+                                      what every service would serve if those were down/up now
+  reload                              re-read the configuration, as SIGHUP does
+  zones                               served zones with their serials
   health                              GET /healthz
   version                             print failoverctl's version
 
@@ -75,6 +82,10 @@ type cli struct {
 	json   bool
 	out    io.Writer
 	now    func() time.Time
+	// Command flags: why, whatif and the status filters.
+	clientAddr, qtype, ecs string
+	down, up               string
+	kind, status           string
 }
 
 // run is failoverctl without the process: it returns the exit status.
@@ -86,6 +97,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	caFile := fs.String("ca-file", "", "PEM certificates to trust for an https:// API (default $FAILOVERD_CA_FILE)")
 	asJSON := fs.Bool("json", false, "print the API's JSON instead of tables")
 	timeout := fs.Duration("timeout", 30*time.Second, "deadline of the whole call")
+	clientAddr := fs.String("client", "", "why: the querying client's address (default: this host's)")
+	qtype := fs.String("type", "A", "why: the query type, A, AAAA, CNAME or SRV")
+	ecs := fs.String("ecs", "", "why: the query's EDNS Client Subnet, e.g. 198.51.100.0/24")
+	down := fs.String("down", "", "whatif: addresses that go down, comma separated")
+	up := fs.String("up", "", "whatif: addresses that come up, comma separated")
+	kind := fs.String("kind", "", "status: only services of these kinds, comma separated")
+	status := fs.String("status", "", "status: only services with these statuses, comma separated")
 	printUsage := func() {
 		fmt.Fprint(stderr, usage)
 		fs.SetOutput(stderr)
@@ -161,7 +179,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return 1
 		}
 	}
-	c := &cli{client: client, json: *asJSON, out: stdout, now: time.Now}
+	c := &cli{client: client, json: *asJSON, out: stdout, now: time.Now,
+		clientAddr: *clientAddr, qtype: *qtype, ecs: *ecs, down: *down, up: *up, kind: *kind, status: *status}
 	if err := c.dispatch(ctx, pos[0], pos[1:]); err != nil {
 		var ue usageError
 		if errors.As(err, &ue) {
@@ -203,6 +222,9 @@ func (c *cli) dispatch(ctx context.Context, cmd string, args []string) error {
 		}
 		if len(args) == 0 {
 			return c.services(ctx)
+		}
+		if c.kind != "" || c.status != "" {
+			return usagef("status: -kind and -status filter the list of services, not one service")
 		}
 		return c.service(ctx, args[0])
 	case "activate", "deactivate", "force", "unforce":
@@ -271,6 +293,30 @@ func (c *cli) dispatch(ctx context.Context, cmd string, args []string) error {
 		return c.cluster(ctx, args)
 	case "dnssec":
 		return c.dnssec(ctx, args)
+	case "why":
+		if err := nargs(cmd, args, 1, 1, "FQDN"); err != nil {
+			return err
+		}
+		return c.why(ctx, args[0])
+	case "whatif":
+		if err := nargs(cmd, args, 0, 0, "-down ADDR[,ADDR] [-up ADDR[,ADDR]]"); err != nil {
+			return err
+		}
+		return c.whatIf(ctx)
+	case "reload":
+		if err := nargs(cmd, args, 0, 0, "no arguments"); err != nil {
+			return err
+		}
+		job, err := c.client.Reload(ctx)
+		if err != nil {
+			return err
+		}
+		return c.job(job)
+	case "zones":
+		if err := nargs(cmd, args, 0, 0, "no arguments"); err != nil {
+			return err
+		}
+		return c.zones(ctx)
 	case "health":
 		if err := c.client.Healthz(ctx); err != nil {
 			return err
@@ -354,7 +400,7 @@ func dash(s string) string {
 }
 
 func (c *cli) services(ctx context.Context) error {
-	list, err := c.client.Services(ctx)
+	list, err := c.client.ServicesFiltered(ctx, splitList(c.kind), splitList(c.status))
 	if err != nil {
 		return err
 	}

@@ -167,7 +167,7 @@ func TestJSONOutput(t *testing.T) {
 			s := m["services"].([]any)
 			return len(s) == 4 && s[0].(map[string]any)["fqdn"] == "app.example.com."
 		}},
-		{"status fqdn", []string{"status", "-json", "a.example.com"}, []string{"fqdn", "kind", "status", "active", "live_record_state", "regions", "managed"}, func(m map[string]any) bool {
+		{"status fqdn", []string{"status", "-json", "a.example.com"}, []string{"fqdn", "kind", "status", "active", "live_record_state", "regions", "managed", "config"}, func(m map[string]any) bool {
 			return m["live_record_state"] == "NOT_FORCED"
 		}},
 		{"job", []string{"-json", "deactivate", "app.example.com."}, []string{"job"}, func(m map[string]any) bool {
