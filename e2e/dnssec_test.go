@@ -232,6 +232,16 @@ func TestDNSSEC_ValidatorsAcceptEveryAnswerBeforeAndAfterFailover(t *testing.T) 
 	if out, err := ctl.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != info.DS[0] {
 		t.Errorf("failoverctl dnssec ds: %v %q, want %q", err, out, info.DS[0])
 	}
+	var zones struct {
+		Zones []struct {
+			Zone   string `json:"zone"`
+			Signed bool   `json:"signed"`
+		} `json:"zones"`
+	}
+	d.getJSON("/v1/zones", &zones)
+	if len(zones.Zones) != 1 || zones.Zones[0].Zone != "example.test." || !zones.Zones[0].Signed {
+		t.Errorf("GET /v1/zones: %+v, want example.test. signed", zones)
+	}
 	if log := d.out.String(); !strings.Contains(log, "DNSSEC key created") || !strings.Contains(log, fmt.Sprint(info.KeyTag)) {
 		t.Errorf("no log line with the new key's DS:\n%s", log)
 	}
