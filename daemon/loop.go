@@ -72,11 +72,15 @@ func (l *decisionLoop) Run(ctx context.Context) error {
 			l.decided(ctx, Decision{Time: time.Now(), Transitions: trs})
 		case op := <-l.ops:
 			op()
-		case <-retry.C:
+		case now := <-retry.C:
 			if l.pub.pending && (l.ms == nil || l.ms.deciding()) {
-				l.decided(ctx, Decision{Time: time.Now(), Full: true})
+				l.decided(ctx, Decision{Time: now, Full: true})
 			} else if l.pub.pending {
 				l.ms.serve(l)
+			}
+			if l.pub.refreshSignatures(now) {
+				// No answer changed: the serial moves with the signatures.
+				l.pub.publish(now, []string{}, l.engine)
 			}
 		case now := <-prune.C:
 			if err := l.store.Prune(now); err != nil {
