@@ -59,6 +59,10 @@ func (st *sourceTarget) setDown(sources ...string) {
 }
 
 func multisiteConfig(site, source, etcd string, port int) string {
+	return multisiteConfigOn(site, source, etcd, port, "local")
+}
+
+func multisiteConfigOn(site, source, etcd string, port int, onPartition string) string {
 	return fmt.Sprintf(`
 server {
   hostname     = "ns-%[1]s.example.test"
@@ -73,6 +77,7 @@ etcd {
   endpoints = [%[3]q]
   lease_ttl = "2s"
   quorum    = "majority"
+  on_partition = %[5]q
 }
 zone "example.test" {
   ns = ["ns1.example.test."]
@@ -90,7 +95,7 @@ active_failover "www.example.test." {
     path     = "/health"
   }
 }
-`, site, source, etcd, port)
+`, site, source, etcd, port, onPartition)
 }
 
 func (d *daemonProc) soaSerial() (uint32, error) {
@@ -297,4 +302,53 @@ zone "example.test" {}
 		v.Sites[0].Hostname != "ns1.example.test" || v.Sites[0].LastSeen.IsZero() {
 		t.Fatalf("GET /v1/sites = %+v, want the one site ams, connected and leading", v)
 	}
+}
+
+// Losing etcd: a node with on_partition = "local" decides alone after
+// lease_ttl, one with "freeze" keeps the last committed answers; both keep
+// /healthz at 200 and say they are disconnected; a restart without etcd
+// serves the committed state kept in the state directory.
+func TestMultiSite_PartitionLocalDecidesAloneFreezeKeepsCommitted(t *testing.T) {
+	etcd := testutil.StartEtcd(t)
+	target := newSourceTarget(t, "127.0.0.20")
+	local := startDaemon(t, multisiteConfigOn("a", "127.0.0.11", etcd.Endpoint, target.port, "local"))
+	frozen := startDaemon(t, multisiteConfigOn("b", "127.0.0.12", etcd.Endpoint, target.port, "freeze"))
+	nodes := []*daemonProc{local, frozen}
+	allAnswer(t, nodes, "127.0.0.20", 10*time.Second)
+	waitReports(t, etcd.Endpoint, []string{"a", "b"}, "up", 10*time.Second)
+
+	// Both sites see it down: committed failover on both nodes.
+	target.setDown("127.0.0.11", "127.0.0.12")
+	allAnswer(t, nodes, "127.0.0.21", 15*time.Second)
+
+	etcd.Kill()
+	target.setDown()
+	// lease_ttl (2s), then a round (2s) decided alone, with slack.
+	local.waitAnswer("www.example.test.", dns.TypeA, "127.0.0.20", 15*time.Second)
+	for end := time.Now().Add(4 * time.Second); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+		if got, err := frozen.lookup("udp", "www.example.test.", dns.TypeA); err != nil || got != "127.0.0.21" {
+			t.Fatalf("frozen node decided without etcd: got %q (%v), want the committed backup", got, err)
+		}
+	}
+	for _, d := range nodes {
+		resp, err := http.Get("http://" + d.apiAddr + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: /healthz %s without etcd, want 200", d.config, resp.Status)
+		}
+		var v api.SitesResponse
+		d.getJSON("/v1/sites", &v)
+		if v.Connected {
+			t.Errorf("%s: GET /v1/sites says connected without etcd", d.config)
+		}
+	}
+
+	// A restart without etcd serves the committed state it kept.
+	frozen.stop()
+	start := time.Now()
+	frozen.start()
+	frozen.waitAnswer("www.example.test.", dns.TypeA, "127.0.0.21", 5*time.Second-time.Since(start))
 }

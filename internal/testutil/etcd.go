@@ -36,6 +36,12 @@ func (e *Etcd) Output() string {
 	return e.out.String()
 }
 
+// Kill stops etcd with SIGKILL and waits for it to exit.
+func (e *Etcd) Kill() {
+	_ = e.cmd.Process.Kill()
+	<-e.exited
+}
+
 // StartEtcd starts etcd and waits until its client port accepts
 // connections; the test's cleanup kills it.
 func StartEtcd(t *testing.T) *Etcd {
