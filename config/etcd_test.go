@@ -1,6 +1,7 @@
 package config
 
 import (
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -109,3 +110,21 @@ func TestEtcdAbsentIsSingleNode(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestMultiSiteExamplesLoadWithoutDiagnostics(t *testing.T) {
+	paths, err := filepath.Glob("../examples/multi-site/*.hcl")
+	if err != nil || len(paths) != 3 {
+		t.Fatalf("want the three site files, got %v (%v)", paths, err)
+	}
+	for _, p := range paths {
+		t.Run(filepath.Base(p), func(t *testing.T) {
+			cfg, files, diags := Load(p)
+			if len(diags) > 0 {
+				t.Fatalf("diagnostics:\n%s", render(t, files, diags))
+			}
+			if cfg.Etcd == nil || cfg.Etcd.Quorum != "majority" {
+				t.Fatalf("etcd block: %+v", cfg.Etcd)
+			}
+		})
+	}
+}
