@@ -20,6 +20,7 @@ import (
 	"github.com/failoverd/failoverd/pool"
 	"github.com/failoverd/failoverd/probe"
 	"github.com/failoverd/failoverd/sites"
+	"github.com/failoverd/failoverd/store"
 )
 
 // A deployment of several sites (docs/operations.md, "Running several
@@ -340,7 +341,32 @@ func (m *multisite) committed(l *decisionLoop, c sites.Committed) {
 	if m.leader || m.alone() {
 		return
 	}
+	if !c.Full {
+		m.recordEvents(l, c.Events)
+	}
 	m.serve(l)
+}
+
+// recordEvents keeps the leader's committed events in this node's history
+// (GET .../log answers the same on every node).
+func (m *multisite) recordEvents(l *decisionLoop, evs []sites.Event) {
+	var b store.Batch
+	for _, ev := range evs {
+		var t pool.Transition
+		if err := json.Unmarshal(ev.Data, &t); err != nil {
+			m.log.Warn("committed event unreadable", zap.String("id", ev.ID), zap.Error(err))
+			continue
+		}
+		if t.Kind != pool.EventEP {
+			b.Events = append(b.Events, storeEvent(t))
+		}
+	}
+	if len(b.Events) == 0 {
+		return
+	}
+	if err := l.store.Commit(b); err != nil {
+		m.log.Error("recording committed events", zap.Error(err))
+	}
 }
 
 // serve publishes the committed state, replaces the engine's state with it

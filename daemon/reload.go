@@ -150,6 +150,14 @@ func (d *Daemon) swap(t *reloadTxn) {
 	l.pub.swap(next, t.zones, t.notifier)
 	if m := l.ms; m != nil {
 		m.setPlan(next)
+		digest := configDigest(next)
+		go func() { // an etcd write: not on the decision loop
+			ctx, cancel := context.WithTimeout(context.Background(), commitWithin)
+			defer cancel()
+			if err := m.s.SetConfigDigest(ctx, digest); err != nil {
+				m.log.Warn("publishing the reloaded configuration's digest", zap.Error(err))
+			}
+		}()
 		if !m.deciding() {
 			m.serve(l) // the committed state, not this node's engine
 		} else {
