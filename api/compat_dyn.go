@@ -22,9 +22,17 @@ import (
 // finish before they answer (never 307 or "incomplete"). Sessions log in
 // with the failoverd token as password.
 
-// dynFirstJob is where the job ids of calls without a native job start,
+// dynFirstJob is the base of the job ids of calls without a native job,
 // far above any native id.
 const dynFirstJob = 1 << 40
+
+// dynJobSeed is where those ids start: the base plus the microseconds
+// since 1970, so that a restart starts above every id handed out before
+// (a call takes longer than a microsecond) without keeping a counter on
+// disk, and ids stay below 2^53, exact in any JSON reader.
+func dynJobSeed(now time.Time) uint64 {
+	return dynFirstJob + uint64(max(now.UnixMicro(), 0))
+}
 
 // dynKeptJobs bounds the envelopes kept for GET /REST/Job/{id}/.
 const dynKeptJobs = 4096
@@ -50,8 +58,11 @@ type dynError struct {
 	info   string
 }
 
+// dynErr makes a failure. Its INFO never ends with a dot: dyn-python
+// adds ". " after every message, and a native message often ends with an
+// absolute name ("service x.example.com.").
 func dynErr(status int, code, format string, args ...any) *dynError {
-	return &dynError{status: status, code: code, info: fmt.Sprintf(format, args...)}
+	return &dynError{status: status, code: code, info: strings.TrimRight(fmt.Sprintf(format, args...), ".")}
 }
 
 func dynNotFound(format string, args ...any) *dynError {
@@ -91,7 +102,7 @@ type dyn struct {
 }
 
 func newDyn(s *Server) *dyn {
-	return &dyn{s: s, sessions: newSessions(time.Now), nextJob: dynFirstJob, jobs: map[uint64][]byte{}}
+	return &dyn{s: s, sessions: newSessions(time.Now), nextJob: dynJobSeed(time.Now()), jobs: map[uint64][]byte{}}
 }
 
 // dynCall is one request: its path after the resource, body and actor.
@@ -135,10 +146,12 @@ func (d *dyn) serve(r *http.Request, resource string, c *dynCall) (*dynResult, *
 		return d.session(r, c)
 	}
 	tok := r.Header.Get("Auth-Token")
-	if _, ok := d.sessions.check(tok); !ok && !(tok != "" && d.s.isToken(tok)) && !(d.s.opts.Token == "") {
+	user, ok := d.sessions.check(tok)
+	if !ok && !(tok != "" && d.s.isToken(tok)) && !(d.s.opts.Token == "") {
 		d.s.authLog.failed(r, "wrong Dyn Auth-Token")
 		return nil, dynErr(http.StatusBadRequest, "INVALID_DATA", "login: Bad or expired credentials")
 	}
+	c.ctx = WithActor(c.ctx, user)
 	switch resource {
 	case "Job":
 		return d.getJob(r, c)
@@ -847,7 +860,7 @@ func (d *dyn) logReport(r *http.Request, c *dynCall) (*dynResult, *dynError) {
 	if derr != nil {
 		return nil, derr
 	}
-	end := time.Now()
+	start, end := time.Unix(ts[0], 0), time.Now()
 	if v, ok := c.body["end_ts"]; ok {
 		n, err := strconv.ParseInt(fmt.Sprint(v), 10, 64)
 		if err != nil {
@@ -855,22 +868,164 @@ func (d *dyn) logReport(r *http.Request, c *dynCall) (*dynResult, *dynError) {
 		}
 		end = time.Unix(n, 0)
 	}
-	events, err := d.s.ctl.Log(c.ctx, fqdn, time.Unix(ts[0], 0), end)
+	detail, err := d.s.ctl.Service(c.ctx, fqdn)
 	if err != nil {
 		return nil, dynErrorFor(bare(fqdn), err)
 	}
-	rows := []any{}
-	for _, e := range events {
-		row := map[string]any{
-			"change_ts": e.Time.Unix(), "change_type": "health", "region_code": e.Region,
-			"region_status": e.NewStatus, "user_name": "", "message": e.Message, "region_rdata": []any{},
+	// Every event up to end: a region's status at a time is that of its
+	// last svc event, which may come before start.
+	events, err := d.s.ctl.Log(c.ctx, fqdn, time.Unix(0, 0), end)
+	if err != nil {
+		return nil, dynErrorFor(bare(fqdn), err)
+	}
+	var jobs []JobRecord
+	if h, ok := d.s.ctl.(JobHistory); ok {
+		if jobs, err = h.Jobs(c.ctx, fqdn, start, end); err != nil {
+			return nil, dynErrorFor(bare(fqdn), err)
 		}
-		if e.Address != "" {
-			row["address"] = e.Address
+	}
+	rep := &dynLogReport{d: d, ctx: c.ctx, fqdn: fqdn, events: events, served: map[int64]*RRSetReport{}, now: map[string]string{}}
+	for _, reg := range detail.Regions {
+		rep.now[reg.Code] = reg.Status
+	}
+	// Rows in time order; an operator action comes before the events it
+	// caused at the same time.
+	rows := []any{}
+	for _, j := range jobs {
+		for len(events) > 0 && events[0].Time.Before(j.Created) {
+			rows = rep.eventRows(rows, events[0], start)
+			events = events[1:]
+		}
+		rows = rep.jobRows(rows, j)
+	}
+	for _, e := range events {
+		rows = rep.eventRows(rows, e, start)
+	}
+	return &dynResult{data: rows, info: "report: Log report"}, nil
+}
+
+// dynLogReport builds RTTMLogReport rows in Dyn's shape: serial,
+// change_ts, change_type (health | user), region_code, region_status,
+// user_name, serve_count, rdata_type and region_rdata, the served set
+// after the change; address and message are failoverd's additions.
+type dynLogReport struct {
+	d      *dyn
+	ctx    context.Context
+	fqdn   string
+	events []Event // every event of the service up to the report's end
+	served map[int64]*RRSetReport
+	now    map[string]string // region status now
+}
+
+// regionStatus is the status of region at t: that of its last svc event
+// at or before t, else the one its next svc event changed from, else its
+// status now.
+func (l *dynLogReport) regionStatus(region string, t time.Time) string {
+	status := ""
+	for _, e := range l.events {
+		if e.Kind != EventSvc || e.Region != region {
+			continue
+		}
+		if e.Time.After(t) {
+			if status == "" {
+				status = e.OldStatus
+			}
+			break
+		}
+		status = e.NewStatus
+	}
+	if status == "" {
+		status = l.now[region]
+	}
+	return status
+}
+
+// servedAt is the rrset report at t, asked once per second.
+func (l *dynLogReport) servedAt(t time.Time) *RRSetReport {
+	if rep, ok := l.served[t.Unix()]; ok {
+		return rep
+	}
+	rep, err := l.d.s.ctl.RRSets(l.ctx, l.fqdn, t)
+	if err != nil || rep == nil {
+		rep = &RRSetReport{}
+	}
+	l.served[t.Unix()] = rep
+	return rep
+}
+
+// row is one report row for region at t.
+func (l *dynLogReport) row(t time.Time, changeType, region, user, message string) map[string]any {
+	rep := l.servedAt(t)
+	var served []string
+	for _, reg := range rep.Regions {
+		if reg.Code == region {
+			served = reg.Served
+		}
+	}
+	rtype, rdata := dynRdata(served)
+	return map[string]any{
+		"serial": rep.Serial, "change_ts": t.Unix(), "change_type": changeType, "region_code": region,
+		"region_status": l.regionStatus(region, t), "user_name": user, "serve_count": len(rdata),
+		"rdata_type": rtype, "region_rdata": rdata, "message": message,
+	}
+}
+
+func (l *dynLogReport) eventRows(rows []any, e Event, start time.Time) []any {
+	if e.Time.Before(start) {
+		return rows
+	}
+	row := l.row(e.Time, "health", e.Region, "", e.Message)
+	if e.Address != "" {
+		row["address"] = e.Address
+	}
+	return append(rows, row)
+}
+
+// jobRows are an operator action's rows, one per region it serves.
+func (l *dynLogReport) jobRows(rows []any, j JobRecord) []any {
+	message := fmt.Sprintf("%s (job %d)", j.Action, j.ID)
+	_, address, _ := strings.Cut(j.Target, "/") // an action on one address
+	regions := l.servedAt(j.Created).Regions
+	codes := make([]string, 0, len(regions))
+	for _, reg := range regions {
+		codes = append(codes, reg.Code)
+	}
+	if len(codes) == 0 {
+		codes = append(codes, "")
+	}
+	for _, code := range codes {
+		row := l.row(j.Created, "user", code, j.Actor, message)
+		if address != "" {
+			row["address"] = address
 		}
 		rows = append(rows, row)
 	}
-	return &dynResult{data: rows, info: "report: Log report"}, nil
+	return rows
+}
+
+// dynRdata is a served set as Dyn's rdata_type and region_rdata. Dyn has
+// one type per row; a region serving both families is typed by its first
+// record, and every record is listed.
+func dynRdata(served []string) (string, []any) {
+	rdata := []any{}
+	var types []string
+	for _, v := range served {
+		switch ip := net.ParseIP(v); {
+		case ip == nil:
+			types = append(types, "CNAME")
+			rdata = append(rdata, map[string]any{"rdata_cname": map[string]any{"cname": v}})
+		case ip.To4() == nil:
+			types = append(types, "AAAA")
+			rdata = append(rdata, map[string]any{"rdata_aaaa": map[string]any{"address": v}})
+		default:
+			types = append(types, "A")
+			rdata = append(rdata, map[string]any{"rdata_a": map[string]any{"address": v}})
+		}
+	}
+	if len(types) == 0 {
+		return "A", rdata
+	}
+	return types[0], rdata
 }
 
 func (d *dyn) rrsetReport(r *http.Request, c *dynCall) (*dynResult, *dynError) {
@@ -887,20 +1042,8 @@ func (d *dyn) rrsetReport(r *http.Request, c *dynCall) (*dynResult, *dynError) {
 	}
 	rows := []any{}
 	for _, reg := range rep.Regions {
-		rdata := []any{}
-		rtype := "A"
-		for _, v := range reg.Served {
-			switch ip := net.ParseIP(v); {
-			case ip == nil:
-				rtype = "CNAME"
-				rdata = append(rdata, map[string]any{"rdata_cname": map[string]any{"cname": v}})
-			case ip.To4() == nil:
-				rdata = append(rdata, map[string]any{"rdata_aaaa": map[string]any{"address": v}})
-			default:
-				rdata = append(rdata, map[string]any{"rdata_a": map[string]any{"address": v}})
-			}
-		}
-		rows = append(rows, map[string]any{"region_code": reg.Code, "change_ts": rep.TS, "rdata_type": rtype, "serve_count": len(rdata), "region_rdata": rdata})
+		rtype, rdata := dynRdata(reg.Served)
+		rows = append(rows, map[string]any{"serial": rep.Serial, "region_code": reg.Code, "change_ts": rep.TS, "rdata_type": rtype, "serve_count": len(rdata), "region_rdata": rdata})
 	}
 	return &dynResult{data: rows, info: "report: RRSet report"}, nil
 }

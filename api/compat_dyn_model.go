@@ -317,7 +317,10 @@ func dynToHCL(kind string, obj map[string]any) (map[string]any, error) {
 			syslog[hk] = v
 		}
 	}
-	if len(syslog) > 0 {
+	// The SDKs send the port, ident, facility and delivery defaults on
+	// every create; without a server they describe no syslog at all (as
+	// the importer reads them), and a block without server is invalid.
+	if _, ok := syslog["server"]; ok {
 		out["syslog"] = syslog
 	}
 	if kind == KindActiveFailover {

@@ -176,6 +176,13 @@ func TestDyn_EveryPathOfTheSDK(t *testing.T) {
 				"pool": []any{map[string]any{"address": "192.0.2.70", "label": "a", "weight": 2, "serve_mode": "obey"}}},
 		},
 	}
+	// dyn-python's _post sends these four on every GSLB and RTTM create.
+	sdkDefaults := map[string]any{"contact_nickname": "ops", "ttl": 30,
+		"syslog_port": 514, "syslog_ident": "dynect", "syslog_facility": "daemon", "syslog_delivery": "change",
+		"monitor": map[string]any{"protocol": "TCP", "interval": 1, "port": 8080},
+		"region": []any{map[string]any{"region_code": "global", "serve_count": 1,
+			"pool": []any{map[string]any{"address": "192.0.2.75", "label": "a", "weight": 3, "serve_mode": "obey"}}}},
+	}
 	rttm := map[string]any{"contact_nickname": "", "ttl": 30, "notify_events": "ip",
 		"monitor":             map[string]any{"protocol": "HTTP", "interval": 5},
 		"performance_monitor": map[string]any{"protocol": "HTTP", "interval": 10},
@@ -214,6 +221,11 @@ func TestDyn_EveryPathOfTheSDK(t *testing.T) {
 				t.Fatalf("%s", r.Data)
 			}
 		}},
+		{"an unknown service: INFO without a final dot (dyn-python adds one)", "GET", "GSLB/example.com/nosuch.example.com/", nil, 404, func(t *testing.T, r dynReply) {
+			if info := r.Msgs[0]["INFO"].(string); r.errCode() != "NOT_FOUND" || strings.HasSuffix(info, ".") || !strings.Contains(info, "nosuch.example.com") {
+				t.Fatalf("%+v", r.Msgs)
+			}
+		}},
 		{"Failover get of a gslb is not found", "GET", "Failover/example.com/app.example.com/", nil, 404, errIs("NOT_FOUND")},
 		{"GSLB deactivate", "PUT", "GSLB/example.com/app.example.com/", map[string]any{"deactivate": true}, 200, func(t *testing.T, r dynReply) {
 			if r.object(t)["active"] != "N" {
@@ -241,6 +253,14 @@ func TestDyn_EveryPathOfTheSDK(t *testing.T) {
 			checkDynService(t, m)
 			if m["notify_events"] != "ip,svc" || m["monitor"].(map[string]any)["interval"] != 1.0 || m["syslog_port"] != 514.0 {
 				t.Fatalf("%s", r.Data)
+			}
+		}},
+		{"the SDK's syslog defaults without syslog_server are no syslog", "POST", "GSLB/example.com/sdk.example.com/", sdkDefaults, 200, func(t *testing.T, r dynReply) {
+			m := r.object(t)
+			for _, k := range []string{"syslog_server", "syslog_port", "syslog_ident", "syslog_facility", "syslog_delivery"} {
+				if _, ok := m[k]; ok {
+					t.Fatalf("%s kept without a server: %s", k, r.Data)
+				}
 			}
 		}},
 		{"GSLB create again", "POST", "GSLB/example.com/new.example.com/", gslb, 400, errIs("TARGET_EXISTS")},
@@ -278,8 +298,32 @@ func TestDyn_EveryPathOfTheSDK(t *testing.T) {
 		{"RTTM log report", "POST", "RTTMLogReport/", map[string]any{"zone": "example.com", "fqdn": "app.example.com", "start_ts": time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC).Unix(), "end_ts": time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC).Unix()}, 200, func(t *testing.T, r dynReply) {
 			var rows []map[string]any
 			_ = json.Unmarshal(r.Data, &rows)
-			if len(rows) != 3 || rows[0]["change_type"] != "health" || rows[0]["region_code"] != "US East" {
-				t.Fatalf("%s", r.Data)
+			var health, user []map[string]any
+			for _, row := range rows {
+				// Dyn's row shape, every key.
+				for _, k := range []string{"serial", "change_ts", "change_type", "region_code", "region_status", "user_name", "serve_count", "rdata_type", "region_rdata"} {
+					if _, ok := row[k]; !ok {
+						t.Fatalf("row without %s: %v", k, row)
+					}
+				}
+				if rd := row["region_rdata"].([]any); len(rd) == 0 || row["serve_count"] != float64(len(rd)) || !slices.Contains([]string{"A", "AAAA", "CNAME"}, row["rdata_type"].(string)) {
+					t.Fatalf("region_rdata is the served set after the change: %v", row)
+				}
+				switch row["change_type"] {
+				case "health":
+					health = append(health, row)
+				case "user":
+					user = append(user, row)
+				}
+			}
+			if len(health) != 3 || health[0]["region_code"] != "US East" || health[0]["address"] != "192.0.2.11" {
+				t.Fatalf("health rows: %s", r.Data)
+			}
+			if health[0]["region_status"] != "trouble" {
+				t.Fatalf("an ip event's region_status is its region's status after it, not the address's: %v", health[0])
+			}
+			if len(user) == 0 || !strings.Contains(user[0]["message"].(string), "deactivate") {
+				t.Fatalf("the deactivate and activate above are user rows: %s", r.Data)
 			}
 		}},
 		{"RTTM log report without start_ts", "POST", "RTTMLogReport/", map[string]any{"zone": "example.com", "fqdn": "app.example.com"}, 400, errIs("MISSING_DATA")},
@@ -328,5 +372,23 @@ func TestDyn_EveryPathOfTheSDK(t *testing.T) {
 	c.token = testToken // the failoverd token itself is an Auth-Token too
 	if code, _ = c.do("GET", "GSLB/example.com/app.example.com/", nil); code != 200 {
 		t.Fatalf("the token as Auth-Token: %d", code)
+	}
+}
+
+// Dyn job ids of calls without a native job do not repeat after a restart:
+// a new server starts above every id the previous one handed out.
+func TestDyn_JobIDsDoNotRepeatAcrossRestarts(t *testing.T) {
+	var last int64
+	for run := range 3 {
+		ts := startServerWith(t, api.Options{Compat: api.CompatOptions{Dyn: true}}, zaptest.NewLogger(t))
+		c := &dynClient{t: t, base: ts.base, token: "any"}
+		for i := range 5 {
+			_, r := c.do("GET", "Zone/example.com/", nil)
+			id, _ := r.JobID.Int64()
+			if id <= last || id < 1<<40 || id >= 1<<53 {
+				t.Fatalf("run %d call %d: job_id %d after %d", run, i, id, last)
+			}
+			last = id
+		}
 	}
 }

@@ -155,13 +155,14 @@ func (u *ultra) zonesHandler(prefix string) http.Handler {
 		}
 		scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 		tok = strings.TrimSpace(tok)
-		if _, ok := u.access.check(tok); !strings.EqualFold(scheme, "Bearer") || (!ok && !(tok != "" && u.s.isToken(tok)) && u.s.opts.Token != "") {
+		user, ok := u.access.check(tok)
+		if !strings.EqualFold(scheme, "Bearer") || (!ok && !(tok != "" && u.s.isToken(tok)) && u.s.opts.Token != "") {
 			u.s.authLog.failed(r, "wrong UltraDNS token")
 			writeJSON(w, http.StatusUnauthorized, map[string]any{"errorCode": ultraCodeToken, "errorMessage": "invalid_token:token not found, expired or invalid"})
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxServiceBody)
-		c := ultraCall{ctx: r.Context(), zone: absName(zone)}
+		c := ultraCall{ctx: WithActor(r.Context(), user), zone: absName(zone)}
 		if len(parts) > 1 {
 			c.rrtype = parts[1]
 		}
@@ -454,21 +455,12 @@ func (u *ultra) write(r *http.Request, c *ultraCall, fqdn, want string) (int, an
 			want = p.rrtype()
 		}
 	}
-	// PATCH merges into what is there, profile key by key.
+	// PATCH merges into what is there, key by key into the profile and its
+	// objects.
 	rr := sent
 	if r.Method == http.MethodPatch {
 		rr = p.rrset()
-		for k, v := range sent {
-			if k == "profile" {
-				prof, _ := rr["profile"].(map[string]any)
-				sp, _ := v.(map[string]any)
-				for pk, pv := range sp {
-					prof[pk] = pv
-				}
-				continue
-			}
-			rr[k] = v
-		}
+		mergePatch(rr, sent)
 	}
 	prof, _ := rr["profile"].(map[string]any)
 	if prof == nil && r.Method != http.MethodPatch {
@@ -519,6 +511,31 @@ func (u *ultra) write(r *http.Request, c *ultraCall, fqdn, want string) (int, an
 		return http.StatusCreated, map[string]any{"message": "Successful"}, nil
 	}
 	return http.StatusOK, map[string]any{"message": "Successful"}, nil
+}
+
+// mergePatch merges a PATCH body into dst, objects key by key. An empty
+// string is "not sent": the Go SDK has no omitempty on poolDescription,
+// liveRecordDescription and the monitor's transmittedData and
+// searchString, so it sends them empty on every PartialUpdate; taken as
+// values they would clear the descriptions, or refuse a pool from the
+// files for a change nobody asked for.
+func mergePatch(dst, src map[string]any) {
+	for k, v := range src {
+		if v == "" {
+			continue
+		}
+		if sm, ok := v.(map[string]any); ok {
+			if dm, ok := dst[k].(map[string]any); ok {
+				mergePatch(dm, sm)
+				continue
+			}
+			fresh := map[string]any{}
+			mergePatch(fresh, sm)
+			dst[k] = fresh
+			continue
+		}
+		dst[k] = v
+	}
 }
 
 // sfAttrs turns an rrset with an SF profile into sf_pool attributes.

@@ -78,6 +78,19 @@ const sfRRSet = `{"ttl": 60, "rdata": ["192.0.2.60"], "profile": {
   "monitor": {"method": "GET", "url": "http://192.0.2.60/health", "transmittedData": "", "searchString": "ok"},
   "backupRecord": {"rdata": "192.0.2.61", "description": "backup"}}}`
 
+// goPartialUpdate is the body ultradns-go-sdk's PartialUpdate sends for a
+// liveRecordState change: its profile struct has no omitempty on the two
+// descriptions (nor on the monitor's transmittedData and searchString), so
+// they arrive as empty strings.
+func goPartialUpdate(state string, monitor map[string]any) map[string]any {
+	p := map[string]any{"@context": "http://schemas.ultradns.com/SFPool.jsonschema",
+		"poolDescription": "", "liveRecordDescription": "", "liveRecordState": state}
+	if monitor != nil {
+		p["monitor"] = monitor
+	}
+	return map[string]any{"profile": p}
+}
+
 func TestUltraDNS_TokenGrants(t *testing.T) {
 	ts := startServerWith(t, api.Options{Token: testToken, Compat: api.CompatOptions{UltraDNS: true}}, zaptest.NewLogger(t))
 	code, m := ultraLogin(t, ts.base, url.Values{"grant_type": {"password"}, "username": {"ops"}, "password": {testToken}})
@@ -205,6 +218,15 @@ func TestUltraDNS_SFPoolPaths(t *testing.T) {
 				t.Fatalf("%v", rs)
 			}
 		}},
+		{"a Go SDK PartialUpdate (empty descriptions and monitor strings sent) keeps them", "PATCH", "/v1/zones/example.com/rrsets/A/new.example.com.",
+			goPartialUpdate("NOT_FORCED", map[string]any{"transmittedData": "", "searchString": ""}), 200, nil},
+		{"the descriptions and monitor read back unchanged, the state changed", "GET", "/v1/zones/example.com/rrsets/A/new", nil, 200, func(t *testing.T, v any) {
+			p := checkRRSet(t, v, "new.example.com.")["profile"].(map[string]any)
+			m := p["monitor"].(map[string]any)
+			if p["poolDescription"] != "pool" || p["liveRecordDescription"] != "live" || m["searchString"] != "ok" || m["url"] != "http://192.0.2.60/health" || p["liveRecordState"] != "NOT_FORCED" {
+				t.Fatalf("%v", p)
+			}
+		}},
 		{"PUT replaces an API-managed pool (singular @context accepted on input)", "PUT", "/v1/zones/example.com/rrsets/A/new",
 			map[string]any{"ttl": 120, "rdata": []any{"192.0.2.62"}, "profile": map[string]any{"@context": "http://schema.ultradns.com/SFPool.jsonschema",
 				"poolDescription": "p2", "liveRecordDescription": "", "liveRecordState": "NOT_FORCED", "monitor": map[string]any{"method": "GET", "url": "http://192.0.2.62/"}}}, 200, nil},
@@ -220,6 +242,13 @@ func TestUltraDNS_SFPoolPaths(t *testing.T) {
 					t.Fatalf("%v", v)
 				}
 			}},
+		{"a Go SDK PartialUpdate of liveRecordState on a pool from the files", "PATCH", "/v1/zones/example.com/rrsets/A/a.example.com.",
+			goPartialUpdate("FORCED_INACTIVE", nil), 200, nil},
+		{"the pool from the files is forced", "GET", "/v1/zones/example.com/rrsets/A/a", nil, 200, func(t *testing.T, v any) {
+			if p := checkRRSet(t, v, "a.example.com.")["profile"].(map[string]any); p["liveRecordState"] != "FORCED_INACTIVE" {
+				t.Fatalf("%v", p)
+			}
+		}},
 		{"forcing a pool from the files is an operator action", "PATCH", "/v1/zones/example.com/rrsets/A/a",
 			map[string]any{"profile": map[string]any{"liveRecordState": "FORCED_INACTIVE"}}, 200, nil},
 		{"deleting a pool from the files is refused", "DELETE", "/v1/zones/example.com/rrsets/A/a", nil, 400, func(t *testing.T, v any) {

@@ -52,6 +52,9 @@ type Controller interface {
 	ClusterOp(ctx context.Context, cluster, service, real, action string) (*Job, error)
 	// SetWeight changes a real service's weight (0 = no new traffic).
 	SetWeight(ctx context.Context, cluster, service, real string, weight int) (*Job, error)
+	// ZoneDNSSEC describes the signing key of a signed zone (public parts
+	// only); ErrDoesNotExist for a zone that is not served or not signed.
+	ZoneDNSSEC(ctx context.Context, zone string) (*ZoneDNSSEC, error)
 	// ServiceWriter: PUT and DELETE /v1/services/{fqdn}.
 	ServiceWriter
 	// Operations: explain, what-if, reload, zones.
@@ -132,4 +135,34 @@ func badRequest(format string, args ...any) *APIError {
 
 func notFound(format string, args ...any) *APIError {
 	return &APIError{Type: ErrorTypeDoesNotExist, Message: fmt.Sprintf(format, args...), Status: http.StatusNotFound}
+}
+
+// actorKey carries the name of who makes a call through a compatible
+// surface (a Dyn or UltraDNS login's user name).
+type actorKey struct{}
+
+// WithActor returns ctx naming actor as the caller.
+func WithActor(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorKey{}, actor)
+}
+
+// ActorOf is the caller named by WithActor, or "".
+func ActorOf(ctx context.Context) string {
+	a, _ := ctx.Value(actorKey{}).(string)
+	return a
+}
+
+// JobRecord is a job with who made it.
+type JobRecord struct {
+	Job
+	Actor string
+}
+
+// JobHistory is implemented by a Controller that can list the jobs made on
+// one service; the Dyn log report shows them as change_type "user" rows.
+// Without it the report has health rows only.
+type JobHistory interface {
+	// Jobs returns the jobs whose target is fqdn, or one of its addresses
+	// ("fqdn/address"), created in [start, end], oldest first.
+	Jobs(ctx context.Context, fqdn string, start, end time.Time) ([]JobRecord, error)
 }

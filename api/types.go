@@ -182,6 +182,10 @@ func (e Event) MarshalJSON() ([]byte, error) {
 type RRSetReport struct {
 	TS      int64         `json:"ts"` // UNIX seconds
 	Regions []RRSetRegion `json:"regions"`
+	// Serial is the zone's SOA serial that published these sets (0 when
+	// unknown). The Dyn reports show it; the native report's shape does
+	// not have it.
+	Serial uint32 `json:"-"`
 }
 
 // MarshalJSON implements json.Marshaler: lists are [] rather than null.
@@ -327,4 +331,17 @@ type ErrorResponse struct {
 	Error     string `json:"error"`
 	// Diagnostics list a refused configuration's problems.
 	Diagnostics []string `json:"diagnostics,omitempty"`
+}
+
+// ZoneDNSSEC is the answer of GET /v1/zones/{zone}/dnssec: the public key
+// of a signed zone and the DS records to hand to its parent. Private keys
+// are never part of it.
+type ZoneDNSSEC struct {
+	Zone      string `json:"zone"`
+	Algorithm string `json:"algorithm"`
+	KeyTag    uint16 `json:"key_tag"`
+	// DNSKEY is the key's DNSKEY record in zone-file syntax.
+	DNSKEY string `json:"dnskey"`
+	// DS are the key's DS records (SHA-256 digest), in zone-file syntax.
+	DS []string `json:"ds"`
 }

@@ -130,6 +130,42 @@ var blockRuleCases = []ruleCase{
 	{"duplicate_contact", `contact "b" { email = ["b@example.net"] }`, `contact ` + marker + `"ops" { email = ["b@example.net"] }`, "Duplicate contact"},
 
 	{"duplicate_zone", `zone "example.net" {}`, `zone ` + marker + `"Example.COM." {}`, "Duplicate zone"},
+	{"dnssec_algorithm", `zone "example.net" {
+  dnssec { algorithm = "ED25519" }
+}`, `zone "example.net" {
+  dnssec { algorithm = ` + marker + `"RSASHA256" }
+}`, "Invalid algorithm"},
+	{"dnssec_signature_lifetime_leaves_room_to_refresh", `zone "example.net" {
+  dnssec { signature_lifetime = "15s" }
+}`, `zone "example.net" {
+  dnssec { signature_lifetime = ` + marker + `"10s" }
+}`, "signature_lifetime too short"},
+	{"dnssec_signature_lifetime_bounded", `zone "example.net" {
+  dnssec { signature_lifetime = "87840h" }
+}`, `zone "example.net" {
+  dnssec { signature_lifetime = ` + marker + `"87841h" }
+}`, "signature_lifetime too long"},
+	{"dnssec_signature_lifetime_duration", `zone "example.net" {
+  dnssec { signature_lifetime = "720h" }
+}`, `zone "example.net" {
+  dnssec { signature_lifetime = ` + marker + `"14d" }
+}`, "Invalid signature_lifetime"},
+	{"dnssec_inception_offset", `zone "example.net" {
+  dnssec { inception_offset = "0s" }
+}`, `zone "example.net" {
+  dnssec { inception_offset = ` + marker + `"-1h" }
+}`, "Invalid inception_offset"},
+	{"dnssec_key_file_empty", `zone "example.net" {
+  dnssec { key_file = "Kexample.net.+013+00001.key" }
+}`, `zone "example.net" {
+  dnssec { key_file = ` + marker + `"" }
+}`, "Empty key_file"},
+	{"duplicate_dnssec", `zone "example.net" {
+  dnssec {}
+}`, `zone "example.net" {
+  dnssec {}
+  ` + marker + `dnssec {}
+}`, "Duplicate dnssec block"},
 	{"zone_name", `zone "example.net" {}`, `zone ` + marker + `"exa mple.net" {}`, "Invalid zone name"},
 	{"zone_ttl", `zone "example.net" { ttl = 0 }`, `zone "example.net" { ttl = ` + marker + `-1 }`, "Invalid ttl"},
 	{"zone_ns", `zone "example.net" { ns = ["ns1.example.net."] }`, `zone "example.net" { ns = [` + marker + `"ns1..example.net."] }`, "Invalid name server"},

@@ -33,6 +33,10 @@ type plan struct {
 	// clusterNames are the address names of cluster services, whose
 	// answers are counted per real service.
 	clusterNames map[string]bool
+	// keys are the DNSSEC keys of signed zones, by origin: read from
+	// key_file by Prepare, the others added by loadKeys before the plan
+	// runs.
+	keys map[string]*dnsserver.Key
 }
 
 // planError is a configuration the plan cannot be built from, at the place
@@ -48,7 +52,7 @@ func (e *planError) Error() string { return e.summary + ": " + e.err.Error() }
 // buildPlan turns a validated configuration into a plan without its zones,
 // which Prepare loads.
 func buildPlan(cfg *config.Config) (*plan, error) {
-	p := &plan{cfg: cfg, routes: map[string]notify.Route{}, clusterNames: map[string]bool{}}
+	p := &plan{cfg: cfg, routes: map[string]notify.Route{}, clusterNames: map[string]bool{}, keys: map[string]*dnsserver.Key{}}
 	b := targetSet{byKey: map[string]probe.Target{}}
 	p.spec.Sites = []string{cfg.Server.Site}
 

@@ -28,6 +28,7 @@ type controller struct {
 	daemon *Daemon
 }
 
+var _ api.JobHistory = (*controller)(nil)
 var _ api.Controller = (*controller)(nil)
 
 // apiError maps the engine's errors onto the API's error types.
@@ -65,7 +66,7 @@ func (c *controller) command(ctx context.Context, action, target string, save fu
 		if !changed {
 			return nil
 		}
-		j := store.Job{Action: action, Target: target, Status: store.JobStatusComplete, Created: now.UTC()}
+		j := store.Job{Action: action, Target: target, Status: store.JobStatusComplete, Created: now.UTC(), Actor: api.ActorOf(ctx)}
 		batch := store.Batch{Job: &j, EngineState: engineState(engine)}
 		for _, t := range trs {
 			if isChange(t.Kind) && t.Kind != pool.EventEP {
@@ -240,10 +241,13 @@ func (c *controller) RRSets(ctx context.Context, fqdn string, ts time.Time) (*ap
 		return nil, err
 	}
 	rep := &api.RRSetReport{TS: ts.Unix(), Regions: []api.RRSetRegion{}}
-	snap, ok, err := c.store.ServedAt(fqdn, ts)
+	// ts is in whole seconds and names all of that second: a report asked
+	// for "now" right after start shows what start published.
+	snap, ok, err := c.store.ServedAt(fqdn, ts.Truncate(time.Second).Add(time.Second-time.Nanosecond))
 	if err != nil || !ok {
 		return rep, err
 	}
+	rep.Serial = snap.Serial
 	codes := make([]string, 0, len(snap.Regions))
 	for code := range snap.Regions {
 		codes = append(codes, code)
@@ -253,6 +257,24 @@ func (c *controller) RRSets(ctx context.Context, fqdn string, ts time.Time) (*ap
 		rep.Regions = append(rep.Regions, api.RRSetRegion{Code: code, Served: snap.Regions[code]})
 	}
 	return rep, nil
+}
+
+// Jobs implements api.JobHistory: the service's jobs and those of its
+// addresses (target "fqdn/address").
+func (c *controller) Jobs(ctx context.Context, fqdn string, start, end time.Time) ([]api.JobRecord, error) {
+	fqdn = strings.ToLower(fqdn)
+	if err := c.serviceExists(ctx, fqdn); err != nil {
+		return nil, err
+	}
+	jobs, err := c.store.JobsOf(fqdn, start, end)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]api.JobRecord, len(jobs))
+	for i, j := range jobs {
+		out[i] = api.JobRecord{Job: api.Job{ID: j.ID, Action: j.Action, Target: j.Target, Status: j.Status, Created: j.Created.UTC()}, Actor: j.Actor}
+	}
+	return out, nil
 }
 
 // Job implements api.Controller.
@@ -423,3 +445,31 @@ func (c *controller) clusterCommand(ctx context.Context, action, cluster, servic
 		func(e *pool.Engine) *pool.Savepoint { return e.SaveClusterService(cluster, service) },
 		func(now time.Time) (bool, []pool.Transition, error) { return op(c.loop.engine, now) })
 }
+
+// ZoneDNSSEC implements api.Controller.
+func (c *controller) ZoneDNSSEC(ctx context.Context, zone string) (*api.ZoneDNSSEC, error) {
+	zone = strings.ToLower(zone)
+	var out *api.ZoneDNSSEC
+	err := c.loop.call(ctx, func() error {
+		z := c.loop.pub.zones[zone]
+		if z == nil {
+			return fmt.Errorf("%w: zone %s is not served", api.ErrDoesNotExist, zone)
+		}
+		if z.signer == nil {
+			return fmt.Errorf("%w: zone %s is not signed", api.ErrDoesNotExist, zone)
+		}
+		k := z.signer.Key()
+		out = &api.ZoneDNSSEC{
+			Zone:      zone,
+			Algorithm: k.Algorithm(),
+			KeyTag:    k.Tag(),
+			DNSKEY:    recordText(k.DNSKEY),
+			DS:        []string{recordText(k.DS())},
+		}
+		return nil
+	})
+	return out, err
+}
+
+// recordText is a record in zone-file syntax with single spaces.
+func recordText(rr fmt.Stringer) string { return strings.ReplaceAll(rr.String(), "\t", " ") }

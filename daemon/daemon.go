@@ -68,6 +68,8 @@ type Daemon struct {
 	metrics   *metrics
 	notifiers *notifiers
 	loop      *decisionLoop
+	// keys keeps the generated DNSSEC keys of signed zones.
+	keys keyStore
 	// reload are the steps of every reload (tests wrap them to fail).
 	reload []reloadStep
 }
@@ -198,13 +200,23 @@ func New(opts Options, log *zap.Logger) (*Daemon, error) {
 	}, log.Named("probe"), d.reg)
 	d.sched.SetTargets(p.plan.targets)
 
+	d.keys = newStateDirKeys(cfg.Server.StateDir)
+	if err := loadKeys(cfg, p.plan, d.keys, log); err != nil {
+		return nil, err
+	}
 	now := time.Now()
 	zones := d.loop.pub.nextZones(p.plan, now)
 	if err := d.loop.pub.reserveFor(zones, now); err != nil {
 		return nil, err
 	}
 	d.loop.pub.swap(p.plan, zones, d.notifiers.cur)
-	d.loop.pub.publish(now, nil, d.loop.engine)
+	// What is served from the start is recorded, so the rrset report at any
+	// time after start shows names whose served set never changes.
+	if served := d.loop.pub.publish(now, nil, d.loop.engine); len(served) > 0 {
+		if err := d.store.Commit(store.Batch{Served: served}); err != nil {
+			log.Error("persisting the served sets", zap.Error(err))
+		}
+	}
 	d.reload = d.reloadSteps()
 	ok = true
 	debug.FreeOSMemory() // see ReloadFromDisk: parsing garbage goes back to the OS

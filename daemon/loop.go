@@ -77,9 +77,13 @@ func (l *decisionLoop) Run(ctx context.Context) error {
 			l.readdressed = false
 		case op := <-l.ops:
 			op()
-		case <-retry.C:
+		case now := <-retry.C:
 			if l.pub.pending {
-				l.pub.apply(Decision{Time: time.Now(), Full: true}, l.engine)
+				l.pub.apply(Decision{Time: now, Full: true}, l.engine)
+			}
+			if l.pub.refreshSignatures(now) {
+				// No answer changed: the serial moves with the signatures.
+				l.pub.publish(now, []string{}, l.engine)
 			}
 		case now := <-prune.C:
 			if err := l.store.Prune(now); err != nil {

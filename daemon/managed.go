@@ -107,7 +107,7 @@ func (d *Daemon) changeManaged(ctx context.Context, fqdn string, body []byte) (*
 		diags = Check(cfg)
 	}
 	if diags.HasErrors() {
-		return nil, &api.DiagnosticsError{Summary: "the configuration with this change has errors; nothing was changed", Diagnostics: config.DiagnosticLines(diags)}
+		return nil, &api.DiagnosticsError{Summary: "the configuration with this change has errors; nothing was changed", Diagnostics: config.ManagedDiagnosticLines(diags, running.Server.ManagedDir)}
 	}
 	dir := cfg.Server.ManagedDir
 	path := filepath.Join(dir, name)
@@ -150,7 +150,7 @@ func (d *Daemon) changeManaged(ctx context.Context, fqdn string, body []byte) (*
 		d.metrics.reloads.WithLabelValues("failure").Inc()
 		var de *diagnosticsError
 		if errors.As(err, &de) {
-			return nil, &api.DiagnosticsError{Summary: "the configuration with this change has errors; nothing was changed", Diagnostics: config.DiagnosticLines(de.diags)}
+			return nil, &api.DiagnosticsError{Summary: "the configuration with this change has errors; nothing was changed", Diagnostics: config.ManagedDiagnosticLines(de.diags, dir)}
 		}
 		return nil, fmt.Errorf("the change cannot be applied; nothing was changed: %w", err)
 	}
@@ -186,7 +186,7 @@ func (d *Daemon) runningConfig(ctx context.Context) (*config.Config, error) {
 func (d *Daemon) recordJob(ctx context.Context, action, target string) (*api.Job, error) {
 	var job *api.Job
 	err := d.loop.call(ctx, func() error {
-		j := store.Job{Action: action, Target: target, Status: store.JobStatusComplete, Created: time.Now().UTC()}
+		j := store.Job{Action: action, Target: target, Status: store.JobStatusComplete, Created: time.Now().UTC(), Actor: api.ActorOf(ctx)}
 		if err := d.store.Commit(store.Batch{Job: &j, EngineState: engineState(d.loop.engine)}); err != nil {
 			return fmt.Errorf("%s %s was not recorded, nothing changed: %w", action, target, err)
 		}

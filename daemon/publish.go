@@ -54,6 +54,12 @@ type publisher struct {
 type zoneState struct {
 	data   *dnsserver.ZoneData
 	serial uint32
+	// signer signs the zone (nil: unsigned); it is kept across reloads
+	// while the key and its settings stay.
+	signer *dnsserver.Signer
+	// base fingerprints the static records; static adds the signer's key
+	// and signing epoch to it.
+	base uint64
 	// static fingerprints the static records; dyn is the XOR over names of
 	// a hash of each name's served sets, so one name updates it in O(1).
 	static, dyn uint64
@@ -105,13 +111,17 @@ func (pb *publisher) nextZones(p *plan, now time.Time) *zoneSet {
 	zs := &zoneSet{zones: make(map[string]*zoneState, len(p.zones))}
 	for _, zd := range p.zones {
 		origin := zd.Origin()
-		z := &zoneState{data: zd, static: staticFingerprint(zd), names: map[string]*dnsserver.Dynamic{}, fps: map[string]string{}}
+		z := &zoneState{data: zd, base: staticFingerprint(zd), names: map[string]*dnsserver.Dynamic{}, fps: map[string]string{}}
+		var oldSigner *dnsserver.Signer
 		if old, ok := pb.zones[origin]; ok {
 			z.serial, z.dyn, z.lastFP, z.published, z.names, z.fps = old.serial, old.dyn, old.lastFP, old.published, old.names, old.fps
+			oldSigner = old.signer
 		} else {
 			hw, known := pb.serials.hw[origin]
 			z.serial = startSerial(hw, known, now)
 		}
+		z.signer = signerFor(p, origin, oldSigner, now)
+		z.static = z.base ^ signerFingerprint(z.signer)
 		zs.zones[origin] = z
 		zs.order = append(zs.order, origin)
 	}
@@ -286,9 +296,15 @@ func (pb *publisher) publish(now time.Time, services []string, st decidedState) 
 		z := pb.zones[origin]
 		z.serial = next[origin]
 		z.lastFP, z.published, z.cloned = z.static^z.dyn, true, false
-		snap.Zones = append(snap.Zones, dnsserver.ZoneSnapshot{Data: z.data, Serial: z.serial, Names: z.names})
+		snap.Zones = append(snap.Zones, dnsserver.ZoneSnapshot{Data: z.data, Serial: z.serial, Names: z.names, Signer: z.signer})
 	}
 	pb.dns.Publish(snap)
+	for name, s := range changed {
+		if z := pb.zoneOf(name); z != nil {
+			s.Serial = z.serial
+			changed[name] = s
+		}
+	}
 	return changed
 }
 

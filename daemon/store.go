@@ -15,6 +15,7 @@ type stateStore interface {
 	Events(service string, start, end time.Time) ([]store.Event, error)
 	ServedAt(service string, t time.Time) (store.ServedSnapshot, bool, error)
 	Job(id uint64) (store.Job, bool, error)
+	JobsOf(target string, start, end time.Time) ([]store.Job, error)
 	Prune(now time.Time) error
 	Close() error
 }

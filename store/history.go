@@ -29,6 +29,9 @@ type Event struct {
 type ServedSnapshot struct {
 	Time    time.Time           `json:"time"`
 	Regions map[string][]string `json:"regions"`
+	// Serial is the SOA serial of the service's zone that published it
+	// (0 in snapshots written before serials were kept).
+	Serial uint32 `json:"serial,omitempty"`
 }
 
 // History keys are 16 bytes: the time as sortable big-endian unix

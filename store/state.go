@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -21,6 +23,9 @@ type Job struct {
 	Target  string    `json:"target"`
 	Status  string    `json:"status"`
 	Created time.Time `json:"created"`
+	// Actor is who made the call when the surface knows a name (a Dyn
+	// or UltraDNS login's user name); empty otherwise.
+	Actor string `json:"actor,omitempty"`
 }
 
 // Batch is everything one turn of the decision loop (or one operator
@@ -126,6 +131,33 @@ func (s *Store) Job(id uint64) (Job, bool, error) {
 		return json.Unmarshal(v, &j)
 	})
 	return j, ok, s.wrap("read job", err)
+}
+
+// JobsOf returns the jobs of target, and of its parts (a target
+// "target/part", such as one address of a service), created in
+// [start, end], oldest first.
+// Ids grow with time, so the scan walks back from the newest job and stops
+// at the first one before start.
+func (s *Store) JobsOf(target string, start, end time.Time) ([]Job, error) {
+	var out []Job
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketJobs).Cursor()
+		for k, v := c.Last(); k != nil; k, v = c.Prev() {
+			var j Job
+			if err := json.Unmarshal(v, &j); err != nil {
+				return err
+			}
+			if j.Created.Before(start) {
+				break
+			}
+			if (j.Target == target || strings.HasPrefix(j.Target, target+"/")) && !j.Created.After(end) {
+				out = append(out, j)
+			}
+		}
+		return nil
+	})
+	slices.Reverse(out)
+	return out, s.wrap("read jobs", err)
 }
 
 // Commit writes b in one transaction, synced to disk before it returns.

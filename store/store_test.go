@@ -671,3 +671,44 @@ func TestMetricsCountCommitsErrorsAndPrunedRecords(t *testing.T) {
 		t.Errorf("second Open on the same registry: %v", err)
 	}
 }
+
+// JobsOf lists one target's jobs (and its parts', "target/part") in a
+// time range, oldest first, with the actor each was stored with.
+func TestJobsOfOneTargetInARange(t *testing.T) {
+	s := openTemp(t, t.TempDir(), Options{})
+	for i, j := range []Job{
+		{Action: "deactivate", Target: "app.example.com.", Actor: "ops", Created: t0},
+		{Action: "activate", Target: "other.example.com.", Created: t0.Add(time.Second)},
+		{Action: "activate", Target: "app.example.com.", Actor: "ops", Created: t0.Add(2 * time.Second)},
+		{Action: "recover", Target: "app.example.com.", Created: t0.Add(3 * time.Second)},
+		{Action: "recover", Target: "app.example.com./192.0.2.1", Created: t0.Add(4 * time.Second)},
+		{Action: "recover", Target: "app.example.com.x/192.0.2.1", Created: t0.Add(5 * time.Second)},
+	} {
+		if err := s.Commit(Batch{Job: &j}); err != nil {
+			t.Fatalf("job %d: %v", i, err)
+		}
+	}
+	for _, c := range []struct {
+		rule       string
+		start, end time.Time
+		want       []string
+	}{
+		{"every job of the target and of its parts", t0, t0.Add(time.Hour), []string{"deactivate ops", "activate ops", "recover ", "recover "}},
+		{"the range bounds are inclusive", t0.Add(2 * time.Second), t0.Add(3 * time.Second), []string{"activate ops", "recover "}},
+		{"nothing before the range", t0.Add(-time.Hour), t0.Add(-time.Second), nil},
+	} {
+		t.Run(c.rule, func(t *testing.T) {
+			jobs, err := s.JobsOf("app.example.com.", c.start, c.end)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, j := range jobs {
+				got = append(got, j.Action+" "+j.Actor)
+			}
+			if !reflect.DeepEqual(got, c.want) {
+				t.Fatalf("got %q, want %q", got, c.want)
+			}
+		})
+	}
+}

@@ -5,6 +5,7 @@
 package apitest
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -51,6 +52,7 @@ type realState struct {
 }
 
 var _ api.Controller = (*Memory)(nil)
+var _ api.JobHistory = (*Memory)(nil)
 
 func f64(v float64) *float64 { return &v }
 
@@ -344,6 +346,24 @@ func (m *Memory) RRSets(_ context.Context, fqdn string, ts time.Time) (*api.RRSe
 	return rep, nil
 }
 
+// Jobs implements api.JobHistory. The memory keeps no actor.
+func (m *Memory) Jobs(_ context.Context, fqdn string, start, end time.Time) ([]api.JobRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d, err := m.lookup(fqdn)
+	if err != nil {
+		return nil, err
+	}
+	var out []api.JobRecord
+	for _, j := range m.jobs {
+		if (j.Target == d.FQDN || strings.HasPrefix(j.Target, d.FQDN+" ")) && !j.Created.Before(start) && !j.Created.After(end) {
+			out = append(out, api.JobRecord{Job: j})
+		}
+	}
+	slices.SortFunc(out, func(a, b api.JobRecord) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
 // Job implements api.Controller.
 func (m *Memory) Job(_ context.Context, id uint64) (*api.Job, error) {
 	m.mu.Lock()
@@ -504,4 +524,19 @@ func (m *Memory) SetWeight(_ context.Context, cluster, service, real string, wei
 	}
 	r.Weight = weight
 	return m.job(api.ActionSetWeight, cluster+"/"+service+"/"+real), nil
+}
+
+// ZoneDNSSEC implements api.Controller: example.com. is signed (a fixed
+// ECDSAP256SHA256 key); every other zone is not.
+func (m *Memory) ZoneDNSSEC(_ context.Context, zone string) (*api.ZoneDNSSEC, error) {
+	if !strings.EqualFold(zone, "example.com.") {
+		return nil, fmt.Errorf("%w: zone %s is not signed", api.ErrDoesNotExist, zone)
+	}
+	return &api.ZoneDNSSEC{
+		Zone:      "example.com.",
+		Algorithm: "ECDSAP256SHA256",
+		KeyTag:    18618,
+		DNSKEY:    "example.com. 3600 IN DNSKEY 257 3 13 AfhNuVzTR4prH9JbuYjr/A97xPrSP9sZnUncW7o82XXnNx5DL5FVBLlNiiL9ob0GCj6TSovZSp4JKKKlLZ4I3w==",
+		DS:        []string{"example.com. 3600 IN DS 18618 13 2 2CBE20C2A71C5711341930C5B77C4FB04D02AFF80D4DABAD87F6DF3F0CE5E54E"},
+	}, nil
 }
