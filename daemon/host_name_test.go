@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/failoverd/failoverd/pool"
 )
 
 // A host-name pool entry, probed at what it resolves to (localhost. is in
@@ -62,5 +64,42 @@ gslb "mixed.example.test." {
 		if got != w {
 			t.Errorf("%s A:\n%s\nwant\n%s\n%s", name, got, w, td.view())
 		}
+	}
+}
+
+// A host-name entry of weight w counts as one entry of weight w in the
+// weighted pick: the addresses of one family it resolved to share w.
+func TestPickWeights_HostNameEntrySharesItsWeight(t *testing.T) {
+	const host = "lb-1.example.net."
+	tests := []struct {
+		name string
+		recs []pool.Record
+		want string
+	}{
+		{"no host name keeps the weights", []pool.Record{
+			{Type: "A", Data: "192.0.2.1", Weight: 2}, {Type: "A", Data: "192.0.2.2", Weight: 1}}, "[2 1]"},
+		{"three addresses share weight 1", []pool.Record{
+			{Type: "A", Data: "192.0.2.1", Weight: 1},
+			{Type: "A", Data: "198.51.100.1", Weight: 1, Entry: host},
+			{Type: "A", Data: "198.51.100.2", Weight: 1, Entry: host},
+			{Type: "A", Data: "198.51.100.3", Weight: 1, Entry: host}}, "[3 1 1 1]"},
+		{"each family shares apart", []pool.Record{
+			{Type: "A", Data: "192.0.2.1", Weight: 5},
+			{Type: "A", Data: "198.51.100.1", Weight: 2, Entry: host},
+			{Type: "A", Data: "198.51.100.2", Weight: 2, Entry: host},
+			{Type: "AAAA", Data: "2001:db8::1", Weight: 2, Entry: host}}, "[10 2 2 4]"},
+		{"groups of two and three scale by six", []pool.Record{
+			{Type: "A", Data: "198.51.100.1", Weight: 1, Entry: host},
+			{Type: "A", Data: "198.51.100.2", Weight: 1, Entry: host},
+			{Type: "A", Data: "203.0.113.1", Weight: 1, Entry: "lb-2.example.net."},
+			{Type: "A", Data: "203.0.113.2", Weight: 1, Entry: "lb-2.example.net."},
+			{Type: "A", Data: "203.0.113.3", Weight: 1, Entry: "lb-2.example.net."}}, "[3 3 2 2 2]"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := fmt.Sprint(pickWeights(tc.recs)); got != tc.want {
+				t.Errorf("weights %s, want %s", got, tc.want)
+			}
+		})
 	}
 }

@@ -735,8 +735,9 @@ func (s *service) chain(r *region, visited map[string]bool, x *trace) []Record {
 
 // entryRecords is the served set of entries es. A host-name entry that is
 // the only one is served as a CNAME to it; among others it is served as the
-// addresses it last resolved to, each with the entry's weight, and an
-// address already in the set is not repeated.
+// addresses it last resolved to, each carrying the entry's weight and name
+// (DNS shares the weight among them), and an address already in the set is
+// not repeated.
 func entryRecords(es []*entry) []Record {
 	if len(es) == 1 && isHostName(es[0].cfg.Address) {
 		return []Record{addrRecord(es[0].cfg.Address, es[0].cfg.Weight)}
