@@ -264,6 +264,10 @@ var blockRuleCases = []ruleCase{
 	{"pool_weight_zero", gslbPool("      weight = 1\n"), gslbPool("      weight = " + marker + "0\n"), "Invalid weight"},
 	{"pool_serve_mode", gslbPool("      serve_mode = \"remove\"\n"), gslbPool("      serve_mode = " + marker + "\"sometimes\"\n"), "Invalid serve_mode"},
 	{"pool_address", gslbPool(""), strings.Replace(gslbPool(""), `pool "192.0.2.20"`, `pool `+marker+`"www.example.net"`, 1), "Invalid pool address"},
+	{"pool_host_name_has_trailing_dot", strings.Replace(gslbPool(""), `pool "192.0.2.20"`, `pool "lb-1.cdn.example.net."`, 1), strings.Replace(gslbPool(""), `pool "192.0.2.20"`, `pool `+marker+`"lb-1.cdn.example.net"`, 1), "Invalid pool address"},
+	{"pool_host_name_valid_labels", strings.Replace(gslbPool(""), `pool "192.0.2.20"`, `pool "localhost."`, 1), strings.Replace(gslbPool(""), `pool "192.0.2.20"`, `pool `+marker+`"lb..example.net."`, 1), "Invalid pool address"},
+	{"pool_host_name_not_numeric", strings.Replace(gslbPool(""), `pool "192.0.2.20"`, `pool "lb-1.example.net."`, 1), strings.Replace(gslbPool(""), `pool "192.0.2.20"`, `pool `+marker+`"192.0.2.20."`, 1), "Invalid pool address"},
+	{"duplicate_pool_host_name", gslb("", "  region \"global\" {\n    pool \"lb-1.example.net.\" {}\n    pool \"lb-2.example.net.\" {}\n  }\n"), gslb("", "  region \"global\" {\n    pool \"lb-1.example.net.\" {}\n    pool "+marker+"\"LB-1.example.net.\" {}\n  }\n"), "Duplicate pool address"},
 	{"duplicate_pool_address", gslb("", "  region \"global\" {\n    pool \"2001:db8::1\" {}\n    pool \"2001:db8::2\" {}\n  }\n"), gslb("", "  region \"global\" {\n    pool \"2001:db8::1\" {}\n    pool "+marker+"\"2001:DB8:0::1\" {}\n  }\n"), "Duplicate pool address"},
 
 	{"sf_rrtype", sf("  rrtype = \"A\"\n", sfMon), sf("  rrtype = "+marker+"\"CNAME\"\n", sfMon), "Invalid rrtype"},

@@ -168,16 +168,27 @@ func regions(rs []*config.Region, mon, perf *config.Monitor, b *targetSet) []poo
 				Label:     e.Label,
 				Weight:    e.Weight,
 				ServeMode: pool.ServeMode(e.ServeMode),
-				Target:    b.add(mon, e.Address, 0),
+				Target:    b.add(mon, probeHost(e.Address), 0),
 			}
 			if perf != nil {
-				entry.PerfTarget = b.add(perf, e.Address, 0)
+				entry.PerfTarget = b.add(perf, probeHost(e.Address), 0)
 			}
 			pr.Entries = append(pr.Entries, entry)
 		}
 		out = append(out, pr)
 	}
 	return out
+}
+
+// probeHost is the address a pool entry is probed at: an IP as it is, a
+// host name as it is but for a single-label name ("localhost."), which is
+// probed without its trailing dot: Go's resolver looks such a name up in
+// /etc/hosts only in that form.
+func probeHost(addr string) string {
+	if name, ok := strings.CutSuffix(addr, "."); ok && !strings.Contains(name, ".") && name != "" {
+		return name
+	}
+	return addr
 }
 
 // route says where a service's notifications go.

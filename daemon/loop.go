@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -34,6 +35,11 @@ type decisionLoop struct {
 	pub    *publisher
 	// ms is the deployment on etcd; nil for a single node.
 	ms *multisite
+	// resolved holds, per probe key of an FQDN target, the addresses it
+	// last resolved to; readdressed is set when a round changed them, so
+	// the turn republishes (a host-name pool entry is served with them).
+	resolved    map[string]string
+	readdressed bool
 }
 
 // maxCoalesced bounds how many queued probe rounds one publish covers, so a
@@ -69,7 +75,8 @@ func (l *decisionLoop) Run(ctx context.Context) error {
 					break drain
 				}
 			}
-			l.decided(ctx, Decision{Time: time.Now(), Transitions: trs})
+			l.decided(ctx, Decision{Time: time.Now(), Transitions: trs, Full: l.readdressed})
+			l.readdressed = false
 		case op := <-l.ops:
 			op()
 		case now := <-retry.C:
@@ -96,18 +103,33 @@ func (l *decisionLoop) observe(r probe.Result, trs []pool.Transition) []pool.Tra
 	if !l.plan.targetKeys[r.Key] {
 		return trs // a round that was running when a reload removed its target
 	}
+	var addrs []string
+	if len(r.Addresses) > 0 && !r.Local {
+		addrs = make([]string, len(r.Addresses))
+		for i, a := range r.Addresses {
+			addrs[i] = a.String()
+		}
+		if joined := strings.Join(addrs, " "); l.resolved[r.Key] != joined {
+			if l.resolved == nil {
+				l.resolved = map[string]string{}
+			}
+			l.resolved[r.Key] = joined
+			l.readdressed = true
+		}
+	}
 	o := pool.Observation{
-		Target:  r.Key,
-		Up:      r.Up,
-		Unknown: r.Local,
-		RTT:     r.RTT,
-		Message: r.Message,
-		Site:    r.Site,
-		Time:    r.Time,
+		Target:    r.Key,
+		Up:        r.Up,
+		Unknown:   r.Local,
+		RTT:       r.RTT,
+		Message:   r.Message,
+		Site:      r.Site,
+		Time:      r.Time,
+		Addresses: addrs,
 	}
 	if l.ms != nil {
 		var deciding bool
-		if o, deciding = l.ms.observe(r); !deciding {
+		if o, deciding = l.ms.observe(r, o); !deciding {
 			return trs // a follower serves what the leader committed
 		}
 	}

@@ -150,13 +150,12 @@ func (m *multisite) deciding() bool { return m.leader || m.alone() }
 
 func (m *multisite) alone() bool { return m.partitioned && !m.freeze && !m.leader }
 
-// observe publishes one local round and returns what the engine decides
-// on, if this node decides: the deployment's verdict as leader, the local
-// round while deciding alone.
-func (m *multisite) observe(r probe.Result) (pool.Observation, bool) {
+// observe publishes one local round (o, as a single node would observe
+// it) and returns what the engine decides on, if this node decides: the
+// deployment's verdict as leader, the local round while deciding alone.
+func (m *multisite) observe(r probe.Result, o pool.Observation) (pool.Observation, bool) {
 	st := localStatus(r)
 	m.s.Publish(sites.Observation{Target: r.Key, Status: st, Message: r.Message, RTT: r.RTT, Time: r.Time})
-	o := pool.Observation{Target: r.Key, Up: r.Up, Unknown: r.Local, RTT: r.RTT, Message: r.Message, Site: r.Site, Time: r.Time}
 	switch {
 	case m.alone():
 		return o, true

@@ -419,14 +419,15 @@ func dynamic(a pool.Answer, counter func(ip string) *atomic.Uint64) *dnsserver.D
 	dyn := &dnsserver.Dynamic{TTL: a.TTL, Regions: make(map[string]*dnsserver.RegionAnswer, len(a.Regions))}
 	for code, s := range a.Regions {
 		ra := &dnsserver.RegionAnswer{ServeCount: s.ServeCount}
-		for _, r := range s.Records {
+		weights := pickWeights(s.Records)
+		for i, r := range s.Records {
 			switch r.Type {
 			case "A", "AAAA":
 				addr, err := netip.ParseAddr(r.Data)
 				if err != nil {
 					continue
 				}
-				w := dnsserver.Weighted{Addr: addr, Weight: uint32(max(r.Weight, 1))}
+				w := dnsserver.Weighted{Addr: addr, Weight: weights[i]}
 				if counter != nil {
 					w.Answered = counter(r.Data)
 				}
@@ -444,6 +445,48 @@ func dynamic(a pool.Answer, counter func(ip string) *atomic.Uint64) *dnsserver.D
 		dyn.Regions[code] = ra
 	}
 	return dyn
+}
+
+// maxShareScale bounds the factor pickWeights scales weights by: the least
+// common multiple of 1 to 16, so that up to 16 addresses share exactly.
+const maxShareScale = 720720
+
+// pickWeights returns the weight each record of a served set is picked with.
+// The addresses of one family that a host-name entry resolved to share the
+// entry's weight, so that the entry counts as one entry of its weight
+// (docs/behaviour.md section 3): every weight is scaled by the least common
+// multiple of the groups' sizes and a group's is divided by its size.
+func pickWeights(recs []pool.Record) []uint32 {
+	type group struct{ entry, typ string }
+	size := map[group]int{}
+	for _, r := range recs {
+		if r.Entry != "" {
+			size[group{r.Entry, r.Type}]++
+		}
+	}
+	scale := 1
+	for _, n := range size {
+		if scale = scale / gcd(scale, n) * n; scale > maxShareScale {
+			scale = maxShareScale
+			break
+		}
+	}
+	out := make([]uint32, len(recs))
+	for i, r := range recs {
+		w := max(r.Weight, 1) * scale
+		if r.Entry != "" {
+			w = max(w/size[group{r.Entry, r.Type}], 1)
+		}
+		out[i] = uint32(w)
+	}
+	return out
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }
 
 func servedSnapshot(a pool.Answer, now time.Time) store.ServedSnapshot {

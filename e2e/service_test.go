@@ -126,8 +126,8 @@ func (d *daemonProc) rewriteAndHUP(config string) {
 // until stopped (and at least min were sent) or max were sent, and checks
 // every answer against the allowed answers of its name.
 type queryLoop struct {
-	addr    string
-	names   []string
+	addr  string
+	names []string
 	// allowed judges an answer; sent is when its query was sent.
 	allowed func(name, answer string, sent time.Time) bool
 	// sent counts completed queries, failed the timeouts, errors,
