@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -243,10 +244,25 @@ func TestMultiSite_QuorumDecidesAndEveryNodeServesIt(t *testing.T) {
 		}
 	}
 
-	// Two of three: every node fails over and serves one serial.
+	// Two of three: every node fails over and serves one serial, and every
+	// node's history has the leader's one failover event.
 	target.setDown(sources["a"], sources["b"])
 	allAnswer(t, nodes, "127.0.0.21", 15*time.Second)
 	sameSerials(t, nodes, 5*time.Second)
+	since := url.QueryEscape(time.Now().Add(-time.Hour).UTC().Format(time.RFC3339))
+	for i, d := range nodes {
+		var lr api.LogResponse
+		d.getJSON("/v1/services/www.example.test./log?start="+since, &lr)
+		failovers := 0
+		for _, e := range lr.Events {
+			if e.Kind == "svc" && e.NewStatus == "failover" {
+				failovers++
+			}
+		}
+		if failovers != 1 {
+			t.Errorf("node %d: %d failover events in its log, want 1: %+v", i, failovers, lr.Events)
+		}
+	}
 
 	var leader int
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
