@@ -7,6 +7,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -367,4 +370,33 @@ func TestMultiSite_PartitionLocalDecidesAloneFreezeKeepsCommitted(t *testing.T) 
 	start := time.Now()
 	frozen.start()
 	frozen.waitAnswer("www.example.test.", dns.TypeA, "127.0.0.21", 5*time.Second-time.Since(start))
+}
+
+// Two running nodes with one server.site: the second refuses to start and
+// names the node that holds the site.
+func TestMultiSite_DuplicateSiteRefusedWithTheHolder(t *testing.T) {
+	etcd := testutil.StartEtcd(t)
+	target := newSourceTarget(t, "127.0.0.20")
+	startDaemon(t, multisiteConfig("a", "127.0.0.11", etcd.Endpoint, target.port))
+
+	dir := t.TempDir()
+	cfg := strings.NewReplacer("{{DNS}}", fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t, "127.0.0.1")),
+		"{{API}}", fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t, "127.0.0.1")), "{{STATE}}", filepath.Join(dir, "state"),
+		`hostname     = "ns-a.example.test"`, `hostname     = "ns-second.example.test"`).
+		Replace(multisiteConfig("a", "127.0.0.12", etcd.Endpoint, target.port))
+	path := filepath.Join(dir, "failoverd.hcl")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "failoverd"), "run", "-config", path)
+	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0")
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("the second node with site a kept running:\n%s", out)
+	}
+	if err == nil || !strings.Contains(string(out), "ns-a.example.test") {
+		t.Fatalf("second node with site a: %v, want a refusal naming ns-a.example.test:\n%s", err, out)
+	}
 }
