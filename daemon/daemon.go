@@ -213,6 +213,9 @@ func New(opts Options, log *zap.Logger) (*Daemon, error) {
 	d.sched.SetTargets(p.plan.targets)
 
 	d.keys = newStateDirKeys(cfg.Server.StateDir)
+	if d.loop.ms != nil {
+		d.keys = sharedKeys{local: newStateDirKeys(cfg.Server.StateDir), sites: d.loop.ms.s, log: log}
+	}
 	if err := loadKeys(cfg, p.plan, d.keys, log); err != nil {
 		return nil, err
 	}

@@ -400,3 +400,42 @@ func TestMultiSite_DuplicateSiteRefusedWithTheHolder(t *testing.T) {
 		t.Fatalf("second node with site a: %v, want a refusal naming ns-a.example.test:\n%s", err, out)
 	}
 }
+
+// cluster.md "DNSSEC in a deployment": the key the first node generates is
+// stored in etcd and every node signs with it, so each node serves the
+// same DNSKEY and answers that validate against the one DS.
+func TestMultiSite_SignedZoneOneKeyOnEveryNode(t *testing.T) {
+	etcd := testutil.StartEtcd(t)
+	target := newSourceTarget(t, "127.0.0.20")
+	signed := func(site, source string) string {
+		return strings.Replace(multisiteConfig(site, source, etcd.Endpoint, target.port),
+			"  ns = [\"ns1.example.test.\"]\n", "  ns = [\"ns1.example.test.\"]\n  dnssec {}\n", 1)
+	}
+	var nodes []*daemonProc
+	for i, site := range []string{"a", "b"} {
+		nodes = append(nodes, startDaemon(t, signed(site, fmt.Sprintf("127.0.0.1%d", i+1))))
+	}
+	var keys []string
+	for _, d := range nodes {
+		m := new(dns.Msg)
+		m.SetQuestion("example.test.", dns.TypeDNSKEY)
+		m.SetEdns0(1232, true)
+		r, err := dns.Exchange(m, d.dnsAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tags []string
+		for _, rr := range r.Answer {
+			if k, ok := rr.(*dns.DNSKEY); ok {
+				tags = append(tags, fmt.Sprint(k.KeyTag()), k.PublicKey)
+			}
+		}
+		if len(tags) != 2 {
+			t.Fatalf("%s: DNSKEY answer %v, want one key", d.dnsAddr, r.Answer)
+		}
+		keys = append(keys, strings.Join(tags, " "))
+	}
+	if keys[0] != keys[1] {
+		t.Fatalf("the nodes sign with different keys:\n a: %s\n b: %s", keys[0], keys[1])
+	}
+}
