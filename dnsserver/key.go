@@ -61,38 +61,47 @@ func ReadKey(zone, keyPath string) (*Key, error) {
 		return nil, err
 	}
 	defer f.Close()
+	k, err := parsePublicKey(zone, keyPath, f)
+	if err != nil {
+		return nil, err
+	}
 	privPath := strings.TrimSuffix(keyPath, ".key") + ".private"
 	pf, err := os.Open(privPath)
 	if err != nil {
 		return nil, err
 	}
 	defer pf.Close()
-	return parseKey(zone, keyPath, f, privPath, pf)
+	return withPrivateKey(k, keyPath, privPath, pf)
 }
 
-// parseKey reads a DNSKEY record from pub and BIND's private-key format
-// from priv (named pubName and privName in errors) and checks them as
-// ReadKey says.
-func parseKey(zone, pubName string, pub io.Reader, privName string, priv io.Reader) (*Key, error) {
-	rr, err := dns.ReadRR(pub, pubName)
+// parsePublicKey reads a DNSKEY record of zone (named name in errors) and
+// checks that failoverd can sign with it.
+func parsePublicKey(zone, name string, r io.Reader) (*dns.DNSKEY, error) {
+	rr, err := dns.ReadRR(r, name)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", pubName, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	k, ok := rr.(*dns.DNSKEY)
 	if !ok {
-		return nil, fmt.Errorf("%s: not a DNSKEY record", pubName)
+		return nil, fmt.Errorf("%s: not a DNSKEY record", name)
 	}
 	k.Hdr.Name = canonicalName(k.Hdr.Name)
 	if k.Hdr.Name != canonicalName(zone) {
-		return nil, fmt.Errorf("%s: the key is for %s, not %s", pubName, k.Hdr.Name, canonicalName(zone))
+		return nil, fmt.Errorf("%s: the key is for %s, not %s", name, k.Hdr.Name, canonicalName(zone))
 	}
 	if AlgorithmName(k.Algorithm) == "" {
-		return nil, fmt.Errorf("%s: unsupported algorithm %s (failoverd signs with ECDSAP256SHA256 or ED25519)", pubName, dns.AlgorithmToString[k.Algorithm])
+		return nil, fmt.Errorf("%s: unsupported algorithm %s (failoverd signs with ECDSAP256SHA256 or ED25519)", name, dns.AlgorithmToString[k.Algorithm])
 	}
 	if k.Flags&dns.ZONE == 0 {
-		return nil, fmt.Errorf("%s: not a zone key (flags %d)", pubName, k.Flags)
+		return nil, fmt.Errorf("%s: not a zone key (flags %d)", name, k.Flags)
 	}
-	p, err := k.ReadPrivateKey(priv, privName)
+	return k, nil
+}
+
+// withPrivateKey reads BIND's private-key format for k from r (named
+// privName in errors) and checks that it is k's private key.
+func withPrivateKey(k *dns.DNSKEY, pubName, privName string, r io.Reader) (*Key, error) {
+	p, err := k.ReadPrivateKey(r, privName)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", privName, err)
 	}
@@ -125,7 +134,11 @@ func ParseKey(zone string, text []byte) (*Key, error) {
 	if !ok {
 		return nil, fmt.Errorf("key of %s: not a stored key", zone)
 	}
-	return parseKey(zone, "stored key", strings.NewReader(pub+"\n"), "stored private key", strings.NewReader(priv))
+	k, err := parsePublicKey(zone, "stored key", strings.NewReader(pub+"\n"))
+	if err != nil {
+		return nil, err
+	}
+	return withPrivateKey(k, "stored key", "stored private key", strings.NewReader(priv))
 }
 
 // check signs a probe RRset and verifies it with the public key, which
