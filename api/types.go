@@ -110,6 +110,9 @@ type Entry struct {
 	// History is the recent probe rounds of this address, oldest first,
 	// drawn as a chart by the status page. It may be empty.
 	History []Sample `json:"history,omitempty"`
+	// Sites are every live site's view of the address in a deployment of
+	// several sites; absent on a single node.
+	Sites []SiteReport `json:"sites,omitempty"`
 }
 
 // MarshalJSON implements json.Marshaler: times are written in UTC.
@@ -331,4 +334,17 @@ type ErrorResponse struct {
 	Error     string `json:"error"`
 	// Diagnostics list a refused configuration's problems.
 	Diagnostics []string `json:"diagnostics,omitempty"`
+}
+
+// ZoneDNSSEC is the answer of GET /v1/zones/{zone}/dnssec: the public key
+// of a signed zone and the DS records to hand to its parent. Private keys
+// are never part of it.
+type ZoneDNSSEC struct {
+	Zone      string `json:"zone"`
+	Algorithm string `json:"algorithm"`
+	KeyTag    uint16 `json:"key_tag"`
+	// DNSKEY is the key's DNSKEY record in zone-file syntax.
+	DNSKEY string `json:"dnskey"`
+	// DS are the key's DS records (SHA-256 digest), in zone-file syntax.
+	DS []string `json:"ds"`
 }

@@ -68,6 +68,8 @@ type Daemon struct {
 	metrics   *metrics
 	notifiers *notifiers
 	loop      *decisionLoop
+	// keys keeps the generated DNSSEC keys of signed zones.
+	keys keyStore
 	// reload are the steps of every reload (tests wrap them to fail).
 	reload []reloadStep
 }
@@ -180,6 +182,18 @@ func New(opts Options, log *zap.Logger) (*Daemon, error) {
 		answered: map[string]*atomic.Uint64{},
 	}
 
+	if cfg.Etcd != nil {
+		d.loop.ms, err = openSites(context.Background(), cfg, opts.Version, configDigest(p.plan), d.loop, log, d.reg)
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			if !ok {
+				d.loop.ms.s.Close()
+			}
+		}()
+	}
+
 	aopts := apiOptions(p)
 	aopts.Metrics = promhttp.HandlerFor(d.reg, promhttp.HandlerOpts{Registry: d.reg})
 	aopts.Registerer = d.reg
@@ -198,6 +212,13 @@ func New(opts Options, log *zap.Logger) (*Daemon, error) {
 	}, log.Named("probe"), d.reg)
 	d.sched.SetTargets(p.plan.targets)
 
+	d.keys = newStateDirKeys(cfg.Server.StateDir)
+	if d.loop.ms != nil {
+		d.keys = sharedKeys{local: newStateDirKeys(cfg.Server.StateDir), sites: d.loop.ms.s, log: log}
+	}
+	if err := loadKeys(cfg, p.plan, d.keys, log); err != nil {
+		return nil, err
+	}
 	now := time.Now()
 	zones := d.loop.pub.nextZones(p.plan, now)
 	if err := d.loop.pub.reserveFor(zones, now); err != nil {
@@ -258,6 +279,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	services, targets := len(d.loop.plan.spec.Services), len(d.loop.plan.targets)
 	stopNotify := d.notifiers.start()
 	stopDNS := start(d.dns.Run)
+	stopSites := func() {}
+	if d.loop.ms != nil {
+		stopSites = start(d.loop.ms.s.Run)
+	}
 	stopLoop := start(d.loop.Run)
 	stopAPI := start(d.api.Run)
 	stopProbes := start(d.sched.Run)
@@ -268,6 +293,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	stopProbes()
 	stopAPI()
 	stopLoop()
+	stopSites()
+	if d.loop.ms != nil {
+		d.loop.ms.s.Close()
+	}
 	stopDNS()
 	stopNotify()
 	closeErr := d.store.Close()

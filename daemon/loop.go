@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -32,6 +33,13 @@ type decisionLoop struct {
 	plan   *plan
 	engine *pool.Engine
 	pub    *publisher
+	// ms is the deployment on etcd; nil for a single node.
+	ms *multisite
+	// resolved holds, per probe key of an FQDN target, the addresses it
+	// last resolved to; readdressed is set when a round changed them, so
+	// the turn republishes (a host-name pool entry is served with them).
+	resolved    map[string]string
+	readdressed bool
 }
 
 // maxCoalesced bounds how many queued probe rounds one publish covers, so a
@@ -67,12 +75,19 @@ func (l *decisionLoop) Run(ctx context.Context) error {
 					break drain
 				}
 			}
-			l.pub.apply(Decision{Time: time.Now(), Transitions: trs}, l.engine)
+			l.decided(ctx, Decision{Time: time.Now(), Transitions: trs, Full: l.readdressed})
+			l.readdressed = false
 		case op := <-l.ops:
 			op()
-		case <-retry.C:
-			if l.pub.pending {
-				l.pub.apply(Decision{Time: time.Now(), Full: true}, l.engine)
+		case now := <-retry.C:
+			if l.pub.pending && (l.ms == nil || l.ms.deciding()) {
+				l.decided(ctx, Decision{Time: now, Full: true})
+			} else if l.pub.pending {
+				l.ms.serve(l)
+			}
+			if l.pub.refreshSignatures(now) {
+				// No answer changed: the serial moves with the signatures.
+				l.pub.publish(now, []string{}, l.engine)
 			}
 		case now := <-prune.C:
 			if err := l.store.Prune(now); err != nil {
@@ -88,15 +103,47 @@ func (l *decisionLoop) observe(r probe.Result, trs []pool.Transition) []pool.Tra
 	if !l.plan.targetKeys[r.Key] {
 		return trs // a round that was running when a reload removed its target
 	}
-	return append(trs, l.engine.Observe(pool.Observation{
-		Target:  r.Key,
-		Up:      r.Up,
-		Unknown: r.Local,
-		RTT:     r.RTT,
-		Message: r.Message,
-		Site:    r.Site,
-		Time:    r.Time,
-	})...)
+	var addrs []string
+	if len(r.Addresses) > 0 && !r.Local {
+		addrs = make([]string, len(r.Addresses))
+		for i, a := range r.Addresses {
+			addrs[i] = a.String()
+		}
+		if joined := strings.Join(addrs, " "); l.resolved[r.Key] != joined {
+			if l.resolved == nil {
+				l.resolved = map[string]string{}
+			}
+			l.resolved[r.Key] = joined
+			l.readdressed = true
+		}
+	}
+	o := pool.Observation{
+		Target:    r.Key,
+		Up:        r.Up,
+		Unknown:   r.Local,
+		RTT:       r.RTT,
+		Message:   r.Message,
+		Site:      r.Site,
+		Time:      r.Time,
+		Addresses: addrs,
+	}
+	if l.ms != nil {
+		var deciding bool
+		if o, deciding = l.ms.observe(r, o); !deciding {
+			return trs // a follower serves what the leader committed
+		}
+	}
+	return append(trs, l.engine.Observe(o)...)
+}
+
+// decided settles one Decision: published, persisted and announced, and
+// in a deployment committed to etcd first.
+func (l *decisionLoop) decided(ctx context.Context, dec Decision) {
+	if l.ms != nil {
+		l.ms.decided(ctx, l, dec)
+		return
+	}
+	l.pub.apply(dec, l.engine)
 }
 
 // call runs fn on the loop and waits for it, or until ctx is done (a client
