@@ -42,14 +42,13 @@ import (
 // Readers now block in recvmmsg on their own locked OS thread, the socket
 // taken out of the netpoller (serveUDPBlocking), as gdnsd's do: no epoll
 // wake-up or futex between batches. `RUNS=3 DURATION=5 bash bench/run.sh
-// --only qps` on 2026-12-06 under load 8-13 (docs/benchmarks.md, History):
-// failoverd/gdnsd CPU per query 1.15 / 0.93 (static / health-checked)
-// with the netpoller readers, 1.21 / 0.88 with blocking ones, within the
-// noise; alternating the two binaries alone (static name, 5 s runs, 3-5
-// rounds, 4 sessions) gave blocking readers the lower median µs/q in 3 of
-// 4 (2.06 against 2.51 in the last) and 1.4-2.5x the qps at the same
-// dnsperf load. perf: 94 % of the blocking reader's CPU is in the kernel,
-// Go's scheduler threads under 3 %. Batches of 64 did not pay.
+// --only qps` on 2026-12-06, before and after back to back, load 3-4
+// (docs/benchmarks.md, History): failoverd 2.11 / 2.03 µs/q (static /
+// health-checked) with netpoller readers, 1.96 / 1.92 with blocking ones;
+// failoverd/gdnsd 1.16 / 1.08 before, 1.09 / 1.09 after, 0 lost. perf: 94 %
+// of the blocking reader's CPU is in the kernel, Go's other threads under
+// 3 %. Batches of 64, and a non-blocking recvmmsg before the blocking one,
+// did not pay.
 
 // reusePortSupported: several sockets share one address with SO_REUSEPORT.
 const reusePortSupported = true
