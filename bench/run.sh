@@ -66,6 +66,7 @@ install_deps() {
   command -v pdns_server >/dev/null || need+=(pdns-server)
   ls /usr/lib/*/pdns/libbindbackend.so >/dev/null 2>&1 || need+=(pdns-backend-bind)
   command -v taskset >/dev/null || need+=(util-linux)
+  command -v ss >/dev/null || need+=(iproute2)
   [ ${#need[@]} -eq 0 ] && return 0
   log "installing from Debian: ${need[*]}"
   local sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
@@ -109,6 +110,16 @@ start_proc() { # name cpu|- cmd... (background, output to logs/name.log)
   else taskset -c "$cpu" "$@" >"$W/logs/$name.log" 2>&1 &
   fi
   PIDS[$name]=$!
+}
+
+# The ports are fixed, so a second bench run on the machine (or anything else on them) would
+# answer in place of the server under test: refuse to start then.
+need_free() { # udp|tcp port
+  if ss -Hln"${1:0:1}" "sport = :$2" | grep -q .; then
+    echo "bench/run.sh: $1 port $2 is already in use on this machine (another bench run?):" >&2
+    ss -Hlnp"${1:0:1}" "sport = :$2" >&2
+    exit 1
+  fi
 }
 
 log "building bench/benchtool"
@@ -274,6 +285,7 @@ port_of() { case $1 in gdnsd) echo $GDNSD_PORT;; pdns) echo $PDNS_PORT;; pdns-sh
 
 start_server() { # name [failoverd config]
   local name=$1 port; port=$(port_of "$1")
+  need_free udp "$port"
   case $name in
     gdnsd) start_proc gdnsd "$SERVER_CPU" gdnsd -c "$W/gdnsd" start ;;
     pdns) start_proc pdns "$SERVER_CPU" pdns_server --config-dir="$W/pdns" ;;
@@ -283,6 +295,7 @@ start_server() { # name [failoverd config]
     floor-*) GOMAXPROCS=1 start_proc "$name" "$SERVER_CPU" "$W/udpfloor" -listen "127.0.0.1:$FLOOR_PORT" -mode "${name#floor-}" ;;
   esac
   wait_answer "$port" static.example.com >/dev/null || { tail -20 "$W/logs/$name.log" >&2; exit 1; }
+  kill -0 "${PIDS[$name]}" 2>/dev/null || { echo "$name exited:" >&2; tail -20 "$W/logs/$name.log" >&2; exit 1; }
 }
 
 declare -A R=()   # results: "server.metric" -> value
@@ -319,6 +332,7 @@ run_qps() { # server name-label qname [do]
 
 if want qps; then
   log "qps: ${SERVERS[*]}, $RUNS x ${DURATION}s per name, server on CPU $SERVER_CPU, dnsperf on CPU $CLIENT_CPU"
+  need_free tcp 8080
   start_proc targets "$CLIENT_CPU" "$BT" targets -addr 127.0.0.11:8080 -addr 127.0.0.12:8080
   for s in "${SERVERS[@]}"; do
     start_server "$s"
@@ -350,6 +364,7 @@ fi
 run_failover() { # label server [failoverd config] [extra benchtool failover flags...]
   local label=$1 s=$2 cfg=${3:-} out=$W/results/failover-$1.txt
   shift $(( $# < 3 ? $# : 3 ))
+  need_free tcp 8080
   start_server "$s" "$cfg"
   "$BT" failover "$@" -dns "127.0.0.1:$(port_of "$s")" -name www.example.com -trials "$TRIALS" \
     -settle 1s -hold 2s -phase 2s >"$out" 2>"$W/logs/failover-$label.err" || { cat "$out" "$W/logs/failover-$label.err" >&2; exit 1; }
@@ -375,6 +390,7 @@ if want dnssec; then
   DNSSEC_SERVERS=(pdns-signed)
   [ "$PEERS_ONLY" = 1 ] || DNSSEC_SERVERS=(failoverd-signed pdns-signed)
   log "dnssec: ${DNSSEC_SERVERS[*]} with and without DO, $RUNS x ${DURATION}s per name"
+  need_free tcp 8080
   start_proc targets "$CLIENT_CPU" "$BT" targets -addr 127.0.0.11:8080 -addr 127.0.0.12:8080
   for s in "${DNSSEC_SERVERS[@]}"; do
     start_server "$s" "$W/fod-signed/failoverd.hcl"
