@@ -48,7 +48,7 @@ while [ $# -gt 0 ]; do
     --peers-only) PEERS_ONLY=1 ;;
     --only) SECTIONS=${2//,/ }; shift ;;
     --quick) RUNS=1 DURATION=3 TRIALS=1 SERVICES=1000 PROBE_SECS=15 ;;
-    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
