@@ -10,7 +10,8 @@
 #   --quick        smoke run: 1 short run / 1 trial / 1,000 services (numbers meaningless)
 #
 # Knobs (env, defaults): RUNS=3 DURATION=10 (qps runs per name and seconds each),
-#   TRIALS=5 (failover kill/restart cycles per server), SERVICES=10000 (config-size figure),
+#   TRIALS=5 (failover kill/restart cycles per server), SERVICES=10000 (config-size figure;
+#   SERVICES=100000 is the issue-16 scale target, any count gives valid loopback addresses),
 #   SERVER_CPU=0 CLIENT_CPU=1, KEEP=1 keeps the work directory, BENCH_OUT=FILE copies the table,
 #   PROBESCALE_ARGS (extra flags for bench/probescale).
 #
@@ -43,7 +44,7 @@ while [ $# -gt 0 ]; do
     --peers-only) PEERS_ONLY=1 ;;
     --only) SECTIONS=${2//,/ }; shift ;;
     --quick) RUNS=1 DURATION=3 TRIALS=1 SERVICES=1000 PROBE_SECS=15 ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -371,19 +372,24 @@ if want probe; then
 fi
 
 # ---------------------------------------------------------------- config size
+# Service i gets primary 127.(1+i/62500).(i/250%250).(i%250+1) and backup the same with 101 added
+# to the second octet: 62,500 per second octet, so any SERVICES up to 6,250,000 stays valid
+# (octets ≤ 250) and inside 127.0.0.0/8; below 62,500 these are the addresses of earlier runs.
 gen_big_config() { # file marker-ip
-  awk -v n="$SERVICES" -v port=$FOD10K_PORT -v api=$FOD10K_API -v st="$W/fod10k/state" -v m="$2" 'BEGIN{
+  awk -v n="$SERVICES" -v port=$FOD10K_PORT -v api=$FOD10K_API -v st="$W/fod10k/state" -v m="$2" '
+  function addr(base, i) { return sprintf("127.%d.%d.%d", base + int(i/62500), int(i/250)%250, i%250 + 1) }
+  BEGIN{
     printf "server {\n  state_dir = \"%s\"\n  hostname  = \"ns1.example.com\"\n}\n", st
     printf "dns { listen = [\"127.0.0.1:%d\"] }\napi { listen = \"127.0.0.1:%d\" }\n", port, api
     printf "zone \"example.com\" {\n  record \"static\" {\n    type  = \"A\"\n    ttl   = 300\n    rdata = [\"192.0.2.1\"]\n  }\n"
     printf "  record \"marker\" {\n    type  = \"A\"\n    ttl   = 0\n    rdata = [\"%s\"]\n  }\n}\n", m
     for (i = 1; i <= n; i++) {
-      a = sprintf("127.1.%d.%d", int(i/250), i%250 + 1); b = sprintf("127.2.%d.%d", int(i/250), i%250 + 1)
+      a = addr(1, i); b = addr(101, i)
       printf "active_failover \"s%d.example.com.\" {\n  address       = \"%s\"\n  failover_data = \"%s\"\n  ttl           = 0\n  monitor {\n    protocol = \"NONE\"\n    interval = \"10s\"\n  }\n}\n", i, a, b
     }
   }' >"$1"
 }
-svc_addr() { echo "127.1.$(( $1 / 250 )).$(( $1 % 250 + 1 ))"; }
+svc_addr() { echo "127.$(( 1 + $1 / 62500 )).$(( $1 / 250 % 250 )).$(( $1 % 250 + 1 ))"; }
 
 if want config && [ "$PEERS_ONLY" = 0 ]; then
   log "config: $SERVICES active_failover services (monitor NONE)"
