@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -42,10 +43,13 @@ func (o ProberOptions) probeHTTP(ctx context.Context, t Target) Result {
 		}
 		conn = tc
 	}
-	resp, err := exchange(conn, req)
+	bufs := exchangeBuffers.Get().(*exchangeBuf)
+	defer bufs.release()
+	resp, err := exchange(conn, req, bufs)
 	if err != nil {
 		return failure(ctx, t, start, err)
 	}
+	// Deferred after release, so it runs first: the body reads from bufs.
 	defer resp.Body.Close()
 	code := resp.StatusCode
 	msg := "HTTP " + strconv.Itoa(code)
@@ -76,17 +80,21 @@ const MaxInformational = 5
 // stack growth and its buffers on every round, more CPU than the probe's
 // own syscalls. conn's deadline and close-on-cancel (dial) bound every read
 // and write.
-func exchange(conn net.Conn, req *http.Request) (*http.Response, error) {
+func exchange(conn net.Conn, req *http.Request, bufs *exchangeBuf) (*http.Response, error) {
 	req.Close = true
-	bw := bufio.NewWriterSize(conn, 1024)
+	bw := bufs.w
+	bw.Reset(conn)
+	defer bw.Reset(nil)
 	if err := req.Write(bw); err != nil {
 		return nil, err
 	}
 	if err := bw.Flush(); err != nil {
 		return nil, err
 	}
-	lr := &io.LimitedReader{R: conn, N: MaxBodyBytes}
-	br := bufio.NewReaderSize(lr, 4096)
+	lr := &bufs.limit
+	*lr = io.LimitedReader{R: conn, N: MaxBodyBytes}
+	br := bufs.r
+	br.Reset(lr)
 	for range MaxInformational + 1 {
 		resp, err := http.ReadResponse(br, req)
 		if err != nil {
@@ -104,6 +112,25 @@ func exchange(conn net.Conn, req *http.Request) (*http.Response, error) {
 	}
 	return nil, fmt.Errorf("too many 1xx informational responses")
 }
+
+// exchangeBuf is the buffers of one exchange, reused across rounds: 100,000
+// targets at a 10 s interval would otherwise allocate 50 MB/s of them.
+type exchangeBuf struct {
+	w     *bufio.Writer
+	r     *bufio.Reader
+	limit io.LimitedReader
+}
+
+// release returns the buffers to the pool without the connection.
+func (b *exchangeBuf) release() {
+	b.r.Reset(nil)
+	b.limit = io.LimitedReader{}
+	exchangeBuffers.Put(b)
+}
+
+var exchangeBuffers = sync.Pool{New: func() any {
+	return &exchangeBuf{w: bufio.NewWriterSize(nil, 1024), r: bufio.NewReaderSize(nil, 4096)}
+}}
 
 // statusUp applies a status rule to an HTTP status code.
 func statusUp(rule StatusRule, code int) bool {
