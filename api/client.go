@@ -294,3 +294,12 @@ func (c *Client) ClusterOp(ctx context.Context, cluster, service, real, action s
 func (c *Client) SetWeight(ctx context.Context, cluster, service, real string, weight int) (*Job, error) {
 	return c.job(ctx, realPath(cluster, service, real, "weight"), WeightRequest{Weight: &weight})
 }
+
+// ZoneDNSSEC calls GET /v1/zones/{zone}/dnssec.
+func (c *Client) ZoneDNSSEC(ctx context.Context, zone string) (*ZoneDNSSEC, error) {
+	var r ZoneDNSSEC
+	if err := c.Do(ctx, http.MethodGet, "/v1/zones/"+url.PathEscape(zone)+"/dnssec", nil, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}

@@ -52,6 +52,9 @@ type Controller interface {
 	ClusterOp(ctx context.Context, cluster, service, real, action string) (*Job, error)
 	// SetWeight changes a real service's weight (0 = no new traffic).
 	SetWeight(ctx context.Context, cluster, service, real string, weight int) (*Job, error)
+	// ZoneDNSSEC describes the signing key of a signed zone (public parts
+	// only); ErrDoesNotExist for a zone that is not served or not signed.
+	ZoneDNSSEC(ctx context.Context, zone string) (*ZoneDNSSEC, error)
 	// ServiceWriter: PUT and DELETE /v1/services/{fqdn}.
 	ServiceWriter
 	// Operations: explain, what-if, reload, zones.

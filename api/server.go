@@ -278,6 +278,7 @@ func (s *Server) routes() http.Handler {
 		v1.Handle("POST "+rs+"/{r}/"+action, s.api(s.clusterOp(action)))
 	}
 	v1.Handle("POST "+rs+"/{r}/weight", s.api(s.setWeight))
+	v1.Handle("GET /v1/zones/{zone}/dnssec", s.api(s.zoneDNSSEC))
 	s.operationRoutes(v1)
 	v1.Handle("/v1/", s.api(func(r *http.Request) (any, *APIError) {
 		return nil, notFound("no such endpoint: %s %s", r.Method, r.URL.Path)
@@ -556,6 +557,21 @@ func (s *Server) rrsetReport(r *http.Request) (any, *APIError) {
 		rep = &RRSetReport{TS: ts}
 	}
 	return rep, nil
+}
+
+func (s *Server) zoneDNSSEC(r *http.Request) (any, *APIError) {
+	zone, err := NormalizeFQDN(r.PathValue("zone"))
+	if err != nil {
+		return nil, badRequest("%v", err)
+	}
+	d, err := s.ctl.ZoneDNSSEC(r.Context(), zone)
+	if err != nil {
+		return nil, errorFor(err)
+	}
+	if d == nil {
+		return nil, notFound("zone %s is not signed", zone)
+	}
+	return d, nil
 }
 
 func parseUnix(v string) (int64, error) {

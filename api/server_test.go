@@ -340,6 +340,15 @@ func TestEndpoints(t *testing.T) {
 			}
 		}},
 		{"service with trailing dot", "GET", "/v1/services/app.example.com.", "", 200, "", nil},
+		{"zone dnssec", "GET", "/v1/zones/example.com/dnssec", "", 200, "", func(t *testing.T, b map[string]any) {
+			if got := keys(b); !reflect.DeepEqual(got, []string{"algorithm", "dnskey", "ds", "key_tag", "zone"}) {
+				t.Errorf("dnssec keys %v", got)
+			}
+			if b["zone"] != "example.com." || b["key_tag"] != float64(18618) {
+				t.Errorf("dnssec %v", b)
+			}
+		}},
+		{"zone dnssec of an unsigned zone", "GET", "/v1/zones/example.org./dnssec", "", 404, "ApiErrorDoesNotExist", nil},
 		{"sf_pool detail", "GET", "/v1/services/a.example.com.", "", 200, "", func(t *testing.T, b map[string]any) {
 			if b["status"] != "OK" || b["live_record_state"] != "NOT_FORCED" {
 				t.Errorf("sf_pool %v", b)

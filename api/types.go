@@ -335,3 +335,16 @@ type ErrorResponse struct {
 	// Diagnostics list a refused configuration's problems.
 	Diagnostics []string `json:"diagnostics,omitempty"`
 }
+
+// ZoneDNSSEC is the answer of GET /v1/zones/{zone}/dnssec: the public key
+// of a signed zone and the DS records to hand to its parent. Private keys
+// are never part of it.
+type ZoneDNSSEC struct {
+	Zone      string `json:"zone"`
+	Algorithm string `json:"algorithm"`
+	KeyTag    uint16 `json:"key_tag"`
+	// DNSKEY is the key's DNSKEY record in zone-file syntax.
+	DNSKEY string `json:"dnskey"`
+	// DS are the key's DS records (SHA-256 digest), in zone-file syntax.
+	DS []string `json:"ds"`
+}

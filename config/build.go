@@ -617,7 +617,57 @@ func (l *loader) zone(r *rawZone) *Zone {
 	for _, rr := range r.Records {
 		z.Records = append(z.Records, l.record(z, rr))
 	}
+	for i, d := range r.DNSSEC {
+		if i > 0 {
+			l.errf(d.DefRange, "Duplicate dnssec block", "A dnssec block is already defined at %s. Merge them.", where(r.DNSSEC[0].DefRange))
+			continue
+		}
+		z.DNSSEC = l.dnssec(d)
+	}
 	return z
+}
+
+func (l *loader) dnssec(r *rawDNSSEC) *DNSSEC {
+	at := src{r.Body, r.DefRange}
+	d := &DNSSEC{
+		Algorithm:              DNSSECAlgorithmECDSAP256,
+		SignatureLifetime:      336 * time.Hour,
+		InceptionOffset:        time.Hour,
+		DefRange:               r.DefRange,
+		AlgorithmRange:         at.attr("algorithm"),
+		KeyFileRange:           at.attr("key_file"),
+		SignatureLifetimeRange: at.attr("signature_lifetime"),
+	}
+	if r.Algorithm != nil && l.enum(*r.Algorithm, DNSSECAlgorithms, at.attr("algorithm"), "algorithm") {
+		d.Algorithm, d.AlgorithmSet = *r.Algorithm, true
+	}
+	if r.KeyFile != nil {
+		if *r.KeyFile == "" {
+			l.errf(at.attr("key_file"), "Empty key_file", "Give the path of a BIND-format key (the K<zone>+<alg>+<tag>.key file dnssec-keygen writes, with its .private beside it), or remove the attribute to have failoverd generate one.")
+		} else {
+			d.KeyFile = resolvePath(*r.KeyFile, at.attr("key_file"))
+		}
+	}
+	if r.InceptionOffset != nil {
+		if v, ok := l.duration(*r.InceptionOffset, at.attr("inception_offset"), "inception_offset"); ok {
+			if v < 0 {
+				l.errf(at.attr("inception_offset"), "Invalid inception_offset", "inception_offset backdates signatures and cannot be negative; got %q.", *r.InceptionOffset)
+			}
+			d.InceptionOffset = v
+		}
+	}
+	if r.SignatureLifetime != nil {
+		if v, ok := l.duration(*r.SignatureLifetime, at.attr("signature_lifetime"), "signature_lifetime"); ok {
+			switch {
+			case v < MinSignatureLifetime:
+				l.errf(at.attr("signature_lifetime"), "signature_lifetime too short", "Signatures are made again when a third of their lifetime is left, and that third must leave room for secondaries to follow: give at least %q; got %q.", MinSignatureLifetime.String(), *r.SignatureLifetime)
+			case v > MaxSignatureLifetime:
+				l.errf(at.attr("signature_lifetime"), "signature_lifetime too long", "A signature's validity is counted in 32-bit seconds and validators refuse far expirations: give at most %q (ten years); got %q.", MaxSignatureLifetime.String(), *r.SignatureLifetime)
+			}
+			d.SignatureLifetime = v
+		}
+	}
+	return d
 }
 
 func (l *loader) record(z *Zone, r *rawRecord) *Record {

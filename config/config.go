@@ -255,11 +255,53 @@ type Zone struct {
 	NS []string
 	// Records are the inline record blocks.
 	Records []*Record
+	// DNSSEC is nil when the zone is served unsigned.
+	DNSSEC *DNSSEC
 	// DefRange is where the zone block is defined.
 	DefRange hcl.Range
 	// FileRange is where file is set.
 	FileRange hcl.Range
 }
+
+// DNSSEC is a zone's online signing (docs/operations.md, "Signing a zone").
+type DNSSEC struct {
+	// Algorithm is DNSSECAlgorithmECDSAP256 or DNSSECAlgorithmED25519.
+	Algorithm string
+	// AlgorithmSet says algorithm was written: a key_file must then be of
+	// that algorithm (otherwise the key's own is used).
+	AlgorithmSet bool
+	// KeyFile is the absolute path of a BIND-format public key file
+	// (K<zone>+<alg>+<tag>.key, its .private beside it), or "" for a key
+	// generated and kept under server.state_dir.
+	KeyFile string
+	// SignatureLifetime is how long a signature is valid from its making;
+	// signatures are made again when a third of it is left.
+	SignatureLifetime time.Duration
+	// InceptionOffset backdates every signature's inception (clock skew).
+	InceptionOffset time.Duration
+	// DefRange is where the dnssec block is defined; the others where each
+	// attribute is set (DefRange when it is not).
+	DefRange, AlgorithmRange, KeyFileRange, SignatureLifetimeRange hcl.Range
+}
+
+// DNSSEC signing algorithms.
+const (
+	DNSSECAlgorithmECDSAP256 = "ECDSAP256SHA256"
+	DNSSECAlgorithmED25519   = "ED25519"
+)
+
+// DNSSECAlgorithms are the accepted dnssec.algorithm values (dnsserver
+// signs with each).
+var DNSSECAlgorithms = []string{DNSSECAlgorithmECDSAP256, DNSSECAlgorithmED25519}
+
+// MinSignatureLifetime is the shortest signature_lifetime accepted: a
+// signature is made again when a third of its lifetime is left, and that
+// third must leave room for the new signatures to reach every secondary.
+const MinSignatureLifetime = 15 * time.Second
+
+// MaxSignatureLifetime is the longest signature_lifetime accepted (BIND's
+// bound, ten years).
+const MaxSignatureLifetime = 3660 * 24 * time.Hour
 
 // Record is one inline static resource record set.
 type Record struct {

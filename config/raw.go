@@ -119,8 +119,18 @@ type rawZone struct {
 	TTL       *int         `hcl:"ttl,optional"`
 	NS        []string     `hcl:"ns,optional"`
 	Records   []*rawRecord `hcl:"record,block"`
+	DNSSEC    []*rawDNSSEC `hcl:"dnssec,block"`
 	Body      hcl.Body     `hcl:",body"`
 	DefRange  hcl.Range    `hcl:",def_range"`
+}
+
+type rawDNSSEC struct {
+	Algorithm         *string   `hcl:"algorithm,optional"`
+	KeyFile           *string   `hcl:"key_file,optional"`
+	SignatureLifetime *string   `hcl:"signature_lifetime,optional"`
+	InceptionOffset   *string   `hcl:"inception_offset,optional"`
+	Body              hcl.Body  `hcl:",body"`
+	DefRange          hcl.Range `hcl:",def_range"`
 }
 
 type rawRecord struct {

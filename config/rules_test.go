@@ -130,6 +130,42 @@ var blockRuleCases = []ruleCase{
 	{"duplicate_contact", `contact "b" { email = ["b@example.net"] }`, `contact ` + marker + `"ops" { email = ["b@example.net"] }`, "Duplicate contact"},
 
 	{"duplicate_zone", `zone "example.net" {}`, `zone ` + marker + `"Example.COM." {}`, "Duplicate zone"},
+	{"dnssec_algorithm", `zone "example.net" {
+  dnssec { algorithm = "ED25519" }
+}`, `zone "example.net" {
+  dnssec { algorithm = ` + marker + `"RSASHA256" }
+}`, "Invalid algorithm"},
+	{"dnssec_signature_lifetime_leaves_room_to_refresh", `zone "example.net" {
+  dnssec { signature_lifetime = "15s" }
+}`, `zone "example.net" {
+  dnssec { signature_lifetime = ` + marker + `"10s" }
+}`, "signature_lifetime too short"},
+	{"dnssec_signature_lifetime_bounded", `zone "example.net" {
+  dnssec { signature_lifetime = "87840h" }
+}`, `zone "example.net" {
+  dnssec { signature_lifetime = ` + marker + `"87841h" }
+}`, "signature_lifetime too long"},
+	{"dnssec_signature_lifetime_duration", `zone "example.net" {
+  dnssec { signature_lifetime = "720h" }
+}`, `zone "example.net" {
+  dnssec { signature_lifetime = ` + marker + `"14d" }
+}`, "Invalid signature_lifetime"},
+	{"dnssec_inception_offset", `zone "example.net" {
+  dnssec { inception_offset = "0s" }
+}`, `zone "example.net" {
+  dnssec { inception_offset = ` + marker + `"-1h" }
+}`, "Invalid inception_offset"},
+	{"dnssec_key_file_empty", `zone "example.net" {
+  dnssec { key_file = "Kexample.net.+013+00001.key" }
+}`, `zone "example.net" {
+  dnssec { key_file = ` + marker + `"" }
+}`, "Empty key_file"},
+	{"duplicate_dnssec", `zone "example.net" {
+  dnssec {}
+}`, `zone "example.net" {
+  dnssec {}
+  ` + marker + `dnssec {}
+}`, "Duplicate dnssec block"},
 	{"zone_name", `zone "example.net" {}`, `zone ` + marker + `"exa mple.net" {}`, "Invalid zone name"},
 	{"zone_ttl", `zone "example.net" { ttl = 0 }`, `zone "example.net" { ttl = ` + marker + `-1 }`, "Invalid ttl"},
 	{"zone_ns", `zone "example.net" { ns = ["ns1.example.net."] }`, `zone "example.net" { ns = [` + marker + `"ns1..example.net."] }`, "Invalid name server"},
@@ -228,6 +264,10 @@ var blockRuleCases = []ruleCase{
 	{"pool_weight_zero", gslbPool("      weight = 1\n"), gslbPool("      weight = " + marker + "0\n"), "Invalid weight"},
 	{"pool_serve_mode", gslbPool("      serve_mode = \"remove\"\n"), gslbPool("      serve_mode = " + marker + "\"sometimes\"\n"), "Invalid serve_mode"},
 	{"pool_address", gslbPool(""), strings.Replace(gslbPool(""), `pool "192.0.2.20"`, `pool `+marker+`"www.example.net"`, 1), "Invalid pool address"},
+	{"pool_host_name_has_trailing_dot", strings.Replace(gslbPool(""), `pool "192.0.2.20"`, `pool "lb-1.cdn.example.net."`, 1), strings.Replace(gslbPool(""), `pool "192.0.2.20"`, `pool `+marker+`"lb-1.cdn.example.net"`, 1), "Invalid pool address"},
+	{"pool_host_name_valid_labels", strings.Replace(gslbPool(""), `pool "192.0.2.20"`, `pool "localhost."`, 1), strings.Replace(gslbPool(""), `pool "192.0.2.20"`, `pool `+marker+`"lb..example.net."`, 1), "Invalid pool address"},
+	{"pool_host_name_not_numeric", strings.Replace(gslbPool(""), `pool "192.0.2.20"`, `pool "lb-1.example.net."`, 1), strings.Replace(gslbPool(""), `pool "192.0.2.20"`, `pool `+marker+`"192.0.2.20."`, 1), "Invalid pool address"},
+	{"duplicate_pool_host_name", gslb("", "  region \"global\" {\n    pool \"lb-1.example.net.\" {}\n    pool \"lb-2.example.net.\" {}\n  }\n"), gslb("", "  region \"global\" {\n    pool \"lb-1.example.net.\" {}\n    pool "+marker+"\"LB-1.example.net.\" {}\n  }\n"), "Duplicate pool address"},
 	{"duplicate_pool_address", gslb("", "  region \"global\" {\n    pool \"2001:db8::1\" {}\n    pool \"2001:db8::2\" {}\n  }\n"), gslb("", "  region \"global\" {\n    pool \"2001:db8::1\" {}\n    pool "+marker+"\"2001:DB8:0::1\" {}\n  }\n"), "Duplicate pool address"},
 
 	{"sf_rrtype", sf("  rrtype = \"A\"\n", sfMon), sf("  rrtype = "+marker+"\"CNAME\"\n", sfMon), "Invalid rrtype"},

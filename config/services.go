@@ -510,8 +510,10 @@ func (l *loader) poolEntry(r *rawPool) *PoolEntry {
 	e := &PoolEntry{Address: r.Address, Weight: 1, ServeMode: ServeObey, DefRange: r.DefRange}
 	if ip, ok := parseIP(r.Address); ok {
 		e.Address = ip.String()
+	} else if isPoolHostName(r.Address) {
+		e.Address = strings.ToLower(r.Address)
 	} else {
-		l.errf(r.AddressRange, "Invalid pool address", "A pool is labelled with an IPv4 or IPv6 address, such as pool \"192.0.2.10\"; got %q.", r.Address)
+		l.errf(r.AddressRange, "Invalid pool address", "A pool is labelled with an IPv4 or IPv6 address, such as pool \"192.0.2.10\", or a host name with a trailing dot, such as pool \"lb-1.cdn.example.net.\"; got %q.", r.Address)
 	}
 	if r.Label != nil {
 		e.Label = *r.Label
@@ -524,6 +526,15 @@ func (l *loader) poolEntry(r *rawPool) *PoolEntry {
 		e.ServeMode = *r.ServeMode
 	}
 	return e
+}
+
+// isPoolHostName reports whether a pool label is an absolute host name: a
+// trailing dot (so a mistyped address is never taken for a name), valid
+// labels, and not all digits and dots.
+func isPoolHostName(s string) bool {
+	n := strings.ToLower(s)
+	return strings.HasSuffix(n, ".") && n != "." && validHostname(n) &&
+		strings.ContainsAny(strings.TrimSuffix(n, "."), "abcdefghijklmnopqrstuvwxyz_-")
 }
 
 // shortText checks the "less than 255 characters" limit.

@@ -33,6 +33,10 @@ type plan struct {
 	// clusterNames are the address names of cluster services, whose
 	// answers are counted per real service.
 	clusterNames map[string]bool
+	// keys are the DNSSEC keys of signed zones, by origin: read from
+	// key_file by Prepare, the others added by loadKeys before the plan
+	// runs.
+	keys map[string]*dnsserver.Key
 }
 
 // planError is a configuration the plan cannot be built from, at the place
@@ -48,7 +52,7 @@ func (e *planError) Error() string { return e.summary + ": " + e.err.Error() }
 // buildPlan turns a validated configuration into a plan without its zones,
 // which Prepare loads.
 func buildPlan(cfg *config.Config) (*plan, error) {
-	p := &plan{cfg: cfg, routes: map[string]notify.Route{}, clusterNames: map[string]bool{}}
+	p := &plan{cfg: cfg, routes: map[string]notify.Route{}, clusterNames: map[string]bool{}, keys: map[string]*dnsserver.Key{}}
 	b := targetSet{byKey: map[string]probe.Target{}}
 	p.spec.Sites = []string{cfg.Server.Site}
 
@@ -164,16 +168,27 @@ func regions(rs []*config.Region, mon, perf *config.Monitor, b *targetSet) []poo
 				Label:     e.Label,
 				Weight:    e.Weight,
 				ServeMode: pool.ServeMode(e.ServeMode),
-				Target:    b.add(mon, e.Address, 0),
+				Target:    b.add(mon, probeHost(e.Address), 0),
 			}
 			if perf != nil {
-				entry.PerfTarget = b.add(perf, e.Address, 0)
+				entry.PerfTarget = b.add(perf, probeHost(e.Address), 0)
 			}
 			pr.Entries = append(pr.Entries, entry)
 		}
 		out = append(out, pr)
 	}
 	return out
+}
+
+// probeHost is the address a pool entry is probed at: an IP as it is, a
+// host name as it is but for a single-label name ("localhost."), which is
+// probed without its trailing dot: Go's resolver looks such a name up in
+// /etc/hosts only in that form.
+func probeHost(addr string) string {
+	if name, ok := strings.CutSuffix(addr, "."); ok && !strings.Contains(name, ".") && name != "" {
+		return name
+	}
+	return addr
 }
 
 // route says where a service's notifications go.

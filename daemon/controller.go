@@ -445,3 +445,31 @@ func (c *controller) clusterCommand(ctx context.Context, action, cluster, servic
 		func(e *pool.Engine) *pool.Savepoint { return e.SaveClusterService(cluster, service) },
 		func(now time.Time) (bool, []pool.Transition, error) { return op(c.loop.engine, now) })
 }
+
+// ZoneDNSSEC implements api.Controller.
+func (c *controller) ZoneDNSSEC(ctx context.Context, zone string) (*api.ZoneDNSSEC, error) {
+	zone = strings.ToLower(zone)
+	var out *api.ZoneDNSSEC
+	err := c.loop.call(ctx, func() error {
+		z := c.loop.pub.zones[zone]
+		if z == nil {
+			return fmt.Errorf("%w: zone %s is not served", api.ErrDoesNotExist, zone)
+		}
+		if z.signer == nil {
+			return fmt.Errorf("%w: zone %s is not signed", api.ErrDoesNotExist, zone)
+		}
+		k := z.signer.Key()
+		out = &api.ZoneDNSSEC{
+			Zone:      zone,
+			Algorithm: k.Algorithm(),
+			KeyTag:    k.Tag(),
+			DNSKEY:    recordText(k.DNSKEY),
+			DS:        []string{recordText(k.DS())},
+		}
+		return nil
+	})
+	return out, err
+}
+
+// recordText is a record in zone-file syntax with single spaces.
+func recordText(rr fmt.Stringer) string { return strings.ReplaceAll(rr.String(), "\t", " ") }

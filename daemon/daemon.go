@@ -68,6 +68,8 @@ type Daemon struct {
 	metrics   *metrics
 	notifiers *notifiers
 	loop      *decisionLoop
+	// keys keeps the generated DNSSEC keys of signed zones.
+	keys keyStore
 	// reload are the steps of every reload (tests wrap them to fail).
 	reload []reloadStep
 }
@@ -198,6 +200,10 @@ func New(opts Options, log *zap.Logger) (*Daemon, error) {
 	}, log.Named("probe"), d.reg)
 	d.sched.SetTargets(p.plan.targets)
 
+	d.keys = newStateDirKeys(cfg.Server.StateDir)
+	if err := loadKeys(cfg, p.plan, d.keys, log); err != nil {
+		return nil, err
+	}
 	now := time.Now()
 	zones := d.loop.pub.nextZones(p.plan, now)
 	if err := d.loop.pub.reserveFor(zones, now); err != nil {

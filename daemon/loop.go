@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -32,6 +33,11 @@ type decisionLoop struct {
 	plan   *plan
 	engine *pool.Engine
 	pub    *publisher
+	// resolved holds, per probe key of an FQDN target, the addresses it
+	// last resolved to; readdressed is set when a round changed them, so
+	// the turn republishes (a host-name pool entry is served with them).
+	resolved    map[string]string
+	readdressed bool
 }
 
 // maxCoalesced bounds how many queued probe rounds one publish covers, so a
@@ -67,12 +73,17 @@ func (l *decisionLoop) Run(ctx context.Context) error {
 					break drain
 				}
 			}
-			l.pub.apply(Decision{Time: time.Now(), Transitions: trs}, l.engine)
+			l.pub.apply(Decision{Time: time.Now(), Transitions: trs, Full: l.readdressed}, l.engine)
+			l.readdressed = false
 		case op := <-l.ops:
 			op()
-		case <-retry.C:
+		case now := <-retry.C:
 			if l.pub.pending {
-				l.pub.apply(Decision{Time: time.Now(), Full: true}, l.engine)
+				l.pub.apply(Decision{Time: now, Full: true}, l.engine)
+			}
+			if l.pub.refreshSignatures(now) {
+				// No answer changed: the serial moves with the signatures.
+				l.pub.publish(now, []string{}, l.engine)
 			}
 		case now := <-prune.C:
 			if err := l.store.Prune(now); err != nil {
@@ -88,14 +99,29 @@ func (l *decisionLoop) observe(r probe.Result, trs []pool.Transition) []pool.Tra
 	if !l.plan.targetKeys[r.Key] {
 		return trs // a round that was running when a reload removed its target
 	}
+	var addrs []string
+	if len(r.Addresses) > 0 && !r.Local {
+		addrs = make([]string, len(r.Addresses))
+		for i, a := range r.Addresses {
+			addrs[i] = a.String()
+		}
+		if joined := strings.Join(addrs, " "); l.resolved[r.Key] != joined {
+			if l.resolved == nil {
+				l.resolved = map[string]string{}
+			}
+			l.resolved[r.Key] = joined
+			l.readdressed = true
+		}
+	}
 	return append(trs, l.engine.Observe(pool.Observation{
-		Target:  r.Key,
-		Up:      r.Up,
-		Unknown: r.Local,
-		RTT:     r.RTT,
-		Message: r.Message,
-		Site:    r.Site,
-		Time:    r.Time,
+		Target:    r.Key,
+		Up:        r.Up,
+		Unknown:   r.Local,
+		RTT:       r.RTT,
+		Message:   r.Message,
+		Site:      r.Site,
+		Time:      r.Time,
+		Addresses: addrs,
 	})...)
 }
 

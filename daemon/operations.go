@@ -137,7 +137,7 @@ func (c *controller) Zones(ctx context.Context) ([]api.Zone, error) {
 		pb := c.loop.pub
 		for _, origin := range pb.zoneOrder {
 			if z := pb.zones[origin]; z != nil {
-				out = append(out, api.Zone{Zone: origin, Serial: z.serial})
+				out = append(out, api.Zone{Zone: origin, Serial: z.serial, Signed: z.signer != nil})
 			}
 		}
 		return nil

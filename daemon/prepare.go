@@ -65,6 +65,7 @@ func Prepare(cfg *config.Config) (*Prepared, config.Diagnostics) {
 			}
 			pl.zones = append(pl.zones, zd)
 		}
+		diags = append(diags, checkDNSSEC(cfg, pl)...)
 		if pl.pingUsed {
 			if err := probe.CheckPing(); err != nil {
 				diags = append(diags, config.Error(pingMonitor(cfg), "PING probes cannot run", err.Error()))

@@ -54,6 +54,12 @@ type publisher struct {
 type zoneState struct {
 	data   *dnsserver.ZoneData
 	serial uint32
+	// signer signs the zone (nil: unsigned); it is kept across reloads
+	// while the key and its settings stay.
+	signer *dnsserver.Signer
+	// base fingerprints the static records; static adds the signer's key
+	// and signing epoch to it.
+	base uint64
 	// static fingerprints the static records; dyn is the XOR over names of
 	// a hash of each name's served sets, so one name updates it in O(1).
 	static, dyn uint64
@@ -105,13 +111,17 @@ func (pb *publisher) nextZones(p *plan, now time.Time) *zoneSet {
 	zs := &zoneSet{zones: make(map[string]*zoneState, len(p.zones))}
 	for _, zd := range p.zones {
 		origin := zd.Origin()
-		z := &zoneState{data: zd, static: staticFingerprint(zd), names: map[string]*dnsserver.Dynamic{}, fps: map[string]string{}}
+		z := &zoneState{data: zd, base: staticFingerprint(zd), names: map[string]*dnsserver.Dynamic{}, fps: map[string]string{}}
+		var oldSigner *dnsserver.Signer
 		if old, ok := pb.zones[origin]; ok {
 			z.serial, z.dyn, z.lastFP, z.published, z.names, z.fps = old.serial, old.dyn, old.lastFP, old.published, old.names, old.fps
+			oldSigner = old.signer
 		} else {
 			hw, known := pb.serials.hw[origin]
 			z.serial = startSerial(hw, known, now)
 		}
+		z.signer = signerFor(p, origin, oldSigner, now)
+		z.static = z.base ^ signerFingerprint(z.signer)
 		zs.zones[origin] = z
 		zs.order = append(zs.order, origin)
 	}
@@ -286,7 +296,7 @@ func (pb *publisher) publish(now time.Time, services []string, st decidedState) 
 		z := pb.zones[origin]
 		z.serial = next[origin]
 		z.lastFP, z.published, z.cloned = z.static^z.dyn, true, false
-		snap.Zones = append(snap.Zones, dnsserver.ZoneSnapshot{Data: z.data, Serial: z.serial, Names: z.names})
+		snap.Zones = append(snap.Zones, dnsserver.ZoneSnapshot{Data: z.data, Serial: z.serial, Names: z.names, Signer: z.signer})
 	}
 	pb.dns.Publish(snap)
 	for name, s := range changed {
@@ -398,14 +408,15 @@ func dynamic(a pool.Answer, counter func(ip string) *atomic.Uint64) *dnsserver.D
 	dyn := &dnsserver.Dynamic{TTL: a.TTL, Regions: make(map[string]*dnsserver.RegionAnswer, len(a.Regions))}
 	for code, s := range a.Regions {
 		ra := &dnsserver.RegionAnswer{ServeCount: s.ServeCount}
-		for _, r := range s.Records {
+		weights := pickWeights(s.Records)
+		for i, r := range s.Records {
 			switch r.Type {
 			case "A", "AAAA":
 				addr, err := netip.ParseAddr(r.Data)
 				if err != nil {
 					continue
 				}
-				w := dnsserver.Weighted{Addr: addr, Weight: uint32(max(r.Weight, 1))}
+				w := dnsserver.Weighted{Addr: addr, Weight: weights[i]}
 				if counter != nil {
 					w.Answered = counter(r.Data)
 				}
@@ -423,6 +434,48 @@ func dynamic(a pool.Answer, counter func(ip string) *atomic.Uint64) *dnsserver.D
 		dyn.Regions[code] = ra
 	}
 	return dyn
+}
+
+// maxShareScale bounds the factor pickWeights scales weights by: the least
+// common multiple of 1 to 16, so that up to 16 addresses share exactly.
+const maxShareScale = 720720
+
+// pickWeights returns the weight each record of a served set is picked with.
+// The addresses of one family that a host-name entry resolved to share the
+// entry's weight, so that the entry counts as one entry of its weight
+// (docs/behaviour.md section 3): every weight is scaled by the least common
+// multiple of the groups' sizes and a group's is divided by its size.
+func pickWeights(recs []pool.Record) []uint32 {
+	type group struct{ entry, typ string }
+	size := map[group]int{}
+	for _, r := range recs {
+		if r.Entry != "" {
+			size[group{r.Entry, r.Type}]++
+		}
+	}
+	scale := 1
+	for _, n := range size {
+		if scale = scale / gcd(scale, n) * n; scale > maxShareScale {
+			scale = maxShareScale
+			break
+		}
+	}
+	out := make([]uint32, len(recs))
+	for i, r := range recs {
+		w := max(r.Weight, 1) * scale
+		if r.Entry != "" {
+			w = max(w/size[group{r.Entry, r.Type}], 1)
+		}
+		out[i] = uint32(w)
+	}
+	return out
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }
 
 func servedSnapshot(a pool.Answer, now time.Time) store.ServedSnapshot {

@@ -11,15 +11,19 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/failoverd/failoverd/config"
+	"github.com/failoverd/failoverd/pool"
 )
 
 // bigConfig writes a configuration of n gslb services, each with two pool
 // addresses probed over TCP, and loads it.
-func bigConfig(tb testing.TB, n int) *config.Config {
+func bigConfig(tb testing.TB, n int) *config.Config { return bigConfigZone(tb, n, "") }
+
+// bigConfigZone is bigConfig with zoneBody inside the zone block.
+func bigConfigZone(tb testing.TB, n int, zoneBody string) *config.Config {
 	tb.Helper()
 	dir := tb.TempDir()
 	var b strings.Builder
-	fmt.Fprintf(&b, "server { state_dir = %q }\ndns { listen = [\"127.0.0.1:0\"] }\napi { listen = \"127.0.0.1:0\" }\nzone \"example.com\" {}\n", filepath.Join(dir, "state"))
+	fmt.Fprintf(&b, "server { state_dir = %q }\ndns { listen = [\"127.0.0.1:0\"] }\napi { listen = \"127.0.0.1:0\" }\nzone \"example.com\" {\n%s\n}\n", filepath.Join(dir, "state"), zoneBody)
 	for i := range n {
 		fmt.Fprintf(&b, `gslb "s%d.example.com." {
   ttl = 5
@@ -85,6 +89,40 @@ func BenchmarkPublishOneService10k(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		d.loop.pub.publish(now, services, d.loop.engine)
+	}
+}
+
+// BenchmarkFailoverPublish10k measures a failover's publish among 10,000
+// services: one service's answer changes, in an unsigned and in a signed
+// zone (the signed one signs the new answer and packs its signed fast
+// entries before the swap).
+func BenchmarkFailoverPublish10k(b *testing.B) {
+	for _, zone := range []struct{ name, body string }{{"unsigned", ""}, {"signed", "dnssec {}"}} {
+		b.Run(zone.name, func(b *testing.B) {
+			cfg := bigConfigZone(b, 10000, zone.body)
+			d, err := New(Options{Prepared: prepared(b, cfg), Version: "bench"}, zap.NewNop())
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { d.store.Close() })
+			key := ""
+			for _, t := range d.loop.plan.targets {
+				if t.Address == "10.20.0.2" {
+					key = t.Key()
+				}
+			}
+			now := time.Now()
+			services := []string{"s5000.example.com."}
+			up := true
+			b.ResetTimer()
+			for range b.N {
+				// Take one pool address out and back in, alternately.
+				up = !up
+				now = now.Add(time.Second)
+				d.loop.engine.Observe(pool.Observation{Target: key, Up: up, Time: now})
+				d.loop.pub.publish(now, services, d.loop.engine)
+			}
+		})
 	}
 }
 

@@ -65,6 +65,9 @@ func (d *Daemon) reloadSteps() []reloadStep {
 			t.prepared = p
 			return nil
 		}},
+		{name: "keys", run: func(t *reloadTxn) error {
+			return loadKeys(t.cfg, t.prepared.plan, d.keys, d.log)
+		}},
 		{name: "notifier", onLoop: true, run: func(t *reloadTxn) error {
 			if !reflect.DeepEqual(t.prepared.notify, d.notifiers.opts) {
 				t.notifier = notify.NewDispatcher(t.prepared.notify, d.log.Named("notify"), d.reg)

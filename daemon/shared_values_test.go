@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -139,6 +140,18 @@ cluster %q {
 		_, _, diags := config.Load(path)
 		if configOK, apiOK := !diags.HasErrors(), api.ValidClusterName(name); configOK != apiOK {
 			t.Errorf("cluster name %q: config accepts it %v, api %v (%v)", name, configOK, apiOK, diags)
+		}
+	}
+}
+
+func TestSharedValues_DNSSECAlgorithms(t *testing.T) {
+	signs := slices.Sorted(maps.Keys(dnsserver.Algorithms))
+	if got := slices.Sorted(slices.Values(config.DNSSECAlgorithms)); !slices.Equal(got, signs) {
+		t.Errorf("config accepts DNSSEC algorithms %q, dnsserver signs with %q", got, signs)
+	}
+	for _, name := range config.DNSSECAlgorithms {
+		if _, err := dnsserver.GenerateKey("example.com.", name); err != nil {
+			t.Errorf("dnsserver cannot make a %s key: %v", name, err)
 		}
 	}
 }

@@ -20,7 +20,15 @@ type client struct {
 	region   string
 	scope    uint8 // ECS scope to report; raised only by regional answers
 	regions  *regionMapper
+	// do is the query's DO bit: signed zones add their DNSSEC records.
+	do bool
+	// wild maps the owner of each answer synthesized from a wildcard to
+	// the wildcard's name, whose signature it carries.
+	wild map[string]string
 }
+
+// signing reports whether the answer from z carries DNSSEC records.
+func (c *client) signing(z *pubZone) bool { return c.do && z.signer != nil }
 
 func (c *client) regionFor(pn *pubName) *pubRegion {
 	if !pn.regional {
@@ -97,12 +105,20 @@ func resolveName(p *published, z *pubZone, m *dns.Msg, name string, qtype uint16
 			return target, rcode, false
 		}
 		m.Ns = append(m.Ns, zd.names[cut][dns.TypeNS]...)
+		if c.signing(z) {
+			// RFC 4035 3.1.4: the DS set, or the proof there is none.
+			if ds := zd.names[cut][dns.TypeDS]; len(ds) > 0 {
+				m.Ns = append(m.Ns, ds...)
+			} else {
+				z.denyTypes(m, cut, nil)
+			}
+		}
 		for _, ns := range zd.names[cut][dns.TypeNS] {
 			m.Extra = appendAddrs(p, m.Extra, ns.(*dns.NS).Ns, c, true)
 		}
 		return "", dns.RcodeSuccess, true
 	}
-	types, static := zd.names[name]
+	types, static := z.typesOf(name)
 	if pn := z.dyn[name]; pn != nil {
 		pr := c.regionFor(pn)
 		if pr.cname != nil {
@@ -121,7 +137,7 @@ func resolveName(p *published, z *pubZone, m *dns.Msg, name string, qtype uint16
 			if rrs, ws, cs := pr.addrSet(qtype); len(rrs) > 0 {
 				m.Answer = pick(m.Answer, rrs, ws, cs, pr.serveCount)
 			} else {
-				m.Ns = append(m.Ns, z.negSOA)
+				z.noData(m, name, pr, c)
 			}
 			return "", dns.RcodeSuccess, false
 		case dns.TypeSRV:
@@ -145,7 +161,7 @@ func resolveName(p *published, z *pubZone, m *dns.Msg, name string, qtype uint16
 				return "", dns.RcodeSuccess, false
 			}
 		case dns.TypeCNAME:
-			m.Ns = append(m.Ns, z.negSOA)
+			z.noData(m, name, pr, c)
 			return "", dns.RcodeSuccess, false
 		}
 		// Other types come from the static records at the name.
@@ -156,7 +172,7 @@ func resolveName(p *published, z *pubZone, m *dns.Msg, name string, qtype uint16
 	}
 	if _, ok := z.dynExist[name]; ok {
 		// Empty non-terminal above a service name.
-		m.Ns = append(m.Ns, z.negSOA)
+		z.noData(m, name, nil, c)
 		return "", dns.RcodeSuccess, false
 	}
 	// Wildcard: the source of synthesis is *.<closest encloser>.
@@ -168,9 +184,21 @@ func resolveName(p *published, z *pubZone, m *dns.Msg, name string, qtype uint16
 		if !ok {
 			break
 		}
+		if c.signing(z) {
+			// The wildcard answers: prove no closer name exists.
+			if c.wild == nil {
+				c.wild = map[string]string{}
+			}
+			c.wild[name] = "*." + n
+			_, nc := z.closestEncloser(name)
+			z.cover(m, nc, n)
+		}
 		return answerStatic(p, z, m, name, qtype, wtypes, c, true), dns.RcodeSuccess, false
 	}
 	m.Ns = append(m.Ns, z.negSOA)
+	if c.signing(z) {
+		z.denyNXDOMAIN(m, name)
+	}
 	return "", dns.RcodeNameError, false
 }
 
@@ -201,7 +229,15 @@ func answerStatic(p *published, z *pubZone, m *dns.Msg, name string, qtype uint1
 		rrs = types[qtype]
 	}
 	if len(rrs) == 0 {
-		m.Ns = append(m.Ns, z.negSOA)
+		if synth {
+			// The wildcard exists without the type (RFC 4035 3.1.3.4).
+			m.Ns = append(m.Ns, z.negSOA)
+			if c.signing(z) {
+				z.denyTypes(m, c.wild[name], nil)
+			}
+			return ""
+		}
+		z.noData(m, name, nil, c)
 		return ""
 	}
 	if qtype == dns.TypeSOA && name == z.origin {
@@ -211,6 +247,15 @@ func answerStatic(p *published, z *pubZone, m *dns.Msg, name string, qtype uint1
 	m.Answer = append(m.Answer, rrs...)
 	m.Extra = appendAdditional(p, m.Extra, rrs, c)
 	return ""
+}
+
+// noData adds the authority section of a NODATA answer at name (pr: the
+// client's answer when name is a service name).
+func (z *pubZone) noData(m *dns.Msg, name string, pr *pubRegion, c *client) {
+	m.Ns = append(m.Ns, z.negSOA)
+	if c.signing(z) {
+		z.denyTypes(m, name, pr)
+	}
 }
 
 // zoneCut returns the highest name at or below the apex at which z stops
@@ -356,7 +401,7 @@ func zoneRecords(z *pubZone) []dns.RR {
 			out = append(out, g.aaaa...)
 			out = append(out, g.srv...)
 		}
-		types := zd.names[n]
+		types, _ := z.typesOf(n)
 		ts := make([]int, 0, len(types))
 		for t := range types {
 			ts = append(ts, int(t))

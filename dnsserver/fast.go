@@ -35,6 +35,12 @@ type fastEntry struct {
 	gslots *[numQtypeLabels]int32
 	// shared, when set, lets one body answer names of any length.
 	shared *sharedBody
+	// Signed weighted answers (DO queries on a signed zone): perPick
+	// records are written per picked record (the record and its RRSIG),
+	// or, with tail set, the whole set is picked and tail (its RRSIG)
+	// follows it.
+	perPick uint16
+	tail    []byte
 }
 
 // sharedBody describes an entry answering many names (a zone's NXDOMAIN,
@@ -54,7 +60,8 @@ type sharedBody struct {
 
 // fastZone answers names that do not exist in a zone.
 type fastZone struct {
-	nx *fastEntry // nil: wildcards, delegations or DNAMEs; use the full path
+	nx     *fastEntry // nil: wildcards, delegations or DNAMEs; use the full path
+	signed bool       // DO queries are answered from fastTable.signed
 }
 
 type fastTable struct {
@@ -64,6 +71,18 @@ type fastTable struct {
 	// they hold no SOA, so the next publish reuses them for a name whose
 	// pubName it reused.
 	dyn map[*pubName]dynFast
+	// signed answers DO queries on signed zones, for exact (name, qtype)
+	// keys only (answers with their RRSIGs); anything else takes the full
+	// path. signedDyn are its weighted entries, reused like dyn while the
+	// signing epoch stays.
+	signed    map[string]*fastEntry
+	signedDyn map[*pubName]signedFast
+}
+
+// signedFast are a service name's signed weighted entries, made in epoch.
+type signedFast struct {
+	dynFast
+	epoch uint64
 }
 
 // dynFast are a service name's weighted answers (nil: that family is empty).
@@ -258,6 +277,18 @@ func (ft *fastTable) lookup(fq *fastQuery) *fastEntry {
 	return nil
 }
 
+// inSignedZone reports whether fq's name is in a signed zone (or in none
+// the table knows: the full path decides).
+func (ft *fastTable) inSignedZone(fq *fastQuery) bool {
+	k := fq.nameLen
+	for o := 0; o < k; o += int(fq.key[o]) + 1 {
+		if z := ft.zones[string(fq.key[o:k])]; z != nil {
+			return z.signed
+		}
+	}
+	return true
+}
+
 // write appends the answer to q (parsed as fq) from e to out, or returns
 // nil when it does not fit the client's limit.
 func (e *fastEntry) write(out, q []byte, fq *fastQuery) []byte {
@@ -283,11 +314,19 @@ func (e *fastEntry) write(out, q []byte, fq *fastQuery) []byte {
 func (e *fastEntry) writePicked(out, q []byte, fq *fastQuery) []byte {
 	var picked [16]int
 	idx := pickWeighted(e.ws, e.serveCount, picked[:0])
-	out = writeHeader(out, q, fq, e.flags, [3]uint16{uint16(len(idx)), 0, 0})
+	n := uint16(len(idx))
+	if e.perPick > 1 {
+		n *= e.perPick
+	}
+	if e.tail != nil {
+		n++
+	}
+	out = writeHeader(out, q, fq, e.flags, [3]uint16{n, 0, 0})
 	for _, i := range idx {
 		count(e.answered, i)
 		out = append(out, e.rrs[i]...)
 	}
+	out = append(out, e.tail...)
 	out = writeOPT(out, fq)
 	if len(out) > fq.limit {
 		return nil
@@ -332,7 +371,15 @@ func (s *Server) fastAnswer(p *published, q []byte, out []byte, st *readerStats)
 	if !fq.parse(q, s.opts.ECS, s.cookies != nil) {
 		return nil
 	}
-	e := ft.lookup(&fq)
+	var e *fastEntry
+	if fq.do && p.signed {
+		e = ft.signed[string(fq.key[:fq.nameLen+2])]
+		if e == nil && !ft.inSignedZone(&fq) {
+			e = ft.lookup(&fq) // an unsigned zone's answer is the same with DO
+		}
+	} else {
+		e = ft.lookup(&fq)
+	}
 	if e == nil || e.slow {
 		return nil
 	}

@@ -17,11 +17,46 @@ import (
 // echoed question and every section) and, but for weighted picks, is the
 // same bytes.
 func TestFastPathAgreesWithFullPath(t *testing.T) {
+	fastAgreesWithFull(t, testSnapshot(t), nil)
+}
+
+// The signed fast entries (DO queries on a signed zone) answer as the full
+// path does, signatures included.
+func TestSignedFastPathAgreesWithFullPath(t *testing.T) {
+	snap, s := signedSnapshot(t, "ECDSAP256SHA256", 336*time.Hour)
+	// One record of two per answer: each picked record carries its own
+	// signature.
+	snap.Zones[0].Names["pair.example.com."] = &Dynamic{TTL: 30, Regions: map[string]*RegionAnswer{
+		"global": {ServeCount: 1, A: []Weighted{w("192.0.2.61", 1), w("192.0.2.62", 3)}},
+	}}
+	if do := fastAgreesWithFull(t, snap, s.Key().DNSKEY); do < 10 {
+		t.Errorf("only %d DO queries took the fast path", do)
+	}
+	srv, err := NewServer(Options{}, zaptest.NewLogger(t), prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Publish(snap)
+	for _, qn := range []string{"pair.example.com.", "v4only.example.com.", "static.example.com.", "ns1.example.net."} {
+		req := new(dns.Msg)
+		req.SetQuestion(qn, dns.TypeA)
+		req.SetEdns0(1232, true)
+		raw, _ := req.Pack()
+		if srv.fastAnswer(srv.cur.Load(), raw, nil, srv.metrics.newReader()) == nil {
+			t.Errorf("DO query for %s A did not take the fast path", qn)
+		}
+	}
+}
+
+// fastAgreesWithFull checks every fast answer of snap against the full
+// path's; with key (a signed zone), the signatures of picked answers are
+// verified with it.
+func fastAgreesWithFull(t *testing.T, snap *Snapshot, key *dns.DNSKEY) (fastDO int) {
 	s, err := NewServer(Options{ECS: true}, zaptest.NewLogger(t), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Publish(testSnapshot(t))
+	s.Publish(snap)
 	p := s.cur.Load()
 	remote := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 4242}
 	qnames := []string{
@@ -30,8 +65,9 @@ func TestFastPathAgreesWithFullPath(t *testing.T) {
 		"v4only.example.com.", "empty.example.com.", "both.example.com.", "alias.example.com.", "www-alias.example.com.",
 		"foo.wild.example.com.", "www.child.example.com.", "_https._tcp.web.example.com.", "web1.web.example.com.",
 		"example.net.", "ns1.example.net.", "nope.example.net.", "www.example.net.", "big.example.com.",
+		"pair.example.com.",
 	}
-	qtypes := []uint16{dns.TypeA, dns.TypeAAAA, dns.TypeMX, dns.TypeNS, dns.TypeSOA, dns.TypeTXT, dns.TypeCNAME, dns.TypeSRV, dns.TypeCAA}
+	qtypes := []uint16{dns.TypeA, dns.TypeAAAA, dns.TypeMX, dns.TypeNS, dns.TypeSOA, dns.TypeTXT, dns.TypeCNAME, dns.TypeSRV, dns.TypeCAA, dns.TypeDNSKEY, dns.TypeCDS}
 	fast := 0
 	for _, qn := range qnames {
 		for _, qt := range qtypes {
@@ -51,6 +87,9 @@ func TestFastPathAgreesWithFullPath(t *testing.T) {
 					continue
 				}
 				fast++
+				if edns {
+					fastDO++
+				}
 				got := new(dns.Msg)
 				if err := got.Unpack(out); err != nil {
 					t.Fatalf("%s %s: fast answer does not parse: %v", qn, dns.TypeToString[qt], err)
@@ -60,6 +99,12 @@ func TestFastPathAgreesWithFullPath(t *testing.T) {
 					t.Errorf("%s %s edns=%v: header/question\n%+v %v\nwant\n%+v %v", qn, dns.TypeToString[qt], edns, got.MsgHdr, got.Question, want.MsgHdr, want.Question)
 				}
 				if dynamicPick(qn, qt) {
+					if key != nil && edns {
+						checkSigned(t, key, got.Answer)
+						if qn == "pair.example.com." && len(got.Answer) != 2 {
+							t.Errorf("pair: %d answer records, want the picked A and its RRSIG", len(got.Answer))
+						}
+					}
 					continue // random picks; checked by count below
 				}
 				if !sameRRs(got.Answer, want.Answer) || !sameRRs(got.Ns, want.Ns) || !sameRRs(got.Extra, want.Extra) {
@@ -77,10 +122,11 @@ func TestFastPathAgreesWithFullPath(t *testing.T) {
 	if fast < 100 {
 		t.Fatalf("only %d queries took the fast path", fast)
 	}
+	return fastDO
 }
 
 func dynamicPick(qn string, qt uint16) bool {
-	return (qn == "app.example.com." && qt == dns.TypeA)
+	return (qn == "app.example.com." || qn == "pair.example.com.") && qt == dns.TypeA
 }
 
 func TestFastPathDeclines(t *testing.T) {

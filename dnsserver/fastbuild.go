@@ -23,8 +23,17 @@ func (s *Server) buildFast(p *published, prev *published) {
 		size = len(prev.fast.entries)
 	}
 	b.ft = &fastTable{entries: make(map[string]*fastEntry, size), zones: map[string]*fastZone{}, dyn: make(map[*pubName]dynFast, len(b.prevDyn))}
+	if p.signed {
+		b.ft.signed, b.ft.signedDyn = map[string]*fastEntry{}, map[*pubName]signedFast{}
+		if prev != nil && prev.fast != nil {
+			b.prevSigned = prev.fast.signedDyn
+		}
+	}
 	for _, z := range p.order {
 		b.addZone(z)
+		if z.signer != nil {
+			b.addSigned(z)
+		}
 	}
 	p.fast = b.ft
 }
@@ -36,7 +45,9 @@ type fastBuilder struct {
 	s       *Server
 	p       *published
 	prevDyn map[*pubName]dynFast
-	ft      *fastTable
+	// prevSigned are the previous publish's signed weighted entries.
+	prevSigned map[*pubName]signedFast
+	ft         *fastTable
 	// noData holds one NODATA entry per zone and family for service
 	// names (see noDataEntry).
 	noData map[zoneType]*fastEntry
@@ -58,7 +69,7 @@ func (b *fastBuilder) addZone(z *pubZone) {
 	// answers for names that do not exist. Such zones answer names that
 	// do not exist through the full path.
 	simple := len(zd.delegations) == 0 && len(zd.dnames) == 0
-	fz := &fastZone{}
+	fz := &fastZone{signed: z.signer != nil}
 	if simple && !hasWildcard(zd) {
 		// Packed for a placeholder name, shared by every name that does
 		// not exist.
@@ -108,7 +119,7 @@ func (b *fastBuilder) addName(z *pubZone, n string, simpleZone bool) {
 		b.addService(z, n, pn, keys)
 		return
 	}
-	types := z.data.names[n]
+	types, _ := z.typesOf(n)
 	if len(types[dns.TypeCNAME]) > 0 {
 		return // followed by the full path
 	}

@@ -22,7 +22,14 @@ func fuzzServer(f *testing.F) *Server {
 	if err != nil {
 		f.Fatal(err)
 	}
-	s.Publish(testSnapshot(f))
+	// example.com is signed, so DO queries exercise signing and denial.
+	snap := testSnapshot(f)
+	key, err := GenerateKey("example.com.", "ECDSAP256SHA256")
+	if err != nil {
+		f.Fatal(err)
+	}
+	snap.Zones[0].Signer = NewSigner(key, 336*time.Hour, time.Hour, time.Now())
+	s.Publish(snap)
 	return s
 }
 
@@ -48,6 +55,16 @@ func seedQueries() [][]byte {
 		m.SetEdns0(1232, false)
 		m.IsEdns0().Option = append(m.IsEdns0().Option, &dns.EDNS0_SUBNET{Code: dns.EDNS0SUBNET, Family: 1, SourceNetmask: 24, Address: net.IPv4(198, 51, 100, 0)})
 		add(m)
+		do := new(dns.Msg)
+		do.SetQuestion(q.name, q.t)
+		do.SetEdns0(1232, true)
+		add(do)
+	}
+	for _, name := range []string{"\\000.example.com.", "*.example.com.", "a.b.c.nope.example.com.", "\\255\\255.wild.example.com.", "sub.example.com."} {
+		do := new(dns.Msg)
+		do.SetQuestion(name, dns.TypeA)
+		do.SetEdns0(4096, true)
+		add(do)
 	}
 	m := new(dns.Msg)
 	m.SetQuestion("version.bind.", dns.TypeTXT)
@@ -77,7 +94,9 @@ func FuzzHandleQuery(f *testing.F) {
 		}
 		m, _, xfr := s.handle(remote, req)
 		if xfr != nil {
-			zoneRecords(xfr)
+			if rrs := zoneRecords(xfr); xfr.signer != nil {
+				signedZoneRecords(xfr, rrs)
+			}
 			return
 		}
 		out, err := m.Pack()

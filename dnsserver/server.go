@@ -551,7 +551,11 @@ func (s *Server) handle(remote net.Addr, req *dns.Msg) (*dns.Msg, string, *pubZo
 			break
 		}
 		zone = z.origin
+		c.do = opt != nil && opt.Do()
 		answerQuery(p, z, m, qname, q.Qtype, &c)
+		if c.do && p.signed {
+			signSections(p, m, &c)
+		}
 	}
 	withOPT()
 	if ecs != nil {
@@ -814,7 +818,11 @@ func (s *Server) writeTransfer(w dns.ResponseWriter, req *dns.Msg, z *pubZone) {
 	ch := make(chan *dns.Envelope)
 	done := make(chan error, 1)
 	go func() { done <- new(dns.Transfer).Out(compressingWriter{w}, req, ch) }()
-	err := sendChunks(ch, done, zoneRecords(z))
+	rrs := zoneRecords(z)
+	if z.signer != nil {
+		rrs = signedZoneRecords(z, rrs)
+	}
+	err := sendChunks(ch, done, rrs)
 	close(ch)
 	if err == nil {
 		err = <-done

@@ -23,6 +23,10 @@ type ZoneSnapshot struct {
 	Serial uint32
 	// Names maps service names (absolute, lower case) to their answers.
 	Names map[string]*Dynamic
+	// Signer, when set, signs the zone (DNSSEC): the apex serves its key
+	// and DO queries get signatures and NSEC denials. The same Signer is
+	// given in every snapshot while the key and its settings stay.
+	Signer *Signer
 }
 
 // Dynamic is the answer of one service name.
@@ -72,6 +76,9 @@ type published struct {
 	order []*pubZone
 	// fast holds pre-packed answers for the UDP fast path (nil: none).
 	fast *fastTable
+	// signed is set when some zone is signed: DO queries then take the
+	// full path, which adds the DNSSEC records.
+	signed bool
 }
 
 type pubZone struct {
@@ -83,6 +90,22 @@ type pubZone struct {
 	dyn    map[string]*pubName
 	// dynExist holds the dynamic names and their empty non-terminals.
 	dynExist map[string]struct{}
+	// signer signs the zone (nil: unsigned); apex is then the apex's
+	// records with the key's DNSKEY, CDS and CDNSKEY added.
+	signer *Signer
+	apex   map[uint16][]dns.RR
+	// presigned is the signer's epoch presign last signed z in.
+	presigned uint64
+}
+
+// typesOf returns the records of name in z by type, and whether name is a
+// static name (one with records, or an empty non-terminal above them).
+func (z *pubZone) typesOf(name string) (map[uint16][]dns.RR, bool) {
+	if z.apex != nil && name == z.origin {
+		return z.apex, true
+	}
+	types, ok := z.data.names[name]
+	return types, ok
 }
 
 type pubName struct {
@@ -133,6 +156,18 @@ func prepareFrom(snap *Snapshot, prev *published) *published {
 			neg.Hdr.Ttl = neg.Minttl
 		}
 		z.negSOA = neg
+		if zs.Signer != nil {
+			z.signer = zs.Signer
+			p.signed = true
+			z.apex = make(map[uint16][]dns.RR, len(zs.Data.names[z.origin])+3)
+			for t, rrs := range zs.Data.names[z.origin] {
+				z.apex[t] = rrs
+			}
+			k, cds, cdnskey := z.signer.keyRecords(soa.Hdr.Ttl)
+			z.apex[dns.TypeDNSKEY] = []dns.RR{k}
+			z.apex[dns.TypeCDS] = []dns.RR{cds}
+			z.apex[dns.TypeCDNSKEY] = []dns.RR{cdnskey}
+		}
 		for name, d := range zs.Names {
 			if d == nil {
 				continue
@@ -159,6 +194,9 @@ func prepareFrom(snap *Snapshot, prev *published) *published {
 			for n := lname; n != "" && dns.IsSubDomain(z.origin, n); n = parentName(n) {
 				z.dynExist[n] = struct{}{}
 			}
+		}
+		if z.signer != nil {
+			presign(z, prev)
 		}
 		p.zones[z.origin] = z
 		p.order = append(p.order, z)

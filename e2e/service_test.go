@@ -126,9 +126,10 @@ func (d *daemonProc) rewriteAndHUP(config string) {
 // until stopped (and at least min were sent) or max were sent, and checks
 // every answer against the allowed answers of its name.
 type queryLoop struct {
-	addr    string
-	names   []string
-	allowed func(name, answer string) bool
+	addr  string
+	names []string
+	// allowed judges an answer; sent is when its query was sent.
+	allowed func(name, answer string, sent time.Time) bool
 	// sent counts completed queries, failed the timeouts, errors,
 	// non-NOERROR and unexpected answers among them, late the errors after
 	// the cut (after which each worker stops at its first error).
@@ -143,7 +144,7 @@ type queryLoop struct {
 	wg    sync.WaitGroup
 }
 
-func startQueryLoop(addr string, workers int, min, max int64, names []string, allowed func(name, answer string) bool) *queryLoop {
+func startQueryLoop(addr string, workers int, min, max int64, names []string, allowed func(name, answer string, sent time.Time) bool) *queryLoop {
 	q := &queryLoop{addr: addr, names: names, allowed: allowed, stop: make(chan struct{})}
 	for w := range workers {
 		q.wg.Go(func() {
@@ -168,6 +169,7 @@ func startQueryLoop(addr string, workers int, min, max int64, names []string, al
 				name := names[i%len(names)]
 				m := new(dns.Msg)
 				m.SetQuestion(name, dns.TypeA)
+				sent := time.Now()
 				r, _, err := c.Exchange(m, addr)
 				q.sent.Add(1)
 				if err == nil && !r.Response {
@@ -182,7 +184,7 @@ func startQueryLoop(addr string, workers int, min, max int64, names []string, al
 				case r.Rcode != dns.RcodeSuccess:
 					why = "rcode " + dns.RcodeToString[r.Rcode]
 				default:
-					if got := strings.Join(answers(r), ","); !allowed(name, got) {
+					if got := strings.Join(answers(r), ","); !allowed(name, got, sent) {
 						why = fmt.Sprintf("unexpected answer %q", got)
 					}
 				}
@@ -337,15 +339,18 @@ active_failover "gone.example.test." {
 
 	// From here on, www answers its primary, down its backup, static either
 	// the old or the new address: never an error, never anything else.
-	var staticNew atomic.Bool
-	allowed := func(name, got string) bool {
+	// staticNewAt is when the new static answer was first seen: a query
+	// sent after it must get the new answer (one sent before may still be
+	// answered from the old snapshot).
+	var staticNewAt atomic.Int64
+	allowed := func(name, got string, sent time.Time) bool {
 		switch name {
 		case "www.example.test.":
 			return got == "127.0.0.31"
 		case "down.example.test.":
 			return got == "127.0.0.34"
 		case "static.example.test.":
-			if staticNew.Load() {
+			if at := staticNewAt.Load(); at != 0 && sent.UnixNano() > at {
 				return got == "192.0.2.2"
 			}
 			return got == "192.0.2.1" || got == "192.0.2.2"
@@ -368,7 +373,7 @@ active_failover "gone.example.test." {
 	// 1. Valid reload.
 	d.rewriteAndHUP(v2)
 	d.waitAnswer("static.example.test.", dns.TypeA, "192.0.2.2", 10*time.Second)
-	staticNew.Store(true)
+	staticNewAt.Store(time.Now().UnixNano())
 	// Right after the swap, the unchanged service still serves its backup:
 	// its down status survived (unk would serve the primary).
 	if got, err := d.lookup("udp", "down.example.test.", dns.TypeA); err != nil || got != "127.0.0.34" {
@@ -498,7 +503,7 @@ func TestSIGTERM_DrainsQueriesAndNotificationsAndExitsZero(t *testing.T) {
 	}
 
 	loop := startQueryLoop(d.dnsAddr, 4, 0, 200000, []string{"www.example.test.", "down.example.test."},
-		func(name, got string) bool {
+		func(name, got string, _ time.Time) bool {
 			return name == "www.example.test." && got == "127.0.0.43" || name == "down.example.test." && got == "127.0.0.42"
 		})
 	for loop.sent.Load() < 1000 {

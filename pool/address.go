@@ -38,6 +38,9 @@ type addrState struct {
 	history  []Sample
 
 	perf map[string][]time.Duration // site → last successful perf RTTs
+
+	// resolved are the addresses a host-name entry last resolved to.
+	resolved []string
 }
 
 func newAddrState(target, perfTarget string) *addrState {
@@ -54,6 +57,9 @@ func (a *addrState) round(o Observation, recoveryDelay int, removable bool) (old
 	old = a.status
 	if o.Unknown {
 		return old // no observation: nothing to count or keep
+	}
+	if len(o.Addresses) > 0 {
+		a.resolved = slices.Clone(o.Addresses)
 	}
 	s := Sample{Time: o.Time, Up: o.Up, RTT: o.RTT, Site: o.Site, Message: o.Message}
 	a.haveLast, a.last = true, s

@@ -733,12 +733,41 @@ func (s *service) chain(r *region, visited map[string]bool, x *trace) []Record {
 	return s.chain(t, visited, x)
 }
 
+// entryRecords is the served set of entries es. A host-name entry that is
+// the only one is served as a CNAME to it; among others it is served as the
+// addresses it last resolved to, each carrying the entry's weight and name
+// (DNS shares the weight among them), and an address already in the set is
+// not repeated.
 func entryRecords(es []*entry) []Record {
+	if len(es) == 1 && isHostName(es[0].cfg.Address) {
+		return []Record{addrRecord(es[0].cfg.Address, es[0].cfg.Weight)}
+	}
 	out := make([]Record, 0, len(es))
+	seen := make(map[string]bool, len(es))
 	for _, en := range es {
-		out = append(out, addrRecord(en.cfg.Address, en.cfg.Weight))
+		if !isHostName(en.cfg.Address) {
+			if !seen[en.cfg.Address] {
+				seen[en.cfg.Address] = true
+				out = append(out, addrRecord(en.cfg.Address, en.cfg.Weight))
+			}
+			continue
+		}
+		for _, ip := range en.st.resolved {
+			if !seen[ip] {
+				seen[ip] = true
+				rec := addrRecord(ip, en.cfg.Weight)
+				rec.Entry = en.cfg.Address
+				out = append(out, rec)
+			}
+		}
 	}
 	return out
+}
+
+// isHostName reports whether a pool address is a host name, not an IP.
+func isHostName(addr string) bool {
+	_, err := netip.ParseAddr(addr)
+	return err != nil
 }
 
 // addrRecord makes an A or AAAA record for an IP and a CNAME otherwise.

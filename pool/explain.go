@@ -143,8 +143,13 @@ func (e *Engine) Explain(fqdn, code string) (Explanation, error) {
 	recs, failOpen := s.resolve(r, x)
 	ex.Candidates, ex.FailOpen, ex.Failover = recs, failOpen, append(ex.Failover, x.hops...)
 	served := map[string]bool{}
+	hostAddrs := map[string][]string{}
 	for _, rec := range recs {
 		served[rec.Data] = true
+		if rec.Entry != "" {
+			served[rec.Entry] = true
+			hostAddrs[rec.Entry] = append(hostAddrs[rec.Entry], rec.Data)
+		}
 	}
 	for _, en := range r.entries {
 		ee := EntryExplanation{Address: en.cfg.Address, Label: en.cfg.Label, Status: en.st.status,
@@ -153,7 +158,7 @@ func (e *Engine) Explain(fqdn, code string) (Explanation, error) {
 		if i := slices.Index(r.ep, en); i >= 0 {
 			ee.Rank = i + 1
 		}
-		ee.Reason = s.entryReason(r, en, ee, len(x.hops) > 0, failOpen)
+		ee.Reason = s.entryReason(r, en, ee, len(x.hops) > 0, failOpen) + hostNameWords(en, ee.InAnswer, hostAddrs[en.cfg.Address])
 		ex.Entries = append(ex.Entries, ee)
 	}
 	switch {
@@ -218,6 +223,22 @@ func (s *service) entryReason(r *region, en *entry, ee EntryExplanation, failedO
 		b.WriteString("; the region is in failover, so its own entries are not served")
 	}
 	return b.String()
+}
+
+// hostNameWords says how a host-name entry is served: as a CNAME when it is
+// the only entry of the served set, otherwise as its resolved addresses.
+func hostNameWords(en *entry, inAnswer bool, addrs []string) string {
+	switch {
+	case !isHostName(en.cfg.Address):
+		return ""
+	case inAnswer && len(addrs) == 0:
+		return "; served as CNAME (only entry)"
+	case inAnswer:
+		return "; served as its addresses " + strings.Join(addrs, ", ")
+	case len(en.st.resolved) == 0:
+		return "; host name not resolved yet: no addresses to serve beside other entries"
+	}
+	return ""
 }
 
 // downWords is "down since TIME: MESSAGE" from the address's history.

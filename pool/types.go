@@ -185,6 +185,9 @@ type Region struct {
 
 // Entry is one pool address of a region.
 type Entry struct {
+	// Address is an IP address, or an absolute host name: served as a
+	// CNAME when it is the only entry of a served set, otherwise as the
+	// addresses its monitor rounds last resolved it to.
 	Address string
 	Label   string
 	// Weight is the relative serving weight (values below 1 count as 1).
@@ -243,6 +246,9 @@ type Observation struct {
 	// Site is the monitoring site; "" means the first of Spec.Sites.
 	Site string
 	Time time.Time
+	// Addresses are the IP addresses a host-name target resolved to in
+	// this round; empty keeps the addresses last resolved.
+	Addresses []string
 }
 
 // Answer is what DNS serves at one name.
@@ -272,6 +278,9 @@ type Record struct {
 	Weight   int
 	Port     int
 	Priority int
+	// Entry is, for an address a host-name pool entry resolved to, that
+	// host name; "" otherwise.
+	Entry string `json:"entry,omitempty"`
 }
 
 // Transition is one event. Each observation produces, for every region

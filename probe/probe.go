@@ -22,6 +22,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -209,6 +210,11 @@ type Result struct {
 	Message string
 	// Time is when the deciding attempt ended.
 	Time time.Time
+	// Addresses are, for an FQDN target whose round was up, the addresses
+	// the name resolved to after the attempt (sorted); nil for an IP
+	// target, or when the name did not resolve. A host-name pool entry
+	// is served with them (docs/behaviour.md section 3).
+	Addresses []netip.Addr
 	// Site is the monitoring site that probed (set by the Scheduler).
 	Site string
 	// Attempts is how many attempts the round made.
@@ -292,12 +298,39 @@ func Probers(o ProberOptions) map[Protocol]Func {
 		}
 	}
 	return map[Protocol]Func{
-		HTTP:  o.probeHTTP,
-		HTTPS: o.probeHTTP,
-		PING:  o.probePing,
-		SMTP:  o.probeSMTP,
-		TCP:   o.probeTCP,
+		HTTP:  o.withAddresses(o.probeHTTP),
+		HTTPS: o.withAddresses(o.probeHTTP),
+		PING:  o.withAddresses(o.probePing),
+		SMTP:  o.withAddresses(o.probeSMTP),
+		TCP:   o.withAddresses(o.probeTCP),
 		NONE:  probeNone,
+	}
+}
+
+// withAddresses makes f report, for an FQDN target that is up, the
+// addresses the name resolves to now. The lookup comes after the attempt so
+// that the attempt's own resolution and its messages stay as they are; it
+// shares the attempt's deadline, and a lookup that fails leaves Addresses
+// nil (the consumer keeps the addresses it knew).
+func (o ProberOptions) withAddresses(f Func) Func {
+	return func(ctx context.Context, t Target) Result {
+		r := f(ctx, t)
+		if !r.Up {
+			return r
+		}
+		if _, err := netip.ParseAddr(t.Address); err == nil {
+			return r
+		}
+		ips, err := o.Resolver.LookupNetIP(ctx, "ip", t.Address)
+		if err != nil || len(ips) == 0 {
+			return r
+		}
+		for i := range ips {
+			ips[i] = ips[i].Unmap()
+		}
+		slices.SortFunc(ips, netip.Addr.Compare)
+		r.Addresses = slices.Compact(ips)
+		return r
 	}
 }
 

@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -67,6 +68,34 @@ func TestUnresolvableNameIsDown(t *testing.T) {
 			r := Round(t.Context(), Target{Protocol: proto, Address: "nothing.example.invalid", Interval: time.Minute, Timeout: 2 * time.Second}, probers[proto])
 			if r.Up || !strings.Contains(r.Message, "no such host") || !strings.Contains(r.Message, "nothing.example.invalid") {
 				t.Errorf("up=%v msg=%q, want the resolver's no such host", r.Up, r.Message)
+			}
+		})
+	}
+}
+
+// An FQDN target that is up reports the addresses its name resolves to: a
+// host-name pool entry is served with them.
+func TestUpFQDNRoundReportsResolvedAddresses(t *testing.T) {
+	checkLeaks(t)
+	p := Probers(ProberOptions{})[TCP]
+	srv := startRaw(t, "tcp4", "127.0.0.1:0", stall)
+	_, port := srv.addr(t)
+	refused := testutil.FreePort(t, "127.0.0.1")
+	tests := []struct {
+		name string
+		tg   Target
+		want string
+	}{
+		{"fqdn up reports its addresses", Target{Protocol: TCP, Address: "localhost", Port: port}, "[127.0.0.1]"},
+		{"ip target reports none", Target{Protocol: TCP, Address: "127.0.0.1", Port: port}, "[]"},
+		{"fqdn down reports none", Target{Protocol: TCP, Address: "localhost", Port: refused}, "[]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.tg.Interval, tt.tg.Timeout = time.Minute, 2*time.Second
+			r := Round(t.Context(), tt.tg, p)
+			if got := fmt.Sprint(r.Addresses); got != tt.want {
+				t.Errorf("addresses %s, want %s (up=%v %q)", got, tt.want, r.Up, r.Message)
 			}
 		})
 	}

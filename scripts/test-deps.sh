@@ -3,7 +3,8 @@
 # dig, a real syslog receiver, a real DNS secondary, a headless browser,
 # systemd-analyze, prlimit (the attack suite's descriptor limit), curl and
 # Python (the Memset surface's clients), the Dyn Go client go-dynect and the
-# etcd server. Nothing is assumed to be on the machine already.
+# etcd server, and validators for signed zones (unbound, delv,
+# ldns-verify-zone, dnssec-verify). Nothing is assumed to be on the machine already.
 set -euo pipefail
 
 declare -A need=(
@@ -16,6 +17,11 @@ declare -A need=(
   [python3]=python3
   [prlimit]=util-linux
   [etcd]=etcd-server
+  [unbound]=unbound
+  [delv]=bind9-dnsutils
+  [ldns-verify-zone]=ldnsutils
+  [dnssec-verify]=bind9-utils
+  [dnssec-keygen]=bind9-utils
 )
 
 missing=()

@@ -525,3 +525,18 @@ func (m *Memory) SetWeight(_ context.Context, cluster, service, real string, wei
 	r.Weight = weight
 	return m.job(api.ActionSetWeight, cluster+"/"+service+"/"+real), nil
 }
+
+// ZoneDNSSEC implements api.Controller: example.com. is signed (a fixed
+// ECDSAP256SHA256 key); every other zone is not.
+func (m *Memory) ZoneDNSSEC(_ context.Context, zone string) (*api.ZoneDNSSEC, error) {
+	if !strings.EqualFold(zone, "example.com.") {
+		return nil, fmt.Errorf("%w: zone %s is not signed", api.ErrDoesNotExist, zone)
+	}
+	return &api.ZoneDNSSEC{
+		Zone:      "example.com.",
+		Algorithm: "ECDSAP256SHA256",
+		KeyTag:    18618,
+		DNSKEY:    "example.com. 3600 IN DNSKEY 257 3 13 AfhNuVzTR4prH9JbuYjr/A97xPrSP9sZnUncW7o82XXnNx5DL5FVBLlNiiL9ob0GCj6TSovZSp4JKKKlLZ4I3w==",
+		DS:        []string{"example.com. 3600 IN DS 18618 13 2 2CBE20C2A71C5711341930C5B77C4FB04D02AFF80D4DABAD87F6DF3F0CE5E54E"},
+	}, nil
+}

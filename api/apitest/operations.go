@@ -29,7 +29,7 @@ func (m *Memory) seedOperations() {
 		"description": "live web front", "backup_description": "sorry server",
 		"monitor": map[string]any{"protocol": "HTTP", "port": 80, "path": "/"},
 	}
-	m.zones = []api.Zone{{Zone: "example.com.", Serial: 2026112305}, {Zone: "example.net.", Serial: 2026112301}}
+	m.zones = []api.Zone{{Zone: "example.com.", Serial: 2026112305, Signed: true}, {Zone: "example.net.", Serial: 2026112301}}
 }
 
 // SetReloadDiagnostics makes every later Reload fail with these

@@ -50,6 +50,7 @@ commands:
   cluster statistics CLUSTER SERVICE SERVER
   cluster enable|disable|enable_fallback|disable_fallback CLUSTER SERVICE SERVER
   cluster weight CLUSTER SERVICE SERVER WEIGHT
+  dnssec ds ZONE                      the DS records of a signed zone, to hand to its parent
   why FQDN [-client IP] [-type T] [-ecs PREFIX]
                                       why a client gets its answer: region and rule, candidates,
                                       every address with its reason, failover chain, steps
@@ -299,6 +300,8 @@ func (c *cli) dispatch(ctx context.Context, cmd string, args []string) error {
 		return c.clusters(ctx)
 	case "cluster":
 		return c.cluster(ctx, args)
+	case "dnssec":
+		return c.dnssec(ctx, args)
 	case "why":
 		if err := nargs(cmd, args, 1, 1, "FQDN"); err != nil {
 			return err
@@ -334,6 +337,32 @@ func (c *cli) dispatch(ctx context.Context, cmd string, args []string) error {
 		return nil
 	}
 	return usagef("unknown command %q", cmd)
+}
+
+// dnssec runs "dnssec ds ZONE": the DS records, one per line, as the
+// parent zone holds them.
+func (c *cli) dnssec(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "ds" {
+		return usagef("dnssec: want \"dnssec ds ZONE\"")
+	}
+	if err := nargs("dnssec ds", args[1:], 1, 1, "ZONE"); err != nil {
+		return err
+	}
+	zone, err := api.NormalizeFQDN(args[1])
+	if err != nil {
+		return usagef("dnssec ds: %v", err)
+	}
+	d, err := c.client.ZoneDNSSEC(ctx, zone)
+	if err != nil {
+		return err
+	}
+	if c.json {
+		return c.printJSON(d)
+	}
+	for _, ds := range d.DS {
+		fmt.Fprintln(c.out, ds)
+	}
+	return nil
 }
 
 func (c *cli) printJSON(v any) error {

@@ -114,6 +114,9 @@ func TestCommands(t *testing.T) {
 		{"cluster weight", env, []string{"cluster", "weight", "web-cluster", "https", "web1", "3"}, 0, []string{"set_weight", "web-cluster/https/web1"}, nil, nil},
 		{"cluster negative weight", env, []string{"cluster", "weight", "web-cluster", "https", "web1", "-1"}, 1, nil, []string{"ApiErrorBadRequest"}, nil},
 		{"cluster weight not a number", env, []string{"cluster", "weight", "web-cluster", "https", "web1", "x"}, 2, nil, []string{"not an integer"}, nil},
+		{"dnssec ds", env, []string{"dnssec", "ds", "example.com"}, 0, []string{"example.com. 3600 IN DS 18618 13 2 2CBE20C2"}, nil, []string{"DNSKEY", "Private"}},
+		{"dnssec ds of an unsigned zone", env, []string{"dnssec", "ds", "example.org."}, 1, nil, []string{"ApiErrorDoesNotExist"}, nil},
+		{"dnssec without ds", env, []string{"dnssec", "example.com."}, 2, nil, []string{"dnssec ds ZONE"}, nil},
 		{"health", env, []string{"health"}, 0, []string{"ok"}, nil, nil},
 		{"unknown command", env, []string{"frobnicate"}, 2, nil, []string{"unknown command", "usage:"}, nil},
 		{"missing argument", env, []string{"deactivate"}, 2, nil, []string{"FQDN"}, nil},
@@ -181,6 +184,9 @@ func TestJSONOutput(t *testing.T) {
 			return m["ts"] == float64(1795413600)
 		}},
 		{"clusters", []string{"-json", "clusters"}, []string{"clusters"}, nil},
+		{"dnssec ds", []string{"-json", "dnssec", "ds", "example.com."}, []string{"zone", "algorithm", "key_tag", "dnskey", "ds"}, func(m map[string]any) bool {
+			return m["key_tag"] == float64(18618)
+		}},
 		{"cluster list", []string{"-json", "cluster", "list", "web-cluster", "https"}, []string{"real_services"}, nil},
 		{"cluster info", []string{"-json", "cluster", "info", "web-cluster", "https", "web1"},
 			[]string{"name", "ip_address", "port", "weight", "fallback", "enabled", "status"}, nil},
