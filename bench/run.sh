@@ -13,7 +13,8 @@
 #   TRIALS=5 (failover kill/restart cycles per server), SERVICES=10000 (config-size figure;
 #   SERVICES=100000 is the issue-16 scale target, any count gives valid loopback addresses),
 #   SERVER_CPU=0 CLIENT_CPU=1, KEEP=1 keeps the work directory, BENCH_OUT=FILE copies the table,
-#   PROBESCALE_ARGS (extra flags for bench/probescale).
+#   PROBESCALE_ARGS (extra flags for bench/probescale), CFG_TIMEOUT=60s (longest wait for the
+#   config section's start and each reload; raise it with SERVICES on a loaded machine).
 #
 # What it does (docs/benchmarks.md explains each figure):
 #   * installs dnsperf, gdnsd, pdns-server, pdns-backend-bind from Debian when missing;
@@ -37,6 +38,7 @@ RUNS=${RUNS:-3}
 DURATION=${DURATION:-10}
 TRIALS=${TRIALS:-5}
 SERVICES=${SERVICES:-10000}
+CFG_TIMEOUT=${CFG_TIMEOUT:-60s}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 while [ $# -gt 0 ]; do
@@ -44,7 +46,7 @@ while [ $# -gt 0 ]; do
     --peers-only) PEERS_ONLY=1 ;;
     --only) SECTIONS=${2//,/ }; shift ;;
     --quick) RUNS=1 DURATION=3 TRIALS=1 SERVICES=1000 PROBE_SECS=15 ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -406,7 +408,7 @@ if want config && [ "$PEERS_ONLY" = 0 ]; then
   R[cfg.size]=$(du -k "$C" | awk '{print $1}')
   t0=$(date +%s%N)
   start_proc failoverd-10k - "$ROOT/bin/failoverd" run -config "$C"
-  R[cfg.start]=$("$BT" wait -dns 127.0.0.1:$FOD10K_PORT -name "s$SERVICES.example.com" -want "$(svc_addr "$SERVICES")" -since "$t0" -poll 2ms -timeout 60s) \
+  R[cfg.start]=$("$BT" wait -dns 127.0.0.1:$FOD10K_PORT -name "s$SERVICES.example.com" -want "$(svc_addr "$SERVICES")" -since "$t0" -poll 2ms -timeout "$CFG_TIMEOUT") \
     || { tail -20 "$W/logs/failoverd-10k.log" >&2; exit 1; }
   R[cfg.start_cpu]=$(cpu_s "${PIDS[failoverd-10k]}")
   sleep 2
@@ -416,7 +418,7 @@ if want config && [ "$PEERS_ONLY" = 0 ]; then
   for m in 192.0.2.2 192.0.2.1 192.0.2.2; do
     gen_big_config "$C.new" "$m"; mv "$C.new" "$C"
     out=$("$BT" reload -dns 127.0.0.1:$FOD10K_PORT -pid "${PIDS[failoverd-10k]}" -names "$names" \
-      -marker marker.example.com -want "$m" -workers 4 -before 1s -after 1s) || { echo "$out" >&2; tail -20 "$W/logs/failoverd-10k.log" >&2; exit 1; }
+      -marker marker.example.com -want "$m" -workers 4 -before 1s -after 1s -maxwait "$CFG_TIMEOUT") || { echo "$out" >&2; tail -20 "$W/logs/failoverd-10k.log" >&2; exit 1; }
     echo "$out" >>"$W/results/reload.txt"
     log "  reload: $(head -1 <<<"$out")"
     rl+=("$(awk '/^RELOAD_S/{print $2}' <<<"$out")")
@@ -430,7 +432,7 @@ if want config && [ "$PEERS_ONLY" = 0 ]; then
   # one more reload without query load, for the CPU time a reload costs
   gen_big_config "$C.new" 192.0.2.3; mv "$C.new" "$C"
   c0=$(cpu_s "${PIDS[failoverd-10k]}"); t0=$(date +%s%N); kill -HUP "${PIDS[failoverd-10k]}"
-  R[cfg.reload_quiet]=$("$BT" wait -dns 127.0.0.1:$FOD10K_PORT -name marker.example.com -want 192.0.2.3 -since "$t0" -poll 5ms -timeout 60s)
+  R[cfg.reload_quiet]=$("$BT" wait -dns 127.0.0.1:$FOD10K_PORT -name marker.example.com -want 192.0.2.3 -since "$t0" -poll 5ms -timeout "$CFG_TIMEOUT")
   sleep 1
   R[cfg.reload_quiet_cpu]=$(awk -v a="$c0" -v b="$(cpu_s "${PIDS[failoverd-10k]}")" 'BEGIN{printf "%.2f", b-a}')
   stop_proc failoverd-10k
