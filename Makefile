@@ -5,7 +5,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: build run test test-deps lint vet fmt-check fuzz fuzz-long bench install deb clean
+.PHONY: build run run-sites test test-deps lint vet fmt-check fuzz fuzz-long bench install deb clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/failoverd ./cmd/failoverd
@@ -21,6 +21,10 @@ run: build
 	@echo "  open http://127.0.0.1:8053/                  # status page"
 	@echo
 	./bin/failoverd run -config examples/quickstart.hcl
+
+# Three failoverd nodes and one etcd on loopback (examples/multi-site/).
+run-sites: build
+	bash scripts/run-sites.sh
 
 test-deps:
 	bash scripts/test-deps.sh

@@ -183,6 +183,7 @@ func (s *Server) operationRoutes(v1 *http.ServeMux) {
 	v1.Handle("POST /v1/whatif", s.api(s.whatIf))
 	v1.Handle("POST /v1/reload", s.api(s.reload))
 	v1.Handle("GET /v1/zones", s.api(s.zones))
+	v1.Handle("GET /v1/sites", s.api(s.listSites))
 }
 
 func (s *Server) explain(r *http.Request) (any, *APIError) {

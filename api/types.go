@@ -110,6 +110,9 @@ type Entry struct {
 	// History is the recent probe rounds of this address, oldest first,
 	// drawn as a chart by the status page. It may be empty.
 	History []Sample `json:"history,omitempty"`
+	// Sites are every live site's view of the address in a deployment of
+	// several sites; absent on a single node.
+	Sites []SiteReport `json:"sites,omitempty"`
 }
 
 // MarshalJSON implements json.Marshaler: times are written in UTC.

@@ -36,6 +36,7 @@ var (
 	logLevels         = []string{"debug", "info", "warn", "error"}
 	logFormats        = []string{"json", "console"}
 	startTLSModes     = []string{"never", "opportunistic", "required"}
+	partitionModes    = []string{"local", "freeze"}
 	protocols         = []string{ProtocolHTTP, ProtocolHTTPS, ProtocolPING, ProtocolSMTP, ProtocolTCP, ProtocolNONE}
 	afoModes          = []string{"ip", "cname"}
 	regionModes       = []string{"ip", "cname", "region", "global"}
@@ -83,12 +84,14 @@ func (l *loader) build(raws []*rawFile) *Config {
 		dnss    []*rawDNS
 		apis    []*rawAPI
 		smtps   []*rawSMTP
+		etcds   []*rawEtcd
 	)
 	for _, r := range raws {
 		servers = append(servers, r.Servers...)
 		dnss = append(dnss, r.DNS...)
 		apis = append(apis, r.API...)
 		smtps = append(smtps, r.SMTP...)
+		etcds = append(etcds, r.Etcd...)
 	}
 	cfg.Server = l.server(singleBlock(l, servers, "server", func(r *rawServer) hcl.Range { return r.DefRange }))
 	keySeen := names{}
@@ -103,6 +106,9 @@ func (l *loader) build(raws []*rawFile) *Config {
 	cfg.API = l.api(singleBlock(l, apis, "api", func(r *rawAPI) hcl.Range { return r.DefRange }))
 	if r := singleBlock(l, smtps, "smtp", func(r *rawSMTP) hcl.Range { return r.DefRange }); r != nil {
 		cfg.SMTP = l.smtp(r)
+	}
+	if r := singleBlock(l, etcds, "etcd", func(r *rawEtcd) hcl.Range { return r.DefRange }); r != nil {
+		cfg.Etcd = l.etcd(r)
 	}
 
 	contactSeen := names{}

@@ -85,6 +85,9 @@ type Config struct {
 	RTTMs           []*RTTM
 	SFPools         []*SFPool
 	Clusters        []*Cluster
+
+	// Etcd is nil without an etcd block: a single node.
+	Etcd *Etcd
 }
 
 // Server holds the daemon settings of the server block.
@@ -232,6 +235,30 @@ type SMTP struct {
 	StartTLS string
 	// PasswordFileRange is where password_file is set.
 	PasswordFileRange hcl.Range
+}
+
+// Etcd joins the node to a multi-site deployment (docs/operations.md,
+// "Running several sites").
+type Etcd struct {
+	// Endpoints are http:// or https:// URLs of etcd members; required.
+	Endpoints []string
+	// Prefix holds every key; default "/failoverd/".
+	Prefix string
+	// LeaseTTL is how long a silent site keeps its votes; default 5s, at
+	// least 2s.
+	LeaseTTL time.Duration
+	// DialTimeout bounds a connection attempt; default 2s.
+	DialTimeout time.Duration
+	// CAFile, CertFile and KeyFile are absolute paths, or "".
+	CAFile, CertFile, KeyFile string
+	// Username logs in with the password in PasswordFile (absolute path).
+	Username     string
+	PasswordFile string
+	// Quorum is "majority", "any", "all" or a decimal number >= 1;
+	// default "majority".
+	Quorum string
+	// OnPartition is "local" or "freeze"; default "local".
+	OnPartition string
 }
 
 // Contact is a named list of e-mail addresses.

@@ -20,6 +20,7 @@ type rawFile struct {
 	RTTMs           []*rawRTTM           `hcl:"rttm,block"`
 	SFPools         []*rawSFPool         `hcl:"sf_pool,block"`
 	Clusters        []*rawCluster        `hcl:"cluster,block"`
+	Etcd            []*rawEtcd           `hcl:"etcd,block"`
 }
 
 type rawServer struct {
@@ -341,4 +342,20 @@ type rawRealService struct {
 	Fallback  *bool     `hcl:"fallback,optional"`
 	Body      hcl.Body  `hcl:",body"`
 	DefRange  hcl.Range `hcl:",def_range"`
+}
+
+type rawEtcd struct {
+	Endpoints    []string  `hcl:"endpoints"`
+	Prefix       *string   `hcl:"prefix,optional"`
+	LeaseTTL     *string   `hcl:"lease_ttl,optional"`
+	DialTimeout  *string   `hcl:"dial_timeout,optional"`
+	CAFile       *string   `hcl:"ca_file,optional"`
+	CertFile     *string   `hcl:"cert_file,optional"`
+	KeyFile      *string   `hcl:"key_file,optional"`
+	Username     *string   `hcl:"username,optional"`
+	PasswordFile *string   `hcl:"password_file,optional"`
+	Quorum       *string   `hcl:"quorum,optional"`
+	OnPartition  *string   `hcl:"on_partition,optional"`
+	Body         hcl.Body  `hcl:",body"`
+	DefRange     hcl.Range `hcl:",def_range"`
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -86,13 +87,6 @@ func (c *controller) command(ctx context.Context, action, target string, save fu
 	return job, err
 }
 
-// serviceCommand is command on one service.
-func (c *controller) serviceCommand(ctx context.Context, action, fqdn, target string, op func(e *pool.Engine, now time.Time) (bool, []pool.Transition, error)) (*api.Job, error) {
-	return c.command(ctx, action, target,
-		func(e *pool.Engine) *pool.Savepoint { return e.SaveService(fqdn) },
-		func(now time.Time) (bool, []pool.Transition, error) { return op(c.loop.engine, now) })
-}
-
 // Services implements api.Controller.
 func (c *controller) Services(ctx context.Context) []api.ServiceSummary {
 	var out []api.ServiceSummary
@@ -119,6 +113,17 @@ func (c *controller) Service(ctx context.Context, fqdn string) (*api.ServiceDeta
 			out.Managed = ref.Managed
 		}
 		out.Config = serviceConfig(c.loop.plan.cfg, fqdn)
+		if ms := c.loop.ms; ms != nil {
+			i := slices.IndexFunc(c.loop.plan.spec.Services, func(s pool.Service) bool { return s.FQDN == fqdn })
+			for ri := range out.Regions {
+				r := &out.Regions[ri]
+				for ei := range r.Entries {
+					if i >= 0 {
+						r.Entries[ei].Sites = ms.siteReports(entryTarget(c.loop.plan.spec.Services[i], r.Code, r.Entries[ei].Address))
+					}
+				}
+			}
+		}
 		return nil
 	})
 	return out, err
@@ -164,46 +169,27 @@ func entry(e pool.EntryView) api.Entry {
 
 // Activate implements api.Controller.
 func (c *controller) Activate(ctx context.Context, fqdn string) (*api.Job, error) {
-	fqdn = strings.ToLower(fqdn)
-	return c.serviceCommand(ctx, api.ActionActivate, fqdn, fqdn, func(e *pool.Engine, now time.Time) (bool, []pool.Transition, error) {
-		return e.Activate(fqdn, now)
-	})
+	return c.exec(ctx, opCommand{Action: api.ActionActivate, FQDN: strings.ToLower(fqdn)})
 }
 
 // Deactivate implements api.Controller.
 func (c *controller) Deactivate(ctx context.Context, fqdn string) (*api.Job, error) {
-	fqdn = strings.ToLower(fqdn)
-	return c.serviceCommand(ctx, api.ActionDeactivate, fqdn, fqdn, func(e *pool.Engine, now time.Time) (bool, []pool.Transition, error) {
-		return e.Deactivate(fqdn, now)
-	})
+	return c.exec(ctx, opCommand{Action: api.ActionDeactivate, FQDN: strings.ToLower(fqdn)})
 }
 
 // Recover implements api.Controller.
 func (c *controller) Recover(ctx context.Context, fqdn, address string) (*api.Job, error) {
-	fqdn = strings.ToLower(fqdn)
-	target := fqdn
-	if address != "" {
-		target = fqdn + "/" + address
-	}
-	return c.serviceCommand(ctx, api.ActionRecover, fqdn, target, func(e *pool.Engine, now time.Time) (bool, []pool.Transition, error) {
-		return e.Recover(fqdn, address, now)
-	})
+	return c.exec(ctx, opCommand{Action: api.ActionRecover, FQDN: strings.ToLower(fqdn), Address: address})
 }
 
 // Force implements api.Controller.
 func (c *controller) Force(ctx context.Context, fqdn string) (*api.Job, error) {
-	fqdn = strings.ToLower(fqdn)
-	return c.serviceCommand(ctx, api.ActionForce, fqdn, fqdn, func(e *pool.Engine, now time.Time) (bool, []pool.Transition, error) {
-		return e.Force(fqdn, now)
-	})
+	return c.exec(ctx, opCommand{Action: api.ActionForce, FQDN: strings.ToLower(fqdn)})
 }
 
 // Unforce implements api.Controller.
 func (c *controller) Unforce(ctx context.Context, fqdn string) (*api.Job, error) {
-	fqdn = strings.ToLower(fqdn)
-	return c.serviceCommand(ctx, api.ActionUnforce, fqdn, fqdn, func(e *pool.Engine, now time.Time) (bool, []pool.Transition, error) {
-		return e.Unforce(fqdn, now)
-	})
+	return c.exec(ctx, opCommand{Action: api.ActionUnforce, FQDN: strings.ToLower(fqdn)})
 }
 
 // serviceExists checks fqdn on the decision loop.
@@ -279,6 +265,9 @@ func (c *controller) Jobs(ctx context.Context, fqdn string, start, end time.Time
 
 // Job implements api.Controller.
 func (c *controller) Job(ctx context.Context, id uint64) (*api.Job, error) {
+	if ms := c.loop.ms; ms != nil {
+		return deploymentJob(ctx, ms, id)
+	}
 	j, ok, err := c.store.Job(id)
 	if err != nil {
 		return nil, err
@@ -414,36 +403,15 @@ func (c *controller) RealServiceStatistics(ctx context.Context, cluster, service
 
 // ClusterOp implements api.Controller.
 func (c *controller) ClusterOp(ctx context.Context, cluster, service, real, action string) (*api.Job, error) {
-	var op func(e *pool.Engine, c, s, r string, now time.Time) (bool, []pool.Transition, error)
-	switch action {
-	case api.ActionEnable:
-		op = (*pool.Engine).ClusterEnable
-	case api.ActionDisable:
-		op = (*pool.Engine).ClusterDisable
-	case api.ActionEnableFallback:
-		op = (*pool.Engine).ClusterEnableFallback
-	case api.ActionDisableFallback:
-		op = (*pool.Engine).ClusterDisableFallback
-	default:
+	if !slices.Contains(api.ClusterActions(), action) {
 		return nil, fmt.Errorf("%w: unknown cluster action %q", api.ErrBadRequest, action)
 	}
-	return c.clusterCommand(ctx, action, cluster, service, real, func(e *pool.Engine, now time.Time) (bool, []pool.Transition, error) {
-		return op(e, cluster, service, real, now)
-	})
+	return c.exec(ctx, opCommand{Action: action, Cluster: cluster, Service: service, Real: real})
 }
 
 // SetWeight implements api.Controller.
 func (c *controller) SetWeight(ctx context.Context, cluster, service, real string, weight int) (*api.Job, error) {
-	return c.clusterCommand(ctx, api.ActionSetWeight, cluster, service, real, func(e *pool.Engine, now time.Time) (bool, []pool.Transition, error) {
-		return e.ClusterSetWeight(cluster, service, real, weight, now)
-	})
-}
-
-// clusterCommand is command on one real service of a cluster service.
-func (c *controller) clusterCommand(ctx context.Context, action, cluster, service, real string, op func(e *pool.Engine, now time.Time) (bool, []pool.Transition, error)) (*api.Job, error) {
-	return c.command(ctx, action, cluster+"/"+service+"/"+real,
-		func(e *pool.Engine) *pool.Savepoint { return e.SaveClusterService(cluster, service) },
-		func(now time.Time) (bool, []pool.Transition, error) { return op(c.loop.engine, now) })
+	return c.exec(ctx, opCommand{Action: api.ActionSetWeight, Cluster: cluster, Service: service, Real: real, Weight: weight})
 }
 
 // ZoneDNSSEC implements api.Controller.

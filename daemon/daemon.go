@@ -182,6 +182,18 @@ func New(opts Options, log *zap.Logger) (*Daemon, error) {
 		answered: map[string]*atomic.Uint64{},
 	}
 
+	if cfg.Etcd != nil {
+		d.loop.ms, err = openSites(context.Background(), cfg, opts.Version, configDigest(p.plan), d.loop, log, d.reg)
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			if !ok {
+				d.loop.ms.s.Close()
+			}
+		}()
+	}
+
 	aopts := apiOptions(p)
 	aopts.Metrics = promhttp.HandlerFor(d.reg, promhttp.HandlerOpts{Registry: d.reg})
 	aopts.Registerer = d.reg
@@ -201,6 +213,9 @@ func New(opts Options, log *zap.Logger) (*Daemon, error) {
 	d.sched.SetTargets(p.plan.targets)
 
 	d.keys = newStateDirKeys(cfg.Server.StateDir)
+	if d.loop.ms != nil {
+		d.keys = sharedKeys{local: newStateDirKeys(cfg.Server.StateDir), sites: d.loop.ms.s, log: log}
+	}
 	if err := loadKeys(cfg, p.plan, d.keys, log); err != nil {
 		return nil, err
 	}
@@ -264,6 +279,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	services, targets := len(d.loop.plan.spec.Services), len(d.loop.plan.targets)
 	stopNotify := d.notifiers.start()
 	stopDNS := start(d.dns.Run)
+	stopSites := func() {}
+	if d.loop.ms != nil {
+		stopSites = start(d.loop.ms.s.Run)
+	}
 	stopLoop := start(d.loop.Run)
 	stopAPI := start(d.api.Run)
 	stopProbes := start(d.sched.Run)
@@ -274,6 +293,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	stopProbes()
 	stopAPI()
 	stopLoop()
+	stopSites()
+	if d.loop.ms != nil {
+		d.loop.ms.s.Close()
+	}
 	stopDNS()
 	stopNotify()
 	closeErr := d.store.Close()

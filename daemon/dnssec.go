@@ -1,6 +1,8 @@
 package daemon
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/failoverd/failoverd/config"
 	"github.com/failoverd/failoverd/dnsserver"
+	"github.com/failoverd/failoverd/sites"
 )
 
 // checkDNSSEC reports, for every signed zone, a key_file that cannot be
@@ -55,9 +58,9 @@ func checkDNSSEC(cfg *config.Config, pl *plan) config.Diagnostics {
 	return diags
 }
 
-// keyStore keeps the generated keys of signed zones. Today they are files
-// in the state directory; a multi-site deployment will share them (etcd)
-// behind this interface.
+// keyStore keeps the generated keys of signed zones: files in the state
+// directory (stateDirKeys), shared through etcd in a multi-site deployment
+// (sharedKeys).
 type keyStore interface {
 	// Key returns zone's key of the algorithm, making and saving one when
 	// there is none (created reports that).
@@ -87,6 +90,53 @@ func (s stateDirKeys) Key(zone, algorithm string) (*dnsserver.Key, bool, error) 
 		return nil, false, fmt.Errorf("DNSSEC key of %s: %w", zone, err)
 	}
 	return k, true, nil
+}
+
+// sharedKeys are the generated keys of a multi-site deployment: the first
+// node to make a zone's key stores it in etcd and every node signs with
+// that one, so answers and transfers validate whichever node gives them.
+// A copy stays in the state directory, so a node that starts while etcd is
+// unreachable signs with the key it had.
+type sharedKeys struct {
+	local stateDirKeys
+	sites *sites.Sites
+	log   *zap.Logger
+}
+
+// Key implements keyStore.
+func (k sharedKeys) Key(zone, algorithm string) (*dnsserver.Key, bool, error) {
+	mine, created, err := k.local.Key(zone, algorithm)
+	if err != nil {
+		return nil, false, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	text := mine.MarshalText()
+	stored, err := k.sites.Claim(ctx, "dnssec/"+zone+"/"+algorithm, text)
+	if err != nil {
+		// Without etcd the local key signs; the log says so, because
+		// another node may sign with a different one until etcd is back.
+		k.log.Warn("DNSSEC key: etcd unreachable, signing with this node's key", zap.String("zone", zone), zap.Error(err))
+		return mine, created, nil
+	}
+	if bytes.Equal(stored, text) {
+		return mine, created, nil
+	}
+	theirs, err := dnsserver.ParseKey(zone, stored)
+	if err != nil {
+		return nil, false, fmt.Errorf("DNSSEC key of %s stored in etcd: %w", zone, err)
+	}
+	// The deployment's key replaces the one this node made or had.
+	base := filepath.Join(k.local.dir, mine.BaseName())
+	for _, ext := range []string{".key", ".private"} {
+		if err := os.Remove(base + ext); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, false, fmt.Errorf("DNSSEC key of %s: %w", zone, err)
+		}
+	}
+	if _, err := theirs.WriteFiles(k.local.dir); err != nil {
+		return nil, false, fmt.Errorf("DNSSEC key of %s: %w", zone, err)
+	}
+	return theirs, false, nil
 }
 
 func newStateDirKeys(stateDir string) stateDirKeys {

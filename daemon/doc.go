@@ -13,6 +13,11 @@
 //   - publish.go and serial.go: the publisher applies decisions to DNS
 //     (serials that never repeat), the store and the notifiers.
 //   - controller.go: api.Controller; operator commands commit first.
+//   - commands.go: operator commands as data, run here or, in a
+//     deployment, submitted through etcd and applied by the leader.
+//   - multisite.go: with an etcd block, the deployment between the loop's
+//     ends: rounds are published, the leader decides by quorum and
+//     commits, every node serves the committed state (package sites).
 //   - reload.go: all-or-nothing reloads on SIGHUP.
 //   - metrics.go: the daemon's own Prometheus series.
 package daemon

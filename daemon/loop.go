@@ -33,6 +33,8 @@ type decisionLoop struct {
 	plan   *plan
 	engine *pool.Engine
 	pub    *publisher
+	// ms is the deployment on etcd; nil for a single node.
+	ms *multisite
 	// resolved holds, per probe key of an FQDN target, the addresses it
 	// last resolved to; readdressed is set when a round changed them, so
 	// the turn republishes (a host-name pool entry is served with them).
@@ -73,13 +75,15 @@ func (l *decisionLoop) Run(ctx context.Context) error {
 					break drain
 				}
 			}
-			l.pub.apply(Decision{Time: time.Now(), Transitions: trs, Full: l.readdressed}, l.engine)
+			l.decided(ctx, Decision{Time: time.Now(), Transitions: trs, Full: l.readdressed})
 			l.readdressed = false
 		case op := <-l.ops:
 			op()
 		case now := <-retry.C:
-			if l.pub.pending {
-				l.pub.apply(Decision{Time: now, Full: true}, l.engine)
+			if l.pub.pending && (l.ms == nil || l.ms.deciding()) {
+				l.decided(ctx, Decision{Time: now, Full: true})
+			} else if l.pub.pending {
+				l.ms.serve(l)
 			}
 			if l.pub.refreshSignatures(now) {
 				// No answer changed: the serial moves with the signatures.
@@ -113,7 +117,7 @@ func (l *decisionLoop) observe(r probe.Result, trs []pool.Transition) []pool.Tra
 			l.readdressed = true
 		}
 	}
-	return append(trs, l.engine.Observe(pool.Observation{
+	o := pool.Observation{
 		Target:    r.Key,
 		Up:        r.Up,
 		Unknown:   r.Local,
@@ -122,7 +126,24 @@ func (l *decisionLoop) observe(r probe.Result, trs []pool.Transition) []pool.Tra
 		Site:      r.Site,
 		Time:      r.Time,
 		Addresses: addrs,
-	})...)
+	}
+	if l.ms != nil {
+		var deciding bool
+		if o, deciding = l.ms.observe(r, o); !deciding {
+			return trs // a follower serves what the leader committed
+		}
+	}
+	return append(trs, l.engine.Observe(o)...)
+}
+
+// decided settles one Decision: published, persisted and announced, and
+// in a deployment committed to etcd first.
+func (l *decisionLoop) decided(ctx context.Context, dec Decision) {
+	if l.ms != nil {
+		l.ms.decided(ctx, l, dec)
+		return
+	}
+	l.pub.apply(dec, l.engine)
 }
 
 // call runs fn on the loop and waits for it, or until ctx is done (a client

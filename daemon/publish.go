@@ -45,6 +45,10 @@ type publisher struct {
 	// changed meanwhile for the rrset history.
 	pending       bool
 	pendingServed map[string]store.ServedSnapshot
+	// committed, when set, are the SOA serials a multi-site deployment
+	// committed: a zone in it is published with that serial instead of
+	// one of its own.
+	committed map[string]uint32
 }
 
 // zoneState is the publisher's view of one served zone: its static data,
@@ -159,6 +163,15 @@ func staticFingerprint(zd *dnsserver.ZoneData) uint64 {
 
 // apply publishes, persists and announces one Decision about st.
 func (pb *publisher) apply(dec Decision, st decidedState) {
+	pb.settle(dec, st)
+	for _, t := range dec.Transitions {
+		pb.announce(t)
+	}
+}
+
+// settle publishes and persists one Decision about st without announcing
+// its transitions: a multi-site leader commits them to etcd first.
+func (pb *publisher) settle(dec Decision, st decidedState) {
 	changed := dec.Full || pb.pending
 	for _, t := range dec.Transitions {
 		if isChange(t.Kind) {
@@ -167,9 +180,6 @@ func (pb *publisher) apply(dec Decision, st decidedState) {
 		}
 	}
 	if !changed {
-		for _, t := range dec.Transitions {
-			pb.announce(t)
-		}
 		return
 	}
 	var services []string // nil: every name
@@ -183,7 +193,6 @@ func (pb *publisher) apply(dec Decision, st decidedState) {
 	served := pb.publish(dec.Time, services, st)
 	batch := store.Batch{Served: served}
 	for _, t := range dec.Transitions {
-		pb.announce(t)
 		if !dec.Recorded && isChange(t.Kind) && t.Kind != pool.EventEP {
 			batch.Events = append(batch.Events, storeEvent(t))
 		}
@@ -270,7 +279,9 @@ func (pb *publisher) publish(now time.Time, services []string, st decidedState) 
 	next := make(map[string]uint32, len(pb.zones))
 	for origin, z := range pb.zones {
 		next[origin] = z.serial
-		if z.published && z.static^z.dyn != z.lastFP {
+		if serial, ok := pb.committed[origin]; ok {
+			next[origin] = serial
+		} else if z.published && z.static^z.dyn != z.lastFP {
 			next[origin] = max(z.serial+1, dateSerial(now))
 		}
 	}

@@ -136,7 +136,7 @@ func (d *Daemon) swap(t *reloadTxn) {
 	l := d.loop
 	next := t.prepared.plan
 	if restartOnlyChanged(l.plan.cfg, t.cfg) {
-		d.log.Warn("reload: changes to the dns and api blocks, tsig_key blocks, server.state_dir, server.probe_source and the DNS server's own hostname (CH TXT id.server) take effect at the next restart")
+		d.log.Warn("reload: changes to the dns and api blocks, tsig_key blocks, server.state_dir, server.probe_source, the etcd block and the DNS server's own hostname (CH TXT id.server) take effect at the next restart")
 	}
 	if t.notifier != nil {
 		// The new dispatcher takes over; the old one delivers what it has
@@ -148,7 +148,24 @@ func (d *Daemon) swap(t *reloadTxn) {
 	trs := l.engine.Reconfigure(next.spec, t.now)
 	d.sched.SetTargets(next.targets)
 	l.pub.swap(next, t.zones, t.notifier)
-	l.pub.apply(Decision{Time: t.now, Transitions: trs, Full: true}, l.engine)
+	if m := l.ms; m != nil {
+		m.setPlan(next)
+		digest := configDigest(next)
+		go func() { // an etcd write: not on the decision loop
+			ctx, cancel := context.WithTimeout(context.Background(), commitWithin)
+			defer cancel()
+			if err := m.s.SetConfigDigest(ctx, digest); err != nil {
+				m.log.Warn("publishing the reloaded configuration's digest", zap.Error(err))
+			}
+		}()
+		if !m.deciding() {
+			m.serve(l) // the committed state, not this node's engine
+		} else {
+			m.decided(context.Background(), l, Decision{Time: t.now, Transitions: trs, Full: true})
+		}
+	} else {
+		l.pub.apply(Decision{Time: t.now, Transitions: trs, Full: true}, l.engine)
+	}
 	d.log.Info("configuration reloaded", zap.Int("services", len(next.spec.Services)), zap.Int("targets", len(next.targets)))
 }
 
@@ -165,5 +182,5 @@ func restartOnlyChanged(a, b *config.Config) bool {
 			return x.Name == y.Name && x.Algorithm == y.Algorithm && x.Secret == y.Secret
 		}) ||
 		a.Server.StateDir != b.Server.StateDir || a.Server.Hostname != b.Server.Hostname ||
-		a.Server.ProbeSource != b.Server.ProbeSource
+		a.Server.ProbeSource != b.Server.ProbeSource || !reflect.DeepEqual(a.Etcd, b.Etcd)
 }

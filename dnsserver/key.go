@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,23 +61,9 @@ func ReadKey(zone, keyPath string) (*Key, error) {
 		return nil, err
 	}
 	defer f.Close()
-	rr, err := dns.ReadRR(f, keyPath)
+	k, err := parsePublicKey(zone, keyPath, f)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", keyPath, err)
-	}
-	k, ok := rr.(*dns.DNSKEY)
-	if !ok {
-		return nil, fmt.Errorf("%s: not a DNSKEY record", keyPath)
-	}
-	k.Hdr.Name = canonicalName(k.Hdr.Name)
-	if k.Hdr.Name != canonicalName(zone) {
-		return nil, fmt.Errorf("%s: the key is for %s, not %s", keyPath, k.Hdr.Name, canonicalName(zone))
-	}
-	if AlgorithmName(k.Algorithm) == "" {
-		return nil, fmt.Errorf("%s: unsupported algorithm %s (failoverd signs with ECDSAP256SHA256 or ED25519)", keyPath, dns.AlgorithmToString[k.Algorithm])
-	}
-	if k.Flags&dns.ZONE == 0 {
-		return nil, fmt.Errorf("%s: not a zone key (flags %d)", keyPath, k.Flags)
+		return nil, err
 	}
 	privPath := strings.TrimSuffix(keyPath, ".key") + ".private"
 	pf, err := os.Open(privPath)
@@ -84,19 +71,74 @@ func ReadKey(zone, keyPath string) (*Key, error) {
 		return nil, err
 	}
 	defer pf.Close()
-	priv, err := k.ReadPrivateKey(pf, privPath)
+	return withPrivateKey(k, keyPath, privPath, pf)
+}
+
+// parsePublicKey reads a DNSKEY record of zone (named name in errors) and
+// checks that failoverd can sign with it.
+func parsePublicKey(zone, name string, r io.Reader) (*dns.DNSKEY, error) {
+	rr, err := dns.ReadRR(r, name)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", privPath, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	signer, ok := priv.(crypto.Signer)
+	k, ok := rr.(*dns.DNSKEY)
 	if !ok {
-		return nil, fmt.Errorf("%s: not a signing key", privPath)
+		return nil, fmt.Errorf("%s: not a DNSKEY record", name)
+	}
+	k.Hdr.Name = canonicalName(k.Hdr.Name)
+	if k.Hdr.Name != canonicalName(zone) {
+		return nil, fmt.Errorf("%s: the key is for %s, not %s", name, k.Hdr.Name, canonicalName(zone))
+	}
+	if AlgorithmName(k.Algorithm) == "" {
+		return nil, fmt.Errorf("%s: unsupported algorithm %s (failoverd signs with ECDSAP256SHA256 or ED25519)", name, dns.AlgorithmToString[k.Algorithm])
+	}
+	if k.Flags&dns.ZONE == 0 {
+		return nil, fmt.Errorf("%s: not a zone key (flags %d)", name, k.Flags)
+	}
+	return k, nil
+}
+
+// withPrivateKey reads BIND's private-key format for k from r (named
+// privName in errors) and checks that it is k's private key.
+func withPrivateKey(k *dns.DNSKEY, pubName, privName string, r io.Reader) (*Key, error) {
+	p, err := k.ReadPrivateKey(r, privName)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", privName, err)
+	}
+	signer, ok := p.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("%s: not a signing key", privName)
 	}
 	key := &Key{DNSKEY: k, priv: signer}
 	if err := key.check(); err != nil {
-		return nil, fmt.Errorf("%s does not match %s: %w", privPath, keyPath, err)
+		return nil, fmt.Errorf("%s does not match %s: %w", privName, pubName, err)
 	}
 	return key, nil
+}
+
+// keyTextSeparator parts the DNSKEY record from the private key in
+// MarshalText's output.
+const keyTextSeparator = "\n;; private key\n"
+
+// MarshalText is the whole key as one text: its DNSKEY record, then BIND's
+// private-key format. A multi-site deployment stores it so that every node
+// signs with the same key; like the .private file, it is secret.
+func (k *Key) MarshalText() []byte {
+	return []byte(k.DNSKEY.String() + keyTextSeparator + k.DNSKEY.PrivateKeyString(k.priv))
+}
+
+// ParseKey reads MarshalText's output for zone, checked as ReadKey checks
+// a key file.
+func ParseKey(zone string, text []byte) (*Key, error) {
+	pub, priv, ok := strings.Cut(string(text), keyTextSeparator)
+	if !ok {
+		return nil, fmt.Errorf("key of %s: not a stored key", zone)
+	}
+	k, err := parsePublicKey(zone, "stored key", strings.NewReader(pub+"\n"))
+	if err != nil {
+		return nil, err
+	}
+	return withPrivateKey(k, "stored key", "stored private key", strings.NewReader(priv))
 }
 
 // check signs a probe RRset and verifies it with the public key, which

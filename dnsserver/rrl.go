@@ -338,8 +338,11 @@ func slipResponse(q, out []byte) []byte {
 		return nil
 	}
 	var scratch [256]byte
-	_, qend, ok := appendLowerName(scratch[:0], q, 12)
-	if !ok || qend+4 > len(q) {
+	name, qend, ok := appendLowerName(scratch[:0], q, 12)
+	// The question is copied as it is: a compression pointer in it would
+	// point into bytes the stand-in does not carry, so such a query (no
+	// real resolver sends one) gets nothing.
+	if !ok || qend-12 != len(name) || qend+4 > len(q) {
 		return nil
 	}
 	qend += 4

@@ -423,7 +423,27 @@ func (s *Sites) Run(ctx context.Context) error {
 	g.Go(func() error { return s.publishLoop(ctx) })
 	g.Go(func() error { return s.leaderLoop(ctx) })
 	g.Go(func() error { return s.monitorLoop(ctx) })
-	return g.Wait()
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			select {
+			case <-done:
+			case <-time.After(s.o.DialTimeout):
+				// A cancelled etcd election campaign resigns with the
+				// client's own context, which waits for ever while etcd is
+				// unreachable: only closing the client ends it.
+				if cli := s.currentClient(); cli != nil {
+					s.log.Warn("etcd unreachable at shutdown: closing the client")
+					cli.Close()
+				}
+			}
+		}
+	}()
+	err := g.Wait()
+	close(done)
+	return err
 }
 
 // Close leaves the deployment: it revokes the lease (so another node

@@ -58,6 +58,7 @@ commands:
                                       what every service would serve if those were down/up now
   reload                              re-read the configuration, as SIGHUP does
   zones                               served zones with their serials
+  sites                               the deployment's live sites, the leader and the etcd connection
   health                              GET /healthz
   version                             print failoverctl's version
 
@@ -326,6 +327,11 @@ func (c *cli) dispatch(ctx context.Context, cmd string, args []string) error {
 			return err
 		}
 		return c.zones(ctx)
+	case "sites":
+		if err := nargs(cmd, args, 0, 0, "no arguments"); err != nil {
+			return err
+		}
+		return c.sites(ctx)
 	case "health":
 		if err := c.client.Healthz(ctx); err != nil {
 			return err

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/failoverd/failoverd/api"
 )
@@ -127,4 +128,24 @@ func (c *cli) zones(ctx context.Context) error {
 		rows = append(rows, []string{z.Zone, strconv.FormatUint(uint64(z.Serial), 10), yesNo(z.Signed)})
 	}
 	return c.table("ZONE\tSERIAL\tSIGNED", rows)
+}
+
+func (c *cli) sites(ctx context.Context) error {
+	v, err := c.client.Sites(ctx)
+	if err != nil {
+		return err
+	}
+	if c.json {
+		return c.printJSON(v)
+	}
+	leader := v.Leader
+	if leader == "" {
+		leader = "none"
+	}
+	fmt.Fprintf(c.out, "leader: %s  connected: %s  revision: %d\n", leader, yesNo(v.Connected), v.Revision)
+	rows := make([][]string, 0, len(v.Sites))
+	for _, s := range v.Sites {
+		rows = append(rows, []string{s.Site, s.Hostname, yesNo(s.Leader), s.LastSeen.UTC().Format(time.RFC3339), s.Version})
+	}
+	return c.table("SITE\tHOSTNAME\tLEADER\tLAST SEEN\tVERSION", rows)
 }

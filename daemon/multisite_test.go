@@ -1,0 +1,94 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/failoverd/failoverd/api"
+	"github.com/failoverd/failoverd/pool"
+)
+
+func TestOpCommand_TargetNamesWhatTheJobChanges(t *testing.T) {
+	tests := []struct {
+		oc   opCommand
+		want string
+	}{
+		{opCommand{Action: api.ActionDeactivate, FQDN: "www.example.test."}, "www.example.test."},
+		{opCommand{Action: api.ActionRecover, FQDN: "www.example.test.", Address: "192.0.2.1"}, "www.example.test./192.0.2.1"},
+		{opCommand{Action: api.ActionSetWeight, Cluster: "web", Service: "https", Real: "web1", Weight: 3}, "web/https/web1"},
+	}
+	for _, tc := range tests {
+		if got := tc.oc.target(); got != tc.want {
+			t.Errorf("%+v: target %q, want %q", tc.oc, got, tc.want)
+		}
+		if _, _, err := tc.oc.ops(); err != nil {
+			t.Errorf("%+v: %v", tc.oc, err)
+		}
+	}
+	if _, _, err := (opCommand{Action: "explode"}).ops(); !errors.Is(err, api.ErrBadRequest) {
+		t.Errorf("unknown action: %v, want a bad request", err)
+	}
+}
+
+// A refused command keeps its API error type across etcd: the submitting
+// node answers as the node that ran it would.
+func TestDoneError_KeepsTheAPIErrorType(t *testing.T) {
+	tests := []struct {
+		err  error
+		want error
+	}{
+		{fmt.Errorf("service x: %w", pool.ErrNotFound), api.ErrDoesNotExist},
+		{fmt.Errorf("force: %w", pool.ErrPrecondition), api.ErrPreconditionFailed},
+		{fmt.Errorf("%w: unknown action", api.ErrBadRequest), api.ErrBadRequest},
+	}
+	for _, tc := range tests {
+		got := fromDone(doneError(tc.err))
+		if !errors.Is(got, tc.want) {
+			t.Errorf("%v: after etcd %v, want %v", tc.err, got, tc.want)
+		}
+	}
+	if got := fromDone(doneError(errors.New("disk full"))); errors.Is(got, api.ErrBadRequest) || got.Error() != "disk full" {
+		t.Errorf("an unclassified error became %v", got)
+	}
+}
+
+func TestEntryTarget_FindsTheProbeKeyOfAnAddress(t *testing.T) {
+	af := pool.Service{FQDN: "af.example.test.", Address: "192.0.2.1", Target: "TCP|192.0.2.1:80"}
+	gslb := pool.Service{FQDN: "g.example.test.", Regions: []pool.Region{
+		{Code: "global", Entries: []pool.Entry{{Address: "192.0.2.10", Target: "HTTP|192.0.2.10:80|/"}}},
+		{Code: "EU", Entries: []pool.Entry{{Address: "192.0.2.10", Target: "HTTP|192.0.2.10:8080|/"}}},
+	}}
+	tests := []struct {
+		name            string
+		sc              pool.Service
+		region, address string
+		want            string
+	}{
+		{"active_failover_primary", af, "global", "192.0.2.1", "TCP|192.0.2.1:80"},
+		{"gslb_entry_of_its_region", gslb, "EU", "192.0.2.10", "HTTP|192.0.2.10:8080|/"},
+		{"unknown_address", gslb, "global", "192.0.2.99", ""},
+	}
+	for _, tc := range tests {
+		if got := entryTarget(tc.sc, tc.region, tc.address); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestCommittedState_AnswersEveryCommittedNameInOrder(t *testing.T) {
+	cs := &committedState{answers: map[string]pool.Answer{
+		"b.example.test.": {Name: "b.example.test.", TTL: 2},
+		"a.example.test.": {Name: "a.example.test.", TTL: 1},
+	}}
+	got := cs.Answers()
+	if len(got) != 2 || got[0].Name != "a.example.test." || got[1].Name != "b.example.test." {
+		t.Fatalf("Answers() = %+v", got)
+	}
+	if a := cs.AnswersOf("b.example.test."); len(a) != 1 || a[0].TTL != 2 {
+		t.Errorf("AnswersOf(b) = %+v", a)
+	}
+	if a := cs.AnswersOf("c.example.test."); a != nil {
+		t.Errorf("AnswersOf(c) = %+v, want none", a)
+	}
+}
