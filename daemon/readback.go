@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -144,17 +145,8 @@ func blockConfig(block any) map[string]any {
 		v = v.Elem()
 	}
 	out := map[string]any{}
-	t := v.Type()
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if !f.IsExported() || f.Type.PkgPath() != "" && f.Type.PkgPath() != "time" {
-			continue // hcl ranges and other structures are not settings
-		}
-		name := snake(f.Name)
-		if secretName.MatchString(name) {
-			continue
-		}
-		fv := v.Field(i)
+	for _, bf := range settingFields(v.Type()) {
+		name, fv := bf.name, v.Field(bf.index)
 		switch x := fv.Interface().(type) {
 		case time.Duration:
 			out[name] = x.String()
@@ -175,6 +167,39 @@ func blockConfig(block any) map[string]any {
 			out[name] = x
 		}
 	}
+	return out
+}
+
+// settingField is one field of a block type that is read back.
+type settingField struct {
+	index int
+	name  string
+}
+
+// settingFieldsOf caches settingFields per block type: a reload compares
+// every service's read-back, and the names and the secret check depend on
+// the type alone (they were most of a 100,000-service reload's CPU).
+var settingFieldsOf sync.Map // reflect.Type → []settingField
+
+// settingFields lists the fields of block type t that are settings, with
+// their configuration names, secrets left out.
+func settingFields(t reflect.Type) []settingField {
+	if fs, ok := settingFieldsOf.Load(t); ok {
+		return fs.([]settingField)
+	}
+	var out []settingField
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() || f.Type.PkgPath() != "" && f.Type.PkgPath() != "time" {
+			continue // hcl ranges and other structures are not settings
+		}
+		name := snake(f.Name)
+		if secretName.MatchString(name) {
+			continue
+		}
+		out = append(out, settingField{index: i, name: name})
+	}
+	settingFieldsOf.Store(t, out)
 	return out
 }
 
