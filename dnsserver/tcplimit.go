@@ -133,7 +133,10 @@ func (l *tcpListener) Accept() (net.Conn, error) {
 	for {
 		c, err := l.Listener.Accept()
 		if err != nil {
-			if l.closed.Load() || !retryableAccept(err) {
+			if l.closed.Load() {
+				return nil, net.ErrClosed // whatever the last attempt said
+			}
+			if !retryableAccept(err) {
 				return nil, err
 			}
 			if backoff == 0 {
