@@ -10,9 +10,11 @@
 #   --quick        smoke run: 1 short run / 1 trial / 1,000 services (numbers meaningless)
 #
 # Knobs (env, defaults): RUNS=3 DURATION=10 (qps runs per name and seconds each),
-#   TRIALS=5 (failover kill/restart cycles per server), SERVICES=10000 (config-size figure),
+#   TRIALS=5 (failover kill/restart cycles per server), SERVICES=10000 (config-size figure;
+#   SERVICES=100000 is the issue-16 scale target, any count gives valid loopback addresses),
 #   SERVER_CPU=0 CLIENT_CPU=1, KEEP=1 keeps the work directory, BENCH_OUT=FILE copies the table,
-#   PROBESCALE_ARGS (extra flags for bench/probescale).
+#   PROBESCALE_ARGS (extra flags for bench/probescale), CFG_TIMEOUT=60s (longest wait for the
+#   config section's start and each reload; raise it with SERVICES on a loaded machine).
 #
 # What it does (docs/benchmarks.md explains each figure):
 #   * installs dnsperf, gdnsd, pdns-server, pdns-backend-bind from Debian when missing;
@@ -41,6 +43,7 @@ RUNS=${RUNS:-3}
 DURATION=${DURATION:-10}
 TRIALS=${TRIALS:-5}
 SERVICES=${SERVICES:-10000}
+CFG_TIMEOUT=${CFG_TIMEOUT:-60s}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 while [ $# -gt 0 ]; do
@@ -48,7 +51,7 @@ while [ $# -gt 0 ]; do
     --peers-only) PEERS_ONLY=1 ;;
     --only) SECTIONS=${2//,/ }; shift ;;
     --quick) RUNS=1 DURATION=3 TRIALS=1 SERVICES=1000 PROBE_SECS=15 ;;
-    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -449,19 +452,24 @@ if want probe; then
 fi
 
 # ---------------------------------------------------------------- config size
+# Service i gets primary 127.(1+i/62500).(i/250%250).(i%250+1) and backup the same with 101 added
+# to the second octet: 62,500 per second octet, so any SERVICES up to 6,250,000 stays valid
+# (octets ≤ 250) and inside 127.0.0.0/8; below 62,500 these are the addresses of earlier runs.
 gen_big_config() { # file marker-ip
-  awk -v n="$SERVICES" -v port=$FOD10K_PORT -v api=$FOD10K_API -v st="$W/fod10k/state" -v m="$2" 'BEGIN{
+  awk -v n="$SERVICES" -v port=$FOD10K_PORT -v api=$FOD10K_API -v st="$W/fod10k/state" -v m="$2" '
+  function addr(base, i) { return sprintf("127.%d.%d.%d", base + int(i/62500), int(i/250)%250, i%250 + 1) }
+  BEGIN{
     printf "server {\n  state_dir = \"%s\"\n  hostname  = \"ns1.example.com\"\n}\n", st
     printf "dns { listen = [\"127.0.0.1:%d\"] }\napi { listen = \"127.0.0.1:%d\" }\n", port, api
     printf "zone \"example.com\" {\n  record \"static\" {\n    type  = \"A\"\n    ttl   = 300\n    rdata = [\"192.0.2.1\"]\n  }\n"
     printf "  record \"marker\" {\n    type  = \"A\"\n    ttl   = 0\n    rdata = [\"%s\"]\n  }\n}\n", m
     for (i = 1; i <= n; i++) {
-      a = sprintf("127.1.%d.%d", int(i/250), i%250 + 1); b = sprintf("127.2.%d.%d", int(i/250), i%250 + 1)
+      a = addr(1, i); b = addr(101, i)
       printf "active_failover \"s%d.example.com.\" {\n  address       = \"%s\"\n  failover_data = \"%s\"\n  ttl           = 0\n  monitor {\n    protocol = \"NONE\"\n    interval = \"10s\"\n  }\n}\n", i, a, b
     }
   }' >"$1"
 }
-svc_addr() { echo "127.1.$(( $1 / 250 )).$(( $1 % 250 + 1 ))"; }
+svc_addr() { echo "127.$(( 1 + $1 / 62500 )).$(( $1 / 250 % 250 )).$(( $1 % 250 + 1 ))"; }
 
 if want config && [ "$PEERS_ONLY" = 0 ]; then
   log "config: $SERVICES active_failover services (monitor NONE)"
@@ -478,7 +486,7 @@ if want config && [ "$PEERS_ONLY" = 0 ]; then
   R[cfg.size]=$(du -k "$C" | awk '{print $1}')
   t0=$(date +%s%N)
   start_proc failoverd-10k - "$ROOT/bin/failoverd" run -config "$C"
-  R[cfg.start]=$("$BT" wait -dns 127.0.0.1:$FOD10K_PORT -name "s$SERVICES.example.com" -want "$(svc_addr "$SERVICES")" -since "$t0" -poll 2ms -timeout 60s) \
+  R[cfg.start]=$("$BT" wait -dns 127.0.0.1:$FOD10K_PORT -name "s$SERVICES.example.com" -want "$(svc_addr "$SERVICES")" -since "$t0" -poll 2ms -timeout "$CFG_TIMEOUT") \
     || { tail -20 "$W/logs/failoverd-10k.log" >&2; exit 1; }
   R[cfg.start_cpu]=$(cpu_s "${PIDS[failoverd-10k]}")
   sleep 2
@@ -488,7 +496,7 @@ if want config && [ "$PEERS_ONLY" = 0 ]; then
   for m in 192.0.2.2 192.0.2.1 192.0.2.2; do
     gen_big_config "$C.new" "$m"; mv "$C.new" "$C"
     out=$("$BT" reload -dns 127.0.0.1:$FOD10K_PORT -pid "${PIDS[failoverd-10k]}" -names "$names" \
-      -marker marker.example.com -want "$m" -workers 4 -before 1s -after 1s) || { echo "$out" >&2; tail -20 "$W/logs/failoverd-10k.log" >&2; exit 1; }
+      -marker marker.example.com -want "$m" -workers 4 -before 1s -after 1s -maxwait "$CFG_TIMEOUT") || { echo "$out" >&2; tail -20 "$W/logs/failoverd-10k.log" >&2; exit 1; }
     echo "$out" >>"$W/results/reload.txt"
     log "  reload: $(head -1 <<<"$out")"
     rl+=("$(awk '/^RELOAD_S/{print $2}' <<<"$out")")
@@ -502,7 +510,7 @@ if want config && [ "$PEERS_ONLY" = 0 ]; then
   # one more reload without query load, for the CPU time a reload costs
   gen_big_config "$C.new" 192.0.2.3; mv "$C.new" "$C"
   c0=$(cpu_s "${PIDS[failoverd-10k]}"); t0=$(date +%s%N); kill -HUP "${PIDS[failoverd-10k]}"
-  R[cfg.reload_quiet]=$("$BT" wait -dns 127.0.0.1:$FOD10K_PORT -name marker.example.com -want 192.0.2.3 -since "$t0" -poll 5ms -timeout 60s)
+  R[cfg.reload_quiet]=$("$BT" wait -dns 127.0.0.1:$FOD10K_PORT -name marker.example.com -want 192.0.2.3 -since "$t0" -poll 5ms -timeout "$CFG_TIMEOUT")
   sleep 1
   R[cfg.reload_quiet_cpu]=$(awk -v a="$c0" -v b="$(cpu_s "${PIDS[failoverd-10k]}")" 'BEGIN{printf "%.2f", b-a}')
   stop_proc failoverd-10k
