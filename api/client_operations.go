@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -70,4 +71,43 @@ func (c *Client) Zones(ctx context.Context) ([]Zone, error) {
 	var r ZonesResponse
 	err := c.Do(ctx, http.MethodGet, "/v1/zones", nil, &r)
 	return r.Zones, err
+}
+
+// ServiceQuery is one page request of GET /v1/services: Limit 0 asks for
+// the whole list, After is the "next" of the previous page, Query a
+// substring of the FQDN.
+type ServiceQuery struct {
+	Kinds, Statuses []string
+	Query, After    string
+	Limit           int
+}
+
+// ServicesPage calls GET /v1/services with paging and search; the answer's
+// Next is the After of the next page ("" on the last page).
+func (c *Client) ServicesPage(ctx context.Context, sq ServiceQuery) (*ServicesResponse, error) {
+	q := url.Values{}
+	if len(sq.Kinds) > 0 {
+		q.Set("kind", strings.Join(sq.Kinds, ","))
+	}
+	if len(sq.Statuses) > 0 {
+		q.Set("status", strings.Join(sq.Statuses, ","))
+	}
+	if sq.Query != "" {
+		q.Set("q", sq.Query)
+	}
+	if sq.After != "" {
+		q.Set("after", sq.After)
+	}
+	if sq.Limit > 0 {
+		q.Set("limit", strconv.Itoa(sq.Limit))
+	}
+	path := "/v1/services"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var r ServicesResponse
+	if err := c.Do(ctx, http.MethodGet, path, nil, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -342,4 +343,54 @@ func filterServices(list []ServiceSummary, r *http.Request) ([]ServiceSummary, *
 		out = append(out, sv)
 	}
 	return out, nil
+}
+
+// MaxServicesLimit is the largest ?limit= GET /v1/services accepts: a page
+// stays a small document even at 100,000 services.
+const MaxServicesLimit = 1000
+
+// pageServices applies ?q= (a substring of the FQDN, any letter case),
+// ?after= (only FQDNs sorting after this one) and ?limit= (at most this
+// many, with "next" when more follow) of GET /v1/services. Paged answers
+// are in FQDN order so that "after" means the same on every request;
+// without any of the three the list stays whole and in engine order, as
+// before paging existed.
+func pageServices(list []ServiceSummary, r *http.Request) (ServicesResponse, *APIError) {
+	params := r.URL.Query()
+	q := strings.ToLower(strings.TrimSpace(params.Get("q")))
+	after := strings.ToLower(strings.TrimSpace(params.Get("after")))
+	if after != "" && !strings.HasSuffix(after, ".") {
+		after += "."
+	}
+	limit := 0
+	if v := params.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxServicesLimit {
+			return ServicesResponse{}, badRequest("invalid parameter limit %q: want a number from 1 to %d", v, MaxServicesLimit)
+		}
+		limit = n
+	}
+	if q == "" && after == "" && limit == 0 {
+		return ServicesResponse{Services: list}, nil
+	}
+	out := make([]ServiceSummary, 0, min(len(list), max(limit, 1)))
+	for _, sv := range list {
+		name := strings.ToLower(sv.FQDN)
+		if after != "" && name <= after {
+			continue
+		}
+		if q != "" && !strings.Contains(name, q) {
+			continue
+		}
+		out = append(out, sv)
+	}
+	slices.SortFunc(out, func(a, b ServiceSummary) int {
+		return strings.Compare(strings.ToLower(a.FQDN), strings.ToLower(b.FQDN))
+	})
+	resp := ServicesResponse{Services: out}
+	if limit > 0 && len(out) > limit {
+		resp.Services = out[:limit]
+		resp.Next = out[limit-1].FQDN
+	}
+	return resp, nil
 }

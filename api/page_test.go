@@ -136,6 +136,41 @@ func TestStatusPageInBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("shows services a page at a time with a search box", func(t *testing.T) {
+		tests := []struct {
+			name, query   string
+			want, wantNot []string
+		}{
+			{"the first page has a next page", "?limit=2",
+				[]string{`id="service-search-input"`, `data-page="1"`, `data-next="api.example.com."`, `data-fqdn="a.example.com."`, `data-fqdn="api.example.com."`},
+				[]string{`data-fqdn="app.example.com."`, `data-fqdn="www.example.com."`}},
+			{"the page after a cursor is the last", "?limit=2&after=api.example.com.",
+				[]string{`data-page="2"`, `data-next=""`, `data-fqdn="app.example.com."`, `data-fqdn="www.example.com."`},
+				[]string{`data-fqdn="a.example.com."`, `data-fqdn="api.example.com."`}},
+			{"a search shows only matching names", "?q=ww",
+				[]string{`data-fqdn="www.example.com."`, "matching “ww”"},
+				[]string{`data-fqdn="app.example.com."`, `data-fqdn="a.example.com."`}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				dom := testutil.Chromium(t, base+tt.query+"#token="+url.QueryEscape(testToken), "--window-size=1280,900", "--dump-dom")
+				for _, w := range tt.want {
+					if !strings.Contains(dom, w) {
+						t.Errorf("rendered DOM lacks %q", w)
+					}
+				}
+				for _, w := range tt.wantNot {
+					if strings.Contains(dom, w) {
+						t.Errorf("rendered DOM has %q", w)
+					}
+				}
+				if t.Failed() {
+					t.Logf("DOM:\n%s", dom)
+				}
+			})
+		}
+	})
+
 	t.Run("asks for the token", func(t *testing.T) {
 		dom := testutil.Chromium(t, base, "--window-size=1280,900", "--dump-dom")
 		if !strings.Contains(dom, `data-state="login"`) || strings.Contains(dom, `data-fqdn=`) {

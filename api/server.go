@@ -411,7 +411,7 @@ func (s *Server) listServices(r *http.Request) (any, *APIError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	return ServicesResponse{Services: list}, nil
+	return pageServices(list, r)
 }
 
 func (s *Server) getService(r *http.Request) (any, *APIError) {

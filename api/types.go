@@ -295,6 +295,9 @@ func utcPtr(t *time.Time) *time.Time {
 // ServicesResponse is the body of GET /v1/services.
 type ServicesResponse struct {
 	Services []ServiceSummary `json:"services"`
+	// Next is set only for a request with ?limit= that has more services
+	// after this page: pass it back as ?after= for the next page.
+	Next string `json:"next,omitempty"`
 }
 
 // JobResponse is the body of every mutating call and of GET /v1/jobs/{id};

@@ -2,17 +2,19 @@
 # bench/run.sh — `make bench`: failoverd against gdnsd and PowerDNS on this machine,
 # one table at the end (also written to $BENCH_OUT when set).
 #
-#   bash bench/run.sh [--peers-only] [--only qps,failover,probe,config] [--quick]
+#   bash bench/run.sh [--peers-only] [--only qps,failover,dnssec,probe,config] [--quick]
 #
 #   --peers-only   measure gdnsd and PowerDNS only (no bin/failoverd needed)
-#   --only LIST    run only these sections (default: qps,failover,probe,config; "floor" is
+#   --only LIST    run only these sections (default: qps,failover,dnssec,probe,config; "floor" is
 #                  extra: bench/udpfloor, the cheapest Go UDP responder in three I/O styles)
 #   --quick        smoke run: 1 short run / 1 trial / 1,000 services (numbers meaningless)
 #
 # Knobs (env, defaults): RUNS=3 DURATION=10 (qps runs per name and seconds each),
-#   TRIALS=5 (failover kill/restart cycles per server), SERVICES=10000 (config-size figure),
+#   TRIALS=5 (failover kill/restart cycles per server), SERVICES=10000 (config-size figure;
+#   SERVICES=100000 is the issue-16 scale target, any count gives valid loopback addresses),
 #   SERVER_CPU=0 CLIENT_CPU=1, KEEP=1 keeps the work directory, BENCH_OUT=FILE copies the table,
-#   PROBESCALE_ARGS (extra flags for bench/probescale).
+#   PROBESCALE_ARGS (extra flags for bench/probescale), CFG_TIMEOUT=60s (longest wait for the
+#   config section's start and each reload; raise it with SERVICES on a loaded machine).
 #
 # What it does (docs/benchmarks.md explains each figure):
 #   * installs dnsperf, gdnsd, pdns-server, pdns-backend-bind from Debian when missing;
@@ -23,6 +25,11 @@
 #     query from /proc/PID/task/*/schedstat over the middle of each run;
 #   * failover: kill → backup and restart → primary, TRIALS cycles per server, at each server's
 #     fastest check settings, failoverd at the same settings;
+#   * dnssec: the same zone signed online (failoverd `dnssec {}`, PowerDNS lua=shared with
+#     bind-dnssec-db and `pdnsutil secure-zone`): qps and server µs/q with and without DO on
+#     the static and the health-checked name, the ratio DO / no DO; then failoverd's kill →
+#     backup in the signed zone (DO queries, the switch counts when the signed answer is
+#     served) next to the unsigned one at 1 s checks, TRIALS cycles each;
 #   * probe: bench/probescale (if present) for rounds/s, lateness p99 and memory per target;
 #   * config: SERVICES services: validate time, start → first answer, RSS, SIGHUP reload time
 #     with continuous queries counting failures.
@@ -31,11 +38,12 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PEERS_ONLY=0
-SECTIONS="qps failover probe config"
+SECTIONS="qps failover dnssec probe config"
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-10}
 TRIALS=${TRIALS:-5}
 SERVICES=${SERVICES:-10000}
+CFG_TIMEOUT=${CFG_TIMEOUT:-60s}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 while [ $# -gt 0 ]; do
@@ -43,7 +51,7 @@ while [ $# -gt 0 ]; do
     --peers-only) PEERS_ONLY=1 ;;
     --only) SECTIONS=${2//,/ }; shift ;;
     --quick) RUNS=1 DURATION=3 TRIALS=1 SERVICES=1000 PROBE_SECS=15 ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -61,6 +69,7 @@ install_deps() {
   command -v pdns_server >/dev/null || need+=(pdns-server)
   ls /usr/lib/*/pdns/libbindbackend.so >/dev/null 2>&1 || need+=(pdns-backend-bind)
   command -v taskset >/dev/null || need+=(util-linux)
+  command -v ss >/dev/null || need+=(iproute2)
   [ ${#need[@]} -eq 0 ] && return 0
   log "installing from Debian: ${need[*]}"
   local sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
@@ -106,6 +115,16 @@ start_proc() { # name cpu|- cmd... (background, output to logs/name.log)
   PIDS[$name]=$!
 }
 
+# The ports are fixed, so a second bench run on the machine (or anything else on them) would
+# answer in place of the server under test: refuse to start then.
+need_free() { # udp|tcp port
+  if ss -Hln"${1:0:1}" "sport = :$2" | grep -q .; then
+    echo "bench/run.sh: $1 port $2 is already in use on this machine (another bench run?):" >&2
+    ss -Hlnp"${1:0:1}" "sport = :$2" >&2
+    exit 1
+  fi
+}
+
 log "building bench/benchtool"
 (cd "$ROOT" && go build -o "$W/benchtool" ./bench/benchtool)
 BT=$W/benchtool
@@ -128,7 +147,7 @@ cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' /pr
 # One zone for everybody: SOA/NS, static A 192.0.2.1 (ttl 300), www: primary 127.0.0.11,
 # backup 127.0.0.12, health check GET http://<addr>:8080/health, ttl 0.
 GDNSD_PORT=5301 PDNS_PORT=5302 PDNS_SHARED_PORT=5304 FOD_PORT=5305 FOD_API=18053
-FOD10K_PORT=5306 FOD10K_API=18054
+FOD10K_PORT=5306 FOD10K_API=18054 PDNS_SIGNED_PORT=5308
 
 write_peer_configs() {
   mkdir -p "$W"/gdnsd/{zones,run,state} "$W"/pdns/run "$W"/pdns-shared/run
@@ -202,7 +221,9 @@ EOF
   done
 }
 
-fod_config() { # file port api interval timeout
+fod_config() { # file port api interval timeout [signed]
+  local dnssec=""
+  [ "${6:-}" = signed ] && dnssec=$'\n  dnssec {}'
   cat >"$1" <<EOF
 server {
   state_dir = "$(dirname "$1")/state"
@@ -215,7 +236,7 @@ zone "example.com" {
     type  = "A"
     ttl   = 300
     rdata = ["192.0.2.1"]
-  }
+  }$dnssec
 }
 active_failover "www.example.com." {
   address       = "127.0.0.11"
@@ -233,41 +254,65 @@ active_failover "www.example.com." {
 EOF
 }
 
+# PowerDNS signing online: the lua=shared setup plus a DNSSEC database for the bind
+# backend and one ECDSAP256SHA256 CSK from `pdnsutil secure-zone`.
+write_pdns_signed() {
+  local dir=$W/pdns-signed
+  mkdir -p "$dir/run"
+  sed -e "s|$W/pdns-shared|$dir|g" -e "s|^local-port=.*|local-port=$PDNS_SIGNED_PORT|" "$W/pdns-shared/pdns.conf" >"$dir/pdns.conf"
+  echo "bind-dnssec-db=$dir/dnssec.sqlite3" >>"$dir/pdns.conf"
+  echo "default-ksk-algorithm=ecdsa256" >>"$dir/pdns.conf"
+  echo "zone \"example.com\" { type master; file \"$dir/example.com.zone\"; };" >"$dir/named.conf"
+  cp "$W/pdns-shared/example.com.zone" "$dir/example.com.zone"
+  { pdnsutil --config-dir="$dir" create-bind-db "$dir/dnssec.sqlite3" &&
+    pdnsutil --config-dir="$dir" secure-zone example.com &&
+    pdnsutil --config-dir="$dir" show-zone example.com; } >"$W/logs/pdnsutil.log" 2>&1 \
+    || { cat "$W/logs/pdnsutil.log" >&2; exit 1; }
+}
+
 write_peer_configs
-mkdir -p "$W/fod"
+mkdir -p "$W/fod" "$W/fod-signed"
 fod_config "$W/fod/failoverd.hcl" $FOD_PORT $FOD_API 1s 500ms
+fod_config "$W/fod-signed/failoverd.hcl" $FOD_PORT $FOD_API 1s 500ms signed
 if [ "$PEERS_ONLY" = 0 ]; then
-  "$ROOT/bin/failoverd" validate -config "$W/fod/failoverd.hcl" || { echo "failoverd rejected the bench configuration" >&2; exit 1; }
+  for c in "$W/fod/failoverd.hcl" "$W/fod-signed/failoverd.hcl"; do
+    "$ROOT/bin/failoverd" validate -config "$c" || { echo "failoverd rejected the bench configuration $c" >&2; exit 1; }
+  done
 fi
+if want dnssec; then write_pdns_signed; fi
 
 SERVERS=(gdnsd pdns pdns-shared)
 [ "$PEERS_ONLY" = 1 ] || SERVERS=(failoverd gdnsd pdns pdns-shared)
 FLOOR_PORT=5307
-port_of() { case $1 in gdnsd) echo $GDNSD_PORT;; pdns) echo $PDNS_PORT;; pdns-shared) echo $PDNS_SHARED_PORT;; failoverd*) echo $FOD_PORT;; floor-*) echo $FLOOR_PORT;; esac; }
+port_of() { case $1 in gdnsd) echo $GDNSD_PORT;; pdns) echo $PDNS_PORT;; pdns-shared) echo $PDNS_SHARED_PORT;; pdns-signed) echo $PDNS_SIGNED_PORT;; failoverd*) echo $FOD_PORT;; floor-*) echo $FLOOR_PORT;; esac; }
 
 start_server() { # name [failoverd config]
   local name=$1 port; port=$(port_of "$1")
+  need_free udp "$port"
   case $name in
     gdnsd) start_proc gdnsd "$SERVER_CPU" gdnsd -c "$W/gdnsd" start ;;
     pdns) start_proc pdns "$SERVER_CPU" pdns_server --config-dir="$W/pdns" ;;
     pdns-shared) start_proc pdns-shared "$SERVER_CPU" pdns_server --config-dir="$W/pdns-shared" ;;
+    pdns-signed) start_proc pdns-signed "$SERVER_CPU" pdns_server --config-dir="$W/pdns-signed" ;;
     failoverd*) GOMAXPROCS=1 start_proc "$name" "$SERVER_CPU" "$ROOT/bin/failoverd" run -config "${2:-$W/fod/failoverd.hcl}" ;;
     floor-*) GOMAXPROCS=1 start_proc "$name" "$SERVER_CPU" "$W/udpfloor" -listen "127.0.0.1:$FLOOR_PORT" -mode "${name#floor-}" ;;
   esac
   wait_answer "$port" static.example.com >/dev/null || { tail -20 "$W/logs/$name.log" >&2; exit 1; }
+  kill -0 "${PIDS[$name]}" 2>/dev/null || { echo "$name exited:" >&2; tail -20 "$W/logs/$name.log" >&2; exit 1; }
 }
 
 declare -A R=()   # results: "server.metric" -> value
 
 # ---------------------------------------------------------------- qps
-run_qps() { # server name-label qname
-  local s=$1 label=$2 q=$3 port pid i f qps p0 p1 t0 t1 win out
+run_qps() { # server name-label qname [do]
+  local s=$1 label=$2 q=$3 port pid i f qps p0 p1 t0 t1 win out dnsflags=()
+  [ "${4:-}" = do ] && dnsflags=(-D)   # dnsperf -D: EDNS with the DO bit
   port=$(port_of "$s"); pid=${PIDS[$s]}
   printf '%s A\n' "$q" >"$W/q-$label.txt"
   out=$W/results/qps-$s-$label.txt; : >"$out"
   for i in $(seq 1 "$RUNS"); do
     f=$W/results/dnsperf-$s-$label-$i.txt
-    taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$W/q-$label.txt" -l "$DURATION" \
+    taskset -c "$CLIENT_CPU" dnsperf "${dnsflags[@]}" -s 127.0.0.1 -p "$port" -d "$W/q-$label.txt" -l "$DURATION" \
       -c 10 -q 200 -O suppress=timeout,unexpected >"$f" 2>&1 &
     PIDS[dnsperf]=$!
     win=$(( DURATION > 3 ? DURATION - 2 : 1 ))
@@ -290,6 +335,7 @@ run_qps() { # server name-label qname
 
 if want qps; then
   log "qps: ${SERVERS[*]}, $RUNS x ${DURATION}s per name, server on CPU $SERVER_CPU, dnsperf on CPU $CLIENT_CPU"
+  need_free tcp 8080
   start_proc targets "$CLIENT_CPU" "$BT" targets -addr 127.0.0.11:8080 -addr 127.0.0.12:8080
   for s in "${SERVERS[@]}"; do
     start_server "$s"
@@ -318,10 +364,12 @@ if want floor; then
 fi
 
 # ---------------------------------------------------------------- failover
-run_failover() { # label server [failoverd config]
-  local label=$1 s=$2 out=$W/results/failover-$1.txt
-  start_server "$s" "${3:-}"
-  "$BT" failover -dns "127.0.0.1:$(port_of "$s")" -name www.example.com -trials "$TRIALS" \
+run_failover() { # label server [failoverd config] [extra benchtool failover flags...]
+  local label=$1 s=$2 cfg=${3:-} out=$W/results/failover-$1.txt
+  shift $(( $# < 3 ? $# : 3 ))
+  need_free tcp 8080
+  start_server "$s" "$cfg"
+  "$BT" failover "$@" -dns "127.0.0.1:$(port_of "$s")" -name www.example.com -trials "$TRIALS" \
     -settle 1s -hold 2s -phase 2s >"$out" 2>"$W/logs/failover-$label.err" || { cat "$out" "$W/logs/failover-$label.err" >&2; exit 1; }
   stop_proc "$s"
   R[$label.fo]=$(awk '/^FAILOVER_S/{print $2, $3, $4, $5}' "$out")
@@ -337,6 +385,39 @@ if want failover; then
     run_failover failoverd-1s failoverd
     fod_config "$W/fod/failoverd-2s.hcl" $FOD_PORT $FOD_API 2s 1s
     run_failover failoverd-2s failoverd "$W/fod/failoverd-2s.hcl"
+  fi
+fi
+
+# ---------------------------------------------------------------- dnssec
+if want dnssec; then
+  DNSSEC_SERVERS=(pdns-signed)
+  [ "$PEERS_ONLY" = 1 ] || DNSSEC_SERVERS=(failoverd-signed pdns-signed)
+  log "dnssec: ${DNSSEC_SERVERS[*]} with and without DO, $RUNS x ${DURATION}s per name"
+  need_free tcp 8080
+  start_proc targets "$CLIENT_CPU" "$BT" targets -addr 127.0.0.11:8080 -addr 127.0.0.12:8080
+  for s in "${DNSSEC_SERVERS[@]}"; do
+    start_server "$s" "$W/fod-signed/failoverd.hcl"
+    wait_answer "$(port_of "$s")" www.example.com 127.0.0.11 >/dev/null || { echo "$s: www never answered 127.0.0.11" >&2; exit 1; }
+    # a server that answers the health-checked name unsigned to a DO query cannot sign it online
+    for n in static www; do
+      if "$BT" wait -do -dns "127.0.0.1:$(port_of "$s")" -name $n.example.com -timeout 5s >/dev/null 2>"$W/logs/$s-$n-do.err"; then
+        R[$s.$n.signs]=yes
+      else
+        R[$s.$n.signs]=no; log "  $s: $n.example.com is not signed: $(cat "$W/logs/$s-$n-do.err")"
+      fi
+    done
+    sleep 1
+    for n in static www; do
+      run_qps "$s" $n $n.example.com
+      [ "${R[$s.$n.signs]}" = yes ] && run_qps "$s" $n-do $n.example.com do
+    done
+    stop_proc "$s"
+  done
+  stop_proc targets
+  if [ "$PEERS_ONLY" = 0 ]; then
+    log "dnssec: failoverd kill → backup, signed zone (DO) next to unsigned, $TRIALS cycles each"
+    run_failover dnssec-unsigned failoverd "$W/fod/failoverd.hcl"
+    run_failover dnssec-signed failoverd-signed "$W/fod-signed/failoverd.hcl" -do
   fi
 fi
 
@@ -371,19 +452,24 @@ if want probe; then
 fi
 
 # ---------------------------------------------------------------- config size
+# Service i gets primary 127.(1+i/62500).(i/250%250).(i%250+1) and backup the same with 101 added
+# to the second octet: 62,500 per second octet, so any SERVICES up to 6,250,000 stays valid
+# (octets ≤ 250) and inside 127.0.0.0/8; below 62,500 these are the addresses of earlier runs.
 gen_big_config() { # file marker-ip
-  awk -v n="$SERVICES" -v port=$FOD10K_PORT -v api=$FOD10K_API -v st="$W/fod10k/state" -v m="$2" 'BEGIN{
+  awk -v n="$SERVICES" -v port=$FOD10K_PORT -v api=$FOD10K_API -v st="$W/fod10k/state" -v m="$2" '
+  function addr(base, i) { return sprintf("127.%d.%d.%d", base + int(i/62500), int(i/250)%250, i%250 + 1) }
+  BEGIN{
     printf "server {\n  state_dir = \"%s\"\n  hostname  = \"ns1.example.com\"\n}\n", st
     printf "dns { listen = [\"127.0.0.1:%d\"] }\napi { listen = \"127.0.0.1:%d\" }\n", port, api
     printf "zone \"example.com\" {\n  record \"static\" {\n    type  = \"A\"\n    ttl   = 300\n    rdata = [\"192.0.2.1\"]\n  }\n"
     printf "  record \"marker\" {\n    type  = \"A\"\n    ttl   = 0\n    rdata = [\"%s\"]\n  }\n}\n", m
     for (i = 1; i <= n; i++) {
-      a = sprintf("127.1.%d.%d", int(i/250), i%250 + 1); b = sprintf("127.2.%d.%d", int(i/250), i%250 + 1)
+      a = addr(1, i); b = addr(101, i)
       printf "active_failover \"s%d.example.com.\" {\n  address       = \"%s\"\n  failover_data = \"%s\"\n  ttl           = 0\n  monitor {\n    protocol = \"NONE\"\n    interval = \"10s\"\n  }\n}\n", i, a, b
     }
   }' >"$1"
 }
-svc_addr() { echo "127.1.$(( $1 / 250 )).$(( $1 % 250 + 1 ))"; }
+svc_addr() { echo "127.$(( 1 + $1 / 62500 )).$(( $1 / 250 % 250 )).$(( $1 % 250 + 1 ))"; }
 
 if want config && [ "$PEERS_ONLY" = 0 ]; then
   log "config: $SERVICES active_failover services (monitor NONE)"
@@ -400,7 +486,7 @@ if want config && [ "$PEERS_ONLY" = 0 ]; then
   R[cfg.size]=$(du -k "$C" | awk '{print $1}')
   t0=$(date +%s%N)
   start_proc failoverd-10k - "$ROOT/bin/failoverd" run -config "$C"
-  R[cfg.start]=$("$BT" wait -dns 127.0.0.1:$FOD10K_PORT -name "s$SERVICES.example.com" -want "$(svc_addr "$SERVICES")" -since "$t0" -poll 2ms -timeout 60s) \
+  R[cfg.start]=$("$BT" wait -dns 127.0.0.1:$FOD10K_PORT -name "s$SERVICES.example.com" -want "$(svc_addr "$SERVICES")" -since "$t0" -poll 2ms -timeout "$CFG_TIMEOUT") \
     || { tail -20 "$W/logs/failoverd-10k.log" >&2; exit 1; }
   R[cfg.start_cpu]=$(cpu_s "${PIDS[failoverd-10k]}")
   sleep 2
@@ -410,7 +496,7 @@ if want config && [ "$PEERS_ONLY" = 0 ]; then
   for m in 192.0.2.2 192.0.2.1 192.0.2.2; do
     gen_big_config "$C.new" "$m"; mv "$C.new" "$C"
     out=$("$BT" reload -dns 127.0.0.1:$FOD10K_PORT -pid "${PIDS[failoverd-10k]}" -names "$names" \
-      -marker marker.example.com -want "$m" -workers 4 -before 1s -after 1s) || { echo "$out" >&2; tail -20 "$W/logs/failoverd-10k.log" >&2; exit 1; }
+      -marker marker.example.com -want "$m" -workers 4 -before 1s -after 1s -maxwait "$CFG_TIMEOUT") || { echo "$out" >&2; tail -20 "$W/logs/failoverd-10k.log" >&2; exit 1; }
     echo "$out" >>"$W/results/reload.txt"
     log "  reload: $(head -1 <<<"$out")"
     rl+=("$(awk '/^RELOAD_S/{print $2}' <<<"$out")")
@@ -424,7 +510,7 @@ if want config && [ "$PEERS_ONLY" = 0 ]; then
   # one more reload without query load, for the CPU time a reload costs
   gen_big_config "$C.new" 192.0.2.3; mv "$C.new" "$C"
   c0=$(cpu_s "${PIDS[failoverd-10k]}"); t0=$(date +%s%N); kill -HUP "${PIDS[failoverd-10k]}"
-  R[cfg.reload_quiet]=$("$BT" wait -dns 127.0.0.1:$FOD10K_PORT -name marker.example.com -want 192.0.2.3 -since "$t0" -poll 5ms -timeout 60s)
+  R[cfg.reload_quiet]=$("$BT" wait -dns 127.0.0.1:$FOD10K_PORT -name marker.example.com -want 192.0.2.3 -since "$t0" -poll 5ms -timeout "$CFG_TIMEOUT")
   sleep 1
   R[cfg.reload_quiet_cpu]=$(awk -v a="$c0" -v b="$(cpu_s "${PIDS[failoverd-10k]}")" 'BEGIN{printf "%.2f", b-a}')
   stop_proc failoverd-10k
@@ -484,6 +570,34 @@ fo_ratio() { awk -v a="$(fo_med "$1")" -v b="$(fo_med "$2")" 'BEGIN{ if (a == ""
     [ "$PEERS_ONLY" = 1 ] || echo "| failoverd, gdnsd's settings | interval 2s, timeout 1s, retries 0 | $(fo_cell failoverd-2s.fo) | $(fo_cell failoverd-2s.rec) | |"
     echo "| pdns lua=yes | lua-health-checks-interval=1 (min), timeout='1' (min), one check flips | $(fo_cell pdns.fo) | $(fo_cell pdns.rec) | $(fo_ratio failoverd-1s.fo pdns.fo), $(fo_ratio failoverd-1s.rec pdns.rec) |"
     [ "$PEERS_ONLY" = 1 ] || echo "| failoverd, pdns's settings | interval 1s (min), timeout 500ms (must be < interval), retries 0 | $(fo_cell failoverd-1s.fo) | $(fo_cell failoverd-1s.rec) | |"
+  fi
+  if want dnssec; then
+    echo
+    echo "### DNSSEC: online signing (same zone signed, ECDSAP256SHA256; server µs/q with DO against without, in one run)"
+    echo "same pinning and dnsperf as the qps table, $RUNS x ${DURATION}s per name and mode, median [range]; DO = dnsperf -D (EDNS, DNSSEC OK)"
+    echo
+    echo "| server, signed zone | name | no DO qps | no DO µs/q | DO qps | DO µs/q | DO / no DO µs/q | lost |"
+    echo "|---|---|---|---|---|---|---|---|"
+    for s in "${DNSSEC_SERVERS[@]}"; do
+      lbl=$s; case $s in failoverd-signed) lbl="failoverd dnssec {}";; pdns-signed) lbl="pdns lua=shared, bind-dnssec-db";; esac
+      for n in static www; do
+        nl=$n; [ $n = www ] && nl="www (health-checked)"
+        if [ "${R[$s.$n.signs]:-}" = yes ]; then
+          echo "| $lbl | $nl | $(v "$s.$n.qps") [$(v "$s.$n.qps_range")] | $(v "$s.$n.us") | $(v "$s.$n-do.qps") [$(v "$s.$n-do.qps_range")] | $(v "$s.$n-do.us") | $(ratio "$s.$n-do.us" "$s.$n.us") | $(( ${R[$s.$n.lost]:-0} + ${R[$s.$n-do.lost]:-0} )) |"
+        else
+          echo "| $lbl | $nl | $(v "$s.$n.qps") [$(v "$s.$n.qps_range")] | $(v "$s.$n.us") | not supported (unsigned answer to DO) | – | – | $(v "$s.$n.lost") |"
+        fi
+      done
+    done
+    if [ "$PEERS_ONLY" = 0 ]; then
+      echo
+      echo "failoverd/pdns, signed zone: static DO µs/q $(ratio failoverd-signed.static-do.us pdns-signed.static-do.us), www DO µs/q $(ratio failoverd-signed.www-do.us pdns-signed.www-do.us) (< 1 favours failoverd). Target: failoverd www DO / no DO ≤ 1.3."
+      echo
+      echo "| failoverd, interval 1s, timeout 500ms, retries 0 | kill → backup | restart → primary | signed / unsigned (kill, restart) |"
+      echo "|---|---|---|---|"
+      echo "| unsigned zone | $(fo_cell dnssec-unsigned.fo) | $(fo_cell dnssec-unsigned.rec) | |"
+      echo "| signed zone (DO queries; counted when the answer comes with its RRSIG) | $(fo_cell dnssec-signed.fo) | $(fo_cell dnssec-signed.rec) | $(fo_ratio dnssec-signed.fo dnssec-unsigned.fo), $(fo_ratio dnssec-signed.rec dnssec-unsigned.rec) |"
+    fi
   fi
   if want probe; then
     echo

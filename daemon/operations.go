@@ -201,13 +201,18 @@ func (d *Daemon) reloadJob(ctx context.Context, source string) (*api.Job, error)
 // service it adds or whose settings (as read back) it changes.
 func configEvents(old, cfg *config.Config, now time.Time, msg string) []store.Event {
 	var evs []store.Event
-	for _, fqdn := range serviceNames(cfg) {
-		before, after := serviceConfig(old, fqdn), serviceConfig(cfg, fqdn)
+	previous := map[string]func() map[string]any{}
+	if old != nil {
+		for fqdn, render := range serviceConfigs(old) {
+			previous[fqdn] = render
+		}
+	}
+	for fqdn, render := range serviceConfigs(cfg) {
 		status := ""
-		switch {
+		switch before := previous[fqdn]; {
 		case before == nil:
 			status = "added"
-		case !reflect.DeepEqual(before, after):
+		case !reflect.DeepEqual(before(), render()):
 			status = "changed"
 		default:
 			continue
@@ -215,21 +220,4 @@ func configEvents(old, cfg *config.Config, now time.Time, msg string) []store.Ev
 		evs = append(evs, store.Event{Time: now, Service: fqdn, Kind: api.EventConfig, Region: pool.GlobalRegion, NewStatus: status, Message: msg})
 	}
 	return evs
-}
-
-func serviceNames(cfg *config.Config) []string {
-	var out []string
-	for _, s := range cfg.ActiveFailovers {
-		out = append(out, s.FQDN)
-	}
-	for _, s := range cfg.GSLBs {
-		out = append(out, s.FQDN)
-	}
-	for _, s := range cfg.RTTMs {
-		out = append(out, s.FQDN)
-	}
-	for _, s := range cfg.SFPools {
-		out = append(out, s.FQDN)
-	}
-	return out
 }

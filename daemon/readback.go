@@ -1,10 +1,12 @@
 package daemon
 
 import (
+	"iter"
 	"net/url"
 	"reflect"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -16,49 +18,71 @@ import (
 // configuration language's names and every default filled in, secrets
 // left out. nil for a name that is no service.
 func serviceConfig(cfg *config.Config, fqdn string) map[string]any {
-	for _, s := range cfg.ActiveFailovers {
-		if s.FQDN == fqdn {
-			m := baseConfig(cfg, &s.Service)
-			m["address"], m["failover_mode"], m["failover_data"] = s.Address, s.FailoverMode, s.FailoverData
-			return m
-		}
-	}
-	for _, s := range cfg.GSLBs {
-		if s.FQDN == fqdn {
-			m := baseConfig(cfg, &s.Service)
-			m["region"] = regionsConfig(s.Regions, false)
-			return m
-		}
-	}
-	for _, s := range cfg.RTTMs {
-		if s.FQDN == fqdn {
-			m := baseConfig(cfg, &s.Service)
-			if s.PerformanceMonitor != nil {
-				m["performance_monitor"] = blockConfig(s.PerformanceMonitor)
-			}
-			m["region"] = regionsConfig(s.Regions, true)
-			return m
-		}
-	}
-	for _, s := range cfg.SFPools {
-		if s.FQDN == fqdn {
-			m := map[string]any{
-				"rrtype": s.RRType, "ttl": s.TTL, "rdata": s.RData,
-				"pool_description": s.PoolDescription, "live_record_description": s.LiveRecordDescription,
-				"live_record_state": s.LiveRecordState, "region_failure_sensitivity": s.RegionFailureSensitivity,
-				"contact_nickname": s.ContactNickname,
-			}
-			if s.Monitor != nil {
-				m["monitor"] = blockConfig(s.Monitor)
-			}
-			if s.Backup != nil {
-				m["backup_record"] = map[string]any{"rdata": s.Backup.RData, "description": s.Backup.Description}
-			}
-			addContact(cfg, m, s.ContactNickname)
-			return m
+	for name, render := range serviceConfigs(cfg) {
+		if name == fqdn {
+			return render()
 		}
 	}
 	return nil
+}
+
+// serviceConfigs yields every service's FQDN (active_failover, gslb, rttm,
+// then sf_pool, in configuration order) with the function that renders its
+// read-back, so that comparing two configurations can index one of them
+// instead of searching it for every service (O(n²) at 100,000 services).
+func serviceConfigs(cfg *config.Config) iter.Seq2[string, func() map[string]any] {
+	return func(yield func(string, func() map[string]any) bool) {
+		for _, s := range cfg.ActiveFailovers {
+			if !yield(s.FQDN, func() map[string]any {
+				m := baseConfig(cfg, &s.Service)
+				m["address"], m["failover_mode"], m["failover_data"] = s.Address, s.FailoverMode, s.FailoverData
+				return m
+			}) {
+				return
+			}
+		}
+		for _, s := range cfg.GSLBs {
+			if !yield(s.FQDN, func() map[string]any {
+				m := baseConfig(cfg, &s.Service)
+				m["region"] = regionsConfig(s.Regions, false)
+				return m
+			}) {
+				return
+			}
+		}
+		for _, s := range cfg.RTTMs {
+			if !yield(s.FQDN, func() map[string]any {
+				m := baseConfig(cfg, &s.Service)
+				if s.PerformanceMonitor != nil {
+					m["performance_monitor"] = blockConfig(s.PerformanceMonitor)
+				}
+				m["region"] = regionsConfig(s.Regions, true)
+				return m
+			}) {
+				return
+			}
+		}
+		for _, s := range cfg.SFPools {
+			if !yield(s.FQDN, func() map[string]any {
+				m := map[string]any{
+					"rrtype": s.RRType, "ttl": s.TTL, "rdata": s.RData,
+					"pool_description": s.PoolDescription, "live_record_description": s.LiveRecordDescription,
+					"live_record_state": s.LiveRecordState, "region_failure_sensitivity": s.RegionFailureSensitivity,
+					"contact_nickname": s.ContactNickname,
+				}
+				if s.Monitor != nil {
+					m["monitor"] = blockConfig(s.Monitor)
+				}
+				if s.Backup != nil {
+					m["backup_record"] = map[string]any{"rdata": s.Backup.RData, "description": s.Backup.Description}
+				}
+				addContact(cfg, m, s.ContactNickname)
+				return m
+			}) {
+				return
+			}
+		}
+	}
 }
 
 // addContact reads back the contact a service names (its e-mail
@@ -121,17 +145,8 @@ func blockConfig(block any) map[string]any {
 		v = v.Elem()
 	}
 	out := map[string]any{}
-	t := v.Type()
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if !f.IsExported() || f.Type.PkgPath() != "" && f.Type.PkgPath() != "time" {
-			continue // hcl ranges and other structures are not settings
-		}
-		name := snake(f.Name)
-		if secretName.MatchString(name) {
-			continue
-		}
-		fv := v.Field(i)
+	for _, bf := range settingFields(v.Type()) {
+		name, fv := bf.name, v.Field(bf.index)
 		switch x := fv.Interface().(type) {
 		case time.Duration:
 			out[name] = x.String()
@@ -152,6 +167,39 @@ func blockConfig(block any) map[string]any {
 			out[name] = x
 		}
 	}
+	return out
+}
+
+// settingField is one field of a block type that is read back.
+type settingField struct {
+	index int
+	name  string
+}
+
+// settingFieldsOf caches settingFields per block type: a reload compares
+// every service's read-back, and the names and the secret check depend on
+// the type alone (they were most of a 100,000-service reload's CPU).
+var settingFieldsOf sync.Map // reflect.Type → []settingField
+
+// settingFields lists the fields of block type t that are settings, with
+// their configuration names, secrets left out.
+func settingFields(t reflect.Type) []settingField {
+	if fs, ok := settingFieldsOf.Load(t); ok {
+		return fs.([]settingField)
+	}
+	var out []settingField
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() || f.Type.PkgPath() != "" && f.Type.PkgPath() != "time" {
+			continue // hcl ranges and other structures are not settings
+		}
+		name := snake(f.Name)
+		if secretName.MatchString(name) {
+			continue
+		}
+		out = append(out, settingField{index: i, name: name})
+	}
+	settingFieldsOf.Store(t, out)
 	return out
 }
 

@@ -62,8 +62,13 @@ func TestReload_SIGHUPDuringStartupIsQueued(t *testing.T) {
 	})
 
 	// The configuration changes right away, and the signal follows while
-	// the first version is still being loaded.
-	if err := os.WriteFile(path, []byte(config("192.0.2.2")), 0o644); err != nil {
+	// the first version is still being loaded. The new file is renamed into
+	// place, so the daemon reads the old or the new one, never an empty
+	// file that WriteFile has just truncated.
+	if err := os.WriteFile(path+".new", []byte(config("192.0.2.2")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path+".new", path); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(150 * time.Millisecond)

@@ -40,3 +40,28 @@ func BenchmarkCommit(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCommitServedAtStart is the commit of every service's served set
+// that start and a reload make in one transaction: 20,000 services.
+func BenchmarkCommitServedAtStart(b *testing.B) {
+	const services = 20000
+	served := make(map[string]ServedSnapshot, services)
+	for i := range services {
+		served[fmt.Sprintf("s%d.example.com.", i)] = ServedSnapshot{Time: t0, Regions: map[string][]string{"global": {"192.0.2.1"}}}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		s, err := Open(b.TempDir(), Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if err := s.Commit(Batch{Served: served}); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		_ = s.Close()
+		b.StartTimer()
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -180,7 +181,11 @@ func (s *Store) Commit(b Batch) error {
 		}
 		if len(b.Serials) > 0 {
 			sb := tx.Bucket(bucketSerials)
-			for zone, serial := range b.Serials {
+			// Keys in order, as everywhere in one transaction: bbolt splits
+			// nodes only at commit, so keys in map order would each shift a
+			// growing node, O(n²) for 100,000 services' served sets.
+			for _, zone := range slices.Sorted(maps.Keys(b.Serials)) {
+				serial := b.Serials[zone]
 				if zone == "" {
 					return errors.New("serial for an empty zone name")
 				}
@@ -194,8 +199,8 @@ func (s *Store) Commit(b Batch) error {
 				return err
 			}
 		}
-		for service, snap := range b.Served {
-			if err := appendServed(tx, service, snap); err != nil {
+		for _, service := range slices.Sorted(maps.Keys(b.Served)) {
+			if err := appendServed(tx, service, b.Served[service]); err != nil {
 				return err
 			}
 		}

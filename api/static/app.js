@@ -10,6 +10,12 @@
   const EVENTS_WINDOW_MS = 24 * 3600 * 1000;
   const MAX_EVENTS = 50;
   const SVG = "http://www.w3.org/2000/svg";
+  // Services are read a page at a time (GET /v1/services?limit=&after=&q=):
+  // at 100,000 services the whole list, with one detail request per
+  // service, would never finish. ?limit=, ?after= and ?q= in the address
+  // choose the page size, the page and the search, so a view can be linked to.
+  const PAGE_SIZE = 50;
+  const view = { q: "", limit: PAGE_SIZE, after: [""], next: "" };   // after: the cursor of every page up to this one
 
   class AuthError extends Error {}
 
@@ -138,8 +144,27 @@
     return div;
   }
 
+  function readViewFromURL() {
+    const p = new URLSearchParams(location.search);
+    view.q = p.get("q") || "";
+    const n = parseInt(p.get("limit") || "", 10);
+    view.limit = n >= 1 && n <= 1000 ? n : PAGE_SIZE;
+    // A linked page starts after its cursor; "previous" then goes to the first page.
+    view.after = p.get("after") ? ["", p.get("after")] : [""];
+  }
+
+  function servicesPath() {
+    const q = new URLSearchParams({ limit: String(view.limit) });
+    const after = view.after[view.after.length - 1];
+    if (after) q.set("after", after);
+    if (view.q) q.set("q", view.q);
+    return "/v1/services?" + q.toString();
+  }
+
   async function load() {
-    const list = (await api("/v1/services")).services || [];
+    const page = await api(servicesPath());
+    const list = page.services || [];
+    view.next = page.next || "";
     const start = new Date(Date.now() - EVENTS_WINDOW_MS).toISOString().replace(/\.\d+Z$/, "Z");
     const details = await Promise.all(list.map((s) => api("/v1/services/" + encodeURIComponent(s.fqdn))));
     const logs = await Promise.all(list.map((s) =>
@@ -173,8 +198,15 @@
 
     const counts = {};
     for (const d of data.details) counts[d.status] = (counts[d.status] || 0) + 1;
-    document.getElementById("summary").textContent =
-      data.details.length + " services: " + Object.entries(counts).map(([k, v]) => v + " " + k).join(", ");
+    const paged = view.after.length > 1 || view.next;
+    document.getElementById("summary").textContent = data.details.length + " services" +
+      (paged ? " on page " + view.after.length : "") + (view.q ? " matching “" + view.q + "”" : "") + ": " +
+      Object.entries(counts).map(([k, v]) => v + " " + k).join(", ");
+    const pager = document.getElementById("pager");
+    pager.dataset.page = String(view.after.length);
+    pager.dataset.next = view.next;
+    document.getElementById("services-prev").disabled = view.after.length <= 1;
+    document.getElementById("services-next").disabled = !view.next;
     document.getElementById("updated").textContent = "updated " + new Date().toISOString().replace(/\.\d+Z$/, "Z");
   }
 
@@ -269,8 +301,37 @@
     timer = setTimeout(refresh, REFRESH_MS);
   }
 
+  // showPage keeps the search and page size in the address bar and reads
+  // the page at once instead of waiting for the next refresh.
+  function showPage() {
+    const p = new URLSearchParams(location.search);
+    if (view.q) p.set("q", view.q); else p.delete("q");
+    const after = view.after[view.after.length - 1];
+    if (after) p.set("after", after); else p.delete("after");
+    const s = p.toString();
+    history.replaceState(null, "", location.pathname + (s ? "?" + s : ""));
+    refresh();
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     takeTokenFromFragment();
+    readViewFromURL();
+    document.getElementById("service-search-input").value = view.q;
+    document.getElementById("service-search").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      view.q = document.getElementById("service-search-input").value.trim();
+      view.after = [""];
+      showPage();
+    });
+    document.getElementById("services-next").addEventListener("click", () => {
+      if (!view.next) return;
+      view.after.push(view.next);
+      showPage();
+    });
+    document.getElementById("services-prev").addEventListener("click", () => {
+      if (view.after.length > 1) view.after.pop();
+      showPage();
+    });
     document.getElementById("explain").addEventListener("submit", (ev) => {
       ev.preventDefault();
       explain(document.getElementById("explain-fqdn").value.trim(), document.getElementById("explain-client").value.trim(),

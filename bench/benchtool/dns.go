@@ -17,14 +17,17 @@ import (
 // belongs to dnsserver/).
 
 const (
-	typeA   = 1
-	classIN = 1
+	typeA     = 1
+	typeOPT   = 41
+	typeRRSIG = 46
+	classIN   = 1
 )
 
 // answer is the outcome of one query.
 type answer struct {
-	rcode int
-	addrs []netip.Addr // A records of the answer section, sorted
+	rcode  int
+	addrs  []netip.Addr // A records of the answer section, sorted
+	signed bool         // an RRSIG covering A is in the answer section
 }
 
 // String renders the addresses space-separated ("" when there are none).
@@ -41,6 +44,10 @@ type resolver struct {
 	conn    *net.UDPConn
 	timeout time.Duration
 	buf     []byte
+	// dnssecOK sends an OPT record with the DO bit and counts an A answer
+	// without its RRSIG as no answer: in a signed zone the switch is only done
+	// when the signed answer is served.
+	dnssecOK bool
 }
 
 func newResolver(server string, timeout time.Duration) (*resolver, error) {
@@ -65,6 +72,9 @@ func (r *resolver) queryA(name string) (answer, error) {
 	if err != nil {
 		return answer{}, err
 	}
+	if r.dnssecOK {
+		q = appendOPTDO(q)
+	}
 	deadline := time.Now().Add(r.timeout)
 	if err := r.conn.SetDeadline(deadline); err != nil {
 		return answer{}, err
@@ -80,8 +90,23 @@ func (r *resolver) queryA(name string) (answer, error) {
 		if n < 12 || binary.BigEndian.Uint16(r.buf) != id {
 			continue // a late answer to an earlier query
 		}
-		return parseAnswer(r.buf[:n])
+		a, err := parseAnswer(r.buf[:n])
+		if err == nil && r.dnssecOK && len(a.addrs) > 0 && !a.signed {
+			return a, errors.New("A answer without RRSIG")
+		}
+		return a, err
 	}
+}
+
+// appendOPTDO adds an EDNS OPT record (4096-byte payload, DO set) to a query
+// packed by packQuery.
+func appendOPTDO(q []byte) []byte {
+	binary.BigEndian.PutUint16(q[10:], 1) // ARCOUNT
+	q = append(q, 0)                      // root owner
+	q = binary.BigEndian.AppendUint16(q, typeOPT)
+	q = binary.BigEndian.AppendUint16(q, 4096)   // UDP payload size
+	q = binary.BigEndian.AppendUint32(q, 0x8000) // ext-rcode 0, version 0, DO
+	return binary.BigEndian.AppendUint16(q, 0)   // no options
 }
 
 func packQuery(id uint16, name string, qtype uint16) ([]byte, error) {
@@ -152,6 +177,9 @@ func parseAnswer(m []byte) (answer, error) {
 		}
 		if typ == typeA && rdlen == 4 {
 			a.addrs = append(a.addrs, netip.AddrFrom4([4]byte(m[off:off+4])))
+		}
+		if typ == typeRRSIG && rdlen >= 2 && binary.BigEndian.Uint16(m[off:]) == typeA {
+			a.signed = true
 		}
 		off += rdlen
 	}

@@ -65,6 +65,7 @@ func cmdWait(args []string) error {
 	since := fs.Int64("since", 0, "print the time elapsed since this Unix time in ns (default: since the start of waiting)")
 	maxWait := fs.Duration("timeout", 60*time.Second, "give up after this long")
 	poll := fs.Duration("poll", 5*time.Millisecond, "pause between queries")
+	do := fs.Bool("do", false, "set the DO bit and accept only A answers with their RRSIG")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -77,6 +78,7 @@ func cmdWait(args []string) error {
 		return err
 	}
 	defer r.Close()
+	r.dnssecOK = *do
 	at, err := waitFor(r, *name, *want, *poll, *maxWait)
 	if err != nil {
 		return err
@@ -119,6 +121,7 @@ func cmdFailover(args []string) error {
 	maxWait := fs.Duration("maxwait", 30*time.Second, "give up on one transition after this long")
 	warmup := fs.Duration("warmup", 5*time.Second, "before the first trial, the primary must be answered without a break this long "+
 		"(a server started before its targets may first see them down)")
+	do := fs.Bool("do", false, "set the DO bit and count an answer only when its RRSIG comes with it (signed zones)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -138,9 +141,10 @@ func cmdFailover(args []string) error {
 		return err
 	}
 	defer r.Close()
+	r.dnssecOK = *do
 
-	fmt.Printf("# dns=%s name=%s primary=%s backup=%s poll=%s trials=%d (kill = close the primary target's listener and connections)\n",
-		*server, *name, *primary, *backup, *poll, *trials)
+	fmt.Printf("# dns=%s name=%s do=%t primary=%s backup=%s poll=%s trials=%d (kill = close the primary target's listener and connections)\n",
+		*server, *name, *do, *primary, *backup, *poll, *trials)
 	t0 := time.Now()
 	if _, err := waitFor(r, *name, *primary, *poll, *maxWait); err != nil {
 		return fmt.Errorf("initial: %w", err)

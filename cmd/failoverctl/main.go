@@ -32,7 +32,8 @@ var version = "dev"
 const usage = `usage: failoverctl [flags] COMMAND [ARGS]
 
 commands:
-  status [FQDN] [-kind K] [-status S] every service (filtered by kind / status), or one service in full
+  status [FQDN] [-kind K] [-status S] every service (filtered by kind / status), or one service in full;
+         [-limit N] [-after FQDN] [-q TEXT]  a page of the list: N services after FQDN whose name holds TEXT
   activate FQDN                       start monitoring a service
   deactivate FQDN                     stop monitoring; the primary / full pool is served
   recover FQDN [ADDRESS]              bring ADDRESS back, or clear the service's latch and removed addresses
@@ -87,6 +88,10 @@ type cli struct {
 	clientAddr, qtype, ecs string
 	down, up               string
 	kind, status           string
+	// Paging of status: a page of at most limit services after after,
+	// whose FQDN contains query.
+	limit        int
+	after, query string
 }
 
 // run is failoverctl without the process: it returns the exit status.
@@ -105,6 +110,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	up := fs.String("up", "", "whatif: addresses that come up, comma separated")
 	kind := fs.String("kind", "", "status: only services of these kinds, comma separated")
 	status := fs.String("status", "", "status: only services with these statuses, comma separated")
+	limit := fs.Int("limit", 0, "status: at most this many services, in FQDN order (0: all)")
+	after := fs.String("after", "", "status: only services after this FQDN (the next page)")
+	query := fs.String("q", "", "status: only services whose FQDN contains this text")
 	printUsage := func() {
 		fmt.Fprint(stderr, usage)
 		fs.SetOutput(stderr)
@@ -181,7 +189,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 	c := &cli{client: client, json: *asJSON, out: stdout, now: time.Now,
-		clientAddr: *clientAddr, qtype: *qtype, ecs: *ecs, down: *down, up: *up, kind: *kind, status: *status}
+		clientAddr: *clientAddr, qtype: *qtype, ecs: *ecs, down: *down, up: *up, kind: *kind, status: *status,
+		limit: *limit, after: *after, query: *query}
 	if err := c.dispatch(ctx, pos[0], pos[1:]); err != nil {
 		var ue usageError
 		if errors.As(err, &ue) {
@@ -224,8 +233,8 @@ func (c *cli) dispatch(ctx context.Context, cmd string, args []string) error {
 		if len(args) == 0 {
 			return c.services(ctx)
 		}
-		if c.kind != "" || c.status != "" {
-			return usagef("status: -kind and -status filter the list of services, not one service")
+		if c.kind != "" || c.status != "" || c.limit != 0 || c.after != "" || c.query != "" {
+			return usagef("status: -kind, -status, -limit, -after and -q select from the list of services, not one service")
 		}
 		return c.service(ctx, args[0])
 	case "activate", "deactivate", "force", "unforce":
@@ -406,21 +415,29 @@ func dash(s string) string {
 }
 
 func (c *cli) services(ctx context.Context) error {
-	list, err := c.client.ServicesFiltered(ctx, splitList(c.kind), splitList(c.status))
+	page, err := c.client.ServicesPage(ctx, api.ServiceQuery{Kinds: splitList(c.kind), Statuses: splitList(c.status),
+		Query: c.query, After: c.after, Limit: c.limit})
 	if err != nil {
 		return err
 	}
-	if c.json {
-		if list == nil {
-			list = []api.ServiceSummary{}
-		}
-		return c.printJSON(api.ServicesResponse{Services: list})
+	if page.Services == nil {
+		page.Services = []api.ServiceSummary{}
 	}
-	rows := make([][]string, 0, len(list))
-	for _, s := range list {
+	if c.json {
+		return c.printJSON(page)
+	}
+	rows := make([][]string, 0, len(page.Services))
+	for _, s := range page.Services {
 		rows = append(rows, []string{s.FQDN, s.Kind, s.Status, yesNo(s.Active)})
 	}
-	return c.table("FQDN\tKIND\tSTATUS\tACTIVE", rows)
+	if err := c.table("FQDN\tKIND\tSTATUS\tACTIVE", rows); err != nil {
+		return err
+	}
+	if page.Next != "" {
+		// The table stays parseable; the hint is the last line, like a pager's.
+		_, err = fmt.Fprintf(c.out, "more: -after %s\n", page.Next)
+	}
+	return err
 }
 
 func (c *cli) service(ctx context.Context, fqdn string) error {

@@ -70,6 +70,13 @@ func TestOperationsCommands(t *testing.T) {
 		{"status filtered by kind", []string{"status", "-kind", "gslb,rttm"}, 0, []string{"app.example.com.", "api.example.com."}, nil, []string{"www.example.com.", "a.example.com."}},
 		{"status filtered by status", []string{"status", "-status", "failover"}, 0, []string{"api.example.com."}, nil, []string{"app.example.com."}},
 		{"status filter of one service", []string{"status", "app.example.com.", "-kind", "gslb"}, 2, nil, []string{"-kind"}, nil},
+		{"status limit shows a page in FQDN order and the next", []string{"status", "-limit", "2"}, 0,
+			[]string{"a.example.com.", "api.example.com.", "more: -after api.example.com."}, nil, []string{"app.example.com.", "www.example.com."}},
+		{"status after continues the list", []string{"status", "-limit", "2", "-after", "api.example.com."}, 0,
+			[]string{"app.example.com.", "www.example.com."}, nil, []string{"a.example.com.", "more:"}},
+		{"status q searches the FQDNs", []string{"status", "-q", "ww"}, 0, []string{"www.example.com."}, nil, []string{"app.example.com."}},
+		{"status limit of one service", []string{"status", "app.example.com.", "-limit", "1"}, 2, nil, []string{"-limit"}, nil},
+		{"status limit out of range", []string{"status", "-limit", "5000"}, 1, nil, []string{"ApiErrorBadRequest"}, nil},
 		{"reload", []string{"reload"}, 0, []string{"JOB", "reload", "complete"}, nil, nil},
 	}
 	for _, tt := range tests {

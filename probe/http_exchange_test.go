@@ -1,0 +1,103 @@
+package probe
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/textproto"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startMinimalHTTP serves every connection one fixed 200 answer after the
+// request's header, so that a benchmark measures the prober's CPU rather
+// than a full net/http server's.
+func startMinimalHTTP(tb testing.TB) int {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+				tp := textproto.NewReader(bufio.NewReader(c))
+				if _, err := tp.ReadLine(); err != nil { // request line
+					return
+				}
+				if _, err := tp.ReadMIMEHeader(); err != nil {
+					return
+				}
+				_, _ = c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 9\r\nConnection: close\r\n\r\nhealth OK"))
+			}()
+		}
+	}()
+	tb.Cleanup(func() { _ = ln.Close(); <-done })
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// BenchmarkHTTPRound is one plain HTTP probe round on loopback: connect,
+// GET, status rule and expected string, close. bench/probescale multiplies
+// this cost by the number of targets.
+func BenchmarkHTTPRound(b *testing.B) {
+	port := startMinimalHTTP(b)
+	p := Probers(ProberOptions{Version: "bench"})[HTTP]
+	tg := Target{Protocol: HTTP, Address: "127.0.0.1", Port: port, Path: "/health", StatusRule: Require2xx,
+		Expected: "OK", Interval: 10 * time.Second, Timeout: 5 * time.Second}
+	b.ReportAllocs()
+	for b.Loop() {
+		if r := Round(b.Context(), tg, p); !r.Up {
+			b.Fatalf("round down: %s", r.Message)
+		}
+	}
+}
+
+// TestHTTPAnswerFraming checks what the probe's own request/answer exchange
+// must keep from net/http's transport: informational answers are skipped,
+// a header block is bounded, and every request asks to close.
+func TestHTTPAnswerFraming(t *testing.T) {
+	checkLeaks(t)
+	answer := func(resp string) int {
+		s := startRaw(t, "tcp4", "127.0.0.1:0", func(_ <-chan struct{}, c net.Conn) {
+			defer c.Close() // the end of a body without a length
+			readHeaders(c)
+			_, _ = c.Write([]byte(resp))
+		})
+		_, p := s.addr(t)
+		return p
+	}
+	hugeHeader := "HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("a", MaxBodyBytes+10) + "\r\n\r\n"
+	tests := []struct {
+		name string
+		resp string
+		up   bool
+		msg  string
+	}{
+		{"100 continue is skipped", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK", true, "HTTP 200"},
+		{"103 early hints is skipped", "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n", false, "HTTP 503"},
+		{"too many informational answers", strings.Repeat("HTTP/1.1 100 Continue\r\n\r\n", MaxInformational+1), false, "too many 1xx informational responses"},
+		{"header block beyond the limit", hugeHeader, false, fmt.Sprintf("server response headers exceeded %d bytes; aborted", MaxBodyBytes)},
+		{"body without length read to the close", "HTTP/1.1 200 OK\r\n\r\nall is OK", true, "HTTP 200"},
+		{"not HTTP", "SSH-2.0-OpenSSH\r\n", false, `malformed HTTP response "SSH-2.0-OpenSSH"`},
+	}
+	p := Probers(ProberOptions{})[HTTP]
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tg := Target{Protocol: HTTP, Address: "127.0.0.1", Port: answer(tt.resp), Path: "/", StatusRule: Require2xx, Expected: "OK",
+				Interval: time.Minute, Timeout: 5 * time.Second}
+			r := Round(t.Context(), tg, p)
+			if r.Up != tt.up || r.Message != tt.msg {
+				t.Errorf("up=%v msg=%q, want %v %q", r.Up, r.Message, tt.up, tt.msg)
+			}
+		})
+	}
+}
