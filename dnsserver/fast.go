@@ -164,10 +164,9 @@ type fastQuery struct {
 }
 
 // parse reads q: one IN question of an ordinary type, at most an OPT RR
-// (version 0, without ECS when ecs is set, without a COOKIE when cookies
-// is) after it, nothing else. It reports false for anything the full path
-// must answer.
-func (fq *fastQuery) parse(q []byte, ecs, cookies bool) bool {
+// (version 0, only fastOption options) after it, nothing else. It reports
+// false for anything the full path must answer.
+func (fq *fastQuery) parse(q []byte) bool {
 	if len(q) < headerLen+5 {
 		return false
 	}
@@ -197,7 +196,7 @@ func (fq *fastQuery) parse(q []byte, ecs, cookies bool) bool {
 	if ar == 0 {
 		return len(q) == fq.qend
 	}
-	return fq.readOPT(q[fq.qend:], ecs, cookies)
+	return fq.readOPT(q[fq.qend:])
 }
 
 // readName copies the question's name, lower-cased, into the key and
@@ -230,9 +229,9 @@ func (fq *fastQuery) readName(q []byte) (int, bool) {
 	}
 }
 
-// readOPT reads the OPT RR that must be all of o. Options the full path
-// answers (ECS when ecs is set, a COOKIE when cookies is) refuse it.
-func (fq *fastQuery) readOPT(o []byte, ecs, cookies bool) bool {
+// readOPT reads the OPT RR that must be all of o. An option that is not a
+// fastOption leaves the query to the full path.
+func (fq *fastQuery) readOPT(o []byte) bool {
 	if len(o) < optLen || o[0] != 0 || binary.BigEndian.Uint16(o[1:]) != dns.TypeOPT || o[6] != 0 {
 		return false // not an OPT, or not EDNS version 0
 	}
@@ -244,13 +243,28 @@ func (fq *fastQuery) readOPT(o []byte, ecs, cookies bool) bool {
 			return false
 		}
 		code, olen := binary.BigEndian.Uint16(opts), int(binary.BigEndian.Uint16(opts[2:]))
-		if len(opts) < 4+olen || (code == dns.EDNS0SUBNET && ecs) || (code == dns.EDNS0COOKIE && cookies) {
+		if len(opts) < 4+olen || !fastOption(code) {
 			return false
 		}
 		opts = opts[4+olen:]
 	}
 	fq.edns, fq.do = true, o[7]&optDO != 0
 	fq.limit = min(max(int(binary.BigEndian.Uint16(o[3:])), dns.MinMsgSize), maxUDPSize)
+	return true
+}
+
+// fastOption reports whether the fast path may answer a query that carries
+// the EDNS option code: the options miekg/dns reads at any length and that
+// change nothing in the answer, and codes it does not know (kept as opaque
+// bytes). ECS and COOKIE change the answer, and the others have a fixed
+// layout that the full path checks (FORMERR when it is wrong), so they go
+// there.
+func fastOption(code uint16) bool {
+	switch code {
+	case dns.EDNS0SUBNET, dns.EDNS0COOKIE, dns.EDNS0LLQ, dns.EDNS0UL, dns.EDNS0ESU, dns.EDNS0EXPIRE,
+		dns.EDNS0TCPKEEPALIVE, dns.EDNS0EDE, dns.EDNS0REPORTING, dns.EDNS0ZONEVERSION:
+		return false
+	}
 	return true
 }
 
@@ -368,7 +382,7 @@ func (s *Server) fastAnswer(p *published, q []byte, out []byte, st *readerStats)
 		return nil
 	}
 	var fq fastQuery
-	if !fq.parse(q, s.opts.ECS, s.cookies != nil) {
+	if !fq.parse(q) {
 		return nil
 	}
 	var e *fastEntry

@@ -140,6 +140,13 @@ func (s *Server) tsigVerify(msg []byte) error {
 func tsigRefusal(req *dns.Msg, status error, now time.Time) *dns.Msg {
 	t := req.IsTsig()
 	m := new(dns.Msg)
+	if _, ok := dns.IsDomainName(t.Algorithm); !ok || dns.Fqdn(t.Algorithm) == "." {
+		// A TSIG that names no algorithm is malformed (RFC 8945 5.2:
+		// FORMERR); echoing its empty name would make an answer that
+		// does not parse.
+		m.SetRcode(req, dns.RcodeFormatError)
+		return m
+	}
 	m.SetRcode(req, dns.RcodeNotAuth)
 	rt := &dns.TSIG{
 		Hdr:        dns.RR_Header{Name: t.Hdr.Name, Rrtype: dns.TypeTSIG, Class: dns.ClassANY},
