@@ -1,14 +1,12 @@
 package testutil
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -45,21 +43,7 @@ type Knot struct {
 	Addr string // 127.0.0.1:port, UDP and TCP
 	Port int
 
-	mu  sync.Mutex
-	out bytes.Buffer
-}
-
-// Output is what knotd logged so far.
-func (k *Knot) Output() string {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.out.String()
-}
-
-func (k *Knot) Write(p []byte) (int, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.out.Write(p)
+	process
 }
 
 // StartKnot runs a real knotd (Debian package knot) with opts on a free
@@ -134,17 +118,6 @@ log:
 	if err := os.WriteFile(confPath, []byte(conf.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-c", confPath)
-	cmd.Stdout, cmd.Stderr = k, k
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("knotd configuration:\n%s\nknotd output:\n%s", conf.String(), k.Output())
-		}
-	})
+	k.start(t, "knotd", conf.String(), exec.Command(bin, "-c", confPath))
 	return k
 }

@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -24,22 +23,7 @@ type UnboundOptions struct {
 type Unbound struct {
 	Addr string // 127.0.0.1:port, UDP and TCP
 
-	mu  sync.Mutex
-	out strings.Builder
-}
-
-// Output is what unbound logged so far.
-func (u *Unbound) Output() string {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return u.out.String()
-}
-
-// Write implements io.Writer: unbound's output.
-func (u *Unbound) Write(p []byte) (int, error) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return u.out.Write(p)
+	process
 }
 
 // StartUnbound runs a real unbound (Debian package unbound) as a validating
@@ -98,18 +82,7 @@ func StartUnbound(t testing.TB, opts UnboundOptions) *Unbound {
 	if err := os.WriteFile(confPath, []byte(conf.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-d", "-c", confPath)
-	cmd.Stdout, cmd.Stderr = u, u
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("unbound configuration:\n%s\nunbound output:\n%s", conf.String(), u.Output())
-		}
-	})
+	u.start(t, "unbound", conf.String(), exec.Command(bin, "-d", "-c", confPath))
 	// Unbound opens its TCP listener once it serves.
 	Eventually(t, 20*time.Second, "unbound listens", func() (bool, string) {
 		c, err := net.DialTimeout("tcp", u.Addr, time.Second)
