@@ -22,27 +22,8 @@ const token = "ctl-token"
 // 127.0.0.1:0 and returns its host:port.
 func startAPI(t *testing.T) string {
 	t.Helper()
-	srv, err := api.NewServer(api.Options{Listen: "127.0.0.1:0", Token: token}, apitest.NewMemory(), zaptest.NewLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	select {
-	case <-srv.Ready():
-	case err := <-done:
-		t.Fatal(err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("server not ready")
-	}
-	return srv.Addr().String()
+	addr, _ := startMemoryAPI(t)
+	return addr
 }
 
 func runCtl(t *testing.T, env map[string]string, args ...string) (int, string, string) {

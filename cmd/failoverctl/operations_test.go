@@ -13,7 +13,8 @@ import (
 	"github.com/failoverd/failoverd/api/apitest"
 )
 
-// startMemoryAPI is startAPI that also hands back the controller.
+// startMemoryAPI runs a real API server with the in-memory controller on
+// 127.0.0.1:0 and returns its host:port and the controller.
 func startMemoryAPI(t *testing.T) (string, *apitest.Memory) {
 	t.Helper()
 	ctl := apitest.NewMemory()
