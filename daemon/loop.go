@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -35,11 +34,6 @@ type decisionLoop struct {
 	pub    *publisher
 	// ms is the deployment on etcd; nil for a single node.
 	ms *multisite
-	// resolved holds, per probe key of an FQDN target, the addresses it
-	// last resolved to; readdressed is set when a round changed them, so
-	// the turn republishes (a host-name pool entry is served with them).
-	resolved    map[string]string
-	readdressed bool
 }
 
 // maxCoalesced bounds how many queued probe rounds one publish covers, so a
@@ -75,8 +69,7 @@ func (l *decisionLoop) Run(ctx context.Context) error {
 					break drain
 				}
 			}
-			l.decided(ctx, Decision{Time: time.Now(), Transitions: trs, Full: l.readdressed})
-			l.readdressed = false
+			l.decided(ctx, Decision{Time: time.Now(), Transitions: trs, Readdressed: l.engine.TakeReaddressed()})
 		case op := <-l.ops:
 			op()
 		case now := <-retry.C:
@@ -108,13 +101,6 @@ func (l *decisionLoop) observe(r probe.Result, trs []pool.Transition) []pool.Tra
 		addrs = make([]string, len(r.Addresses))
 		for i, a := range r.Addresses {
 			addrs[i] = a.String()
-		}
-		if joined := strings.Join(addrs, " "); l.resolved[r.Key] != joined {
-			if l.resolved == nil {
-				l.resolved = map[string]string{}
-			}
-			l.resolved[r.Key] = joined
-			l.readdressed = true
 		}
 	}
 	o := pool.Observation{

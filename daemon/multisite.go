@@ -208,7 +208,7 @@ func (m *multisite) decided(ctx context.Context, l *decisionLoop, dec Decision) 
 		return
 	}
 	l.pub.settle(dec, l.engine)
-	if !dec.Full && len(m.unsent) == 0 && !slices.ContainsFunc(dec.Transitions, func(t pool.Transition) bool { return isChange(t.Kind) }) {
+	if !dec.Full && len(dec.Readdressed) == 0 && len(m.unsent) == 0 && !slices.ContainsFunc(dec.Transitions, func(t pool.Transition) bool { return isChange(t.Kind) }) {
 		for _, t := range dec.Transitions {
 			l.pub.announce(t) // rounds change nothing to commit
 		}

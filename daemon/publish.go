@@ -172,7 +172,7 @@ func (pb *publisher) apply(dec Decision, st decidedState) {
 // settle publishes and persists one Decision about st without announcing
 // its transitions: a multi-site leader commits them to etcd first.
 func (pb *publisher) settle(dec Decision, st decidedState) {
-	changed := dec.Full || pb.pending
+	changed := dec.Full || pb.pending || len(dec.Readdressed) > 0
 	for _, t := range dec.Transitions {
 		if isChange(t.Kind) {
 			changed = true
@@ -184,6 +184,7 @@ func (pb *publisher) settle(dec Decision, st decidedState) {
 	}
 	var services []string // nil: every name
 	if !dec.Full && !pb.pending {
+		services = append(make([]string, 0, len(dec.Readdressed)+len(dec.Transitions)), dec.Readdressed...)
 		for _, t := range dec.Transitions {
 			if isChange(t.Kind) {
 				services = append(services, t.Service)

@@ -37,6 +37,9 @@ type Decision struct {
 	// otherwise only the services of the transitions that changed a
 	// served set or status.
 	Full bool
+	// Readdressed are services whose served set changed with no
+	// transition saying so (a host-name entry resolved differently).
+	Readdressed []string
 	// Recorded says that the engine state, events and job of this decision
 	// are already committed (operator commands commit first).
 	Recorded bool

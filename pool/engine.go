@@ -21,6 +21,10 @@ type Engine struct {
 	addrs map[string]*addrState // AddressKey → state of region entries
 	reals map[string]*addrState // RealKey → state of cluster reals
 	ov    overrides
+
+	// readdressed are the services whose served set changed with no
+	// status change: a host-name entry resolved to other addresses.
+	readdressed []string
 }
 
 // service is the runtime form of a Service.
@@ -302,6 +306,9 @@ func (e *Engine) Observe(o Observation) []Transition {
 		csTouch []*clusterSvc
 		csSeen  = map[*clusterSvc]bool{}
 	)
+	if len(o.Addresses) > 0 && !o.Unknown {
+		e.noteReaddressed(subs, o.Addresses)
+	}
 	for _, sb := range subs {
 		if sb.real != nil {
 			old := sb.real.st.round(o, 0, false)
@@ -354,6 +361,28 @@ func (e *Engine) Observe(o Observation) []Transition {
 		tr = append(tr, s.diff(before[s], o.Time, o.Site)...)
 	}
 	return tr
+}
+
+// noteReaddressed records the services of host-name entries that addrs
+// resolves differently from their last round, before the round keeps them.
+func (e *Engine) noteReaddressed(subs []sub, addrs []string) {
+	for _, sb := range subs {
+		if sb.e == nil || sb.svc == nil || !sb.svc.active || sb.perf || slices.Equal(sb.e.st.resolved, addrs) {
+			continue
+		}
+		if !slices.Contains(e.readdressed, sb.svc.cfg.FQDN) {
+			e.readdressed = append(e.readdressed, sb.svc.cfg.FQDN)
+		}
+	}
+}
+
+// TakeReaddressed returns the services whose served set changed since the
+// last call without a transition saying so (a host-name entry's addresses
+// changed), and forgets them.
+func (e *Engine) TakeReaddressed() []string {
+	r := e.readdressed
+	e.readdressed = nil
+	return r
 }
 
 // pendingTr is a per-address transition waiting for the recomputed served

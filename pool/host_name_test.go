@@ -86,3 +86,34 @@ func TestHostNameEntry(t *testing.T) {
 		})
 	}
 }
+
+// A round that resolves a host-name entry to other addresses changes the
+// served set without a status change: the engine names the service so the
+// daemon republishes it alone, once.
+func TestHostNameEntry_NewAddressesNameTheServiceOnce(t *testing.T) {
+	const host = "lb-1.cdn.example.net."
+	e := New(gslbSpec(true, 0, Region{Code: GlobalRegion, Entries: []Entry{ent("192.0.2.10", ServeObey, 1), ent(host, ServeObey, 1)}}), nil)
+	c := newClock()
+	steps := []struct {
+		name string
+		obs  Observation
+		want []string
+	}{
+		{"FirstAddresses", Observation{Target: "t:" + host, Up: true, Addresses: []string{"198.51.100.1"}}, []string{"app.example.com."}},
+		{"SameAddresses", Observation{Target: "t:" + host, Up: true, Addresses: []string{"198.51.100.1"}}, nil},
+		{"RoundWithoutAddresses", Observation{Target: "t:" + host, Up: true}, nil},
+		{"UnknownRoundKeepsThem", Observation{Target: "t:" + host, Unknown: true, Addresses: []string{"198.51.100.9"}}, nil},
+		{"NewAddresses", Observation{Target: "t:" + host, Up: true, Addresses: []string{"198.51.100.2"}}, []string{"app.example.com."}},
+		{"OtherEntry", Observation{Target: "t:192.0.2.10", Up: true}, nil},
+	}
+	for _, st := range steps {
+		st.obs.Time = c.next()
+		e.Observe(st.obs)
+		if got := e.TakeReaddressed(); !eq(got, st.want) {
+			t.Errorf("%s: readdressed %q, want %q", st.name, got, st.want)
+		}
+	}
+	if got := e.TakeReaddressed(); got != nil {
+		t.Errorf("taken twice: %q", got)
+	}
+}
