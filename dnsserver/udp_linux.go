@@ -62,6 +62,14 @@ const (
 	sendBufSize = 2048
 	// oobSize holds one IP_PKTINFO or IPV6_PKTINFO control message.
 	oobSize = 64
+	// gctlSize holds a source control message and a UDP_SEGMENT one.
+	gctlSize = oobSize + 32
+	// gsoMaxSegment: answers up to this size are sent as segments of one
+	// datagram (1232 + 48 bytes of IPv6 and UDP headers is IPv6's minimum
+	// MTU, so a segment never exceeds a path's MTU, which the kernel
+	// refuses); gsoMaxBytes bounds one send (a UDP datagram's 64 KiB).
+	gsoMaxSegment = 1232
+	gsoMaxBytes   = 60000
 )
 
 // udpListenConfig sets SO_REUSEPORT when reuse is true.
@@ -97,6 +105,16 @@ type udpBatch struct {
 
 	pktinfo bool // wildcard socket: echo the query's destination as source
 
+	// UDP GSO: answers of one size to one client in a batch leave in one
+	// message, the kernel cutting it into datagrams (coalesce).
+	gso    bool
+	ghdrs  []unix.Mmsghdr // one per group of answers
+	giov   []unix.Iovec   // the answers, grouped
+	gctl   []byte         // per group: source control, then UDP_SEGMENT
+	split  []unix.Mmsghdr // a refused group's answers, one message each
+	wire   []unix.Mmsghdr // what send sends: shdrs, or ghdrs after coalesce
+	gsoErr error          // why the kernel refused a group (GSO is off then)
+
 	n           int   // datagrams received
 	err         error // recvmmsg error
 	nsend, sent int
@@ -115,6 +133,7 @@ func newUDPBatch(pktinfo bool) *udpBatch {
 		out:     make([]byte, batchSize*sendBufSize),
 		pktinfo: pktinfo,
 	}
+	b.wire = b.shdrs
 	if pktinfo {
 		b.roob = make([]byte, batchSize*oobSize)
 		b.soob = make([]byte, batchSize*oobSize)
@@ -153,14 +172,14 @@ func newUDPBatch(pktinfo bool) *udpBatch {
 	}
 	b.send = func(fd uintptr) bool {
 		for b.sent < b.nsend {
-			n, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.shdrs[b.sent])), uintptr(b.nsend-b.sent), 0, 0, 0)
+			n, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.wire[b.sent])), uintptr(b.nsend-b.sent), 0, 0, 0)
 			switch {
 			case e == unix.EINTR:
 			case e == unix.EAGAIN:
 				return false
 			case e != 0 || n == 0:
-				// The first unsent answer failed (its peer, say): skip it.
-				b.werr = os.NewSyscallError("sendmmsg", e)
+				// The first unsent message failed (its peer, say): skip it.
+				b.sendFailed(fd, e)
 				b.sent++
 			default:
 				b.sent += int(n)
@@ -223,6 +242,9 @@ func (s *Server) serveUDP(pc *net.UDPConn, stopping *atomic.Bool, stopc <-chan s
 		return
 	}
 	b := newUDPBatch(s.udpSocketSetup(pc, rc))
+	if udpGSO {
+		rc.Control(b.enableGSO)
+	}
 	if udpBlockingReaders {
 		fd, err := detachBlocking(pc, rc)
 		if err == nil {
@@ -250,14 +272,12 @@ func (s *Server) serveUDP(pc *net.UDPConn, stopping *atomic.Bool, stopc <-chan s
 		start := time.Now()
 		nfast := s.answerBatch(b, st, start)
 		if b.nsend > 0 {
+			b.coalesce()
 			b.sent = 0
 			if err := rc.Write(b.send); err != nil {
 				s.log.Debug("dns udp write", zap.Error(err))
 			}
-			if b.werr != nil {
-				s.log.Debug("dns udp write", zap.Error(b.werr))
-				b.werr = nil
-			}
+			s.logSendErrors(b)
 		}
 		if nfast > 0 {
 			// Each fast answer took at most the batch's time from
@@ -267,6 +287,10 @@ func (s *Server) serveUDP(pc *net.UDPConn, stopping *atomic.Bool, stopc <-chan s
 		}
 	}
 }
+
+// udpGSO: readers send runs of same-size answers to one client as one
+// message cut by the kernel (see coalesce). A variable to compare.
+var udpGSO = true
 
 // udpBlockingReaders: each reader blocks in recvmmsg on its own locked OS
 // thread, its socket taken out of the netpoller (see serveUDPBlocking).
@@ -349,11 +373,9 @@ func (s *Server) serveUDPBlocking(fd int, b *udpBatch, stopping *atomic.Bool, st
 		start := time.Now()
 		nfast := s.answerBatch(b, st, start)
 		if b.nsend > 0 {
+			b.coalesce()
 			b.sendBlocking(fd)
-			if b.werr != nil {
-				s.log.Debug("dns udp write", zap.Error(b.werr))
-				b.werr = nil
-			}
+			s.logSendErrors(b)
 		}
 		if nfast > 0 {
 			st.latency.observe(time.Since(start), uint64(nfast))
@@ -381,7 +403,7 @@ func (b *udpBatch) recvBlocking(fd int) syscall.Errno {
 func (b *udpBatch) sendBlocking(fd int) {
 	b.sent = 0
 	for b.sent < b.nsend {
-		hdrs, left := uintptr(unsafe.Pointer(&b.shdrs[b.sent])), uintptr(b.nsend-b.sent)
+		hdrs, left := uintptr(unsafe.Pointer(&b.wire[b.sent])), uintptr(b.nsend-b.sent)
 		n, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, uintptr(fd), hdrs, left, unix.MSG_DONTWAIT, 0, 0)
 		if e == unix.EAGAIN {
 			n, _, e = unix.Syscall6(unix.SYS_SENDMMSG, uintptr(fd), hdrs, left, 0, 0, 0)
@@ -389,11 +411,23 @@ func (b *udpBatch) sendBlocking(fd int) {
 		switch {
 		case e == unix.EINTR || e == unix.EAGAIN:
 		case e != 0 || n == 0:
-			b.werr = os.NewSyscallError("sendmmsg", e)
+			b.sendFailed(uintptr(fd), e)
 			b.sent++
 		default:
 			b.sent += int(n)
 		}
+	}
+}
+
+// logSendErrors logs what went wrong sending b's answers, once.
+func (s *Server) logSendErrors(b *udpBatch) {
+	if b.werr != nil {
+		s.log.Debug("dns udp write", zap.Error(b.werr))
+		b.werr = nil
+	}
+	if b.gsoErr != nil {
+		s.log.Info("dns udp: the kernel refused an answer batch cut by UDP GSO; this reader sends each answer alone from now on", zap.Error(b.gsoErr))
+		b.gsoErr = nil
 	}
 }
 
@@ -437,6 +471,131 @@ func (s *Server) answerBatch(b *udpBatch, st *readerStats, start time.Time) int 
 		}
 	}
 	return nfast
+}
+
+// enableGSO lets b send answers of one size to one client as one message
+// cut by the kernel (UDP_SEGMENT, Linux 4.18), if fd's kernel knows it.
+func (b *udpBatch) enableGSO(fd uintptr) {
+	if _, err := unix.GetsockoptInt(int(fd), unix.IPPROTO_UDP, unix.UDP_SEGMENT); err != nil {
+		return
+	}
+	b.gso = true
+	b.ghdrs = make([]unix.Mmsghdr, batchSize)
+	b.giov = make([]unix.Iovec, batchSize)
+	b.gctl = make([]byte, batchSize*gctlSize)
+	b.split = make([]unix.Mmsghdr, batchSize)
+}
+
+// coalesce readies b's queued answers for sending. With GSO, answers of
+// the same size (at most gsoMaxSegment) to the same address from the same
+// source go in one message whose UDP_SEGMENT control message has the
+// kernel cut it into one datagram per answer: one trip through the UDP
+// and IP send path, the route lookup and the loopback or driver hand-off
+// instead of one per answer. A resolver or a load generator asking the
+// same question many times from one port is what makes such runs; other
+// answers go alone, as without GSO. Order between clients is not kept
+// (UDP promises none).
+func (b *udpBatch) coalesce() {
+	b.wire = b.shdrs
+	if !b.gso || b.nsend < 2 {
+		return
+	}
+	var taken uint64 // answer j is in a group (batchSize <= 64)
+	ng, nio := 0, 0
+	for j := range b.nsend {
+		if taken&(1<<j) != 0 {
+			continue
+		}
+		first := &b.shdrs[j].Hdr
+		size := b.siov[j].Len
+		gh := &b.ghdrs[ng].Hdr
+		*gh = *first
+		gh.Iov = &b.giov[nio]
+		b.giov[nio] = b.siov[j]
+		count := 1
+		if size <= gsoMaxSegment {
+			for k := j + 1; k < b.nsend && (count+1)*int(size) <= gsoMaxBytes; k++ {
+				if taken&(1<<k) == 0 && b.siov[k].Len == size && b.sameFlow(j, k) {
+					taken |= 1 << k
+					b.giov[nio+count] = b.siov[k]
+					count++
+				}
+			}
+		}
+		gh.SetIovlen(count)
+		if count > 1 {
+			ctl := b.gctl[ng*gctlSize : (ng+1)*gctlSize]
+			n := copy(ctl, unsafe.Slice(first.Control, int(first.Controllen)))
+			n += putSegment(ctl[n:], uint16(size))
+			gh.Control = &ctl[0]
+			gh.SetControllen(n)
+		}
+		nio += count
+		ng++
+	}
+	b.wire = b.ghdrs
+	b.nsend = ng
+}
+
+// sameFlow reports whether queued answers j and k go to the same address
+// from the same source (their control messages, when any, are equal).
+func (b *udpBatch) sameFlow(j, k int) bool {
+	a, c := &b.shdrs[j].Hdr, &b.shdrs[k].Hdr
+	if a.Namelen != c.Namelen || a.Controllen != c.Controllen || a.Namelen > unix.SizeofSockaddrInet6 {
+		return false
+	}
+	if string(unsafe.Slice(a.Name, a.Namelen)) != string(unsafe.Slice(c.Name, c.Namelen)) {
+		return false
+	}
+	return a.Controllen == 0 || string(unsafe.Slice(a.Control, a.Controllen)) == string(unsafe.Slice(c.Control, c.Controllen))
+}
+
+// putSegment writes a UDP_SEGMENT control message for segments of size
+// bytes into dst and returns its space.
+func putSegment(dst []byte, size uint16) int {
+	h := (*unix.Cmsghdr)(unsafe.Pointer(&dst[0]))
+	h.Level, h.Type = unix.IPPROTO_UDP, unix.UDP_SEGMENT
+	h.SetLen(unix.CmsgLen(2))
+	*(*uint16)(unsafe.Pointer(&dst[unix.CmsgLen(0)])) = size
+	return unix.CmsgSpace(2)
+}
+
+// sendFailed handles the refusal e of the first unsent message. A group
+// cut by GSO that the kernel refused (a device that cannot segment, a
+// path MTU below a segment) is sent again as one message per answer, and
+// GSO stays off on this socket; a single answer is dropped.
+func (b *udpBatch) sendFailed(fd uintptr, e syscall.Errno) {
+	h := &b.wire[b.sent].Hdr
+	if h.Iovlen <= 1 {
+		b.werr = os.NewSyscallError("sendmmsg", e)
+		return
+	}
+	b.gso = false
+	b.gsoErr = os.NewSyscallError("sendmmsg with UDP_SEGMENT", e)
+	iov := unsafe.Slice(h.Iov, h.Iovlen)
+	for i := range iov {
+		sh := &b.split[i].Hdr
+		*sh = *h
+		sh.Iov = &iov[i]
+		sh.SetIovlen(1)
+		sh.SetControllen(int(h.Controllen) - unix.CmsgSpace(2)) // the segment size was last
+		if sh.Controllen == 0 {
+			sh.Control = nil
+		}
+	}
+	for sent := 0; sent < len(iov); {
+		n, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.split[sent])), uintptr(len(iov)-sent), unix.MSG_DONTWAIT, 0, 0)
+		switch {
+		case e == unix.EINTR:
+		case e != 0 || n == 0:
+			// A full buffer (EAGAIN) too: this rare path drops rather
+			// than waits.
+			b.werr = os.NewSyscallError("sendmmsg", e)
+			sent++
+		default:
+			sent += int(n)
+		}
+	}
 }
 
 // queue adds resp, the answer to received datagram i, to the send batch.
