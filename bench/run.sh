@@ -1,39 +1,51 @@
 #!/usr/bin/env bash
-# bench/run.sh — `make bench`: failoverd against gdnsd and PowerDNS on this machine,
-# one table at the end (also written to $BENCH_OUT when set).
+# bench/run.sh — `make bench`: failoverd against gdnsd, Knot and PowerDNS on this machine,
+# one table of every figure at the end (also written to $BENCH_OUT when set).
 #
-#   bash bench/run.sh [--peers-only] [--only qps,failover,dnssec,probe,config] [--quick]
+#   bash bench/run.sh [--peers-only] [--only qps,failover,dnssec,probe,config,sites] [--quick]
 #
-#   --peers-only   measure gdnsd and PowerDNS only (no bin/failoverd needed)
-#   --only LIST    run only these sections (default: qps,failover,dnssec,probe,config; "floor" is
-#                  extra: bench/udpfloor, the cheapest Go UDP responder in three I/O styles)
-#   --quick        smoke run: 1 short run / 1 trial / 1,000 services (numbers meaningless)
+#   --peers-only   measure gdnsd, Knot and PowerDNS only (no bin/failoverd needed)
+#   --only LIST    run only these sections (default: qps,failover,dnssec,probe,config,sites;
+#                  "floor" is extra: bench/udpfloor, the cheapest Go UDP responder in three I/O styles)
+#   --quick        smoke run: 1 short run / 1 trial / 1,000 and 3,000 services / 1,000 probe
+#                  targets / 500 steady targets for etcd writes (numbers meaningless)
 #
 # Knobs (env, defaults): RUNS=3 DURATION=10 (qps runs per name and seconds each),
-#   TRIALS=5 (failover kill/restart cycles per server), SERVICES=10000 (config-size figure;
-#   SERVICES=100000 is the issue-16 scale target, any count gives valid loopback addresses),
-#   SERVER_CPU=0 CLIENT_CPU=1, KEEP=1 keeps the work directory, BENCH_OUT=FILE copies the table,
-#   PROBESCALE_ARGS (extra flags for bench/probescale), CFG_TIMEOUT=60s (longest wait for the
-#   config section's start and each reload; raise it with SERVICES on a loaded machine).
+#   TRIALS=5 (kill/restart cycles per server, also the sites section's cycles and leader kills),
+#   SERVICES=10000 SERVICES_LARGE=100000 (the config section runs at both sizes; any count gives
+#   valid loopback addresses), CFG_TIMEOUT=60s CFG_TIMEOUT_LARGE=300s (longest wait for start and
+#   each reload at each size; raise them on a loaded machine), PROBE_TARGETS=100000
+#   PROBE_LISTENERS=200 PROBE_SECS=60 PROBESCALE_ARGS (extra flags for bench/probescale),
+#   SITES_LEASE=3s (etcd lease_ttl of the three nodes), SITES_TARGETS=10000 SITES_SETTLE=30
+#   SITES_WINDOW=60 (steady targets, seconds before and of counting etcd writes),
+#   SERVER_CPU=0 CLIENT_CPU=1, KEEP=1 keeps the work directory, BENCH_OUT=FILE copies the table.
 #
-# What it does (docs/benchmarks.md explains each figure):
-#   * installs dnsperf, gdnsd, pdns-server, pdns-backend-bind from Debian when missing;
+# What it does (bench/NOTES.md says what each figure means):
+#   * installs dnsperf, gdnsd, knot, pdns-server, pdns-backend-bind (and etcd-server for the
+#     sites section) from Debian when missing;
 #   * writes one zone (static A, health-checked www with primary 127.0.0.11 and backup
 #     127.0.0.12, HTTP targets on :8080 served locally by bench/benchtool) for every server;
 #   * qps: each server alone, pinned to CPU $SERVER_CPU (failoverd with GOMAXPROCS=1), dnsperf
 #     pinned to CPU $CLIENT_CPU, RUNS x DURATION s per name, median; server CPU time per answered
-#     query from /proc/PID/task/*/schedstat over the middle of each run;
+#     query from /proc/PID/task/*/schedstat over the middle of each run; Knot serves the static
+#     name only (it has no health checks): the static ceiling;
 #   * failover: kill → backup and restart → primary, TRIALS cycles per server, at each server's
-#     fastest check settings, failoverd at the same settings;
+#     fastest check settings, failoverd at the same settings, and failoverd with `watch = true`
+#     at a 10 s interval;
 #   * dnssec: the same zone signed online (failoverd `dnssec {}`, PowerDNS lua=shared with
 #     bind-dnssec-db and `pdnsutil secure-zone`): qps and server µs/q with and without DO on
 #     the static and the health-checked name, the ratio DO / no DO; then failoverd's kill →
 #     backup in the signed zone (DO queries, the switch counts when the signed answer is
 #     served) next to the unsigned one at 1 s checks, TRIALS cycles each;
 #   * probe: bench/probescale (if present) for rounds/s, lateness p99 and memory per target;
-#   * config: SERVICES services: validate time, start → first answer, RSS, SIGHUP reload time
-#     with continuous queries counting failures.
-# Loopback only; every server started here is killed on exit; every wait is bounded.
+#   * config: SERVICES and SERVICES_LARGE services: validate time and peak RSS, start → last
+#     service answers, peak RSS (VmHWM), SIGHUP reload time with continuous queries counting
+#     failures;
+#   * sites: one etcd and three failoverd nodes (each its own site, probe_source 127.0.0.21–23)
+#     beside one node without etcd: kill → backup on the last node against the single node,
+#     kill -9 of the leader → new leader and decisions resumed, etcd writes/s per site with
+#     SITES_TARGETS TCP targets at 10 s that never change.
+# Loopback only; every process started here is killed on exit; every wait is bounded.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -53,8 +65,8 @@ while [ $# -gt 0 ]; do
   case $1 in
     --peers-only) PEERS_ONLY=1 ;;
     --only) SECTIONS=${2//,/ }; shift ;;
-    --quick) QUICK=1 RUNS=1 DURATION=3 TRIALS=1 SERVICES=1000 SERVICES_LARGE=${SERVICES_LARGE:-3000} PROBE_TARGETS=${PROBE_TARGETS:-1000} PROBE_SECS=15 SITES_TARGETS=${SITES_TARGETS:-500} SITES_SETTLE=12 SITES_WINDOW=15 ;;
-    -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
+    --quick) QUICK=1 RUNS=1 DURATION=3 TRIALS=1 SERVICES=1000 SERVICES_LARGE=3000 PROBE_TARGETS=${PROBE_TARGETS:-1000} PROBE_SECS=15 SITES_TARGETS=${SITES_TARGETS:-500} SITES_SETTLE=12 SITES_WINDOW=15 ;;
+    -h|--help) sed -n '2,48p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
