@@ -384,7 +384,7 @@ if want qps; then
     [ "$s" = knot ] || wait_answer "$(port_of "$s")" www.example.com 127.0.0.11 >/dev/null || { echo "$s: www never answered 127.0.0.11" >&2; exit 1; }
     sleep 1
     [ "$s" = failoverd ] && R[failoverd.rss_small]=$(rss_kib "${PIDS[$s]}")
-    R[$s.threads_on_cpu]=$(for t in /proc/"${PIDS[$s]}"/task/*; do taskset -cp "${t##*/}" 2>/dev/null | awk '{print $NF}'; done | sort -u | tr '\n' ' ')
+    R[$s.threads_on_cpu]=$(for t in /proc/"${PIDS[$s]}"/task/*; do taskset -cp "${t##*/}" 2>/dev/null | awk '{print $NF}' || true; done | sort -u | tr '\n' ' ')
     run_qps "$s" static static.example.com
     [ "$s" = knot ] || run_qps "$s" www www.example.com
     stop_proc "$s"
