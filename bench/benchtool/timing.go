@@ -175,7 +175,7 @@ func summary(vals []float64) string {
 	if len(v)%2 == 0 {
 		m = (v[len(v)/2-1] + v[len(v)/2]) / 2
 	}
-	return fmt.Sprintf("median=%.2f min=%.2f max=%.2f n=%d", m, v[0], v[len(v)-1], len(v))
+	return fmt.Sprintf("median=%.3f min=%.3f max=%.3f n=%d", m, v[0], v[len(v)-1], len(v))
 }
 
 func cmdFailover(args []string) error {
