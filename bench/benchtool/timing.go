@@ -139,6 +139,8 @@ func cmdWait(args []string) error {
 	maxWait := fs.Duration("timeout", 60*time.Second, "give up after this long")
 	poll := fs.Duration("poll", 5*time.Millisecond, "pause between queries")
 	do := fs.Bool("do", false, "set the DO bit and accept only A answers with their RRSIG")
+	stable := fs.Duration("stable", 0, "then every server must answer -want on every poll for this long "+
+		"(an answer left over from before a change does not count)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -155,7 +157,15 @@ func cmdWait(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%.3f\n", latest(at).Sub(start).Seconds())
+	last := latest(at)
+	if *stable > 0 {
+		for _, r := range rs {
+			if last, err = waitStable(r, *name, *want, *poll, *stable, *maxWait); err != nil {
+				return fmt.Errorf("%s: %w", r.conn.RemoteAddr(), err)
+			}
+		}
+	}
+	fmt.Printf("%.3f\n", last.Sub(start).Seconds())
 	return nil
 }
 
