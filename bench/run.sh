@@ -784,15 +784,15 @@ fi
 
 # ---------------------------------------------------------------- table
 v() { echo "${R[$1]:-–}"; }
-ratio() { # a b -> a/b with 2 decimals, or –
-  awk -v a="${R[$1]:-}" -v b="${R[$2]:-}" 'BEGIN{ if (a == "" || b == "" || b+0 == 0) print "–"; else printf "%.2f", a/b }'
+ratio() { # a b -> a/b with 2 decimals (2 digits below 0.1), or –
+  awk -v a="${R[$1]:-}" -v b="${R[$2]:-}" 'BEGIN{ if (a == "" || b == "" || b+0 == 0) print "–"; else { r = a/b; printf (r < 0.1 && r > -0.1 ? "%.2g" : "%.2f"), r } }'
 }
 fo_med() { sed -n 's/.*median=\([-0-9.]*\).*/\1/p' <<<"${R[$1]:-}"; }
 fo_cell() { # key -> "median [min–max] (n)"
   local x=${R[$1]:-}; [ -n "$x" ] || { echo "–"; return; }
   awk '{for(i=1;i<=NF;i++){split($i,kv,"="); v[kv[1]]=kv[2]} printf "%s [%s–%s] (n=%s)", v["median"], v["min"], v["max"], v["n"]}' <<<"$x"
 }
-fo_ratio() { awk -v a="$(fo_med "$1")" -v b="$(fo_med "$2")" 'BEGIN{ if (a == "" || b == "" || b+0 == 0) print "–"; else printf "%.2f", a/b }'; }
+fo_ratio() { awk -v a="$(fo_med "$1")" -v b="$(fo_med "$2")" 'BEGIN{ if (a == "" || b == "" || b+0 == 0) print "–"; else { r = a/b; printf (r < 0.1 && r > -0.1 ? "%.2g" : "%.2f"), r } }'; }
 
 {
   echo "## make bench — $(date -u +%FT%TZ)"
