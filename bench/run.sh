@@ -749,21 +749,24 @@ if want sites && [ "$PEERS_ONLY" = 0 ]; then
   grep -q listening "$W/logs/steady-targets.log" || { cat "$W/logs/steady-targets.log" >&2; exit 1; }
   gen_steady_services "$W/sites/steady.hcl"
   start_proc target-www - "$BT" targets -addr 127.0.0.11:$SITES_HPORT -addr 127.0.0.12:$SITES_HPORT
+  ws=$(etcd_writes)
   start_sites /bench-writes/ "$W/sites/steady.hcl"
   last=t$SITES_TARGETS.example.com
   "$BT" wait -dns "$SITES_DNS" -name "$last" -want "$(steady_addr "$SITES_TARGETS")" -timeout "$CFG_TIMEOUT" >/dev/null \
     || { echo "sites: $last never answered its primary on every node" >&2; exit 1; }
-  # settled: SITES_SETTLE seconds, then until a 10 s probe interval adds fewer revisions than a
-  # tenth of the targets (the first observations of every target are written by then); at most
-  # SITES_SETTLE_MAX seconds, after which the window is counted anyway (a deployment that writes
-  # every round never settles, and the figure says so)
+  # settled: SITES_SETTLE seconds, then until every site has written every target once (3 x
+  # SITES_TARGETS etcd operations since the nodes started) or a 10 s probe interval adds fewer
+  # operations than a tenth of the targets, plus one more interval; at most SITES_SETTLE_MAX
+  # seconds, after which the window is counted anyway (and the figure says what it costs)
   sleep "$SITES_SETTLE"
-  settled=$SITES_SETTLE ra=$(etcd_revision)
+  settled=$SITES_SETTLE wa=$(etcd_writes)
   while [ "$settled" -lt "$SITES_SETTLE_MAX" ]; do
-    sleep 10; settled=$(( settled + 10 )); rb=$(etcd_revision)
-    [ $(( ${rb:-0} - ${ra:-0} )) -lt $(( SITES_TARGETS / 10 )) ] && break
-    ra=$rb
+    [ $(( ${wa:-0} - ${ws:-0} )) -ge $(( 3 * SITES_TARGETS )) ] && break
+    sleep 10; settled=$(( settled + 10 )); wb=$(etcd_writes)
+    [ $(( ${wb:-0} - ${wa:-0} )) -lt $(( SITES_TARGETS / 10 )) ] && break
+    wa=$wb
   done
+  sleep 10; settled=$(( settled + 10 ))
   R[sites.settled]=$settled
   r0=$(etcd_revision) w0=$(etcd_writes) t0=$(date +%s%N)
   sleep "$SITES_WINDOW"
