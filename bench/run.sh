@@ -841,15 +841,16 @@ fo_ratio() { awk -v a="$(fo_med "$1")" -v b="$(fo_med "$2")" 'BEGIN{ if (a == ""
   for sz in small large; do
     k=cfg.$sz; n=$SERVICES; [ $sz = large ] && n=$SERVICES_LARGE
     c() { cell config "${R[$1]:-}" "${2:-}"; }
-    row "$n services: \`failoverd validate\` wall / CPU" "$(c $k.validate ' s') / $(c $k.validate_cpu ' s')" "–" "–" "–" "$(sec_cmd config)"
+    mib() { awk -v a="${R[$1]:-}" 'BEGIN{if (a == "") print "?"; else printf "%.0f MiB", a/1024}'; }
+    row "$n services: \`failoverd validate\` wall / CPU" "$(cell config "${R[$k.validate]:+${R[$k.validate]} s / ${R[$k.validate_cpu]:-?} s}")" "–" "–" "–" "$(sec_cmd config)"
     row "$n services: start → last service answers" "$(c $k.start ' s')" "–" "–" "–" "$(sec_cmd config)"
     row "$n services: SIGHUP reload → new answer (under queries)" "$(c $k.reload ' s')" "–" "–" "–" "$(sec_cmd config)"
-    row "$n services: queries failed during 3 reloads" "$(cell config "${R[$k.failed]:-}") of $(c $k.queries)" "–" "–" "0" "$(sec_cmd config)"
-    row "$n services: peak RSS (VmHWM) validate / run incl. reloads" "$(cell config "$(awk -v a="${R[$k.validate_hwm]:-}" 'BEGIN{if (a != "") printf "%.0f", a/1024}')" ' MiB') / $(cell config "$(awk -v a="${R[$k.hwm]:-}" 'BEGIN{if (a != "") printf "%.0f", a/1024}')" ' MiB')" "–" "–" "–" "$(sec_cmd config)"
+    row "$n services: queries failed during 3 reloads" "$(cell config "${R[$k.failed]:+${R[$k.failed]} of ${R[$k.queries]:-?}}")" "–" "–" "0" "$(sec_cmd config)"
+    row "$n services: peak RSS (VmHWM) validate / run incl. reloads" "$(cell config "${R[$k.hwm]:+$(mib $k.validate_hwm) / $(mib $k.hwm)}")" "–" "–" "–" "$(sec_cmd config)"
   done
   s() { cell sites "${R[$1]:-}" "${2:-}"; }
   row "3 sites on etcd: kill → backup served by every node, 1 s checks" "$(cell sites "$(fo_med sites.FAILOVER_S)" ' s')" "one node $(cell sites "$(fo_med sites.REF_FAILOVER_S)" ' s')" "$(cell sites "$(fo_ratio sites.FAILOVER_S sites.REF_FAILOVER_S)")" "≤ one node + 0.2 s (extra, per kill: $(cell sites "$(fo_med sites.EXTRA_FAILOVER_S)" ' s'))" "$(sec_cmd sites)"
-  row "3 sites: etcd writes/s per site, $SITES_TARGETS steady TCP targets at 10 s" "$(s sites.rev_rate ' revisions/s') ($(s sites.ops_rate ' ops/s'))" "–" "–" "< 5" "$(sec_cmd sites)"
+  row "3 sites: etcd writes/s per site, $SITES_TARGETS steady TCP targets at 10 s" "$(cell sites "${R[sites.rev_rate]:+${R[sites.rev_rate]} write txns/s (${R[sites.ops_rate]:-?} puts+deletes+txns/s)}")" "–" "–" "< 5" "$(sec_cmd sites)"
   row "3 sites: leader killed with kill -9 → decisions resume (backup served)" "$(s sites.resume ' s')" "–" "–" "≤ lease_ttl $SITES_LEASE + 1 s" "$(sec_cmd sites)"
   row "3 sites: leader killed with kill -9 → new leader agreed" "$(s sites.leader ' s')" "–" "–" "–" "$(sec_cmd sites)"
   if want qps; then
