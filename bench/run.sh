@@ -767,9 +767,14 @@ if want sites && [ "$PEERS_ONLY" = 0 ]; then
   done
   sleep 10; settled=$(( settled + 10 ))
   R[sites.settled]=$settled
+  "$BT" etcdkeys -endpoint "http://127.0.0.1:$ETCD_PORT" -prefix /bench-writes/ >"$W/results/sites-keys-0.txt" || true
   r0=$(etcd_revision) w0=$(etcd_writes) t0=$(date +%s%N)
   sleep "$SITES_WINDOW"
   r1=$(etcd_revision) w1=$(etcd_writes) t1=$(date +%s%N)
+  "$BT" etcdkeys -endpoint "http://127.0.0.1:$ETCD_PORT" -prefix /bench-writes/ >"$W/results/sites-keys-1.txt" || true
+  # which keys the writes went to: the growth of the summed key versions per key group
+  R[sites.by_group]=$(awk 'NR==FNR{v[$1]=$3; next} {d=$3-v[$1]; if (d) printf "%s%s/ +%d", (n++ ? ", " : ""), $1, d}' \
+    "$W/results/sites-keys-0.txt" "$W/results/sites-keys-1.txt")
   [ -n "$r0" ] && [ -n "$r1" ] || { echo "sites: could not read etcd's revision" >&2; exit 1; }
   R[sites.rev_rate]=$(awk -v a="$r0" -v b="$r1" -v t0="$t0" -v t1="$t1" 'BEGIN{printf "%.2f", (b-a)/((t1-t0)/1e9)/3}')
   R[sites.ops_rate]=$(awk -v a="$w0" -v b="$w1" -v t0="$t0" -v t1="$t1" 'BEGIN{printf "%.2f", (b-a)/((t1-t0)/1e9)/3}')
@@ -970,6 +975,7 @@ fo_ratio() { awk -v a="$(fo_med "$1")" -v b="$(fo_med "$2")" 'BEGIN{ if (a == ""
     echo "| leader killed with kill -9 (with the primary's target at the same moment) → the two others agree on a new leader | $(v sites.leader) s [$(v sites.leader_range)] |"
     echo "| the same → both others serve the backup (decisions resumed) | $(v sites.resume) s [$(v sites.resume_range)] (n=$(v sites.resume_n); goal ≤ lease_ttl + 1 s = $(awk -v l="${SITES_LEASE%s}" 'BEGIN{print l + 1}') s) |"
     echo "| etcd writes with $SITES_TARGETS TCP targets at 10 s that never change (after $(v sites.settled) s settling) | $(v sites.rev_rate) revisions/s per site, $(v sites.ops_rate) puts+deletes+txns/s per site ($(v sites.rev_delta), 3 sites; goal < 5) |"
+    echo "| key writes in the window (growth of summed key versions, all sites) | $(v sites.by_group) |"
     echo "| primaries still served after the window | $(v sites.still_up) |"
     echo "| node RSS with $SITES_TARGETS targets (a / b / c) | $(v sites.rss_a) / $(v sites.rss_b) / $(v sites.rss_c) KiB |"
   fi

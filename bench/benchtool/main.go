@@ -10,6 +10,7 @@
 //	                   nodes agree on a leader (not SITE)
 //	benchtool listen   -n N -base B -port P   N TCP listeners on 127.B.x.y that accept and close
 //	benchtool rusage   CMD ARGS...   run CMD, print wall, CPU and peak RSS
+//	benchtool etcdkeys -endpoint URL -prefix P   keys and summed versions per key group
 //
 // Everything talks to loopback addresses only; every loop is bounded by a
 // deadline. Timings are printed, never asserted.
@@ -22,7 +23,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: benchtool targets|wait|failover|reload|sites|listen|rusage [flags]")
+		fmt.Fprintln(os.Stderr, "usage: benchtool targets|wait|failover|reload|sites|listen|rusage|etcdkeys [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -41,6 +42,8 @@ func main() {
 		err = cmdListen(args)
 	case "rusage":
 		err = cmdRusage(args)
+	case "etcdkeys":
+		err = cmdEtcdKeys(args)
 	default:
 		err = fmt.Errorf("unknown command %q", cmd)
 	}

@@ -159,3 +159,51 @@ func cmdRusage(args []string) error {
 	fmt.Printf("WALL_S %.3f CPU_S %.3f MAXRSS_KIB %d\n", wall.Seconds(), cpu.Seconds(), ru.Maxrss)
 	return runErr
 }
+
+// cmdEtcdKeys prints, per key group under -prefix (the first path segment
+// after it: obs, state, events, ...), the number of keys and the sum of their
+// versions (how often each was written since it was created), from etcd's
+// JSON gateway. Two readings apart say which keys the writes went to.
+func cmdEtcdKeys(args []string) error {
+	fs := flag.NewFlagSet("etcdkeys", flag.ContinueOnError)
+	endpoint := fs.String("endpoint", "http://127.0.0.1:2379", "etcd client URL")
+	prefix := fs.String("prefix", "/failoverd/", "key prefix")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	end := []byte(*prefix)
+	end[len(end)-1]++ // the range end of a prefix: its last byte plus one
+	body, _ := json.Marshal(map[string]any{"key": []byte(*prefix), "range_end": end, "keys_only": true})
+	c := &http.Client{Timeout: 30 * time.Second}
+	resp, err := c.Post(*endpoint+"/v3/kv/range", "application/json", strings.NewReader(string(body)))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("range %s: %s", *prefix, resp.Status)
+	}
+	var r struct {
+		Kvs []struct {
+			Key     []byte `json:"key"`
+			Version int64  `json:"version,string"`
+		} `json:"kvs"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		return err
+	}
+	keys, versions := map[string]int64{}, map[string]int64{}
+	var groups []string
+	for _, kv := range r.Kvs {
+		g, _, _ := strings.Cut(strings.TrimPrefix(string(kv.Key), *prefix), "/")
+		if _, ok := keys[g]; !ok {
+			groups = append(groups, g)
+		}
+		keys[g]++
+		versions[g] += kv.Version
+	}
+	for _, g := range groups {
+		fmt.Printf("%s %d %d\n", g, keys[g], versions[g])
+	}
+	return nil
+}
