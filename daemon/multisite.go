@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -27,23 +28,40 @@ import (
 // sites") replaces the middle of the decision loop: every node publishes
 // its rounds to etcd, the leader decides each of its own rounds from every
 // live site's reports and commits the outcome, and every node serves what
-// was committed. The committed state is a set of names under etcd's
-// state/ keys:
+// was committed. The committed state is one name per unit (a service, or
+// the cluster services at one FQDN) under etcd's state/ keys:
 //
-//	engine          the engine's pool.State (JSON): statuses, latches, overrides
-//	answer/<name>   one served name's pool.Answer (JSON)
+//	svc/<fqdn>      the unit's pool.StateOf (statuses, removed addresses,
+//	                latches, overrides) and the pool.Answer of every name
+//	                it serves, as one JSON value (unitValue)
 //
-// and the zones' SOA serials. A leader's commit of one decision round is
-// one batch, so a follower never applies half of it.
+// and the zones' SOA serials. One value per unit means a decision about
+// one service writes one value, whatever the number of services, no value
+// grows with the deployment (etcd refuses requests over 1.5 MiB), and a
+// follower never serves half of one service's decision: its state and its
+// answers are one value. A large batch may span transactions (sites
+// commits at most Options.MaxTxnOps operations in one), so a follower may
+// briefly serve some units of a round before the others.
+//
+// Versions before this layout kept the whole pool.State in state/engine
+// and each answer in state/answer/<name>; a deployment is upgraded all at
+// once (docs/operations.md): a new leader deletes those keys when it first
+// commits, and a new follower ignores them.
 const (
-	stateEngine  = "engine"
-	stateAnswer  = "answer/"
+	stateUnit    = "svc/"
 	commitWithin = 10 * time.Second // bounds one commit or delivery mark
 )
+
+// unitValue is the committed value of one unit.
+type unitValue struct {
+	State   *pool.State   `json:"state"`
+	Answers []pool.Answer `json:"answers,omitempty"`
+}
 
 // multisite is the decision loop's link to the deployment. Its fields are
 // owned by the decision loop; the sites callbacks post to the loop.
 type multisite struct {
+	loop   *decisionLoop // the loop this deployment feeds (its engine is the loop's)
 	log    *zap.Logger
 	s      *sites.Sites
 	site   string
@@ -53,9 +71,11 @@ type multisite struct {
 	leader      bool
 	partitioned bool
 	// view is the committed state as last seen (names → values) and its
-	// serials; last and lastSerials what this node committed as leader.
+	// serials; units the view's unit values decoded, by FQDN; last and
+	// lastSerials what this node committed as leader.
 	view        map[string][]byte
 	viewSerials map[string]uint32
+	units       map[string]*unitValue
 	last        map[string][]byte
 	lastSerials map[string]uint32
 	// unsent are change events a failed commit could not record; the
@@ -86,8 +106,8 @@ func openSites(ctx context.Context, cfg *config.Config, version, digest string, 
 		}
 		password = strings.TrimSpace(string(b))
 	}
-	m := &multisite{log: log.Named("sites"), site: cfg.Server.Site, quorum: q, freeze: e.OnPartition == "freeze",
-		view: map[string][]byte{}, viewSerials: map[string]uint32{}}
+	m := &multisite{loop: l, log: log.Named("sites"), site: cfg.Server.Site, quorum: q, freeze: e.OnPartition == "freeze",
+		view: map[string][]byte{}, viewSerials: map[string]uint32{}, units: map[string]*unitValue{}}
 	// post runs fn on the loop and waits for it, so that once sites sees a
 	// callback return (Submit then returns), this node serves its effect.
 	post := func(fn func()) {
@@ -156,13 +176,10 @@ func (m *multisite) alone() bool { return m.partitioned && !m.freeze && !m.leade
 func (m *multisite) observe(r probe.Result, o pool.Observation) (pool.Observation, bool) {
 	st := localStatus(r)
 	m.s.Publish(sites.Observation{Target: r.Key, Status: st, Message: r.Message, RTT: r.RTT, Time: r.Time})
-	switch {
-	case m.alone():
+	if m.alone() {
 		return o, true
-	case !m.leader:
-		return o, false
 	}
-	// The leader's own report may not have reached etcd yet: its round
+	// This node's own report may not have reached etcd yet: its round
 	// stands in for it.
 	reports := slices.DeleteFunc(m.s.Reports(r.Key), func(rp sites.Report) bool { return rp.Site == m.site })
 	reports = append(reports, sites.Report{Site: m.site, Status: st, Message: r.Message, RTT: r.RTT, Time: r.Time})
@@ -187,7 +204,30 @@ func (m *multisite) observe(r probe.Result, o pool.Observation) (pool.Observatio
 	} else {
 		o.Site = ""
 	}
+	if !m.leader {
+		m.mirror(o)
+		return o, false
+	}
 	return o, true
+}
+
+// mirror runs a follower's engine on the deployment's verdict, as the
+// leader's does, so that its service detail has the same round history,
+// last results and RTTs; the units the round touched then take the
+// committed state back, so statuses, latches and served sets stay the
+// leader's. Its transitions are the leader's to announce.
+func (m *multisite) mirror(o pool.Observation) {
+	e := m.loop.engine
+	seen := map[string]bool{}
+	for _, t := range e.Observe(o) {
+		if seen[t.Service] {
+			continue
+		}
+		seen[t.Service] = true
+		if u := m.units[t.Service]; u != nil {
+			e.Restore(t.Service, u.State)
+		}
+	}
 }
 
 func localStatus(r probe.Result) sites.Status {
@@ -201,10 +241,13 @@ func localStatus(r probe.Result) sites.Status {
 }
 
 // decided settles a leader's Decision: served locally, committed to etcd,
-// then announced and marked delivered. Alone, it is a single node's.
+// then announced and marked delivered. Alone, it is a single node's; a
+// follower serves only what is committed.
 func (m *multisite) decided(ctx context.Context, l *decisionLoop, dec Decision) {
 	if !m.leader {
-		l.pub.apply(dec, l.engine)
+		if m.alone() {
+			l.pub.apply(dec, l.engine)
+		}
 		return
 	}
 	l.pub.settle(dec, l.engine)
@@ -215,7 +258,7 @@ func (m *multisite) decided(ctx context.Context, l *decisionLoop, dec Decision) 
 		return
 	}
 	changes := append(m.unsent, slices.DeleteFunc(slices.Clone(dec.Transitions), func(t pool.Transition) bool { return !isChange(t.Kind) })...)
-	ids, err := m.commit(ctx, l, changes)
+	ids, err := m.commit(ctx, l, decisionUnits(dec, changes), changes)
 	if err != nil {
 		m.log.Error("committing a decision to etcd", zap.Error(err))
 		if errors.Is(err, sites.ErrNotLeader) {
@@ -240,6 +283,23 @@ func (m *multisite) decided(ctx context.Context, l *decisionLoop, dec Decision) 
 	m.markDelivered(ctx, ids)
 }
 
+// decisionUnits are the units dec (with the events of earlier failed
+// commits) may have changed; nil means every unit.
+func decisionUnits(dec Decision, events []pool.Transition) []string {
+	if dec.Full {
+		return nil
+	}
+	units := append(make([]string, 0, len(dec.Readdressed)+len(dec.Transitions)+len(events)), dec.Readdressed...)
+	for _, t := range dec.Transitions {
+		units = append(units, t.Service)
+	}
+	for _, t := range events {
+		units = append(units, t.Service)
+	}
+	slices.Sort(units)
+	return slices.Compact(units)
+}
+
 // unsentBefore are the events of an earlier failed commit, which changes
 // starts with.
 func (m *multisite) unsentBefore(changes, trs []pool.Transition) []pool.Transition {
@@ -252,33 +312,46 @@ func (m *multisite) unsentBefore(changes, trs []pool.Transition) []pool.Transiti
 	return changes[:len(changes)-n]
 }
 
-// commit writes what changed since the last commit: the engine state,
-// every served name, the zones' serials and the events.
-func (m *multisite) commit(ctx context.Context, l *decisionLoop, events []pool.Transition) ([]string, error) {
-	return m.commitDone(ctx, l, events, nil)
+// commit writes what changed since the last commit: the values of units
+// (nil: of every unit, deleting the names of units that are gone), the
+// zones' serials and the events.
+func (m *multisite) commit(ctx context.Context, l *decisionLoop, units []string, events []pool.Transition) ([]string, error) {
+	return m.commitDone(ctx, l, units, events, nil)
 }
 
-// commitDone is commit that also finishes operator commands.
-func (m *multisite) commitDone(ctx context.Context, l *decisionLoop, events []pool.Transition, done []sites.Done) ([]string, error) {
+// commitDone is commit that also finishes operator commands. Only the
+// named units are marshalled and compared with what was last committed,
+// so a round about one service costs one value whatever the deployment's
+// size.
+func (m *multisite) commitDone(ctx context.Context, l *decisionLoop, units []string, events []pool.Transition, done []sites.Done) ([]string, error) {
 	state := map[string][]byte{}
-	if b := engineState(l.engine); !bytes.Equal(b, m.last[stateEngine]) {
-		state[stateEngine] = b
+	all := units == nil
+	if all {
+		units = l.engine.Units()
 	}
-	seen := map[string]bool{}
-	for _, a := range l.engine.Answers() {
-		k := stateAnswer + a.Name
+	seen := make(map[string]bool, len(units))
+	for _, u := range units {
+		k := stateUnit + u
 		seen[k] = true
-		b, err := json.Marshal(a)
+		b, err := unitOf(l.engine, u)
 		if err != nil {
 			return nil, err
+		}
+		if b == nil {
+			if _, ok := m.last[k]; ok {
+				state[k] = nil // no longer configured
+			}
+			continue
 		}
 		if !bytes.Equal(b, m.last[k]) {
 			state[k] = b
 		}
 	}
-	for k := range m.last {
-		if strings.HasPrefix(k, stateAnswer) && !seen[k] {
-			state[k] = nil
+	if all {
+		for k := range m.last {
+			if !seen[k] {
+				state[k] = nil // gone, or a key of the layout before units
+			}
 		}
 	}
 	serials := map[string]uint32{}
@@ -312,6 +385,16 @@ func (m *multisite) commitDone(ctx context.Context, l *decisionLoop, events []po
 	return res.Events, nil
 }
 
+// unitOf is the committed value of unit fqdn in e, nil when e has no such
+// unit.
+func unitOf(e *pool.Engine, fqdn string) ([]byte, error) {
+	u := unitValue{State: e.StateOf(fqdn), Answers: e.AnswersOf(fqdn)}
+	if len(u.Answers) == 0 && reflect.ValueOf(*u.State).IsZero() {
+		return nil, nil
+	}
+	return json.Marshal(u)
+}
+
 func (m *multisite) markDelivered(ctx context.Context, ids []string) {
 	if len(ids) == 0 {
 		return
@@ -326,8 +409,9 @@ func (m *multisite) markDelivered(ctx context.Context, ids []string) {
 // committed applies a committed change. The leader serves its own
 // decisions already.
 func (m *multisite) committed(l *decisionLoop, c sites.Committed) {
+	var changed []string // units; nil with c.Full: every one
 	if c.Full {
-		m.view, m.viewSerials = map[string][]byte{}, map[string]uint32{}
+		m.view, m.viewSerials, m.units = map[string][]byte{}, map[string]uint32{}, map[string]*unitValue{}
 	}
 	for k, v := range c.State {
 		if v == nil {
@@ -335,6 +419,23 @@ func (m *multisite) committed(l *decisionLoop, c sites.Committed) {
 		} else {
 			m.view[k] = v
 		}
+		fqdn, ok := strings.CutPrefix(k, stateUnit)
+		if !ok {
+			continue // a name of another layout
+		}
+		if !c.Full {
+			changed = append(changed, fqdn)
+		}
+		if v == nil {
+			delete(m.units, fqdn)
+			continue
+		}
+		u := new(unitValue)
+		if err := json.Unmarshal(v, u); err != nil {
+			m.log.Error("committed state unreadable; serving the last one", zap.String("name", fqdn), zap.Error(err))
+			continue
+		}
+		m.units[fqdn] = u
 	}
 	maps.Copy(m.viewSerials, c.Serials)
 	if m.leader || m.alone() {
@@ -343,7 +444,16 @@ func (m *multisite) committed(l *decisionLoop, c sites.Committed) {
 	if !c.Full {
 		m.recordEvents(l, c.Events)
 	}
-	m.serve(l)
+	switch {
+	case c.Full:
+		m.serve(l)
+	case len(changed) > 0:
+		m.serveUnits(l, changed)
+	case len(c.Serials) > 0 && len(m.units) > 0:
+		// A serial committed in a later transaction than its units.
+		l.pub.committed = maps.Clone(m.viewSerials)
+		l.pub.publish(time.Now(), []string{}, &committedState{engine: l.engine, units: m.units})
+	}
 }
 
 // recordEvents keeps the leader's committed events in this node's history
@@ -368,34 +478,32 @@ func (m *multisite) recordEvents(l *decisionLoop, evs []sites.Event) {
 	}
 }
 
-// serve publishes the committed state, replaces the engine's state with it
-// (the API's views) and keeps it in the store for a start without etcd.
-func (m *multisite) serve(l *decisionLoop) {
-	b, ok := m.view[stateEngine]
-	if !ok {
+// serve publishes the whole committed state: every unit's answers, its
+// state adopted by the engine (the API's views, keeping this node's round
+// history) and kept in the store for a start without etcd.
+func (m *multisite) serve(l *decisionLoop) { m.serveUnits(l, nil) }
+
+// serveUnits publishes the committed state of units (nil: of every unit),
+// in time proportional to their number.
+func (m *multisite) serveUnits(l *decisionLoop, units []string) {
+	if len(m.units) == 0 {
 		return // nothing committed yet: the local state stands
 	}
-	st := new(pool.State)
-	if err := json.Unmarshal(b, st); err != nil {
-		m.log.Error("committed engine state unreadable; serving the last one", zap.Error(err))
-		return
+	full := units == nil
+	if full {
+		units = l.engine.Units()
 	}
-	cs := &committedState{state: st, answers: map[string]pool.Answer{}}
-	for k, v := range m.view {
-		name, ok := strings.CutPrefix(k, stateAnswer)
-		if !ok {
-			continue
+	for _, u := range units {
+		if v := m.units[u]; v != nil {
+			l.engine.Restore(u, v.State)
 		}
-		var a pool.Answer
-		if err := json.Unmarshal(v, &a); err != nil {
-			m.log.Error("committed answer unreadable", zap.String("name", name), zap.Error(err))
-			continue
-		}
-		cs.answers[name] = a
 	}
-	l.engine = pool.New(l.plan.spec, st)
 	l.pub.committed = maps.Clone(m.viewSerials)
-	l.pub.settle(Decision{Time: time.Now(), Full: true}, cs)
+	dec := Decision{Time: time.Now(), Full: full}
+	if !full {
+		dec.Readdressed = units
+	}
+	l.pub.settle(dec, &committedState{engine: l.engine, units: m.units})
 }
 
 // leading starts or ends this node's term as leader.
@@ -431,8 +539,9 @@ func (m *multisite) leading(l *decisionLoop, leader bool) {
 		}
 		m.markDelivered(ctx, ids)
 	}
-	// The whole state at once, so that a fresh deployment has one.
-	if _, err := m.commit(ctx, l, nil); err != nil {
+	// The whole state at once, so that a fresh deployment has one (and
+	// names of an older layout go).
+	if _, err := m.commit(ctx, l, nil, nil); err != nil {
 		m.log.Error("committing the state as new leader", zap.Error(err))
 	}
 }
@@ -453,31 +562,33 @@ func (m *multisite) connection(l *decisionLoop, c sites.Connection) {
 	}
 }
 
-// committedState is a decided state read from etcd: the answers as the
-// leader computed them.
+// committedState is the decided state read from etcd: the answers as the
+// leader computed them, and the engine that adopted the committed units
+// (its State is the committed state).
 type committedState struct {
-	state   *pool.State
-	answers map[string]pool.Answer
+	engine *pool.Engine
+	units  map[string]*unitValue
 }
 
 var _ decidedState = (*committedState)(nil)
 
 func (c *committedState) Answers() []pool.Answer {
-	out := make([]pool.Answer, 0, len(c.answers))
-	for _, name := range slices.Sorted(maps.Keys(c.answers)) {
-		out = append(out, c.answers[name])
+	var out []pool.Answer
+	for _, u := range c.units {
+		out = append(out, u.Answers...)
 	}
+	slices.SortFunc(out, func(a, b pool.Answer) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 
 func (c *committedState) AnswersOf(fqdn string) []pool.Answer {
-	if a, ok := c.answers[fqdn]; ok {
-		return []pool.Answer{a}
+	if u := c.units[fqdn]; u != nil {
+		return u.Answers
 	}
 	return nil
 }
 
-func (c *committedState) State() *pool.State { return c.state }
+func (c *committedState) State() *pool.State { return c.engine.State() }
 
 // configDigest identifies the services and zones of p, which every node of
 // a deployment must share (server blocks may differ).

@@ -77,9 +77,9 @@ func TestEntryTarget_FindsTheProbeKeyOfAnAddress(t *testing.T) {
 }
 
 func TestCommittedState_AnswersEveryCommittedNameInOrder(t *testing.T) {
-	cs := &committedState{answers: map[string]pool.Answer{
-		"b.example.test.": {Name: "b.example.test.", TTL: 2},
-		"a.example.test.": {Name: "a.example.test.", TTL: 1},
+	cs := &committedState{units: map[string]*unitValue{
+		"b.example.test.": {Answers: []pool.Answer{{Name: "b.example.test.", TTL: 2}}},
+		"a.example.test.": {Answers: []pool.Answer{{Name: "a.example.test.", TTL: 1}}},
 	}}
 	got := cs.Answers()
 	if len(got) != 2 || got[0].Name != "a.example.test." || got[1].Name != "b.example.test." {
