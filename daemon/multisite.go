@@ -78,6 +78,8 @@ type multisite struct {
 	units       map[string]*unitValue
 	last        map[string][]byte
 	lastSerials map[string]uint32
+	// savedSerials are the served serials last kept in the store.
+	savedSerials map[string]store.ServedSerial
 	// unsent are change events a failed commit could not record; the
 	// next commit carries them.
 	unsent []pool.Transition
@@ -143,6 +145,7 @@ func openSites(ctx context.Context, cfg *config.Config, version, digest string, 
 		return nil, fmt.Errorf("joining the deployment on etcd: %w", err)
 	}
 	m.setPlan(l.plan)
+	m.resumeServedSerials(l)
 	return m, nil
 }
 
@@ -382,6 +385,7 @@ func (m *multisite) commitDone(ctx context.Context, l *decisionLoop, units []str
 		}
 	}
 	maps.Copy(m.lastSerials, serials)
+	m.keepServedSerials(l)
 	return res.Events, nil
 }
 
@@ -453,6 +457,7 @@ func (m *multisite) committed(l *decisionLoop, c sites.Committed) {
 		// A serial committed in a later transaction than its units.
 		l.pub.committed = maps.Clone(m.viewSerials)
 		l.pub.publish(time.Now(), []string{}, &committedState{engine: l.engine, units: m.units})
+		m.keepServedSerials(l)
 	}
 }
 
@@ -504,6 +509,7 @@ func (m *multisite) serveUnits(l *decisionLoop, units []string) {
 		dec.Readdressed = units
 	}
 	l.pub.settle(dec, &committedState{engine: l.engine, units: m.units})
+	m.keepServedSerials(l)
 }
 
 // leading starts or ends this node's term as leader.
@@ -520,7 +526,7 @@ func (m *multisite) leading(l *decisionLoop, leader bool) {
 	snap := m.s.Snapshot()
 	m.committed(l, snap) // adopt what the previous leader committed
 	m.leader = true
-	l.pub.committed = nil
+	m.ownSerials(l)
 	m.last, m.lastSerials = maps.Clone(m.view), maps.Clone(m.viewSerials)
 	ctx, cancel := context.WithTimeout(context.Background(), commitWithin)
 	defer cancel()
@@ -553,13 +559,104 @@ func (m *multisite) connection(l *decisionLoop, c sites.Connection) {
 	switch {
 	case m.alone() && !was:
 		m.log.Warn("cut off from etcd: deciding alone from this site's probes (on_partition = local)")
-		l.pub.committed = nil
+		m.ownSerials(l)
 	case was && !m.alone():
 		m.log.Info("etcd is back: serving the committed state")
 		m.serve(l)
 	case c.Partitioned && m.freeze:
 		m.log.Warn("cut off from etcd: no decisions until it is back (on_partition = freeze)")
 	}
+}
+
+// ownSerials ends serving committed serials: this node's next serial of a
+// zone is above every serial it may have published (its high-water mark),
+// as the committed serials it served may be below serials it published
+// for other content while it decided alone.
+func (m *multisite) ownSerials(l *decisionLoop) {
+	l.pub.committed = nil
+	l.pub.floor = maps.Clone(l.pub.serials.hw)
+}
+
+// servedSerialsStore keeps the served serials for a restart (the state
+// directory's store; a test's wrapped store may not).
+type servedSerialsStore interface {
+	SaveServedSerials(map[string]store.ServedSerial) error
+	ServedSerials() (map[string]store.ServedSerial, error)
+}
+
+// keepServedSerials saves, when they changed, the serial every unsigned
+// zone is served with and the fingerprint of its content, so that a
+// restart without etcd that serves the same content serves the same
+// serial as the rest of the deployment (docs/operations.md).
+func (m *multisite) keepServedSerials(l *decisionLoop) {
+	ss, ok := l.store.(servedSerialsStore)
+	if !ok || l.pub.pending {
+		return
+	}
+	cur := make(map[string]store.ServedSerial, len(l.pub.zones))
+	for origin, z := range l.pub.zones {
+		if z.signer == nil && z.published {
+			cur[origin] = store.ServedSerial{Serial: z.serial, Fingerprint: z.lastFP}
+		}
+	}
+	if maps.Equal(cur, m.savedSerials) {
+		return
+	}
+	if err := ss.SaveServedSerials(cur); err != nil {
+		m.log.Warn("keeping the served serials; a restart without etcd serves new ones", zap.Error(err))
+		return
+	}
+	m.savedSerials = cur
+}
+
+// resumeServedSerials makes the first publish of a starting node serve a
+// zone with the serial it served before, when what it is about to serve
+// (its engine's answers, restored from the store) is the content it
+// served under that serial. Signed zones get new serials: their
+// signatures are new.
+func (m *multisite) resumeServedSerials(l *decisionLoop) {
+	ss, ok := l.store.(servedSerialsStore)
+	if !ok {
+		return
+	}
+	saved, err := ss.ServedSerials()
+	if err != nil || len(saved) == 0 {
+		if err != nil {
+			m.log.Warn("reading the served serials; serving new ones", zap.Error(err))
+		}
+		return
+	}
+	m.savedSerials = saved
+	zones := &publisher{zones: map[string]*zoneState{}}
+	for _, zd := range l.plan.zones {
+		if !signedZone(l.plan.cfg, zd.Origin()) {
+			zones.zones[zd.Origin()] = &zoneState{base: staticFingerprint(zd)}
+		}
+	}
+	for _, a := range l.engine.Answers() {
+		if z := zones.zoneOf(a.Name); z != nil {
+			z.dyn ^= nameHash(a.Name, fingerprint(a))
+		}
+	}
+	resume := map[string]uint32{}
+	for origin, z := range zones.zones {
+		if s, ok := saved[origin]; ok && s.Fingerprint == z.base^z.dyn {
+			resume[origin] = s.Serial
+		}
+	}
+	if len(resume) > 0 {
+		l.pub.committed = resume
+		m.log.Info("serving the serials served before the restart", zap.Any("serials", resume))
+	}
+}
+
+func signedZone(cfg *config.Config, origin string) bool {
+	for _, z := range cfg.Zones {
+		if z.Name == origin {
+			return z.DNSSEC != nil
+		}
+	}
+	return false
 }
 
 // committedState is the decided state read from etcd: the answers as the
