@@ -371,7 +371,9 @@ func (m *multisite) commitDone(ctx context.Context, l *decisionLoop, units []str
 		}
 		b.Events = append(b.Events, sites.EventData{Time: t.Time, Data: data})
 	}
-	cctx, cancel := context.WithTimeout(ctx, commitWithin)
+	// A commit of many units is many transactions, each bounded by sites:
+	// the whole is given commitWithin per transaction's worth of values.
+	cctx, cancel := context.WithTimeout(ctx, commitWithin*time.Duration(1+len(state)/sites.DefaultMaxTxnOps))
 	defer cancel()
 	res, err := m.s.Commit(cctx, b)
 	if err != nil {

@@ -112,12 +112,17 @@ func TestMultisiteCommit_OneValuePerServiceScales(t *testing.T) {
 	}
 
 	followed := make(chan sites.Committed, 64)
+	stop := make(chan struct{})
 	s := leaderOn(t, etcd.Endpoint, "a", nil)
 	leaderOn(t, etcd.Endpoint, "b", func(c sites.Committed) {
 		if !c.Full {
-			followed <- c
+			select {
+			case followed <- c:
+			case <-stop: // the test is over: let the follower stop
+			}
 		}
 	})
+	t.Cleanup(func() { close(stop) }) // before the follower's cleanup
 	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{etcd.Endpoint}, DialTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
