@@ -192,3 +192,40 @@ func TestMultisiteCommit_OneValuePerServiceScales(t *testing.T) {
 		}
 	}
 }
+
+// A node that served a deployment's committed serials, which may be below
+// serials it published itself before (deciding alone while cut off, or a
+// previous run), publishes its own next serial above its high-water mark
+// once it stops serving committed ones: never a serial it published for
+// other content.
+func TestOwnSerials_AboveTheHighWaterMarkAfterCommittedOnes(t *testing.T) {
+	td := startTestDaemon(t, clusterConfig)
+	l := td.d.loop
+	s0 := soaSerial(t, td)
+	var hw uint32
+	if err := l.call(context.Background(), func() error {
+		// Serve a committed serial below what this node published.
+		l.pub.committed = map[string]uint32{"example.test.": s0 - 5}
+		l.pub.publish(time.Now(), []string{}, l.engine)
+		(&multisite{}).ownSerials(l)
+		hw = l.pub.serials.hw["example.test."]
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if s := soaSerial(t, td); s != s0-5 {
+		t.Fatalf("serving the committed serial: SOA %d, want %d", s, s0-5)
+	}
+	if err := l.call(context.Background(), func() error {
+		if _, _, err := l.engine.ClusterDisable("web", "http", "web1", time.Now()); err != nil {
+			return err
+		}
+		l.pub.apply(Decision{Time: time.Now(), Full: true}, l.engine)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if s := soaSerial(t, td); s <= hw || s <= s0 {
+		t.Errorf("own serial after committed ones: %d, want above the high-water mark %d (published %d before)", s, hw, s0)
+	}
+}
