@@ -444,6 +444,7 @@ func (m *multisite) committed(l *decisionLoop, c sites.Committed) {
 		m.units[fqdn] = u
 	}
 	maps.Copy(m.viewSerials, c.Serials)
+	m.recordJobs(l, c.Jobs)
 	if m.leader || m.alone() {
 		return
 	}
@@ -482,6 +483,32 @@ func (m *multisite) recordEvents(l *decisionLoop, evs []sites.Event) {
 	}
 	if err := l.store.Commit(b); err != nil {
 		m.log.Error("recording committed events", zap.Error(err))
+	}
+}
+
+// recordJobs keeps the deployment's finished operator commands that
+// changed something in this node's job history, as a single node keeps its
+// own, so the per-service job history (the Dyn log report's operator
+// rows) is the same on every node.
+func (m *multisite) recordJobs(l *decisionLoop, jobs []sites.Job) {
+	for _, j := range jobs {
+		if j.Error != "" || string(j.Result) == doneUnchanged {
+			continue // refused or unchanged: a single node keeps no job either
+		}
+		var oc opCommand
+		if err := json.Unmarshal(j.Data, &oc); err != nil {
+			m.log.Warn("committed job unreadable", zap.Uint64("job", j.ID), zap.Error(err))
+			continue
+		}
+		sj := store.Job{ID: j.ID, Action: oc.Action, Target: oc.target(), Created: j.Submitted, Actor: oc.Actor}
+		if old, ok, err := l.store.Job(j.ID); err == nil && ok && (old.Action != sj.Action || old.Target != sj.Target) {
+			// A job of this node alone (a reload) took the id: keep it.
+			m.log.Warn("a local job holds the id of a committed one; not recorded here", zap.Uint64("job", j.ID))
+			continue
+		}
+		if err := l.store.Commit(store.Batch{Job: &sj}); err != nil {
+			m.log.Error("recording a committed job", zap.Uint64("job", j.ID), zap.Error(err))
+		}
 	}
 }
 
