@@ -3,10 +3,12 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
@@ -227,5 +229,52 @@ func TestOwnSerials_AboveTheHighWaterMarkAfterCommittedOnes(t *testing.T) {
 	}
 	if s := soaSerial(t, td); s <= hw || s <= s0 {
 		t.Errorf("own serial after committed ones: %d, want above the high-water mark %d (published %d before)", s, hw, s0)
+	}
+}
+
+// A follower handed one committed unit serves that unit's answers with the
+// committed serial and adopts its state, leaving every other name as it
+// was: its apply is proportional to what changed.
+func TestFollower_AppliesTheCommittedUnitsItIsHanded(t *testing.T) {
+	td := startTestDaemon(t, clusterConfig)
+	l := td.d.loop
+	appBefore := td.answer("app.example.test.", dns.TypeA)
+	if got := td.answer("web.example.test.", dns.TypeA); !strings.Contains(got, "192.0.2.51") {
+		t.Fatalf("web.example.test. before: %s, want both reals", got)
+	}
+
+	// The leader disabled web1 and deactivated app (not handed over).
+	leader := pool.New(l.plan.spec, nil)
+	if _, _, err := leader.ClusterDisable("web", "http", "web1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := leader.Deactivate("app.example.test.", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	web, err := unitOf(leader, "web.example.test.")
+	if err != nil || web == nil {
+		t.Fatalf("unit value: %v", err)
+	}
+	m := &multisite{loop: l, log: zap.NewNop(), view: map[string][]byte{}, viewSerials: map[string]uint32{}, units: map[string]*unitValue{}}
+	var followerState, leaderState *pool.State
+	if err := l.call(context.Background(), func() error {
+		m.committed(l, sites.Committed{Revision: 2, State: map[string][]byte{stateUnit + "web.example.test.": web},
+			Serials: map[string]uint32{"example.test.": 2000000007}})
+		followerState, leaderState = l.engine.StateOf("web.example.test."), leader.StateOf("web.example.test.")
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := td.answer("web.example.test.", dns.TypeA); strings.Contains(got, "192.0.2.51") || !strings.Contains(got, "192.0.2.52") {
+		t.Errorf("web.example.test. after the committed unit: %s, want web2 alone", got)
+	}
+	if got := td.answer("app.example.test.", dns.TypeA); got != appBefore {
+		t.Errorf("app.example.test. changed without being handed: %s, was %s", got, appBefore)
+	}
+	if s := soaSerial(t, td); s != 2000000007 {
+		t.Errorf("SOA serial %d, want the committed 2000000007", s)
+	}
+	if !reflect.DeepEqual(followerState, leaderState) {
+		t.Errorf("the follower's engine holds %+v for web, want the leader's %+v", followerState, leaderState)
 	}
 }
