@@ -39,9 +39,9 @@ import (
 // one service writes one value, whatever the number of services, no value
 // grows with the deployment (etcd refuses requests over 1.5 MiB), and a
 // follower never serves half of one service's decision: its state and its
-// answers are one value. A large batch may span transactions (sites
-// commits at most Options.MaxTxnOps operations in one), so a follower may
-// briefly serve some units of a round before the others.
+// answers are one value. A large batch spans transactions (sites commits
+// at most Options.MaxTxnOps operations in one); sites hands it to the
+// followers whole all the same.
 //
 // Versions before this layout kept the whole pool.State in state/engine
 // and each answer in state/answer/<name>; a deployment is upgraded all at
