@@ -34,6 +34,7 @@
 //	cmd/<site>/<nonce>            queued operator command; its create revision is the job id  any node
 //	jobs/<job id, 20 digits>      finished command: result or error                           leader
 //	shared/<name>                 first-writer-wins values (DNSSEC keys)                      any node
+//	batch/<site>                  a commit of several transactions is under way               leader's site lease
 //
 // Target, name and zone segments are URL path-escaped. Every value except
 // the election's is JSON with a version field "v" (now 1); a value this
@@ -49,18 +50,25 @@
 //     for, once, as it may be this node's killed predecessor), and every
 //     observation again.
 //   - Observations only on change: another status or message. An RTT
-//     alone is written when it moved by more than Options.RTTChange (20 %)
-//     and the target's last write is at least Options.RTTRefresh (30 s) old
-//     by round times, so a steady target costs nothing however often it is
-//     probed, and rttm medians are refreshed at most twice a minute.
+//     alone is written only for a target whose RTT feeds a decision
+//     (Observation.TrackRTT: rttm performance targets), when it moved by
+//     more than Options.RTTChange (20 %) and the target's last write is at
+//     least Options.RTTRefresh (30 s) old by round times. So a steady
+//     target costs nothing however often it is probed, and rttm medians
+//     are refreshed at most twice a minute; any other target's published
+//     RTT is the one of its last status or message change.
 //     Pending writes coalesce (a target's latest view wins) and go out in
 //     transactions of up to Options.MaxTxnOps puts.
 //   - The leader's Commit: one etcd transaction per Options.MaxTxnOps
 //     operations, each guarded by the leader's election key (its creation
 //     revision), so a deposed leader's commit is refused by etcd
 //     (ErrNotLeader). Events go first, then state, serials and finished
-//     commands. A name's value is always whole; a follower applies a watch
-//     response (whole revisions) at a time.
+//     commands. A name's value is always whole. A commit that takes
+//     several transactions puts batch/<site> in its first and deletes it in
+//     its last (or after failing midway; otherwise it goes with the lease):
+//     every node holds back the committed changes it sees while a batch
+//     key stands and hands them to OnCommitted together once none does, so
+//     a follower applies a commit whole.
 //   - Submit (any node): one put under cmd/; the leader gets it through
 //     OnCommand, applies it and commits a Done, which deletes the command
 //     and writes jobs/<id> in the same transaction; Submit returns once this
