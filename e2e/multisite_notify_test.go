@@ -116,13 +116,35 @@ contact "ops" { email = ["ops@example.test", "oncall@example.test"] }
 	target.setDown(siteSources["a"])
 	allAnswer(t, nodes, "127.0.0.20", 15*time.Second)
 	sameSerials(t, nodes, 5*time.Second)
-	expect("recovery", l1, m1, []notified{
+	l2 := expect("recovery", l1, m1, []notified{
 		{"probe", leaderHost, "b,c", "up"},
 		{"status", leaderHost, "", "ok"},
 	}, []wantMail{{"www.example.test.", "127.0.0.20", "up"}, {"www.example.test.", "global", "ok"}})
 	if l := waitLeader(t, nodes); l != leader {
-		t.Errorf("the leader moved from node %d to %d during the test", leader, l)
+		t.Fatalf("the leader moved from node %d to %d during the test", leader, l)
 	}
+	m2 := len(ms.received())
+
+	// The leader dies with every event delivered: the next leader sends
+	// none of them again, and the next change once, decided by the two
+	// live sites.
+	nodes[leader].kill9()
+	var rest []*daemonProc
+	var live []string
+	for i, site := range []string{"a", "b", "c"} {
+		if i != leader {
+			rest, live = append(rest, nodes[i]), append(live, site)
+		}
+	}
+	target.setDown(siteSources["a"], siteSources["b"], siteSources["c"])
+	allAnswer(t, rest, "127.0.0.21", 2*time.Second+15*time.Second)
+	sameSerials(t, rest, 5*time.Second)
+	next := waitLeader(t, rest)
+	nextHost := fmt.Sprintf("ns-%s.example.test", live[next])
+	expect("failover after the leader died", l2, m2, []notified{
+		{"probe", nextHost, strings.Join(live, ","), "down"},
+		{"status", nextHost, "", "failover"},
+	}, []wantMail{{"www.example.test.", "127.0.0.20", "down"}, {"www.example.test.", "global", "failover"}})
 }
 
 // notified is one syslog message of the service: a probe line (an
