@@ -20,7 +20,7 @@ import (
 // (StartEtcd) or a member of an EtcdCluster.
 type Etcd struct {
 	Name     string // member name
-	Endpoint string // client URL, http://127.0.0.1:port
+	Endpoint string // client URL, http://127.0.0.1:port (https:// with TLS)
 
 	t      testing.TB
 	bin    string
@@ -87,7 +87,7 @@ func (e *Etcd) run() {
 
 func (e *Etcd) waitListening() {
 	e.t.Helper()
-	addr := strings.TrimPrefix(e.Endpoint, "http://")
+	_, addr, _ := strings.Cut(e.Endpoint, "://")
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if !e.Running() {
 			e.t.Fatalf("etcd %s exited early:\n%s", e.Name, e.Output())
@@ -104,7 +104,18 @@ func (e *Etcd) waitListening() {
 // accepts connections; the test's cleanup kills it.
 func StartEtcd(t testing.TB) *Etcd {
 	t.Helper()
-	c := startCluster(t, 1)
+	c := startCluster(t, 1, "http")
+	c.Members[0].waitListening()
+	return c.Members[0]
+}
+
+// StartEtcdTLS starts a one-member etcd serving clients on https:// with
+// the TLS flags in flags (--cert-file, --key-file, --client-cert-auth,
+// --trusted-ca-file …) and waits until its client port accepts
+// connections; the test's cleanup kills it.
+func StartEtcdTLS(t testing.TB, flags ...string) *Etcd {
+	t.Helper()
+	c := startCluster(t, 1, "https", flags...)
 	c.Members[0].waitListening()
 	return c.Members[0]
 }
@@ -121,7 +132,7 @@ type EtcdCluster struct {
 // kills every member.
 func StartEtcdCluster(t testing.TB, n int) *EtcdCluster {
 	t.Helper()
-	c := startCluster(t, n)
+	c := startCluster(t, n, "http")
 	cli := c.Client()
 	defer cli.Close()
 	Eventually(t, 20*time.Second, "the etcd cluster commits a write", func() (bool, string) {
@@ -133,7 +144,9 @@ func StartEtcdCluster(t testing.TB, n int) *EtcdCluster {
 	return c
 }
 
-func startCluster(t testing.TB, n int) *EtcdCluster {
+// startCluster starts n members whose client URLs have scheme, with
+// flags added to every member's command line.
+func startCluster(t testing.TB, n int, scheme string, flags ...string) *EtcdCluster {
 	t.Helper()
 	bin := RequireTool(t, "etcd-server", "etcd")
 	c := &EtcdCluster{t: t}
@@ -141,7 +154,7 @@ func startCluster(t testing.TB, n int) *EtcdCluster {
 	for i := range n {
 		name := fmt.Sprintf("m%d", i)
 		peer := fmt.Sprintf("http://127.0.0.1:%d", FreePort(t, "127.0.0.1"))
-		c.Members = append(c.Members, &Etcd{Name: name, Endpoint: fmt.Sprintf("http://127.0.0.1:%d", FreePort(t, "127.0.0.1")), t: t, bin: bin})
+		c.Members = append(c.Members, &Etcd{Name: name, Endpoint: fmt.Sprintf("%s://127.0.0.1:%d", scheme, FreePort(t, "127.0.0.1")), t: t, bin: bin})
 		peers = append(peers, peer)
 		initial = append(initial, name+"="+peer)
 	}
@@ -156,6 +169,7 @@ func startCluster(t testing.TB, n int) *EtcdCluster {
 			// about a second.
 			"--heartbeat-interval", "50", "--election-timeout", "500",
 			"--logger", "zap", "--log-level", "warn"}
+		e.args = append(e.args, flags...)
 		e.run()
 		t.Cleanup(func() {
 			e.Kill()
