@@ -57,31 +57,53 @@ func runQuorumSteps(t *testing.T, nodes []*daemonProc, endpoints []string, targe
 	}
 }
 
-// cluster.md "Quorum" for the settings other than majority: with "any"
-// one site of three seeing the primary down fails it over on every node;
-// with "all" two of three do not, three do.
-func TestMultiSite_QuorumAnyAndAll(t *testing.T) {
+// cluster.md "Quorum" for the settings other than majority (which
+// TestMultiSite_QuorumDecidesAndEveryNodeServesIt covers): with "any" one
+// site of three seeing the primary down fails it over on every node, while
+// an sf_pool uses its region_failure_sensitivity instead (LOW: every live
+// site must see the live record down; HIGH: at least two); with "all" two
+// sites of three do not fail over, three do.
+func TestMultiSite_QuorumSettings(t *testing.T) {
 	const primary, backup = "127.0.0.20", "127.0.0.21"
-	www := func(answer string) map[string]string { return map[string]string{"www.example.test.": answer} }
+	want := func(www, low, high string) map[string]string {
+		m := map[string]string{"www.example.test.": www}
+		if low != "" {
+			m["low.example.test."], m["high.example.test."] = low, high
+		}
+		return m
+	}
+	const lowLive, lowBackup, highLive, highBackup = "127.0.0.30", "127.0.0.31", "127.0.0.32", "127.0.0.33"
 	for _, c := range []struct {
 		name, quorum string
+		sfPools      bool
 		steps        []quorumStep
 	}{
-		{"any: one site of three fails over", "any", []quorumStep{
-			{down: []string{"b"}, want: www(backup)},
-			{down: nil, want: www(primary)},
+		{"any: one site of three fails over; sf_pool LOW needs every site, HIGH two", "any", true, []quorumStep{
+			{down: nil, want: want(primary, lowLive, highLive)},
+			{down: []string{"a"}, want: want(backup, lowLive, highLive)},
+			{down: []string{"a", "c"}, want: want(backup, lowLive, highBackup)},
+			{down: []string{"a", "b", "c"}, want: want(backup, lowBackup, highBackup)},
+			{down: []string{"b"}, want: want(backup, lowLive, highLive)},
+			{down: nil, want: want(primary, lowLive, highLive)},
 		}},
-		{"all: two sites of three do not, three do", "all", []quorumStep{
-			{down: []string{"a", "b"}, want: www(primary)},
-			{down: []string{"a", "b", "c"}, want: www(backup)},
+		{"all: two sites of three do not fail over, three do", "all", false, []quorumStep{
+			{down: []string{"a", "b"}, want: want(primary, "", "")},
+			{down: []string{"a", "b", "c"}, want: want(backup, "", "")},
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			etcd := testutil.StartEtcd(t)
-			target := newSourceTarget(t, "127.0.0.20")
-			o := deployment{Endpoints: []string{etcd.Endpoint}, Port: target.port, Quorum: c.quorum}
+			www := newSourceTarget(t, "127.0.0.20")
+			targets := []*sourceTarget{www}
+			o := deployment{Endpoints: []string{etcd.Endpoint}, Port: www.port, Quorum: c.quorum}
+			if c.sfPools {
+				low, high := newSourceTarget(t, lowLive), newSourceTarget(t, highLive)
+				targets = append(targets, low, high)
+				o.Extra = sfPoolConfig("low.example.test.", "LOW", lowLive, lowBackup, low.port) +
+					sfPoolConfig("high.example.test.", "HIGH", highLive, highBackup, high.port)
+			}
 			nodes := startDeployment(t, o)
-			runQuorumSteps(t, nodes, o.Endpoints, []*sourceTarget{target}, c.steps)
+			runQuorumSteps(t, nodes, o.Endpoints, targets, c.steps)
 		})
 	}
 }
@@ -105,28 +127,4 @@ sf_pool %q {
   backup_record { rdata = %q }
 }
 `, name, live, sensitivity, live, port, backup)
-}
-
-// cluster.md "Quorum": an sf_pool uses its region_failure_sensitivity,
-// not etcd.quorum (here "any"): LOW fails over only when every live site
-// sees the live record down, HIGH when at least two do.
-func TestMultiSite_SFPoolSensitivityLowAndHigh(t *testing.T) {
-	etcd := testutil.StartEtcd(t)
-	www := newSourceTarget(t, "127.0.0.20")
-	low := newSourceTarget(t, "127.0.0.30")
-	high := newSourceTarget(t, "127.0.0.32")
-	o := deployment{Endpoints: []string{etcd.Endpoint}, Port: www.port, Quorum: "any",
-		Extra: sfPoolConfig("low.example.test.", "LOW", "127.0.0.30", "127.0.0.31", low.port) +
-			sfPoolConfig("high.example.test.", "HIGH", "127.0.0.32", "127.0.0.33", high.port)}
-	nodes := startDeployment(t, o)
-	want := func(lowAnswer, highAnswer string) map[string]string {
-		return map[string]string{"low.example.test.": lowAnswer, "high.example.test.": highAnswer}
-	}
-	runQuorumSteps(t, nodes, o.Endpoints, []*sourceTarget{low, high}, []quorumStep{
-		{down: nil, want: want("127.0.0.30", "127.0.0.32")},
-		{down: []string{"a"}, want: want("127.0.0.30", "127.0.0.32")},
-		{down: []string{"a", "c"}, want: want("127.0.0.30", "127.0.0.33")},
-		{down: []string{"a", "b", "c"}, want: want("127.0.0.31", "127.0.0.33")},
-		{down: []string{"b"}, want: want("127.0.0.30", "127.0.0.32")},
-	})
 }
