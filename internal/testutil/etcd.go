@@ -1,18 +1,17 @@
 package testutil
 
 import (
-	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 )
 
 // Etcd is one etcd server (Debian package etcd-server) on loopback ports,
@@ -133,13 +132,17 @@ type EtcdCluster struct {
 func StartEtcdCluster(t testing.TB, n int) *EtcdCluster {
 	t.Helper()
 	c := startCluster(t, n, "http")
-	cli := c.Client()
-	defer cli.Close()
 	Eventually(t, 20*time.Second, "the etcd cluster commits a write", func() (bool, string) {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		_, err := cli.Put(ctx, "/testutil-health-check", "ok")
-		return err == nil, fmt.Sprint(err)
+		var last []string
+		for _, e := range c.Members {
+			// etcd's JSON gateway: keys and values in base64.
+			err := etcdCall(e.Endpoint, "/v3/kv/put", `{"key":"dGVzdHV0aWwtaGVhbHRo","value":"b2s="}`, nil)
+			if err == nil {
+				return true, ""
+			}
+			last = append(last, err.Error())
+		}
+		return false, strings.Join(last, "\n")
 	})
 	return c
 }
@@ -190,49 +193,60 @@ func (c *EtcdCluster) Endpoints() []string {
 	return eps
 }
 
-// Client is an etcd client on every member's endpoint; the caller closes
-// it.
-func (c *EtcdCluster) Client() *clientv3.Client {
-	c.t.Helper()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: c.Endpoints(), DialTimeout: 2 * time.Second, Logger: zap.NewNop()})
+// etcdCall posts body to one of etcd's JSON gateway paths on endpoint and
+// decodes the answer into out (nil: ignored). The gateway keeps the
+// package free of the etcd client, which only package sites may use.
+func etcdCall(endpoint, path, body string, out any) error {
+	hc := &http.Client{Timeout: time.Second}
+	resp, err := hc.Post(endpoint+path, "application/json", strings.NewReader(body))
 	if err != nil {
-		c.t.Fatal(err)
+		return err
 	}
-	return cli
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		return fmt.Errorf("%s%s: %s %s", endpoint, path, resp.Status, b)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
 }
 
 // Leader returns the index of the member that is the raft leader, as the
 // running members report it, waiting up to 10 s for them to agree on one.
 func (c *EtcdCluster) Leader() int {
 	c.t.Helper()
-	cli := c.Client()
-	defer cli.Close()
 	leader := -1
 	Eventually(c.t, 10*time.Second, "the etcd members agree on a raft leader", func() (bool, string) {
 		var seen []string
-		ids := map[uint64]bool{}
-		self := map[uint64]int{}
+		leaders := map[string]bool{}
+		self := map[string]int{}
 		for i, e := range c.Members {
 			if !e.Running() {
 				continue
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			st, err := cli.Status(ctx, e.Endpoint)
-			cancel()
-			if err != nil {
+			// uint64 ids as JSON strings, as the gateway writes them.
+			var st struct {
+				Header struct {
+					MemberID string `json:"member_id"`
+				} `json:"header"`
+				Leader string `json:"leader"`
+			}
+			if err := etcdCall(e.Endpoint, "/v3/maintenance/status", "{}", &st); err != nil {
 				seen = append(seen, fmt.Sprintf("%s: %v", e.Name, err))
 				return false, strings.Join(seen, "\n")
 			}
-			seen = append(seen, fmt.Sprintf("%s: member %x, leader %x", e.Name, st.Header.MemberId, st.Leader))
-			ids[st.Leader] = true
-			self[st.Header.MemberId] = i
+			seen = append(seen, fmt.Sprintf("%s: member %s, leader %s", e.Name, st.Header.MemberID, st.Leader))
+			leaders[st.Leader] = true
+			self[st.Header.MemberID] = i
 		}
-		if len(ids) != 1 {
+		if len(leaders) != 1 {
 			return false, strings.Join(seen, "\n")
 		}
-		for id := range ids {
+		for id := range leaders {
 			i, ok := self[id]
-			if !ok || id == 0 {
+			if !ok || id == "" || id == "0" {
 				return false, strings.Join(seen, "\n")
 			}
 			leader = i
