@@ -61,6 +61,11 @@ type multisite struct {
 	// unsent are change events a failed commit could not record; the
 	// next commit carries them.
 	unsent []pool.Transition
+	// post runs a function on the decision loop (from another goroutine);
+	// floorAsked is set while this node asks the leader for serials above
+	// the ones it published alone.
+	post       func(func())
+	floorAsked bool
 	// sfTargets maps the probe key of an sf_pool monitor to its
 	// region_failure_sensitivity; perfTargets are rttm performance keys.
 	sfTargets   map[string]string
@@ -102,6 +107,7 @@ func openSites(ctx context.Context, cfg *config.Config, version, digest string, 
 		case <-l.done:
 		}
 	}
+	m.post = post
 	m.s, err = sites.Open(ctx, sites.Options{
 		Endpoints: e.Endpoints, Prefix: e.Prefix, LeaseTTL: e.LeaseTTL, DialTimeout: e.DialTimeout,
 		CAFile: e.CAFile, CertFile: e.CertFile, KeyFile: e.KeyFile, Username: e.Username, Password: password,
@@ -368,9 +374,82 @@ func (m *multisite) recordEvents(l *decisionLoop, evs []sites.Event) {
 	}
 }
 
-// serve publishes the committed state, replaces the engine's state with it
-// (the API's views) and keeps it in the store for a start without etcd.
+// serve publishes the committed state with the committed serials,
+// replaces the engine's state with it (the API's views) and keeps it in
+// the store for a start without etcd. While this node has published a
+// serial above a committed one (it decided alone), it keeps serving its
+// own answers and asks the leader for serials above its own first: a
+// serial never goes back, also not for a secondary of this node.
 func (m *multisite) serve(l *decisionLoop) {
+	if ahead := m.aheadOfCommitted(l); len(ahead) > 0 {
+		m.askFloor(ahead)
+		return
+	}
+	l.pub.committed = maps.Clone(m.viewSerials)
+	m.load(l)
+}
+
+// aheadOfCommitted returns the zones this node serves with a serial above
+// the committed one, and those serials.
+func (m *multisite) aheadOfCommitted(l *decisionLoop) map[string]uint32 {
+	var ahead map[string]uint32
+	for origin, committed := range m.viewSerials {
+		if z := l.pub.zones[origin]; z != nil && z.published && z.serial > committed {
+			if ahead == nil {
+				ahead = map[string]uint32{}
+			}
+			ahead[origin] = z.serial
+		}
+	}
+	return ahead
+}
+
+// askFloor queues a serialFloor command for the leader, once at a time;
+// the commit that answers it brings serials above ahead, and serve then
+// adopts the committed state. A failure asks again at the next commit.
+func (m *multisite) askFloor(ahead map[string]uint32) {
+	if m.floorAsked {
+		return
+	}
+	m.floorAsked = true
+	data, err := json.Marshal(opCommand{Action: serialFloor, Serials: ahead})
+	if err != nil {
+		panic(err) // plain data: a failure is a bug
+	}
+	m.log.Info("serving this node's own answers until the deployment's serials pass the ones it published alone", zap.Any("serials", ahead))
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), commitWithin)
+		defer cancel()
+		_, err := m.s.Submit(ctx, data)
+		m.post(func() {
+			m.floorAsked = false
+			if err != nil {
+				m.log.Warn("asking the leader for serials above this node's", zap.Error(err))
+			}
+		})
+	}()
+}
+
+// raiseSerials answers a serialFloor command as the leader: every zone it
+// names gets a serial above the one given, committed with the command.
+func (m *multisite) raiseSerials(ctx context.Context, l *decisionLoop, cmd sites.Command, serials map[string]uint32) {
+	if l.pub.floor == nil {
+		l.pub.floor = map[string]uint32{}
+	}
+	for origin, s := range serials {
+		l.pub.floor[origin] = max(l.pub.floor[origin], s)
+	}
+	l.pub.settle(Decision{Time: time.Now(), Full: true}, l.engine)
+	if _, err := m.commitDone(ctx, l, nil, []sites.Done{{ID: cmd.ID}}); err != nil {
+		m.log.Error("committing serials above a node's", zap.Uint64("job", cmd.ID), zap.Error(err))
+		return
+	}
+	m.log.Info("serials raised above a node's", zap.String("site", cmd.Site), zap.Any("serials", serials))
+}
+
+// load replaces the engine's state with the committed one and publishes
+// it (with the serials l.pub.committed says).
+func (m *multisite) load(l *decisionLoop) {
 	b, ok := m.view[stateEngine]
 	if !ok {
 		return // nothing committed yet: the local state stands
@@ -394,7 +473,6 @@ func (m *multisite) serve(l *decisionLoop) {
 		cs.answers[name] = a
 	}
 	l.engine = pool.New(l.plan.spec, st)
-	l.pub.committed = maps.Clone(m.viewSerials)
 	l.pub.settle(Decision{Time: time.Now(), Full: true}, cs)
 }
 
@@ -410,9 +488,13 @@ func (m *multisite) leading(l *decisionLoop, leader bool) {
 	}
 	m.log.Info("leader: deciding for the deployment")
 	snap := m.s.Snapshot()
-	m.committed(l, snap) // adopt what the previous leader committed
+	// Adopt what the previous leader committed, under this node's own
+	// serials: at or above the committed ones, and above any it published
+	// deciding alone.
 	m.leader = true
+	m.committed(l, snap)
 	l.pub.committed = nil
+	m.load(l)
 	m.last, m.lastSerials = maps.Clone(m.view), maps.Clone(m.viewSerials)
 	ctx, cancel := context.WithTimeout(context.Background(), commitWithin)
 	defer cancel()

@@ -49,6 +49,11 @@ type publisher struct {
 	// committed: a zone in it is published with that serial instead of
 	// one of its own.
 	committed map[string]uint32
+	// floor, when set, holds serials a zone's own next serial must be
+	// above: serials another node of a deployment published (while it
+	// decided alone). A zone at or below its floor gets a new serial even
+	// when its content did not change.
+	floor map[string]uint32
 }
 
 // zoneState is the publisher's view of one served zone: its static data,
@@ -282,8 +287,8 @@ func (pb *publisher) publish(now time.Time, services []string, st decidedState) 
 		next[origin] = z.serial
 		if serial, ok := pb.committed[origin]; ok {
 			next[origin] = serial
-		} else if z.published && z.static^z.dyn != z.lastFP {
-			next[origin] = max(z.serial+1, dateSerial(now))
+		} else if z.published && (z.static^z.dyn != z.lastFP || pb.floor[origin] >= z.serial) {
+			next[origin] = max(z.serial+1, dateSerial(now), pb.floor[origin]+1)
 		}
 	}
 	if err := pb.serials.reserve(next); err != nil {
