@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -103,16 +104,30 @@ func (w *answerWatch) check(t *testing.T, what string, atLeast int) {
 	}
 }
 
-// waitConnected waits until every node's GET /v1/sites says connected
-// (want true) or disconnected (false).
+// waitConnected waits until every node's GET /v1/sites and metric
+// failoverd_etcd_connected say connected (want true) or disconnected
+// (false), and checks /healthz stays 200 either way.
 func waitConnected(t *testing.T, nodes []*daemonProc, want bool, within time.Duration) {
 	t.Helper()
+	metric := 0.0
+	if want {
+		metric = 1
+	}
 	for _, d := range nodes {
 		testutil.Eventually(t, within, fmt.Sprintf("%s: GET /v1/sites connected=%v", d.apiAddr, want), func() (bool, string) {
 			var v api.SitesResponse
 			d.getJSON("/v1/sites", &v)
-			return v.Connected == want, fmt.Sprintf("%+v", v)
+			m := metricValue(httpGet(t, "http://"+d.apiAddr+"/metrics"), "failoverd_etcd_connected")
+			return v.Connected == want && m == metric, fmt.Sprintf("%+v, failoverd_etcd_connected %v", v, m)
 		})
+		resp, err := http.Get("http://" + d.apiAddr + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: /healthz %s with etcd connected=%v, want 200", d.apiAddr, resp.Status, want)
+		}
 	}
 }
 
