@@ -381,6 +381,9 @@ func (m *multisite) recordEvents(l *decisionLoop, evs []sites.Event) {
 // own answers and asks the leader for serials above its own first: a
 // serial never goes back, also not for a secondary of this node.
 func (m *multisite) serve(l *decisionLoop) {
+	if _, ok := m.view[stateEngine]; !ok {
+		return // nothing committed yet: the local state stands
+	}
 	if ahead := m.aheadOfCommitted(l); len(ahead) > 0 {
 		m.askFloor(ahead)
 		return
