@@ -158,12 +158,20 @@ func failoverEvents(t *testing.T, nodes []*daemonProc, since time.Time) []int {
 func TestMultiSite_EtcdClusterLosesItsRaftLeaderWithoutInterruption(t *testing.T) {
 	cluster := testutil.StartEtcdCluster(t, 3)
 	target := newSourceTarget(t, "127.0.0.20")
-	o := deployment{Endpoints: cluster.Endpoints(), Port: target.port}
+	// The raft leader's endpoint first: the member the nodes' clients
+	// talk to first is the one that dies.
+	lost := cluster.Leader()
+	eps := cluster.Endpoints()
+	eps[0], eps[lost] = eps[lost], eps[0]
+	o := deployment{Endpoints: eps, Port: target.port}
 	nodes := startDeployment(t, o)
 	waitConnected(t, nodes, true, 10*time.Second)
 
 	watch := watchAnswers(t, nodes, "127.0.0.20", "127.0.0.21")
-	lost := cluster.Leader()
+	if l := cluster.Leader(); l != lost {
+		t.Logf("the raft leader moved from member %d to %d before the kill", lost, l)
+		lost = l
+	}
 	cluster.Members[lost].Kill()
 	if next := cluster.Leader(); next == lost {
 		t.Fatalf("etcd member %d still leads after it was killed", lost)
