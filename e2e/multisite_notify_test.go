@@ -62,13 +62,12 @@ contact "ops" { email = ["ops@example.test", "oncall@example.test"] }
 	}
 
 	// The first rounds: 127.0.0.20 unk → up and the service ok, once.
-	var leaderHost string
 	testutil.Eventually(t, 10*time.Second, "the first rounds are announced", func() (bool, string) {
 		c := changes(0)
 		return len(c) >= 2, fmt.Sprint(c)
 	})
 	leader := waitLeader(t, nodes)
-	leaderHost = fmt.Sprintf("ns-%s.example.test", []string{"a", "b", "c"}[leader])
+	leaderHost := fmt.Sprintf("ns-%s.example.test", []string{"a", "b", "c"}[leader])
 
 	// expect waits for the changes from line index from on to be want
 	// (in any order), then for two more rounds in which nothing else may
@@ -80,7 +79,7 @@ contact "ops" { email = ["ops@example.test", "oncall@example.test"] }
 			for _, c := range cs {
 				s = append(s, fmt.Sprint(c))
 			}
-			return strings.Join(sortedCopy(s), "\n")
+			return strings.Join(slices.Sorted(slices.Values(s)), "\n")
 		}
 		testutil.Eventually(t, 15*time.Second, what+": one message per change", func() (bool, string) {
 			got := changes(from)
@@ -176,10 +175,4 @@ func waitLeader(t *testing.T, nodes []*daemonProc) int {
 		return leader >= 0, ""
 	})
 	return leader
-}
-
-func sortedCopy(s []string) []string {
-	s = append([]string(nil), s...)
-	slices.Sort(s)
-	return s
 }
