@@ -18,8 +18,8 @@ import (
 // answerWatch asks every node for www.example.test. and the zone's SOA
 // without pause while a test breaks etcd, and counts the queries that got
 // no answer, one outside the allowed answers, or a serial below one the
-// node served before: cluster.md's "answers never stop", and a serial a
-// secondary can follow.
+// node served before: answers never stop (docs/operations.md "Running
+// several sites"), and a serial a secondary can follow.
 type answerWatch struct {
 	stop    chan struct{}
 	done    chan struct{}
@@ -195,7 +195,7 @@ func TestMultiSite_EtcdClusterLosesItsRaftLeaderWithoutInterruption(t *testing.T
 		}
 	}
 
-	// cluster.md "Restarts": a follower restarted with etcd serves the
+	// A follower restarted with etcd serves the
 	// committed state within 5 s, and the nodes agree on a serial again,
 	// not below the one they served.
 	before := sameSerials(t, nodes, time.Second)

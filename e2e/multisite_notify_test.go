@@ -11,10 +11,11 @@ import (
 	"github.com/failoverd/failoverd/internal/testutil"
 )
 
-// cluster.md "One notification per event" seen at one receiver every
-// node sends to: a real rsyslogd over TCP and one SMTP receiver. Only the
-// leader sends, so each change arrives exactly once, from the leader's
-// hostname, and %sit names the sites whose reports decided it.
+// docs/operations.md "Running several sites" (a change is notified) seen
+// at one receiver every node sends to: a real rsyslogd over TCP and one
+// SMTP receiver. Only the leader sends, so each change arrives exactly
+// once, from the leader's hostname, and %sit names the sites whose
+// reports decided it.
 func TestMultiSite_OneSyslogMessageAndMailPerChangeAtASharedReceiver(t *testing.T) {
 	etcd := testutil.StartEtcd(t)
 	rs := testutil.StartRsyslogd(t)

@@ -57,12 +57,12 @@ func runQuorumSteps(t *testing.T, nodes []*daemonProc, endpoints []string, targe
 	}
 }
 
-// cluster.md "Quorum" for the settings other than majority (which
-// TestMultiSite_QuorumDecidesAndEveryNodeServesIt covers): with "any" one
-// site of three seeing the primary down fails it over on every node, while
-// an sf_pool uses its region_failure_sensitivity instead (LOW: every live
-// site must see the live record down; HIGH: at least two); with "all" two
-// sites of three do not fail over, three do.
+// etcd.quorum (docs/configuration.md) for the settings other than
+// majority (which TestMultiSite_QuorumDecidesAndEveryNodeServesIt covers):
+// with "any" one site of three seeing the primary down fails it over on
+// every node, while an sf_pool uses its region_failure_sensitivity instead
+// (LOW: every live site must see the live record down; HIGH: at least
+// two); with "all" two sites of three do not fail over, three do.
 func TestMultiSite_QuorumSettings(t *testing.T) {
 	const primary, backup = "127.0.0.20", "127.0.0.21"
 	want := func(www, low, high string) map[string]string {

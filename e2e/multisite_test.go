@@ -466,7 +466,7 @@ func TestMultiSite_DuplicateSiteRefusedWithTheHolder(t *testing.T) {
 	}
 }
 
-// cluster.md "DNSSEC in a deployment": the key the first node generates is
+// docs/operations.md "Running several sites" (DNSSEC): the key the first node generates is
 // stored in etcd and every node signs with it, so each node serves the
 // same DNSKEY and answers that validate against the one DS.
 func TestMultiSite_SignedZoneOneKeyOnEveryNode(t *testing.T) {
