@@ -132,7 +132,7 @@ func TestMultisiteCommit_OneValuePerServiceScales(t *testing.T) {
 	t.Cleanup(func() { _ = cli.Close() })
 
 	l := &decisionLoop{engine: engine, pub: &publisher{zones: map[string]*zoneState{}}}
-	m := &multisite{loop: l, s: s, log: zap.NewNop(), last: map[string][]byte{}, lastSerials: map[string]uint32{}}
+	m := &multisite{loop: l, s: s, log: zap.NewNop(), last: map[string]valueDigest{}, lastSerials: map[string]uint32{}}
 	ctx := context.Background()
 
 	before := revision(t, cli)
@@ -255,7 +255,7 @@ func TestFollower_AppliesTheCommittedUnitsItIsHanded(t *testing.T) {
 	if err != nil || web == nil {
 		t.Fatalf("unit value: %v", err)
 	}
-	m := &multisite{loop: l, log: zap.NewNop(), view: map[string][]byte{}, viewSerials: map[string]uint32{}, units: map[string]*unitValue{}}
+	m := &multisite{loop: l, log: zap.NewNop(), view: map[string][]byte{}, viewSerials: map[string]uint32{}}
 	var followerState, leaderState *pool.State
 	if err := l.call(context.Background(), func() error {
 		m.committed(l, sites.Committed{Revision: 2, State: map[string][]byte{stateUnit + "web.example.test.": web},
