@@ -521,10 +521,12 @@ func (m *multisite) recordJobs(l *decisionLoop, jobs []sites.Job) {
 			continue
 		}
 		sj := store.Job{ID: j.ID, Action: oc.Action, Target: oc.target(), Created: j.Submitted, Actor: oc.Actor}
-		if old, ok, err := l.store.Job(j.ID); err == nil && ok && (old.Action != sj.Action || old.Target != sj.Target) {
-			// A job of this node alone (a reload) took the id: keep it.
-			m.log.Warn("a local job holds the id of a committed one; not recorded here", zap.Uint64("job", j.ID))
-			continue
+		if old, ok, err := l.store.Job(j.ID); err == nil && ok {
+			if old.Action != sj.Action || old.Target != sj.Target {
+				// A job of this node alone (a reload) took the id: keep it.
+				m.log.Warn("a local job holds the id of a committed one; not recorded here", zap.Uint64("job", j.ID))
+			}
+			continue // kept already (a resync hands every retained job again)
 		}
 		if err := l.store.Commit(store.Batch{Job: &sj}); err != nil {
 			m.log.Error("recording a committed job", zap.Uint64("job", j.ID), zap.Error(err))
