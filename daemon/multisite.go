@@ -43,11 +43,15 @@ import (
 // followers whole all the same.
 //
 // Versions before this layout kept the whole pool.State in state/engine
-// and each answer in state/answer/<name>; a deployment is upgraded all at
-// once (docs/operations.md): a new leader deletes those keys when it first
-// commits, and a new follower ignores them.
+// and each answer in state/answer/<name>. A follower of this version
+// serves those while no unit is committed (a leader of the earlier version
+// during a rolling upgrade), and a leader of this version deletes them
+// when it first commits; a follower of the earlier version cannot read
+// units, so the leader is upgraded last (docs/operations.md).
 const (
 	stateUnit    = "svc/"
+	legacyEngine = "engine"
+	legacyAnswer = "answer/"
 	commitWithin = 10 * time.Second // bounds one commit or delivery mark
 )
 
@@ -439,6 +443,7 @@ func (m *multisite) markDelivered(ctx context.Context, ids []string) {
 // decisions already.
 func (m *multisite) committed(l *decisionLoop, c sites.Committed) {
 	var changed []string // units; nil with c.Full: every one
+	legacy := false      // a name of the layout before units changed
 	if c.Full {
 		m.view, m.viewSerials, m.units = map[string][]byte{}, map[string]uint32{}, 0
 	}
@@ -451,7 +456,8 @@ func (m *multisite) committed(l *decisionLoop, c sites.Committed) {
 			m.view[k] = v
 		}
 		if !isUnit {
-			continue // a name of another layout
+			legacy = legacy || k == legacyEngine || strings.HasPrefix(k, legacyAnswer)
+			continue
 		}
 		switch {
 		case v == nil && had:
@@ -472,7 +478,7 @@ func (m *multisite) committed(l *decisionLoop, c sites.Committed) {
 		m.recordEvents(l, c.Events)
 	}
 	switch {
-	case c.Full:
+	case c.Full, m.units == 0 && (legacy || len(c.Serials) > 0):
 		m.serve(l)
 	case len(changed) > 0:
 		m.serveUnits(l, changed)
@@ -543,6 +549,9 @@ func (m *multisite) serve(l *decisionLoop) { m.serveUnits(l, nil) }
 // in time proportional to their number.
 func (m *multisite) serveUnits(l *decisionLoop, units []string) {
 	if m.units == 0 {
+		if b, ok := m.view[legacyEngine]; ok {
+			m.serveLegacy(l, b)
+		}
 		return // nothing committed yet: the local state stands
 	}
 	full := units == nil
@@ -562,6 +571,60 @@ func (m *multisite) serveUnits(l *decisionLoop, units []string) {
 	l.pub.settle(dec, &committedState{engine: l.engine, m: m})
 	m.keepServedSerials(l)
 }
+
+// serveLegacy serves a state committed in the layout before units (one
+// engine value and one value per answer), as a leader of the earlier
+// version commits it during a rolling upgrade: the whole state at each
+// change, as that version did.
+func (m *multisite) serveLegacy(l *decisionLoop, b []byte) {
+	st := new(pool.State)
+	if err := json.Unmarshal(b, st); err != nil {
+		m.log.Error("committed engine state unreadable; serving the last one", zap.Error(err))
+		return
+	}
+	ls := &legacyState{engine: l.engine, answers: map[string]pool.Answer{}}
+	for k, v := range m.view {
+		name, ok := strings.CutPrefix(k, legacyAnswer)
+		if !ok {
+			continue
+		}
+		var a pool.Answer
+		if err := json.Unmarshal(v, &a); err != nil {
+			m.log.Error("committed answer unreadable", zap.String("name", name), zap.Error(err))
+			continue
+		}
+		ls.answers[name] = a
+	}
+	for _, u := range l.engine.Units() {
+		l.engine.Restore(u, st) // Restore reads the unit's part of the whole state
+	}
+	l.pub.committed = maps.Clone(m.viewSerials)
+	l.pub.settle(Decision{Time: time.Now(), Full: true}, ls)
+	m.keepServedSerials(l)
+}
+
+// legacyState is a state committed in the layout before units.
+type legacyState struct {
+	engine  *pool.Engine
+	answers map[string]pool.Answer
+}
+
+func (c *legacyState) Answers() []pool.Answer {
+	out := make([]pool.Answer, 0, len(c.answers))
+	for _, name := range slices.Sorted(maps.Keys(c.answers)) {
+		out = append(out, c.answers[name])
+	}
+	return out
+}
+
+func (c *legacyState) AnswersOf(fqdn string) []pool.Answer {
+	if a, ok := c.answers[fqdn]; ok {
+		return []pool.Answer{a}
+	}
+	return nil
+}
+
+func (c *legacyState) State() *pool.State { return c.engine.State() }
 
 // leading starts or ends this node's term as leader.
 func (m *multisite) leading(l *decisionLoop, leader bool) {
