@@ -69,6 +69,10 @@ type Scheduler struct {
 	log     *zap.Logger
 	m       *metrics
 	probers map[Protocol]Func
+	// own is the options of the scheduler's own probers (nil when
+	// SchedulerOptions.Probers overrides them): it binds an HTTP(S)
+	// target's request to its entry, built once instead of every round.
+	own *ProberOptions
 	// watchDialer opens watch connections (from Source, with keep-alive).
 	watchDialer *net.Dialer
 	// watchers counts watcher goroutines; Run waits for them.
@@ -89,8 +93,11 @@ type Scheduler struct {
 
 // entry is one distinct target. Guarded by Scheduler.mu.
 type entry struct {
-	target  Target
-	key     string
+	target Target
+	key    string
+	// probe runs one attempt of target; nil for a protocol with no prober.
+	// Like target and key, never written after the entry is created.
+	probe   Func
 	frac    float64 // stable hash of the key in [0, 1)
 	due     time.Time
 	index   int // position in the heap; -1 while running or removed
@@ -123,8 +130,10 @@ func NewScheduler(opts SchedulerOptions, log *zap.Logger, reg prometheus.Registe
 		log = zap.NewNop()
 	}
 	p := opts.Probers
+	var own *ProberOptions
 	if p == nil {
-		p = Probers(ProberOptions{Version: opts.Version, Source: opts.Source})
+		po := ProberOptions{Version: opts.Version, Source: opts.Source}.withDefaults()
+		p, own = po.probers(), &po
 	}
 	wd := ProberOptions{Source: opts.Source}.dialer()
 	wd.KeepAliveConfig = watchKeepAlive
@@ -133,6 +142,7 @@ func NewScheduler(opts SchedulerOptions, log *zap.Logger, reg prometheus.Registe
 		log:         log,
 		m:           newMetrics(reg, log),
 		probers:     p,
+		own:         own,
 		watchDialer: wd,
 		epoch:       time.Now(),
 		entries:     map[string]*entry{},
@@ -160,7 +170,7 @@ func (s *Scheduler) SetTargets(ts []Target) {
 		if _, ok := s.entries[k]; ok {
 			continue
 		}
-		e := &entry{target: t, key: k, frac: hashFrac(k), index: -1}
+		e := &entry{target: t, key: k, probe: s.proberFor(t), frac: hashFrac(k), index: -1}
 		window := min(s.opts.StartupWindow, t.Interval)
 		e.due = now.Add(time.Duration(e.frac * float64(window)))
 		s.entries[k] = e
@@ -283,8 +293,8 @@ func (s *Scheduler) round(ctx context.Context, e *entry) {
 	s.m.lateness.Observe(max(0, start.Sub(due).Seconds()))
 	s.m.inFlight.Inc()
 	var r Result
-	if p, ok := s.probers[t.Protocol]; ok {
-		r = Round(ctx, t, p)
+	if e.probe != nil {
+		r = round(ctx, t, e.key, e.probe)
 	} else {
 		r = Result{Target: t, Key: e.key, Message: "unsupported protocol " + string(t.Protocol), Time: time.Now(), Attempts: 1}
 	}
@@ -356,6 +366,14 @@ func (s *Scheduler) round(ctx context.Context, e *entry) {
 	if t.Watch && r.Up {
 		s.arm(ctx, e)
 	}
+}
+
+// proberFor returns the probe function of t (after WithDefaults).
+func (s *Scheduler) proberFor(t Target) Func {
+	if s.own != nil && (t.Protocol == HTTP || t.Protocol == HTTPS) {
+		return s.own.boundHTTP(t)
+	}
+	return s.probers[t.Protocol]
 }
 
 // logLocal logs a round that failed locally, at most once a minute, with
