@@ -52,8 +52,8 @@ type TargetStatus struct {
 // Scheduler probes each distinct target once per interval. Rounds of
 // different targets are spread over the interval by a stable hash of their
 // key; a min-heap on the next due time and one dispatch goroutine drive
-// them (no goroutine sleeps per target), and at most MaxInFlight rounds run
-// at once.
+// them (no goroutine sleeps per target) on a pool of workers, and at most
+// MaxInFlight rounds run at once.
 //
 // A target with Watch set also has a watcher: after an up round it holds
 // one idle TCP connection to the target (plain TCP, also for HTTPS) and,
@@ -231,15 +231,22 @@ func (s *Scheduler) Last(key string) (Result, bool) {
 // Run dispatches rounds until ctx is done, then cancels the rounds in
 // flight (their results are discarded) and the watchers, and waits for
 // them to end.
+//
+// Rounds run on workers, started as rounds overlap (at most MaxInFlight)
+// and ended with Run. A due round goes to the worker that became idle
+// last, so the few that a steady load needs stay warm: a worker keeps its
+// grown stack and its context across rounds, where a goroutine per round
+// grew a new stack and registered each round's context with Run's, under
+// one lock for all rounds in flight.
 func (s *Scheduler) Run(ctx context.Context) error {
 	// slots bounds the rounds in flight; a full channel makes dispatch wait,
 	// which shows up as lateness.
 	slots := make(chan struct{}, s.opts.MaxInFlight)
-	var wg sync.WaitGroup
+	pool := &workerPool{slots: slots}
 	// Deferred calls run last first: rounds (which start watchers) end
 	// before the watchers are waited for.
 	defer s.watchers.Wait()
-	defer wg.Wait()
+	defer pool.wg.Wait()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
@@ -250,12 +257,12 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		}
 		e, wait := s.next(time.Now())
 		if e != nil {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() { <-slots }()
-				s.round(ctx, e)
-			}()
+			if w := pool.idleWorker(); w != nil {
+				w.next <- e // capacity 1, and an idle worker holds none
+			} else {
+				pool.wg.Add(1)
+				go s.work(ctx, pool, e)
+			}
 			continue
 		}
 		<-slots
@@ -265,6 +272,57 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			return nil
 		case <-timer.C:
 		case <-s.wake:
+		}
+	}
+}
+
+// workerPool is Run's workers: the idle ones, last idle on top.
+type workerPool struct {
+	slots chan struct{}
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	idle  []*worker
+}
+
+// worker is one worker's mailbox.
+type worker struct {
+	next chan *entry // capacity 1
+}
+
+// idleWorker pops the worker that became idle last, or returns nil.
+func (p *workerPool) idleWorker() *worker {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := len(p.idle)
+	if n == 0 {
+		return nil
+	}
+	w := p.idle[n-1]
+	p.idle[n-1] = nil
+	p.idle = p.idle[:n-1]
+	return w
+}
+
+// work runs rounds, first e's, until ctx is done. Each round holds a slot
+// that Run took.
+func (s *Scheduler) work(ctx context.Context, p *workerPool, e *entry) {
+	defer p.wg.Done()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w := &worker{next: make(chan *entry, 1)}
+	for {
+		s.round(ctx, e)
+		// Idle before the slot is free: Run, once it has the slot, finds
+		// this worker rather than starting another, so there are never
+		// more workers than slots.
+		p.mu.Lock()
+		p.idle = append(p.idle, w)
+		p.mu.Unlock()
+		<-p.slots
+		select {
+		case e = <-w.next:
+		case <-ctx.Done():
+			return
 		}
 	}
 }
