@@ -357,8 +357,11 @@ func (s *Scheduler) round(ctx context.Context, e *entry) {
 		r = Result{Target: t, Key: e.key, Message: "unsupported protocol " + string(t.Protocol), Time: time.Now(), Attempts: 1}
 	}
 	s.m.inFlight.Dec()
-	if ctx.Err() != nil {
-		return // shutting down: a canceled round says nothing about the target
+	if ctx.Err() != nil || expired(ctx) {
+		// Shutting down: a canceled round says nothing about the target.
+		// Run's deadline can have passed before its context says so, and
+		// the attempts it cut short look like timeouts of their targets.
+		return
 	}
 	r.Site, r.Scheduled, r.Lateness = s.opts.Site, due, start.Sub(due)
 	proto := string(t.Protocol)

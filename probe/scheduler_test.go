@@ -344,3 +344,30 @@ func TestSchedulerCountsTargetsDownAndLocalFailures(t *testing.T) {
 		t.Errorf("local failures counted as down (%v)", v)
 	}
 }
+
+// pastDeadline is a context whose deadline has passed but whose timer has
+// not fired yet: Err is still nil, as it is for a moment at Run's end.
+type pastDeadline struct{ context.Context }
+
+func (pastDeadline) Deadline() (time.Time, bool) { return time.Now().Add(-time.Millisecond), true }
+
+func TestSchedulerDiscardsRoundsCutShortByRunsDeadline(t *testing.T) {
+	var col collector
+	cutShort := func(ctx context.Context, tg Target) Result {
+		// The attempt's deadline is Run's: the attempt ends as a timeout.
+		return Result{Target: tg, Message: "timeout", Time: time.Now()}
+	}
+	s := NewScheduler(SchedulerOptions{OnResult: col.add, Probers: map[Protocol]Func{TCP: cutShort}}, zaptest.NewLogger(t), nil)
+	s.SetTargets([]Target{{Protocol: TCP, Address: "127.0.0.1", Port: 9, Interval: time.Minute, Timeout: 5 * time.Second}})
+	e, _ := s.next(time.Now().Add(time.Hour))
+	if e == nil {
+		t.Fatal("no round due")
+	}
+	s.round(pastDeadline{context.Background()}, e)
+	if got := col.results(); len(got) != 0 {
+		t.Errorf("round cut short by Run's deadline reported: %+v", got)
+	}
+	if _, ok := s.Last(e.key); ok {
+		t.Error("round cut short by Run's deadline kept as the target's last")
+	}
+}
