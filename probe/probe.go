@@ -289,6 +289,10 @@ type ProberOptions struct {
 	// probed from the system's choice, as there is no address to use. A
 	// source that is not local makes every probe fail locally (Local).
 	Source netip.Addr
+
+	// tcpDialer is dialer(), made once by withDefaults and shared by all
+	// rounds (a Dialer is safe for concurrent use once configured).
+	tcpDialer *net.Dialer
 }
 
 // Probers returns the probe function of every protocol.
@@ -306,6 +310,7 @@ func (o ProberOptions) withDefaults() ProberOptions {
 			o.PingUnprivileged = true
 		}
 	}
+	o.tcpDialer = o.dialer()
 	return o
 }
 
@@ -366,7 +371,11 @@ func hostPort(addr string, port int) string {
 // connection's deadline is the context's, and it is closed when the context
 // ends, so no I/O on it can outlive the attempt.
 func (o ProberOptions) dial(ctx context.Context, t Target) (net.Conn, error) {
-	conn, err := o.dialer().DialContext(ctx, "tcp", hostPort(t.Address, t.Port))
+	d := o.tcpDialer
+	if d == nil {
+		d = o.dialer()
+	}
+	conn, err := d.DialContext(ctx, "tcp", hostPort(t.Address, t.Port))
 	if err != nil {
 		return nil, err
 	}
