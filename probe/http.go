@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -29,11 +30,15 @@ func (o ProberOptions) probeHTTP(ctx context.Context, t Target) Result {
 // WithDefaults), which builds the request once rather than every round:
 // the Scheduler probes each target with its own. It sends the same bytes
 // as probeHTTP.
-func (o ProberOptions) boundHTTP(t Target) Func {
+func (o *ProberOptions) boundHTTP(t Target) Func {
 	prepared := o.prepareHTTP(t)
-	return o.withAddresses(func(ctx context.Context, t Target) Result {
+	probe := func(ctx context.Context, t Target) Result {
 		return o.exchangeHTTP(ctx, t, prepared)
-	})
+	}
+	if _, err := netip.ParseAddr(t.Address); err == nil {
+		return probe // an address has no addresses to report (withAddresses)
+	}
+	return o.withAddresses(probe)
 }
 
 // httpRequest is a target's probe request as it goes on the wire.

@@ -103,7 +103,7 @@ type entry struct {
 	index   int // position in the heap; -1 while running or removed
 	running bool
 	removed bool
-	last    Result
+	last    Result // without its Target: see lastResult
 	hasLast bool
 	// down: counted in the down gauge (the last decided round was down).
 	down bool
@@ -208,7 +208,7 @@ func (s *Scheduler) Status() []TargetStatus {
 	defer s.mu.Unlock()
 	out := make([]TargetStatus, 0, len(s.entries))
 	for _, e := range s.entries {
-		st := TargetStatus{Target: e.target, Key: e.key, Running: e.running, Last: e.last, HasLast: e.hasLast}
+		st := TargetStatus{Target: e.target, Key: e.key, Running: e.running, Last: e.lastResult(), HasLast: e.hasLast}
 		if !e.running {
 			st.Next = e.due
 		}
@@ -225,7 +225,7 @@ func (s *Scheduler) Last(key string) (Result, bool) {
 	if !ok || !e.hasLast {
 		return Result{}, false
 	}
-	return e.last, true
+	return e.lastResult(), true
 }
 
 // Run dispatches rounds until ctx is done, then cancels the rounds in
@@ -381,6 +381,7 @@ func (s *Scheduler) round(ctx context.Context, e *entry) {
 	gone := e.removed
 	if !gone {
 		e.last, e.hasLast = r, true
+		e.last.Target = Target{} // e.target: one copy of the target per entry
 		if !r.Local && e.down == r.Up {
 			e.down = !r.Up
 			if e.down {
@@ -427,6 +428,17 @@ func (s *Scheduler) round(ctx context.Context, e *entry) {
 	if t.Watch && r.Up {
 		s.arm(ctx, e)
 	}
+}
+
+// lastResult is e's last round, zero until it has one. Called with s.mu
+// held.
+func (e *entry) lastResult() Result {
+	if !e.hasLast {
+		return Result{}
+	}
+	r := e.last
+	r.Target = e.target
+	return r
 }
 
 // proberFor returns the probe function of t (after WithDefaults).

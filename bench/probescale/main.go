@@ -55,6 +55,7 @@ func main() {
 		duration   = flag.Duration("duration", 60*time.Second, "run time, the first interval (start-up) included")
 		inflight   = flag.Int("max-inflight", 1024, "rounds in flight at most")
 		cpuprofile = flag.String("cpuprofile", "", "write the prober's CPU profile of the steady state to this file")
+		memprofile = flag.String("memprofile", "", "write the prober's heap profile at the end to this file")
 	)
 	flag.Parse()
 	if *serve {
@@ -68,7 +69,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "probescale: -duration must be longer than -interval (the first interval is start-up)")
 		os.Exit(2)
 	}
-	if err := run(*targets, *listeners, *server, *interval, *timeout, *duration, *inflight, *cpuprofile); err != nil {
+	if err := run(*targets, *listeners, *server, *interval, *timeout, *duration, *inflight, *cpuprofile, *memprofile); err != nil {
 		fmt.Fprintln(os.Stderr, "probescale:", err)
 		os.Exit(1)
 	}
@@ -139,9 +140,11 @@ func serveMinimal(ln net.Listener) {
 type sample struct {
 	lateness, rtt time.Duration
 	failed        bool
+	// window is the interval (0 the first) the round was scheduled in.
+	window int
 }
 
-func run(nTargets, nListeners int, server string, interval, timeout, duration time.Duration, inflight int, cpuprofile string) error {
+func run(nTargets, nListeners int, server string, interval, timeout, duration time.Duration, inflight int, cpuprofile, memprofile string) error {
 	load0 := loadAverage()
 	child := exec.Command(os.Args[0], "-serve", "-server", server, "-listeners", strconv.Itoa(nListeners))
 	stdin, err := child.StdinPipe()
@@ -191,7 +194,7 @@ func run(nTargets, nListeners int, server string, interval, timeout, duration ti
 	s := probe.NewScheduler(probe.SchedulerOptions{
 		MaxInFlight: inflight, Site: "bench", Version: "bench",
 		OnResult: func(r probe.Result) {
-			sm := sample{lateness: r.Lateness, rtt: r.RTT, failed: !r.Up}
+			sm := sample{lateness: r.Lateness, rtt: r.RTT, failed: !r.Up, window: int(r.Scheduled.Sub(start) / interval)}
 			mu.Lock()
 			all = append(all, sm)
 			if !r.Scheduled.Before(steadyFrom) {
@@ -238,6 +241,14 @@ func run(nTargets, nListeners int, server string, interval, timeout, duration ti
 		_ = profile.Close()
 	}
 	load1 := loadAverage()
+	if memprofile != "" {
+		if f, err := os.Create(memprofile); err == nil {
+			runtime.GC() // the live heap, up to date
+			_ = pprof.WriteHeapProfile(f)
+			_ = f.Close()
+		}
+	}
+	runtime.KeepAlive(s)
 
 	mu.Lock()
 	defer mu.Unlock()
@@ -263,6 +274,20 @@ func run(nTargets, nListeners int, server string, interval, timeout, duration ti
 	}
 	fmt.Printf("  lateness       p50 %s  p99 %s  max %s\n", pct(steady, lateOf, 50), pct(steady, lateOf, 99), pct(steady, lateOf, 100))
 	fmt.Printf("  response time  p50 %s  p99 %s  max %s\n", pct(steady, rttOf, 50), pct(steady, rttOf, 99), pct(steady, rttOf, 100))
+	// Each interval apart: the first rounds all fall in the start-up window
+	// (5 s), and the backlog they leave shows as lateness until it drains.
+	windows := map[int][]sample{}
+	for _, sm := range all {
+		windows[sm.window] = append(windows[sm.window], sm)
+	}
+	for w := 0; w <= int(elapsed/interval); w++ {
+		ws := windows[w]
+		if len(ws) == 0 {
+			continue
+		}
+		fmt.Printf("  interval %d (scheduled %s-%s): %d rounds, %d failed, lateness p50 %s p99 %s\n",
+			w, time.Duration(w)*interval, time.Duration(w+1)*interval, len(ws), countFailed(ws), pct(ws, lateOf, 50), pct(ws, lateOf, 99))
+	}
 	perRound := 0.0
 	if len(steady) > 0 {
 		perRound = cpu / float64(len(steady)) * 1e6
