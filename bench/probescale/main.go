@@ -16,6 +16,11 @@
 // full net/http server costs more CPU per request than the prober, and on
 // a small machine it is the server that falls behind.
 //
+// The CPU per round falls as the rate rises: at a few hundred rounds a
+// second the runtime wakes an idle thread for most rounds, at thousands
+// its threads stay busy. Lateness depends on the CPU the machine leaves
+// the prober: read it next to the load average.
+//
 //	go run ./bench/probescale -targets 10000 -interval 10s -duration 60s
 package main
 
@@ -264,7 +269,9 @@ func run(nTargets, nListeners int, server string, interval, timeout, duration ti
 	fmt.Printf("load average before %s, after %s\n", load0, load1)
 	fmt.Printf("whole run %.1fs: %d rounds, %d failed; lateness p50 %s p99 %s max %s; peak RSS %s\n",
 		elapsed.Seconds(), len(all), countFailed(all), pct(all, lateOf, 50), pct(all, lateOf, 99), pct(all, lateOf, 100), peakRSS())
-	fmt.Printf("steady %.1fs (after the first interval): %d rounds (%.0f rounds/s), %d failed\n",
+	// The lines that start "steady", "lateness after first interval:" and
+	// "CPU " are read by bench/run.sh: keep their shape.
+	fmt.Printf("steady %.1fs (after the first interval): %d rounds (%.0f rounds/s), %d down (rounds that failed)\n",
 		steadySecs, len(steady), float64(len(steady))/steadySecs, countFailed(steady))
 	for m, n := range messages {
 		fmt.Printf("  failed %d× %q\n", n, m)
@@ -272,8 +279,8 @@ func run(nTargets, nListeners int, server string, interval, timeout, duration ti
 	if len(messages) > 0 {
 		fmt.Printf("  the longest response time of a failed round: %s\n", failRTT)
 	}
-	fmt.Printf("  lateness       p50 %s  p99 %s  max %s\n", pct(steady, lateOf, 50), pct(steady, lateOf, 99), pct(steady, lateOf, 100))
-	fmt.Printf("  response time  p50 %s  p99 %s  max %s\n", pct(steady, rttOf, 50), pct(steady, rttOf, 99), pct(steady, rttOf, 100))
+	fmt.Printf("lateness after first interval: p50 %s  p99 %s  max %s\n", pct(steady, lateOf, 50), pct(steady, lateOf, 99), pct(steady, lateOf, 100))
+	fmt.Printf("response time after first interval: p50 %s  p99 %s  max %s\n", pct(steady, rttOf, 50), pct(steady, rttOf, 99), pct(steady, rttOf, 100))
 	// Each interval apart: the first rounds all fall in the start-up window
 	// (5 s), and the backlog they leave shows as lateness until it drains.
 	windows := map[int][]sample{}
@@ -292,7 +299,7 @@ func run(nTargets, nListeners int, server string, interval, timeout, duration ti
 	if len(steady) > 0 {
 		perRound = cpu / float64(len(steady)) * 1e6
 	}
-	fmt.Printf("  prober CPU %.2fs: %.3f cores, %.1f µs per round; servers (child) %.3f cores\n",
+	fmt.Printf("CPU of the prober after the first interval %.2fs (%.3f cores), %.1f µs per round; the servers (child) %.3f cores\n",
 		cpu, cpu/steadySecs, perRound, childUsed/steadySecs)
 	return nil
 }
