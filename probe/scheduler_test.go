@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -369,5 +370,39 @@ func TestSchedulerDiscardsRoundsCutShortByRunsDeadline(t *testing.T) {
 	}
 	if _, ok := s.Last(e.key); ok {
 		t.Error("round cut short by Run's deadline kept as the target's last")
+	}
+}
+
+// TestSchedulerKeepsEveryFieldOfTheLastRound checks that a target's last
+// round, kept without its Target, comes back whole: every field of Result
+// set, kept, and read back equal (a field added to Result and not kept
+// fails here).
+func TestSchedulerKeepsEveryFieldOfTheLastRound(t *testing.T) {
+	var want Result
+	v := reflect.ValueOf(&want).Elem()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		switch f.Interface().(type) {
+		case Target:
+			f.Set(reflect.ValueOf(Target{Protocol: HTTP, Address: "192.0.2.1", Port: 8080, Path: "/health"}))
+		case time.Time:
+			f.Set(reflect.ValueOf(time.Unix(1700000000+int64(i), 0)))
+		case []netip.Addr:
+			f.Set(reflect.ValueOf([]netip.Addr{netip.MustParseAddr("192.0.2.7")}))
+		default:
+			switch f.Kind() {
+			case reflect.Bool:
+				f.SetBool(true)
+			case reflect.String:
+				f.SetString(v.Type().Field(i).Name + " value")
+			case reflect.Int, reflect.Int64:
+				f.SetInt(int64(i + 1))
+			default:
+				t.Fatalf("Result.%s: a %s field this test cannot set", v.Type().Field(i).Name, f.Type())
+			}
+		}
+	}
+	if got := keepLast(want).result(want.Target); !reflect.DeepEqual(got, want) {
+		t.Errorf("kept and read back:\n%+v\nwant:\n%+v", got, want)
 	}
 }
