@@ -87,6 +87,9 @@ type multisite struct {
 	// region_failure_sensitivity; perfTargets are rttm performance keys.
 	sfTargets   map[string]string
 	perfTargets map[string]bool
+	// verdicts are the deployment's last verdict per target fed to the
+	// engine (see reports).
+	verdicts map[string]sites.Status
 }
 
 // maxUnsent bounds the events kept for the next commit while etcd refuses
@@ -109,7 +112,7 @@ func openSites(ctx context.Context, cfg *config.Config, version, digest string, 
 		password = strings.TrimSpace(string(b))
 	}
 	m := &multisite{loop: l, log: log.Named("sites"), site: cfg.Server.Site, quorum: q, freeze: e.OnPartition == "freeze",
-		view: map[string][]byte{}, viewSerials: map[string]uint32{}, units: map[string]*unitValue{}}
+		view: map[string][]byte{}, viewSerials: map[string]uint32{}, units: map[string]*unitValue{}, verdicts: map[string]sites.Status{}}
 	// post runs fn on the loop and waits for it, so that once sites sees a
 	// callback return (Submit then returns), this node serves its effect.
 	post := func(fn func()) {
@@ -140,6 +143,9 @@ func openSites(ctx context.Context, cfg *config.Config, version, digest string, 
 		OnConnection: func(c sites.Connection) {
 			post(func() { m.connection(l, c) })
 		},
+		OnReports: func(changed map[string][]sites.Report) {
+			post(func() { m.reports(l, changed) })
+		},
 	}, m.log, reg)
 	if err != nil {
 		return nil, fmt.Errorf("joining the deployment on etcd: %w", err)
@@ -165,6 +171,7 @@ func (m *multisite) setPlan(p *plan) {
 			}
 		}
 	}
+	maps.DeleteFunc(m.verdicts, func(target string, _ sites.Status) bool { return !p.targetKeys[target] })
 }
 
 // deciding says whether this node's engine decides: as leader, or alone
@@ -178,7 +185,7 @@ func (m *multisite) alone() bool { return m.partitioned && !m.freeze && !m.leade
 // deployment's verdict as leader, the local round while deciding alone.
 func (m *multisite) observe(r probe.Result, o pool.Observation) (pool.Observation, bool) {
 	st := localStatus(r)
-	m.s.Publish(sites.Observation{Target: r.Key, Status: st, Message: r.Message, RTT: r.RTT, Time: r.Time})
+	m.s.Publish(sites.Observation{Target: r.Key, Status: st, Message: r.Message, RTT: r.RTT, TrackRTT: m.perfTargets[r.Key], Time: r.Time})
 	if m.alone() {
 		return o, true
 	}
@@ -193,6 +200,7 @@ func (m *multisite) observe(r probe.Result, o pool.Observation) (pool.Observatio
 		}
 	}
 	d := sites.Decide(q, reports)
+	m.verdicts[r.Key] = d.Status
 	o.Up, o.Unknown = d.Status == sites.StatusUp, d.Status == sites.StatusUnknown
 	if d.Message != "" {
 		o.Message = d.Message
@@ -212,6 +220,49 @@ func (m *multisite) observe(r probe.Result, o pool.Observation) (pool.Observatio
 		return o, false
 	}
 	return o, true
+}
+
+// reports lets the leader decide at once when another site's report
+// turns a target's verdict down, instead of at its own next round of the
+// target (up to an interval later). Only turns to down are taken early:
+// an early up verdict would count one more up round towards
+// recovery_delay than the leader's own rounds give. sf_pool monitors and
+// rttm performance targets keep their per-site state in the engine and
+// are decided on the leader's rounds only.
+func (m *multisite) reports(l *decisionLoop, changed map[string][]sites.Report) {
+	if !m.leader || m.alone() {
+		return
+	}
+	now := time.Now()
+	var trs []pool.Transition
+	for _, o := range m.earlyDown(l.plan.targetKeys, changed, now) {
+		trs = append(trs, l.engine.Observe(o)...)
+	}
+	if len(trs) > 0 {
+		l.decided(context.Background(), Decision{Time: now, Transitions: trs, Readdressed: l.engine.TakeReaddressed()})
+	}
+}
+
+// earlyDown are the down verdicts that changed reports give on targets
+// whose last verdict was not down, in target order.
+func (m *multisite) earlyDown(targetKeys map[string]bool, changed map[string][]sites.Report, now time.Time) []pool.Observation {
+	var out []pool.Observation
+	for _, target := range slices.Sorted(maps.Keys(changed)) {
+		if _, sf := m.sfTargets[target]; sf || m.perfTargets[target] || !targetKeys[target] {
+			continue
+		}
+		last, seen := m.verdicts[target]
+		if !seen || last == sites.StatusDown {
+			continue // the leader's own first round decides a new target
+		}
+		d := sites.Decide(m.quorum, changed[target])
+		if d.Status != sites.StatusDown {
+			continue
+		}
+		m.verdicts[target] = d.Status
+		out = append(out, pool.Observation{Target: target, Message: d.Message, Site: strings.Join(d.Sites, ","), Time: now})
+	}
+	return out
 }
 
 // mirror runs a follower's engine on the deployment's verdict, as the

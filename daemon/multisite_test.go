@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -140,5 +141,55 @@ func TestRecordJobs_KeepsTheDeploymentsChangesPerService(t *testing.T) {
 	}
 	if j, ok, err := st.Job(40); err != nil || !ok || j.Action != "reload" {
 		t.Errorf("the local job 40 became %+v (%v, %v)", j, ok, err)
+	}
+}
+
+// The leader takes a down verdict as soon as another site's report gives
+// it, not at its own next round of the target; only turns to down, and
+// never for targets the engine keeps per-site state of.
+func TestEarlyDown_OtherSitesReportsTurnAVerdictDownAtOnce(t *testing.T) {
+	up := func(site string) sites.Report { return sites.Report{Site: site, Status: sites.StatusUp} }
+	down := func(site string) sites.Report {
+		return sites.Report{Site: site, Status: sites.StatusDown, Message: "connection refused"}
+	}
+	twoOfThreeDown := []sites.Report{up("a"), down("b"), down("c")}
+	tests := []struct {
+		name     string
+		last     sites.Status // the verdict last fed; "" none yet
+		target   string
+		reports  []sites.Report
+		wantSite string // "" no early verdict
+	}{
+		{"QuorumDownAfterUp", sites.StatusUp, "t", twoOfThreeDown, "b,c"},
+		{"QuorumNotReached", sites.StatusUp, "t", []sites.Report{up("a"), up("b"), down("c")}, ""},
+		{"AlreadyDown", sites.StatusDown, "t", twoOfThreeDown, ""},
+		{"NoVerdictYetWaitsForTheLeadersRound", "", "t", twoOfThreeDown, ""},
+		{"SfPoolMonitorWaits", sites.StatusUp, "sf", twoOfThreeDown, ""},
+		{"PerformanceTargetWaits", sites.StatusUp, "perf", twoOfThreeDown, ""},
+		{"TargetNoLongerConfigured", sites.StatusUp, "gone", twoOfThreeDown, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := &multisite{quorum: sites.Quorum{Mode: sites.QuorumMajority}, verdicts: map[string]sites.Status{},
+				sfTargets: map[string]string{"sf": "LOW"}, perfTargets: map[string]bool{"perf": true}}
+			if tc.last != "" {
+				m.verdicts[tc.target] = tc.last
+			}
+			now := time.Unix(1_700_000_000, 0)
+			got := m.earlyDown(map[string]bool{"t": true, "sf": true, "perf": true}, map[string][]sites.Report{tc.target: tc.reports}, now)
+			if tc.wantSite == "" {
+				if len(got) != 0 {
+					t.Fatalf("early verdicts %+v, want none", got)
+				}
+				return
+			}
+			want := pool.Observation{Target: tc.target, Message: "connection refused", Site: tc.wantSite, Time: now}
+			if len(got) != 1 || !reflect.DeepEqual(got[0], want) {
+				t.Fatalf("early verdicts %+v, want [%+v]", got, want)
+			}
+			if m.verdicts[tc.target] != sites.StatusDown {
+				t.Errorf("verdict kept %q, want down", m.verdicts[tc.target])
+			}
+		})
 	}
 }
