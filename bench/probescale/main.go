@@ -144,9 +144,9 @@ func serveMinimal(ln net.Listener) {
 // sample is what one finished round adds to the tallies.
 type sample struct {
 	lateness, rtt time.Duration
-	failed        bool
 	// window is the interval (0 the first) the round was scheduled in.
-	window int
+	window int32
+	failed bool
 }
 
 func run(nTargets, nListeners int, server string, interval, timeout, duration time.Duration, inflight int, cpuprofile, memprofile string) error {
@@ -187,24 +187,21 @@ func run(nTargets, nListeners int, server string, interval, timeout, duration ti
 	}
 
 	var (
-		mu       sync.Mutex
-		all      []sample
-		steady   []sample // rounds scheduled after the first interval
+		mu sync.Mutex
+		// all is allocated up front: growing it by appending would copy
+		// it, and count the copies in the prober's peak RSS.
+		all      = make([]sample, 0, nTargets*(int(duration/interval)+2))
 		messages = map[string]int{}
 		failRTT  time.Duration // the longest response time of a failed round
 	)
 	start := time.Now()
-	steadyFrom := start.Add(interval) // the first rounds are packed in the start-up window
 	reg := prometheus.NewRegistry()
 	s := probe.NewScheduler(probe.SchedulerOptions{
 		MaxInFlight: inflight, Site: "bench", Version: "bench",
 		OnResult: func(r probe.Result) {
-			sm := sample{lateness: r.Lateness, rtt: r.RTT, failed: !r.Up, window: int(r.Scheduled.Sub(start) / interval)}
+			sm := sample{lateness: r.Lateness, rtt: r.RTT, failed: !r.Up, window: int32(r.Scheduled.Sub(start) / interval)}
 			mu.Lock()
 			all = append(all, sm)
-			if !r.Scheduled.Before(steadyFrom) {
-				steady = append(steady, sm)
-			}
 			if !r.Up {
 				messages[r.Message]++
 				failRTT = max(failRTT, r.RTT)
@@ -241,6 +238,7 @@ func run(nTargets, nListeners int, server string, interval, timeout, duration ti
 	elapsed := time.Since(start)
 	<-steadyStarted // duration > interval: it has run
 	cpuEnd, childEnd := processCPU(), childCPU(child.Process.Pid)
+	rss := peakRSS() // before the report's own allocations
 	if profile != nil {
 		pprof.StopCPUProfile()
 		_ = profile.Close()
@@ -258,6 +256,12 @@ func run(nTargets, nListeners int, server string, interval, timeout, duration ti
 	mu.Lock()
 	defer mu.Unlock()
 	steadySecs := elapsed.Seconds() - interval.Seconds()
+	var steady []sample // the rounds scheduled after the first interval
+	for _, sm := range all {
+		if sm.window >= 1 {
+			steady = append(steady, sm)
+		}
+	}
 	cpu, childUsed := cpuEnd-cpuSteady0, childEnd-childSteady0
 	addrSet := map[string]bool{}
 	for _, a := range addrs {
@@ -268,7 +272,7 @@ func run(nTargets, nListeners int, server string, interval, timeout, duration ti
 		nTargets, nListeners, len(addrSet), len(addrs), interval, timeout, inflight, server, runtime.GOMAXPROCS(0))
 	fmt.Printf("load average before %s, after %s\n", load0, load1)
 	fmt.Printf("whole run %.1fs: %d rounds, %d failed; lateness p50 %s p99 %s max %s; peak RSS %s\n",
-		elapsed.Seconds(), len(all), countFailed(all), pct(all, lateOf, 50), pct(all, lateOf, 99), pct(all, lateOf, 100), peakRSS())
+		elapsed.Seconds(), len(all), countFailed(all), pct(all, lateOf, 50), pct(all, lateOf, 99), pct(all, lateOf, 100), rss)
 	// The lines that start "steady", "lateness after first interval:" and
 	// "CPU " are read by bench/run.sh: keep their shape.
 	fmt.Printf("steady %.1fs (after the first interval): %d rounds (%.0f rounds/s), %d down (rounds that failed)\n",
@@ -283,11 +287,11 @@ func run(nTargets, nListeners int, server string, interval, timeout, duration ti
 	fmt.Printf("response time after first interval: p50 %s  p99 %s  max %s\n", pct(steady, rttOf, 50), pct(steady, rttOf, 99), pct(steady, rttOf, 100))
 	// Each interval apart: the first rounds all fall in the start-up window
 	// (5 s), and the backlog they leave shows as lateness until it drains.
-	windows := map[int][]sample{}
+	windows := map[int32][]sample{}
 	for _, sm := range all {
 		windows[sm.window] = append(windows[sm.window], sm)
 	}
-	for w := 0; w <= int(elapsed/interval); w++ {
+	for w := int32(0); w <= int32(elapsed/interval); w++ {
 		ws := windows[w]
 		if len(ws) == 0 {
 			continue
