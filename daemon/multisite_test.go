@@ -84,10 +84,16 @@ func TestEntryTarget_FindsTheProbeKeyOfAnAddress(t *testing.T) {
 }
 
 func TestCommittedState_AnswersEveryCommittedNameInOrder(t *testing.T) {
-	cs := &committedState{units: map[string]*unitValue{
-		"b.example.test.": {Answers: []pool.Answer{{Name: "b.example.test.", TTL: 2}}},
-		"a.example.test.": {Answers: []pool.Answer{{Name: "a.example.test.", TTL: 1}}},
-	}}
+	m := &multisite{log: zap.NewNop(), view: map[string][]byte{}}
+	for _, a := range []pool.Answer{{Name: "b.example.test.", TTL: 2}, {Name: "a.example.test.", TTL: 1}} {
+		b, err := json.Marshal(unitValue{State: &pool.State{}, Answers: []pool.Answer{a}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.view[stateUnit+a.Name] = b
+	}
+	m.view["engine"] = []byte(`{"addresses":{}}`) // a name of the layout before units: not an answer
+	cs := &committedState{m: m}
 	got := cs.Answers()
 	if len(got) != 2 || got[0].Name != "a.example.test." || got[1].Name != "b.example.test." {
 		t.Fatalf("Answers() = %+v", got)
