@@ -17,6 +17,7 @@ import (
 	"github.com/failoverd/failoverd/internal/testutil"
 	"github.com/failoverd/failoverd/pool"
 	"github.com/failoverd/failoverd/sites"
+	"github.com/failoverd/failoverd/store"
 )
 
 // scaleServices is how many services the commit test holds: far more than
@@ -132,7 +133,12 @@ func TestMultisiteCommit_OneValuePerServiceScales(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = cli.Close() })
 
-	l := &decisionLoop{engine: engine, pub: &publisher{zones: map[string]*zoneState{}}}
+	st, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	l := &decisionLoop{engine: engine, store: st, pub: &publisher{zones: map[string]*zoneState{}}}
 	m := &multisite{loop: l, s: s, log: zap.NewNop(), last: map[string]valueDigest{}, lastSerials: map[string]uint32{}}
 	ctx := context.Background()
 
