@@ -20,10 +20,10 @@ import (
 // Load reads the configuration at path: one .hcl file, or a directory whose
 // *.hcl files are merged in name order, then the API-managed services of
 // server.managed_dir (*.hcl.json, one service block each in HCL's JSON
-// syntax) in name order. It returns the parsed files (keyed by file name as
-// used in diagnostics: the path as given, or joined to the directory as
-// given; managed files by absolute path) for rendering, and every problem
-// found. When any diagnostic is an error the returned *Config is nil.
+// syntax) in name order. It returns the files' source (keyed by file name
+// as used in diagnostics: the path as given, or joined to the directory as
+// given; managed files by absolute path) for rendering, without their
+// syntax trees, and every problem found. When any diagnostic is an error the returned *Config is nil.
 //
 // At most MaxErrors problems are returned, followed by one that says how
 // many more there are: a generated or corrupted file can hold millions.
@@ -56,6 +56,13 @@ func truncate(diags hcl.Diagnostics) hcl.Diagnostics {
 // this is how a change over the API is checked before it is kept.
 func LoadChanged(path string, changes map[string][]byte) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
 	cfg, files, diags := loadChanged(path, changes)
+	// Only the bytes are kept, which is all rendering diagnostics needs: the
+	// syntax trees of 100,000 services take 400 MB, twenty times the
+	// Config built from them, and a reload holds the files while the
+	// running configuration is still in memory.
+	for name, f := range files {
+		files[name] = &hcl.File{Bytes: f.Bytes}
+	}
 	return cfg, files, truncate(diags)
 }
 
