@@ -37,6 +37,9 @@ type src struct {
 
 // attribute returns the attribute, or nil when it is not set.
 func (s src) attribute(name string) *hcl.Attribute {
+	if b, ok := s.body.(*attrBody); ok {
+		return b.attribute(name)
+	}
 	if b, ok := s.body.(*hclsyntax.Body); ok {
 		// The fast path: native bodies are most of every configuration.
 		if a := b.Attributes[name]; a != nil {
