@@ -17,36 +17,70 @@ import (
 // is decoded: the trees of 100,000 services take 400 MB, several times
 // these.
 type attrBody struct {
-	attrs   []hcl.Attribute
-	missing hcl.Range
+	filename string
+	attrs    []attrPlace // in name order
+	missing  hcl.Range
 }
 
-// newAttrBody keeps the places of b's attributes. A quoted string or a
-// literal keeps only its range (its value is already decoded); any other
-// expression is kept whole, since a check may look at its elements.
+// attrPlace is one attribute: its name, where the name and the value are
+// (in the body's file), and the value's expression when a check may look at
+// its elements (nil for a quoted string or a literal, whose value is
+// decoded already).
+type attrPlace struct {
+	name       string
+	nameRange  [2]pos
+	exprRange  [2]pos
+	whole      [2]pos
+	collection hcl.Expression
+}
+
+// pos is an hcl.Pos in a third of the space: no configuration file reaches
+// MaxConfigSize, far below 2³¹ bytes.
+type pos struct{ line, column, byte int32 }
+
+func newPos(p hcl.Pos) pos { return pos{int32(p.Line), int32(p.Column), int32(p.Byte)} }
+
+func (p pos) hcl() hcl.Pos {
+	return hcl.Pos{Line: int(p.line), Column: int(p.column), Byte: int(p.byte)}
+}
+
+func newRange(r hcl.Range) [2]pos { return [2]pos{newPos(r.Start), newPos(r.End)} }
+
+// newAttrBody keeps the places of b's attributes.
 func newAttrBody(b *hclsyntax.Body) *attrBody {
-	ab := &attrBody{attrs: make([]hcl.Attribute, 0, len(b.Attributes)), missing: b.MissingItemRange()}
+	ab := &attrBody{filename: b.SrcRange.Filename, attrs: make([]attrPlace, 0, len(b.Attributes)), missing: b.MissingItemRange()}
 	for _, a := range b.Attributes {
-		var expr hcl.Expression = a.Expr
+		p := attrPlace{name: a.Name, nameRange: newRange(a.NameRange), exprRange: newRange(a.Expr.Range()), whole: newRange(a.SrcRange)}
 		switch a.Expr.(type) {
 		case *hclsyntax.TemplateExpr, *hclsyntax.LiteralValueExpr:
-			expr = hcl.StaticExpr(cty.DynamicVal, a.Expr.Range())
+		default:
+			p.collection = a.Expr
 		}
-		ab.attrs = append(ab.attrs, hcl.Attribute{Name: a.Name, Expr: expr, Range: a.SrcRange, NameRange: a.NameRange})
+		ab.attrs = append(ab.attrs, p)
 	}
 	// In name order: the same body always gives the same attrBody.
-	slices.SortFunc(ab.attrs, func(x, y hcl.Attribute) int { return strings.Compare(x.Name, y.Name) })
+	slices.SortFunc(ab.attrs, func(x, y attrPlace) int { return strings.Compare(x.name, y.name) })
 	return ab
 }
 
-// attribute returns the named attribute, or nil when it is not set.
+func (b *attrBody) rng(r [2]pos) hcl.Range {
+	return hcl.Range{Filename: b.filename, Start: r[0].hcl(), End: r[1].hcl()}
+}
+
+// attribute returns the named attribute, or nil when it is not set. A
+// quoted string or literal comes back as a static expression of unknown
+// value at its place: only its range is kept.
 func (b *attrBody) attribute(name string) *hcl.Attribute {
-	for i := range b.attrs {
-		if b.attrs[i].Name == name {
-			return &b.attrs[i]
-		}
+	i, ok := slices.BinarySearchFunc(b.attrs, name, func(p attrPlace, name string) int { return strings.Compare(p.name, name) })
+	if !ok {
+		return nil
 	}
-	return nil
+	p := &b.attrs[i]
+	expr := p.collection
+	if expr == nil {
+		expr = hcl.StaticExpr(cty.DynamicVal, b.rng(p.exprRange))
+	}
+	return &hcl.Attribute{Name: p.name, Expr: expr, Range: b.rng(p.whole), NameRange: b.rng(p.nameRange)}
 }
 
 // Content returns the attributes of schema that are set. The body was
@@ -70,8 +104,8 @@ func (b *attrBody) PartialContent(schema *hcl.BodySchema) (*hcl.BodyContent, hcl
 // JustAttributes returns every attribute.
 func (b *attrBody) JustAttributes() (hcl.Attributes, hcl.Diagnostics) {
 	attrs := make(hcl.Attributes, len(b.attrs))
-	for i := range b.attrs {
-		attrs[b.attrs[i].Name] = &b.attrs[i]
+	for _, p := range b.attrs {
+		attrs[p.name] = b.attribute(p.name)
 	}
 	return attrs, nil
 }
