@@ -39,6 +39,25 @@ func (oc opCommand) target() string {
 	return oc.FQDN
 }
 
+// unit is the FQDN of what the command changes (pool.Engine.Units): the
+// service, or the address name of the cluster service.
+func (oc opCommand) unit(spec pool.Spec) string {
+	if oc.Cluster == "" {
+		return oc.FQDN
+	}
+	for _, c := range spec.Clusters {
+		if c.Name != oc.Cluster {
+			continue
+		}
+		for _, cs := range c.Services {
+			if cs.Name == oc.Service {
+				return cs.FQDN
+			}
+		}
+	}
+	return "" // unknown: the command is refused and changes nothing
+}
+
 // ops returns the savepoint to take before the command and the command.
 func (oc opCommand) ops() (func(*pool.Engine) *pool.Savepoint, func(*pool.Engine, time.Time) (bool, []pool.Transition, error), error) {
 	svc := func(e *pool.Engine) *pool.Savepoint { return e.SaveService(oc.FQDN) }
@@ -174,8 +193,9 @@ func (m *multisite) command(ctx context.Context, l *decisionLoop, cmd sites.Comm
 		done.Error = doneError(err)
 	}
 	now := time.Now()
+	unit := oc.unit(l.plan.spec)
 	if done.Error == "" && done.Result == nil {
-		l.pub.settle(Decision{Time: now, Transitions: trs, Full: true}, l.engine)
+		l.pub.settle(Decision{Time: now, Transitions: trs, Readdressed: []string{unit}}, l.engine)
 	}
 	var events []pool.Transition
 	for _, t := range trs {
@@ -183,12 +203,12 @@ func (m *multisite) command(ctx context.Context, l *decisionLoop, cmd sites.Comm
 			events = append(events, t)
 		}
 	}
-	ids, err := m.commitDone(ctx, l, events, []sites.Done{done})
+	ids, err := m.commitDone(ctx, l, []string{unit}, events, []sites.Done{done})
 	if err != nil {
 		m.log.Error("committing an operator command", zap.Uint64("job", cmd.ID), zap.Error(err))
 		if sp != nil && done.Error == "" && done.Result == nil {
 			l.engine.Rollback(sp) // it stays queued: applied again by whoever leads
-			l.pub.settle(Decision{Time: now, Full: true}, l.engine)
+			l.pub.settle(Decision{Time: now, Readdressed: []string{unit}}, l.engine)
 		}
 		return
 	}

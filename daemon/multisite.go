@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -27,23 +28,40 @@ import (
 // sites") replaces the middle of the decision loop: every node publishes
 // its rounds to etcd, the leader decides each of its own rounds from every
 // live site's reports and commits the outcome, and every node serves what
-// was committed. The committed state is a set of names under etcd's
-// state/ keys:
+// was committed. The committed state is one name per unit (a service, or
+// the cluster services at one FQDN) under etcd's state/ keys:
 //
-//	engine          the engine's pool.State (JSON): statuses, latches, overrides
-//	answer/<name>   one served name's pool.Answer (JSON)
+//	svc/<fqdn>      the unit's pool.StateOf (statuses, removed addresses,
+//	                latches, overrides) and the pool.Answer of every name
+//	                it serves, as one JSON value (unitValue)
 //
-// and the zones' SOA serials. A leader's commit of one decision round is
-// one batch, so a follower never applies half of it.
+// and the zones' SOA serials. One value per unit means a decision about
+// one service writes one value, whatever the number of services, no value
+// grows with the deployment (etcd refuses requests over 1.5 MiB), and a
+// follower never serves half of one service's decision: its state and its
+// answers are one value. A large batch spans transactions (sites commits
+// at most Options.MaxTxnOps operations in one); sites hands it to the
+// followers whole all the same.
+//
+// Versions before this layout kept the whole pool.State in state/engine
+// and each answer in state/answer/<name>; a deployment is upgraded all at
+// once (docs/operations.md): a new leader deletes those keys when it first
+// commits, and a new follower ignores them.
 const (
-	stateEngine  = "engine"
-	stateAnswer  = "answer/"
+	stateUnit    = "svc/"
 	commitWithin = 10 * time.Second // bounds one commit or delivery mark
 )
+
+// unitValue is the committed value of one unit.
+type unitValue struct {
+	State   *pool.State   `json:"state"`
+	Answers []pool.Answer `json:"answers,omitempty"`
+}
 
 // multisite is the decision loop's link to the deployment. Its fields are
 // owned by the decision loop; the sites callbacks post to the loop.
 type multisite struct {
+	loop   *decisionLoop // the loop this deployment feeds (its engine is the loop's)
 	log    *zap.Logger
 	s      *sites.Sites
 	site   string
@@ -53,11 +71,15 @@ type multisite struct {
 	leader      bool
 	partitioned bool
 	// view is the committed state as last seen (names → values) and its
-	// serials; last and lastSerials what this node committed as leader.
+	// serials; units the view's unit values decoded, by FQDN; last and
+	// lastSerials what this node committed as leader.
 	view        map[string][]byte
 	viewSerials map[string]uint32
+	units       map[string]*unitValue
 	last        map[string][]byte
 	lastSerials map[string]uint32
+	// savedSerials are the served serials last kept in the store.
+	savedSerials map[string]store.ServedSerial
 	// unsent are change events a failed commit could not record; the
 	// next commit carries them.
 	unsent []pool.Transition
@@ -86,8 +108,8 @@ func openSites(ctx context.Context, cfg *config.Config, version, digest string, 
 		}
 		password = strings.TrimSpace(string(b))
 	}
-	m := &multisite{log: log.Named("sites"), site: cfg.Server.Site, quorum: q, freeze: e.OnPartition == "freeze",
-		view: map[string][]byte{}, viewSerials: map[string]uint32{}}
+	m := &multisite{loop: l, log: log.Named("sites"), site: cfg.Server.Site, quorum: q, freeze: e.OnPartition == "freeze",
+		view: map[string][]byte{}, viewSerials: map[string]uint32{}, units: map[string]*unitValue{}}
 	// post runs fn on the loop and waits for it, so that once sites sees a
 	// callback return (Submit then returns), this node serves its effect.
 	post := func(fn func()) {
@@ -123,6 +145,7 @@ func openSites(ctx context.Context, cfg *config.Config, version, digest string, 
 		return nil, fmt.Errorf("joining the deployment on etcd: %w", err)
 	}
 	m.setPlan(l.plan)
+	m.resumeServedSerials(l)
 	return m, nil
 }
 
@@ -156,13 +179,10 @@ func (m *multisite) alone() bool { return m.partitioned && !m.freeze && !m.leade
 func (m *multisite) observe(r probe.Result, o pool.Observation) (pool.Observation, bool) {
 	st := localStatus(r)
 	m.s.Publish(sites.Observation{Target: r.Key, Status: st, Message: r.Message, RTT: r.RTT, Time: r.Time})
-	switch {
-	case m.alone():
+	if m.alone() {
 		return o, true
-	case !m.leader:
-		return o, false
 	}
-	// The leader's own report may not have reached etcd yet: its round
+	// This node's own report may not have reached etcd yet: its round
 	// stands in for it.
 	reports := slices.DeleteFunc(m.s.Reports(r.Key), func(rp sites.Report) bool { return rp.Site == m.site })
 	reports = append(reports, sites.Report{Site: m.site, Status: st, Message: r.Message, RTT: r.RTT, Time: r.Time})
@@ -187,7 +207,30 @@ func (m *multisite) observe(r probe.Result, o pool.Observation) (pool.Observatio
 	} else {
 		o.Site = ""
 	}
+	if !m.leader {
+		m.mirror(o)
+		return o, false
+	}
 	return o, true
+}
+
+// mirror runs a follower's engine on the deployment's verdict, as the
+// leader's does, so that its service detail has the same round history,
+// last results and RTTs; the units the round touched then take the
+// committed state back, so statuses, latches and served sets stay the
+// leader's. Its transitions are the leader's to announce.
+func (m *multisite) mirror(o pool.Observation) {
+	e := m.loop.engine
+	seen := map[string]bool{}
+	for _, t := range e.Observe(o) {
+		if seen[t.Service] {
+			continue
+		}
+		seen[t.Service] = true
+		if u := m.units[t.Service]; u != nil {
+			e.Restore(t.Service, u.State)
+		}
+	}
 }
 
 func localStatus(r probe.Result) sites.Status {
@@ -201,10 +244,13 @@ func localStatus(r probe.Result) sites.Status {
 }
 
 // decided settles a leader's Decision: served locally, committed to etcd,
-// then announced and marked delivered. Alone, it is a single node's.
+// then announced and marked delivered. Alone, it is a single node's; a
+// follower serves only what is committed.
 func (m *multisite) decided(ctx context.Context, l *decisionLoop, dec Decision) {
 	if !m.leader {
-		l.pub.apply(dec, l.engine)
+		if m.alone() {
+			l.pub.apply(dec, l.engine)
+		}
 		return
 	}
 	l.pub.settle(dec, l.engine)
@@ -215,7 +261,7 @@ func (m *multisite) decided(ctx context.Context, l *decisionLoop, dec Decision) 
 		return
 	}
 	changes := append(m.unsent, slices.DeleteFunc(slices.Clone(dec.Transitions), func(t pool.Transition) bool { return !isChange(t.Kind) })...)
-	ids, err := m.commit(ctx, l, changes)
+	ids, err := m.commit(ctx, l, decisionUnits(dec, changes), changes)
 	if err != nil {
 		m.log.Error("committing a decision to etcd", zap.Error(err))
 		if errors.Is(err, sites.ErrNotLeader) {
@@ -240,6 +286,23 @@ func (m *multisite) decided(ctx context.Context, l *decisionLoop, dec Decision) 
 	m.markDelivered(ctx, ids)
 }
 
+// decisionUnits are the units dec (with the events of earlier failed
+// commits) may have changed; nil means every unit.
+func decisionUnits(dec Decision, events []pool.Transition) []string {
+	if dec.Full {
+		return nil
+	}
+	units := append(make([]string, 0, len(dec.Readdressed)+len(dec.Transitions)+len(events)), dec.Readdressed...)
+	for _, t := range dec.Transitions {
+		units = append(units, t.Service)
+	}
+	for _, t := range events {
+		units = append(units, t.Service)
+	}
+	slices.Sort(units)
+	return slices.Compact(units)
+}
+
 // unsentBefore are the events of an earlier failed commit, which changes
 // starts with.
 func (m *multisite) unsentBefore(changes, trs []pool.Transition) []pool.Transition {
@@ -252,33 +315,46 @@ func (m *multisite) unsentBefore(changes, trs []pool.Transition) []pool.Transiti
 	return changes[:len(changes)-n]
 }
 
-// commit writes what changed since the last commit: the engine state,
-// every served name, the zones' serials and the events.
-func (m *multisite) commit(ctx context.Context, l *decisionLoop, events []pool.Transition) ([]string, error) {
-	return m.commitDone(ctx, l, events, nil)
+// commit writes what changed since the last commit: the values of units
+// (nil: of every unit, deleting the names of units that are gone), the
+// zones' serials and the events.
+func (m *multisite) commit(ctx context.Context, l *decisionLoop, units []string, events []pool.Transition) ([]string, error) {
+	return m.commitDone(ctx, l, units, events, nil)
 }
 
-// commitDone is commit that also finishes operator commands.
-func (m *multisite) commitDone(ctx context.Context, l *decisionLoop, events []pool.Transition, done []sites.Done) ([]string, error) {
+// commitDone is commit that also finishes operator commands. Only the
+// named units are marshalled and compared with what was last committed,
+// so a round about one service costs one value whatever the deployment's
+// size.
+func (m *multisite) commitDone(ctx context.Context, l *decisionLoop, units []string, events []pool.Transition, done []sites.Done) ([]string, error) {
 	state := map[string][]byte{}
-	if b := engineState(l.engine); !bytes.Equal(b, m.last[stateEngine]) {
-		state[stateEngine] = b
+	all := units == nil
+	if all {
+		units = l.engine.Units()
 	}
-	seen := map[string]bool{}
-	for _, a := range l.engine.Answers() {
-		k := stateAnswer + a.Name
+	seen := make(map[string]bool, len(units))
+	for _, u := range units {
+		k := stateUnit + u
 		seen[k] = true
-		b, err := json.Marshal(a)
+		b, err := unitOf(l.engine, u)
 		if err != nil {
 			return nil, err
+		}
+		if b == nil {
+			if _, ok := m.last[k]; ok {
+				state[k] = nil // no longer configured
+			}
+			continue
 		}
 		if !bytes.Equal(b, m.last[k]) {
 			state[k] = b
 		}
 	}
-	for k := range m.last {
-		if strings.HasPrefix(k, stateAnswer) && !seen[k] {
-			state[k] = nil
+	if all {
+		for k := range m.last {
+			if !seen[k] {
+				state[k] = nil // gone, or a key of the layout before units
+			}
 		}
 	}
 	serials := map[string]uint32{}
@@ -295,7 +371,9 @@ func (m *multisite) commitDone(ctx context.Context, l *decisionLoop, events []po
 		}
 		b.Events = append(b.Events, sites.EventData{Time: t.Time, Data: data})
 	}
-	cctx, cancel := context.WithTimeout(ctx, commitWithin)
+	// A commit of many units is many transactions, each bounded by sites:
+	// the whole is given commitWithin per transaction's worth of values.
+	cctx, cancel := context.WithTimeout(ctx, commitWithin*time.Duration(1+len(state)/sites.DefaultMaxTxnOps))
 	defer cancel()
 	res, err := m.s.Commit(cctx, b)
 	if err != nil {
@@ -309,7 +387,18 @@ func (m *multisite) commitDone(ctx context.Context, l *decisionLoop, events []po
 		}
 	}
 	maps.Copy(m.lastSerials, serials)
+	m.keepServedSerials(l)
 	return res.Events, nil
+}
+
+// unitOf is the committed value of unit fqdn in e, nil when e has no such
+// unit.
+func unitOf(e *pool.Engine, fqdn string) ([]byte, error) {
+	u := unitValue{State: e.StateOf(fqdn), Answers: e.AnswersOf(fqdn)}
+	if len(u.Answers) == 0 && reflect.ValueOf(*u.State).IsZero() {
+		return nil, nil
+	}
+	return json.Marshal(u)
 }
 
 func (m *multisite) markDelivered(ctx context.Context, ids []string) {
@@ -326,8 +415,9 @@ func (m *multisite) markDelivered(ctx context.Context, ids []string) {
 // committed applies a committed change. The leader serves its own
 // decisions already.
 func (m *multisite) committed(l *decisionLoop, c sites.Committed) {
+	var changed []string // units; nil with c.Full: every one
 	if c.Full {
-		m.view, m.viewSerials = map[string][]byte{}, map[string]uint32{}
+		m.view, m.viewSerials, m.units = map[string][]byte{}, map[string]uint32{}, map[string]*unitValue{}
 	}
 	for k, v := range c.State {
 		if v == nil {
@@ -335,15 +425,43 @@ func (m *multisite) committed(l *decisionLoop, c sites.Committed) {
 		} else {
 			m.view[k] = v
 		}
+		fqdn, ok := strings.CutPrefix(k, stateUnit)
+		if !ok {
+			continue // a name of another layout
+		}
+		if !c.Full {
+			changed = append(changed, fqdn)
+		}
+		if v == nil {
+			delete(m.units, fqdn)
+			continue
+		}
+		u := new(unitValue)
+		if err := json.Unmarshal(v, u); err != nil {
+			m.log.Error("committed state unreadable; serving the last one", zap.String("name", fqdn), zap.Error(err))
+			continue
+		}
+		m.units[fqdn] = u
 	}
 	maps.Copy(m.viewSerials, c.Serials)
+	m.recordJobs(l, c.Jobs)
 	if m.leader || m.alone() {
 		return
 	}
 	if !c.Full {
 		m.recordEvents(l, c.Events)
 	}
-	m.serve(l)
+	switch {
+	case c.Full:
+		m.serve(l)
+	case len(changed) > 0:
+		m.serveUnits(l, changed)
+	case len(c.Serials) > 0 && len(m.units) > 0:
+		// A serial committed in a later transaction than its units.
+		l.pub.committed = maps.Clone(m.viewSerials)
+		l.pub.publish(time.Now(), []string{}, &committedState{engine: l.engine, units: m.units})
+		m.keepServedSerials(l)
+	}
 }
 
 // recordEvents keeps the leader's committed events in this node's history
@@ -368,34 +486,59 @@ func (m *multisite) recordEvents(l *decisionLoop, evs []sites.Event) {
 	}
 }
 
-// serve publishes the committed state, replaces the engine's state with it
-// (the API's views) and keeps it in the store for a start without etcd.
-func (m *multisite) serve(l *decisionLoop) {
-	b, ok := m.view[stateEngine]
-	if !ok {
+// recordJobs keeps the deployment's finished operator commands that
+// changed something in this node's job history, as a single node keeps its
+// own, so the per-service job history (the Dyn log report's operator
+// rows) is the same on every node.
+func (m *multisite) recordJobs(l *decisionLoop, jobs []sites.Job) {
+	for _, j := range jobs {
+		if j.Error != "" || string(j.Result) == doneUnchanged {
+			continue // refused or unchanged: a single node keeps no job either
+		}
+		var oc opCommand
+		if err := json.Unmarshal(j.Data, &oc); err != nil {
+			m.log.Warn("committed job unreadable", zap.Uint64("job", j.ID), zap.Error(err))
+			continue
+		}
+		sj := store.Job{ID: j.ID, Action: oc.Action, Target: oc.target(), Created: j.Submitted, Actor: oc.Actor}
+		if old, ok, err := l.store.Job(j.ID); err == nil && ok && (old.Action != sj.Action || old.Target != sj.Target) {
+			// A job of this node alone (a reload) took the id: keep it.
+			m.log.Warn("a local job holds the id of a committed one; not recorded here", zap.Uint64("job", j.ID))
+			continue
+		}
+		if err := l.store.Commit(store.Batch{Job: &sj}); err != nil {
+			m.log.Error("recording a committed job", zap.Uint64("job", j.ID), zap.Error(err))
+		}
+	}
+}
+
+// serve publishes the whole committed state: every unit's answers, its
+// state adopted by the engine (the API's views, keeping this node's round
+// history) and kept in the store for a start without etcd.
+func (m *multisite) serve(l *decisionLoop) { m.serveUnits(l, nil) }
+
+// serveUnits publishes the committed state of units (nil: of every unit),
+// in time proportional to their number.
+func (m *multisite) serveUnits(l *decisionLoop, units []string) {
+	if len(m.units) == 0 {
 		return // nothing committed yet: the local state stands
 	}
-	st := new(pool.State)
-	if err := json.Unmarshal(b, st); err != nil {
-		m.log.Error("committed engine state unreadable; serving the last one", zap.Error(err))
-		return
+	full := units == nil
+	if full {
+		units = l.engine.Units()
 	}
-	cs := &committedState{state: st, answers: map[string]pool.Answer{}}
-	for k, v := range m.view {
-		name, ok := strings.CutPrefix(k, stateAnswer)
-		if !ok {
-			continue
+	for _, u := range units {
+		if v := m.units[u]; v != nil {
+			l.engine.Restore(u, v.State)
 		}
-		var a pool.Answer
-		if err := json.Unmarshal(v, &a); err != nil {
-			m.log.Error("committed answer unreadable", zap.String("name", name), zap.Error(err))
-			continue
-		}
-		cs.answers[name] = a
 	}
-	l.engine = pool.New(l.plan.spec, st)
 	l.pub.committed = maps.Clone(m.viewSerials)
-	l.pub.settle(Decision{Time: time.Now(), Full: true}, cs)
+	dec := Decision{Time: time.Now(), Full: full}
+	if !full {
+		dec.Readdressed = units
+	}
+	l.pub.settle(dec, &committedState{engine: l.engine, units: m.units})
+	m.keepServedSerials(l)
 }
 
 // leading starts or ends this node's term as leader.
@@ -412,7 +555,7 @@ func (m *multisite) leading(l *decisionLoop, leader bool) {
 	snap := m.s.Snapshot()
 	m.committed(l, snap) // adopt what the previous leader committed
 	m.leader = true
-	l.pub.committed = nil
+	m.ownSerials(l)
 	m.last, m.lastSerials = maps.Clone(m.view), maps.Clone(m.viewSerials)
 	ctx, cancel := context.WithTimeout(context.Background(), commitWithin)
 	defer cancel()
@@ -431,8 +574,9 @@ func (m *multisite) leading(l *decisionLoop, leader bool) {
 		}
 		m.markDelivered(ctx, ids)
 	}
-	// The whole state at once, so that a fresh deployment has one.
-	if _, err := m.commit(ctx, l, nil); err != nil {
+	// The whole state at once, so that a fresh deployment has one (and
+	// names of an older layout go).
+	if _, err := m.commit(ctx, l, nil, nil); err != nil {
 		m.log.Error("committing the state as new leader", zap.Error(err))
 	}
 }
@@ -444,7 +588,7 @@ func (m *multisite) connection(l *decisionLoop, c sites.Connection) {
 	switch {
 	case m.alone() && !was:
 		m.log.Warn("cut off from etcd: deciding alone from this site's probes (on_partition = local)")
-		l.pub.committed = nil
+		m.ownSerials(l)
 	case was && !m.alone():
 		m.log.Info("etcd is back: serving the committed state")
 		m.serve(l)
@@ -453,31 +597,124 @@ func (m *multisite) connection(l *decisionLoop, c sites.Connection) {
 	}
 }
 
-// committedState is a decided state read from etcd: the answers as the
-// leader computed them.
+// ownSerials ends serving committed serials: this node's next serial of a
+// zone is above every serial it may have published (its high-water mark),
+// as the committed serials it served may be below serials it published
+// for other content while it decided alone.
+func (m *multisite) ownSerials(l *decisionLoop) {
+	l.pub.committed = nil
+	l.pub.floor = maps.Clone(l.pub.serials.hw)
+}
+
+// servedSerialsStore keeps the served serials for a restart (the state
+// directory's store; a test's wrapped store may not).
+type servedSerialsStore interface {
+	SaveServedSerials(map[string]store.ServedSerial) error
+	ServedSerials() (map[string]store.ServedSerial, error)
+}
+
+// keepServedSerials saves, when they changed, the serial every unsigned
+// zone is served with and the fingerprint of its content, so that a
+// restart without etcd that serves the same content serves the same
+// serial as the rest of the deployment (docs/operations.md).
+func (m *multisite) keepServedSerials(l *decisionLoop) {
+	ss, ok := l.store.(servedSerialsStore)
+	if !ok || l.pub.pending {
+		return
+	}
+	cur := make(map[string]store.ServedSerial, len(l.pub.zones))
+	for origin, z := range l.pub.zones {
+		if z.signer == nil && z.published {
+			cur[origin] = store.ServedSerial{Serial: z.serial, Fingerprint: z.lastFP}
+		}
+	}
+	if maps.Equal(cur, m.savedSerials) {
+		return
+	}
+	if err := ss.SaveServedSerials(cur); err != nil {
+		m.log.Warn("keeping the served serials; a restart without etcd serves new ones", zap.Error(err))
+		return
+	}
+	m.savedSerials = cur
+}
+
+// resumeServedSerials makes the first publish of a starting node serve a
+// zone with the serial it served before, when what it is about to serve
+// (its engine's answers, restored from the store) is the content it
+// served under that serial. Signed zones get new serials: their
+// signatures are new.
+func (m *multisite) resumeServedSerials(l *decisionLoop) {
+	ss, ok := l.store.(servedSerialsStore)
+	if !ok {
+		return
+	}
+	saved, err := ss.ServedSerials()
+	if err != nil || len(saved) == 0 {
+		if err != nil {
+			m.log.Warn("reading the served serials; serving new ones", zap.Error(err))
+		}
+		return
+	}
+	m.savedSerials = saved
+	zones := &publisher{zones: map[string]*zoneState{}}
+	for _, zd := range l.plan.zones {
+		if !signedZone(l.plan.cfg, zd.Origin()) {
+			zones.zones[zd.Origin()] = &zoneState{base: staticFingerprint(zd)}
+		}
+	}
+	for _, a := range l.engine.Answers() {
+		if z := zones.zoneOf(a.Name); z != nil {
+			z.dyn ^= nameHash(a.Name, fingerprint(a))
+		}
+	}
+	resume := map[string]uint32{}
+	for origin, z := range zones.zones {
+		if s, ok := saved[origin]; ok && s.Fingerprint == z.base^z.dyn {
+			resume[origin] = s.Serial
+		}
+	}
+	if len(resume) > 0 {
+		l.pub.committed = resume
+		m.log.Info("serving the serials served before the restart", zap.Any("serials", resume))
+	}
+}
+
+func signedZone(cfg *config.Config, origin string) bool {
+	for _, z := range cfg.Zones {
+		if z.Name == origin {
+			return z.DNSSEC != nil
+		}
+	}
+	return false
+}
+
+// committedState is the decided state read from etcd: the answers as the
+// leader computed them, and the engine that adopted the committed units
+// (its State is the committed state).
 type committedState struct {
-	state   *pool.State
-	answers map[string]pool.Answer
+	engine *pool.Engine
+	units  map[string]*unitValue
 }
 
 var _ decidedState = (*committedState)(nil)
 
 func (c *committedState) Answers() []pool.Answer {
-	out := make([]pool.Answer, 0, len(c.answers))
-	for _, name := range slices.Sorted(maps.Keys(c.answers)) {
-		out = append(out, c.answers[name])
+	var out []pool.Answer
+	for _, u := range c.units {
+		out = append(out, u.Answers...)
 	}
+	slices.SortFunc(out, func(a, b pool.Answer) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 
 func (c *committedState) AnswersOf(fqdn string) []pool.Answer {
-	if a, ok := c.answers[fqdn]; ok {
-		return []pool.Answer{a}
+	if u := c.units[fqdn]; u != nil {
+		return u.Answers
 	}
 	return nil
 }
 
-func (c *committedState) State() *pool.State { return c.state }
+func (c *committedState) State() *pool.State { return c.engine.State() }
 
 // configDigest identifies the services and zones of p, which every node of
 // a deployment must share (server blocks may differ).

@@ -1,12 +1,18 @@
 package daemon
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
+	"time"
+
+	"go.uber.org/zap"
 
 	"github.com/failoverd/failoverd/api"
 	"github.com/failoverd/failoverd/pool"
+	"github.com/failoverd/failoverd/sites"
+	"github.com/failoverd/failoverd/store"
 )
 
 func TestOpCommand_TargetNamesWhatTheJobChanges(t *testing.T) {
@@ -77,9 +83,9 @@ func TestEntryTarget_FindsTheProbeKeyOfAnAddress(t *testing.T) {
 }
 
 func TestCommittedState_AnswersEveryCommittedNameInOrder(t *testing.T) {
-	cs := &committedState{answers: map[string]pool.Answer{
-		"b.example.test.": {Name: "b.example.test.", TTL: 2},
-		"a.example.test.": {Name: "a.example.test.", TTL: 1},
+	cs := &committedState{units: map[string]*unitValue{
+		"b.example.test.": {Answers: []pool.Answer{{Name: "b.example.test.", TTL: 2}}},
+		"a.example.test.": {Answers: []pool.Answer{{Name: "a.example.test.", TTL: 1}}},
 	}}
 	got := cs.Answers()
 	if len(got) != 2 || got[0].Name != "a.example.test." || got[1].Name != "b.example.test." {
@@ -90,5 +96,49 @@ func TestCommittedState_AnswersEveryCommittedNameInOrder(t *testing.T) {
 	}
 	if a := cs.AnswersOf("c.example.test."); a != nil {
 		t.Errorf("AnswersOf(c) = %+v, want none", a)
+	}
+}
+
+// A deployment's finished commands that changed something are kept in
+// every node's job history (as a single node keeps its own); refused and
+// unchanged ones are not, and a local job holding the same id stays.
+func TestRecordJobs_KeepsTheDeploymentsChangesPerService(t *testing.T) {
+	st, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	local := store.Job{ID: 40, Action: "reload", Target: "", Created: time.Now().UTC()}
+	if err := st.Commit(store.Batch{Job: &local}); err != nil {
+		t.Fatal(err)
+	}
+	cmd := func(oc opCommand) []byte {
+		b, err := json.Marshal(oc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	deactivate := cmd(opCommand{Action: api.ActionDeactivate, FQDN: "www.example.test.", Actor: "ops"})
+	jobs := []sites.Job{
+		{ID: 40, Data: deactivate, Submitted: now},                                // the local job's id
+		{ID: 41, Data: deactivate, Submitted: now},                                // changed: kept
+		{ID: 42, Data: deactivate, Submitted: now, Error: doneNotFound + "gone"},  // refused
+		{ID: 43, Data: deactivate, Submitted: now, Result: []byte(doneUnchanged)}, // unchanged
+	}
+	m := &multisite{log: zap.NewNop()}
+	l := &decisionLoop{store: st}
+	m.recordJobs(l, jobs)
+	m.recordJobs(l, jobs) // a resync hands them again
+	got, err := st.JobsOf("www.example.test.", now.Add(-time.Minute), now.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].ID != 41 || got[0].Action != api.ActionDeactivate || got[0].Actor != "ops" || !got[0].Created.Equal(now) {
+		t.Fatalf("jobs of www.example.test.: %+v, want job 41 alone", got)
+	}
+	if j, ok, err := st.Job(40); err != nil || !ok || j.Action != "reload" {
+		t.Errorf("the local job 40 became %+v (%v, %v)", j, ok, err)
 	}
 }

@@ -49,6 +49,10 @@ type publisher struct {
 	// committed: a zone in it is published with that serial instead of
 	// one of its own.
 	committed map[string]uint32
+	// floor, when set, holds serials a zone's own next serial must be
+	// above: the high-water marks when a deployment's node stopped serving
+	// committed serials, which may be below serials it published before.
+	floor map[string]uint32
 }
 
 // zoneState is the publisher's view of one served zone: its static data,
@@ -283,7 +287,7 @@ func (pb *publisher) publish(now time.Time, services []string, st decidedState) 
 		if serial, ok := pb.committed[origin]; ok {
 			next[origin] = serial
 		} else if z.published && z.static^z.dyn != z.lastFP {
-			next[origin] = max(z.serial+1, dateSerial(now))
+			next[origin] = max(z.serial+1, dateSerial(now), pb.floor[origin]+1)
 		}
 	}
 	if err := pb.serials.reserve(next); err != nil {

@@ -34,6 +34,7 @@
 //	cmd/<site>/<nonce>            queued operator command; its create revision is the job id  any node
 //	jobs/<job id, 20 digits>      finished command: result or error                           leader
 //	shared/<name>                 first-writer-wins values (DNSSEC keys)                      any node
+//	batch/<site>                  a commit of several transactions is under way               leader's site lease
 //
 // Target, name and zone segments are URL path-escaped. Every value except
 // the election's is JSON with a version field "v" (now 1); a value this
@@ -59,8 +60,12 @@
 //     operations, each guarded by the leader's election key (its creation
 //     revision), so a deposed leader's commit is refused by etcd
 //     (ErrNotLeader). Events go first, then state, serials and finished
-//     commands. A name's value is always whole; a follower applies a watch
-//     response (whole revisions) at a time.
+//     commands. A name's value is always whole. A commit that takes
+//     several transactions puts batch/<site> in its first and deletes it in
+//     its last (or after failing midway; otherwise it goes with the lease):
+//     every node holds back the committed changes it sees while a batch
+//     key stands and hands them to OnCommitted together once none does, so
+//     a follower applies a commit whole.
 //   - Submit (any node): one put under cmd/; the leader gets it through
 //     OnCommand, applies it and commits a Done, which deletes the command
 //     and writes jobs/<id> in the same transaction; Submit returns once this

@@ -218,7 +218,14 @@ func (s *Sites) Commit(ctx context.Context, b Batch) (Result, error) {
 func (s *Sites) guarded(ctx context.Context, cli *clientv3.Client, term *leadership, ops []clientv3.Op) (int64, error) {
 	guard := clientv3.Compare(clientv3.CreateRevision(term.key), "=", term.rev)
 	var rev int64
-	for chunk := range chunks(ops, s.o.MaxTxnOps) {
+	cs, marked := s.batched(ops)
+	done := 0 // transactions committed
+	defer func() {
+		if marked && done > 0 && done < len(cs) {
+			s.endBatch(cli) // failed midway: followers must not wait for the rest
+		}
+	}()
+	for _, chunk := range cs {
 		var (
 			resp *clientv3.TxnResponse
 			err  error
@@ -243,8 +250,39 @@ func (s *Sites) guarded(ctx context.Context, cli *clientv3.Client, term *leaders
 			return rev, ErrNotLeader
 		}
 		rev = resp.Header.Revision
+		done++
 	}
 	return rev, nil
+}
+
+// batched splits ops into transactions. When they take several, the first
+// puts this site's batch key (under its lease, so a leader that dies
+// midway does not leave it) and the last deletes it: followers hold back
+// what they see in between and apply the commit whole. marked says
+// whether the batch key is used.
+func (s *Sites) batched(ops []clientv3.Op) (cs [][]clientv3.Op, marked bool) {
+	ss := s.currentSession()
+	if s.o.MaxTxnOps < 2 || ss == nil {
+		return slices.Collect(chunks(ops, s.o.MaxTxnOps)), false
+	}
+	cs = slices.Collect(chunks(ops, s.o.MaxTxnOps-1)) // room for a batch op in each
+	if len(cs) > 1 {
+		key := s.k.batch(s.o.Site)
+		cs[0] = append([]clientv3.Op{clientv3.OpPut(key, encode(batchValue{V: valueVersion}), clientv3.WithLease(ss.lease))}, cs[0]...)
+		cs[len(cs)-1] = append(slices.Clip(cs[len(cs)-1]), clientv3.OpDelete(key))
+		marked = true
+	}
+	return cs, marked
+}
+
+// endBatch deletes this site's batch key after a commit failed midway
+// (best effort: otherwise it goes with the lease).
+func (s *Sites) endBatch(cli *clientv3.Client) {
+	ctx, cancel := s.opCtx(context.Background())
+	defer cancel()
+	if _, err := cli.Delete(ctx, s.k.batch(s.o.Site)); err != nil {
+		s.log.Warn("etcd: ending a failed commit's batch; followers wait for this site's lease", zap.Error(err))
+	}
 }
 
 // opCtx bounds one etcd request: a request that takes longer than the

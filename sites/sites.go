@@ -60,6 +60,7 @@ type Sites struct {
 	applied     int64 // revision whose callbacks have all run
 	lead        *leadership
 	waiters     map[uint64][]chan Job
+	held        *Committed       // committed changes held until a batch ends (holdForBatch)
 	unreadable  map[string]int64 // key → mod revision already logged
 	digest      string           // this node's configuration digest (SetConfigDigest)
 	registered  siteValue        // this site's registration as last written

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -218,6 +219,9 @@ func TestCommit_FollowersGetWholeServicesAndSerials(t *testing.T) {
 	for i := range 20 { // more than one transaction of 8
 		batch.State[fmt.Sprintf("svc%02d.example.com.", i)] = []byte(fmt.Sprintf(`{"served":["192.0.2.%d"]}`, i))
 	}
+	follower.rec.mu.Lock()
+	seen := len(follower.rec.committed)
+	follower.rec.mu.Unlock()
 	res, err := leader.s.Commit(context.Background(), batch)
 	if err != nil {
 		t.Fatal(err)
@@ -225,6 +229,27 @@ func TestCommit_FollowersGetWholeServicesAndSerials(t *testing.T) {
 	eventually(t, 5*time.Second, "the follower holds the commit", func() bool {
 		return follower.s.Snapshot().Revision >= res.Revision
 	})
+	// The commit took several transactions, yet the follower was handed it
+	// once, whole: it never serves part of one commit.
+	var handed []Committed
+	eventually(t, 5*time.Second, "the follower is handed the commit", func() bool {
+		follower.rec.mu.Lock()
+		defer follower.rec.mu.Unlock()
+		handed = slices.Clone(follower.rec.committed[seen:])
+		return len(handed) > 0 && handed[len(handed)-1].Revision >= res.Revision
+	})
+	var parts []string
+	for _, c := range handed {
+		if !c.Full {
+			parts = append(parts, fmt.Sprintf("rev %d: %d names, %d serials", c.Revision, len(c.State), len(c.Serials)))
+		}
+	}
+	if len(parts) != 1 || len(handed[len(handed)-1].State) != 20 || handed[len(handed)-1].Serials["example.com."] != 2026120601 {
+		t.Errorf("the follower was handed the commit in parts: %v", parts)
+	}
+	if resp, err := (&cluster{t: t}).client(eps...).Get(context.Background(), prefix+kindBatch, clientv3.WithPrefix()); err != nil || len(resp.Kvs) != 0 {
+		t.Errorf("batch keys left after the commit: %v (%v)", resp, err)
+	}
 	snap := follower.s.Snapshot()
 	if len(snap.State) != 20 || snap.Serials["example.com."] != 2026120601 {
 		t.Fatalf("follower snapshot: %d names, serials %v", len(snap.State), snap.Serials)
@@ -260,4 +285,52 @@ func TestClient_WorksAgainstTheInstalledEtcdServer(t *testing.T) {
 	if !strings.HasPrefix(st.Version, "3.") {
 		t.Fatalf("etcd server %s: the v3 API needs a 3.x server", st.Version)
 	}
+}
+
+// What is committed while a batch key stands is held back from followers
+// until the key goes, also when it goes with its leader's lease (a leader
+// that died midway): followers then get what was committed, not nothing.
+func TestCommit_HeldWhileABatchStandsDeliveredWhenItsLeaseEnds(t *testing.T) {
+	eps := sharedCluster(t)
+	prefix := testPrefix(t)
+	a := openNode(t, eps, prefix, "ams")
+	b := openNode(t, eps, prefix, "fra")
+	leader := leaderOf(t, 10*time.Second, a, b)
+	follower := a
+	if leader == a {
+		follower = b
+	}
+	cli := (&cluster{t: t}).client(eps...)
+	ctx := context.Background()
+	lease, err := cli.Grant(ctx, 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.Put(ctx, leader.s.k.batch("gone"), encode(batchValue{V: valueVersion}), clientv3.WithLease(lease.ID)); err != nil {
+		t.Fatal(err)
+	}
+	res, err := leader.s.Commit(ctx, Batch{State: map[string][]byte{"svc.example.com.": []byte("one")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "the follower saw the commit", func() bool {
+		return follower.s.Snapshot().Revision >= res.Revision
+	})
+	handedSvc := func() bool {
+		follower.rec.mu.Lock()
+		defer follower.rec.mu.Unlock()
+		for _, c := range follower.rec.committed {
+			if !c.Full && string(c.State["svc.example.com."]) == "one" {
+				return true
+			}
+		}
+		return false
+	}
+	if handedSvc() {
+		t.Fatal("the follower was handed a change while a batch stood")
+	}
+	if _, err := cli.Revoke(ctx, lease.ID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "the held change is handed over once the batch's lease ends", handedSvc)
 }

@@ -27,6 +27,7 @@ const (
 	kindCmd       = "cmd/"
 	kindJobs      = "jobs/"
 	kindShared    = "shared/"
+	kindBatch     = "batch/"
 )
 
 // keys builds and parses keys under one prefix.
@@ -45,6 +46,7 @@ func (k keys) delivered(id string) string    { return k.prefix + kindDelivered +
 func (k keys) cmd(site, nonce string) string { return k.prefix + kindCmd + site + "/" + nonce }
 func (k keys) job(id uint64) string          { return k.prefix + kindJobs + fmt.Sprintf("%020d", id) }
 func (k keys) shared(name string) string     { return k.prefix + kindShared + url.PathEscape(name) }
+func (k keys) batch(site string) string      { return k.prefix + kindBatch + site }
 
 // split returns a key's kind and the rest, or ok false for a key outside
 // the prefix or of a kind this version does not know.
@@ -53,7 +55,7 @@ func (k keys) split(key string) (kind, rest string, ok bool) {
 	if !found {
 		return "", "", false
 	}
-	for _, kd := range []string{kindSites, kindObs, kindElection, kindState, kindSerial, kindEvents, kindDelivered, kindCmd, kindJobs, kindShared} {
+	for _, kd := range []string{kindSites, kindObs, kindElection, kindState, kindSerial, kindEvents, kindDelivered, kindCmd, kindJobs, kindShared, kindBatch} {
 		if r, found := strings.CutPrefix(rel, kd); found && r != "" {
 			return kd, r, true
 		}
@@ -98,6 +100,12 @@ type obsValue struct {
 type dataValue struct {
 	V    int    `json:"v"`
 	Data []byte `json:"data"`
+}
+
+// batchValue marks a commit of several transactions as under way; it is
+// deleted by the commit's last transaction, or with the leader's lease.
+type batchValue struct {
+	V int `json:"v"`
 }
 
 type serialValue struct {

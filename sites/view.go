@@ -24,6 +24,7 @@ type view struct {
 	delivered  map[string]bool
 	cmds       map[uint64]cmdEntry
 	jobs       map[uint64]Job
+	batches    map[string]bool // batch keys: commits of several transactions under way
 }
 
 type candidate struct {
@@ -48,6 +49,7 @@ func newView() *view {
 		delivered:  map[string]bool{},
 		cmds:       map[uint64]cmdEntry{},
 		jobs:       map[uint64]Job{},
+		batches:    map[string]bool{},
 	}
 }
 
@@ -58,6 +60,9 @@ type changes struct {
 	committed Committed
 	cmds      bool
 	deleted   map[string]bool // deleted election keys
+	// batchEnded: a commit of several transactions ended (or its leader
+	// went), so what was held back for it is delivered.
+	batchEnded bool
 }
 
 func newChanges(rev int64) *changes {
@@ -147,6 +152,17 @@ func (v *view) apply(k keys, kv *mvccpb.KeyValue, del bool, now time.Time, ch *c
 			v.candidates[key] = candidate{site: string(kv.Value), createRev: kv.CreateRevision}
 		}
 		ch.sites = true
+	case kindBatch:
+		if del {
+			delete(v.batches, key)
+			ch.batchEnded = true
+		} else {
+			var bv batchValue
+			if err := decode(kv.Value, &bv); err != nil {
+				return err
+			}
+			v.batches[key] = true
+		}
 	case kindState:
 		name, err := unescape(rest)
 		if err != nil {

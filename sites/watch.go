@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -251,8 +252,8 @@ func (s *Sites) deliver(ch *changes) {
 	if f := s.o.OnReports; f != nil && reports != nil {
 		s.call(func() { f(reports) })
 	}
-	c := ch.committed
-	if c.Full || ch.committedChanged() {
+	c, deliver := s.holdForBatch(ch)
+	if deliver {
 		f := s.o.OnCommitted
 		s.call(func() {
 			if f != nil {
@@ -264,6 +265,50 @@ func (s *Sites) deliver(ch *changes) {
 	if ch.cmds {
 		s.dispatch()
 	}
+}
+
+// holdForBatch returns the committed change to deliver for ch, if any. A
+// change made while a commit of several transactions is under way is held
+// back and delivered with the rest of that commit once its last
+// transaction (or the end of its leader's lease) is seen, so a follower
+// applies a leader's commit whole however many transactions it took.
+func (s *Sites) holdForBatch(ch *changes) (Committed, bool) {
+	c := ch.committed
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case c.Full:
+		s.held = nil // the whole state supersedes what was held
+		return c, true
+	case !ch.committedChanged() && !(ch.batchEnded && s.held != nil):
+		return c, false
+	case len(s.v.batches) > 0:
+		s.held = mergeCommitted(s.held, c)
+		return c, false
+	case s.held != nil:
+		c = *mergeCommitted(s.held, c)
+		s.held = nil
+	}
+	return c, true
+}
+
+// mergeCommitted adds the later change c to held (nil: none yet).
+func mergeCommitted(held *Committed, c Committed) *Committed {
+	if held == nil {
+		return &c
+	}
+	held.Revision = max(held.Revision, c.Revision)
+	if held.State == nil {
+		held.State = map[string][]byte{}
+	}
+	if held.Serials == nil {
+		held.Serials = map[string]uint32{}
+	}
+	maps.Copy(held.State, c.State)
+	maps.Copy(held.Serials, c.Serials)
+	held.Events = append(held.Events, c.Events...)
+	held.Jobs = append(held.Jobs, c.Jobs...)
+	return held
 }
 
 // appliedUpTo records that the callbacks for c ran and wakes the
