@@ -17,8 +17,6 @@ import (
 	"runtime/debug"
 	"syscall"
 
-	"github.com/hashicorp/hcl/v2"
-
 	"github.com/failoverd/failoverd/config"
 	"github.com/failoverd/failoverd/daemon"
 )
@@ -90,7 +88,9 @@ func validate(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return 2
 	}
-	cfg, files, diags := loadAlone(path)
+	restore := loadingAlone()
+	cfg, files, diags := config.Load(path)
+	restore()
 	if !diags.HasErrors() {
 		diags = append(diags, daemon.Check(cfg)...)
 	}
@@ -101,25 +101,28 @@ func validate(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// loadMemoryLimit bounds the heap while loadAlone runs. A load keeps about
+// loadMemoryLimit bounds the heap while a configuration loads alone. A load keeps about
 // 8 bytes per byte of HCL until the configuration is built, so even the
 // largest (64 MB) fits; 100,000 services (18 MB) peak at about 0.8 GB of
 // RSS with this limit. Were it exceeded, the collector would run more, not
 // fail.
 const loadMemoryLimit = 768 << 20
 
-// loadAlone is config.Load in a process that does nothing else meanwhile
-// (validate, and run before the daemon starts). Loading allocates several
-// times what it keeps, and the collector's default pacing (a cycle each
-// time the heap doubles) spends a fifth of a large load's CPU on cycles
-// while the heap is still small: the collector runs only when the heap
-// nears loadMemoryLimit instead, and both settings are restored after.
-func loadAlone(path string) (*config.Config, map[string]*hcl.File, hcl.Diagnostics) {
+// loadingAlone tunes the collector for config.Load in a process that does
+// nothing else meanwhile (validate, and run before the daemon starts), until
+// the function it returns is called. Loading allocates several times what
+// it keeps, and the default pacing (a cycle each time the heap doubles)
+// spends a fifth of a large load's CPU on cycles while the heap is still
+// small: the collector runs only when the heap nears loadMemoryLimit
+// instead, and both settings are restored after.
+func loadingAlone() (restore func()) {
 	limit := debug.SetMemoryLimit(-1)
-	defer debug.SetMemoryLimit(limit)
 	debug.SetMemoryLimit(min(limit, loadMemoryLimit))
-	defer debug.SetGCPercent(debug.SetGCPercent(-1))
-	return config.Load(path)
+	percent := debug.SetGCPercent(-1)
+	return func() {
+		debug.SetGCPercent(percent)
+		debug.SetMemoryLimit(limit)
+	}
 }
 
 func runDaemon(args []string, stderr io.Writer) int {
@@ -137,7 +140,9 @@ func runDaemon(args []string, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
-	cfg, files, diags := loadAlone(path)
+	restore := loadingAlone()
+	cfg, files, diags := config.Load(path)
+	restore()
 	if diags.HasErrors() {
 		_ = config.WriteDiagnostics(stderr, files, diags)
 		return 1
