@@ -67,15 +67,23 @@ func (b *attrBody) rng(r [2]pos) hcl.Range {
 	return hcl.Range{Filename: b.filename, Start: r[0].hcl(), End: r[1].hcl()}
 }
 
-// attribute returns the named attribute, or nil when it is not set. A
-// quoted string or literal comes back as a static expression of unknown
-// value at its place: only its range is kept.
-func (b *attrBody) attribute(name string) *hcl.Attribute {
+// place returns the named attribute's place, or nil when it is not set.
+func (b *attrBody) place(name string) *attrPlace {
 	i, ok := slices.BinarySearchFunc(b.attrs, name, func(p attrPlace, name string) int { return strings.Compare(p.name, name) })
 	if !ok {
 		return nil
 	}
-	p := &b.attrs[i]
+	return &b.attrs[i]
+}
+
+// attribute returns the named attribute, or nil when it is not set. A
+// quoted string or literal comes back as a static expression of unknown
+// value at its place: only its range is kept.
+func (b *attrBody) attribute(name string) *hcl.Attribute {
+	p := b.place(name)
+	if p == nil {
+		return nil
+	}
 	expr := p.collection
 	if expr == nil {
 		expr = hcl.StaticExpr(cty.DynamicVal, b.rng(p.exprRange))
