@@ -234,7 +234,6 @@ func New(opts Options, log *zap.Logger) (*Daemon, error) {
 	d.startServed = d.loop.pub.publish(now, nil, d.loop.engine)
 	d.reload = d.reloadSteps()
 	ok = true
-	debug.FreeOSMemory() // see ReloadFromDisk: parsing garbage goes back to the OS
 	return d, nil
 }
 
@@ -288,6 +287,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 		d.startServed = nil
 	}
+	// See ReloadFromDisk: the garbage of loading and of that commit goes
+	// back to the OS, while DNS answers.
+	debug.FreeOSMemory()
 	stopSites := func() {}
 	if d.loop.ms != nil {
 		stopSites = start(d.loop.ms.s.Run)
