@@ -234,6 +234,7 @@ func New(opts Options, log *zap.Logger) (*Daemon, error) {
 	d.startServed = d.loop.pub.publish(now, nil, d.loop.engine)
 	d.reload = d.reloadSteps()
 	ok = true
+	debug.FreeOSMemory() // see ReloadFromDisk: parsing garbage goes back to the OS
 	return d, nil
 }
 
@@ -287,8 +288,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 		d.startServed = nil
 	}
-	// See ReloadFromDisk: the garbage of loading and of that commit goes
-	// back to the OS, while DNS answers.
+	// And the commit's garbage too (see ReloadFromDisk), while DNS answers.
 	debug.FreeOSMemory()
 	stopSites := func() {}
 	if d.loop.ms != nil {
