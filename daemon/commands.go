@@ -26,7 +26,16 @@ type opCommand struct {
 	Real    string `json:"real,omitempty"`
 	Weight  int    `json:"weight,omitempty"`
 	Actor   string `json:"actor,omitempty"`
+	// Serials are a serialFloor command's zone serials.
+	Serials map[string]uint32 `json:"serials,omitempty"`
 }
+
+// serialFloor is the command a node of a deployment sends the leader when
+// it has published serials above the committed ones (it decided alone
+// while cut off from etcd): the leader commits serials above them, so
+// that no node's serial goes back. Not an operator action: the API never
+// queues it.
+const serialFloor = "serial_floor"
 
 // target is the job's target: an fqdn, FQDN/ADDRESS or CLUSTER/SERVICE/REAL.
 func (oc opCommand) target() string {
@@ -174,6 +183,10 @@ func (m *multisite) command(ctx context.Context, l *decisionLoop, cmd sites.Comm
 	var trs []pool.Transition
 	var oc opCommand
 	err := json.Unmarshal(cmd.Data, &oc)
+	if err == nil && oc.Action == serialFloor {
+		m.raiseSerials(ctx, l, cmd, oc.Serials)
+		return
+	}
 	var sp *pool.Savepoint
 	if err == nil {
 		var save func(*pool.Engine) *pool.Savepoint

@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -44,11 +43,15 @@ import (
 // followers whole all the same.
 //
 // Versions before this layout kept the whole pool.State in state/engine
-// and each answer in state/answer/<name>; a deployment is upgraded all at
-// once (docs/operations.md): a new leader deletes those keys when it first
-// commits, and a new follower ignores them.
+// and each answer in state/answer/<name>. A follower of this version
+// serves those while no unit is committed (a leader of the earlier version
+// during a rolling upgrade), and a leader of this version deletes them
+// when it first commits; a follower of the earlier version cannot read
+// units, so the leader is upgraded last (docs/operations.md).
 const (
 	stateUnit    = "svc/"
+	legacyEngine = "engine"
+	legacyAnswer = "answer/"
 	commitWithin = 10 * time.Second // bounds one commit or delivery mark
 )
 
@@ -70,23 +73,34 @@ type multisite struct {
 
 	leader      bool
 	partitioned bool
-	// view is the committed state as last seen (names → values) and its
-	// serials; units the view's unit values decoded, by FQDN; last and
-	// lastSerials what this node committed as leader.
+	// view is the committed state as last seen (names → values, decoded
+	// when used: 100,000 decoded units would cost far more memory) and its
+	// serials; units counts the unit names in it. last holds a digest of
+	// each value this node committed as leader, lastSerials its serials.
 	view        map[string][]byte
 	viewSerials map[string]uint32
-	units       map[string]*unitValue
-	last        map[string][]byte
+	units       int
+	last        map[string]valueDigest
 	lastSerials map[string]uint32
 	// savedSerials are the served serials last kept in the store.
 	savedSerials map[string]store.ServedSerial
 	// unsent are change events a failed commit could not record; the
 	// next commit carries them.
 	unsent []pool.Transition
+	// post runs a function on the decision loop (from another goroutine);
+	// floorAsked is set while this node asks the leader for serials above
+	// the ones it published alone, held while it keeps its own answers
+	// meanwhile (the next serve is then of every unit).
+	post       func(func())
+	floorAsked bool
+	held       bool
 	// sfTargets maps the probe key of an sf_pool monitor to its
 	// region_failure_sensitivity; perfTargets are rttm performance keys.
 	sfTargets   map[string]string
 	perfTargets map[string]bool
+	// verdicts are the deployment's last verdict per target fed to the
+	// engine (see reports).
+	verdicts map[string]sites.Status
 }
 
 // maxUnsent bounds the events kept for the next commit while etcd refuses
@@ -109,7 +123,7 @@ func openSites(ctx context.Context, cfg *config.Config, version, digest string, 
 		password = strings.TrimSpace(string(b))
 	}
 	m := &multisite{loop: l, log: log.Named("sites"), site: cfg.Server.Site, quorum: q, freeze: e.OnPartition == "freeze",
-		view: map[string][]byte{}, viewSerials: map[string]uint32{}, units: map[string]*unitValue{}}
+		view: map[string][]byte{}, viewSerials: map[string]uint32{}, verdicts: map[string]sites.Status{}}
 	// post runs fn on the loop and waits for it, so that once sites sees a
 	// callback return (Submit then returns), this node serves its effect.
 	post := func(fn func()) {
@@ -124,6 +138,7 @@ func openSites(ctx context.Context, cfg *config.Config, version, digest string, 
 		case <-l.done:
 		}
 	}
+	m.post = post
 	m.s, err = sites.Open(ctx, sites.Options{
 		Endpoints: e.Endpoints, Prefix: e.Prefix, LeaseTTL: e.LeaseTTL, DialTimeout: e.DialTimeout,
 		CAFile: e.CAFile, CertFile: e.CertFile, KeyFile: e.KeyFile, Username: e.Username, Password: password,
@@ -139,6 +154,9 @@ func openSites(ctx context.Context, cfg *config.Config, version, digest string, 
 		},
 		OnConnection: func(c sites.Connection) {
 			post(func() { m.connection(l, c) })
+		},
+		OnReports: func(changed map[string][]sites.Report) {
+			post(func() { m.reports(l, changed) })
 		},
 	}, m.log, reg)
 	if err != nil {
@@ -165,6 +183,7 @@ func (m *multisite) setPlan(p *plan) {
 			}
 		}
 	}
+	maps.DeleteFunc(m.verdicts, func(target string, _ sites.Status) bool { return !p.targetKeys[target] })
 }
 
 // deciding says whether this node's engine decides: as leader, or alone
@@ -178,7 +197,7 @@ func (m *multisite) alone() bool { return m.partitioned && !m.freeze && !m.leade
 // deployment's verdict as leader, the local round while deciding alone.
 func (m *multisite) observe(r probe.Result, o pool.Observation) (pool.Observation, bool) {
 	st := localStatus(r)
-	m.s.Publish(sites.Observation{Target: r.Key, Status: st, Message: r.Message, RTT: r.RTT, Time: r.Time})
+	m.s.Publish(sites.Observation{Target: r.Key, Status: st, Message: r.Message, RTT: r.RTT, TrackRTT: m.perfTargets[r.Key], Time: r.Time})
 	if m.alone() {
 		return o, true
 	}
@@ -193,6 +212,7 @@ func (m *multisite) observe(r probe.Result, o pool.Observation) (pool.Observatio
 		}
 	}
 	d := sites.Decide(q, reports)
+	m.verdicts[r.Key] = d.Status
 	o.Up, o.Unknown = d.Status == sites.StatusUp, d.Status == sites.StatusUnknown
 	if d.Message != "" {
 		o.Message = d.Message
@@ -214,6 +234,49 @@ func (m *multisite) observe(r probe.Result, o pool.Observation) (pool.Observatio
 	return o, true
 }
 
+// reports lets the leader decide at once when another site's report
+// turns a target's verdict down, instead of at its own next round of the
+// target (up to an interval later). Only turns to down are taken early:
+// an early up verdict would count one more up round towards
+// recovery_delay than the leader's own rounds give. sf_pool monitors and
+// rttm performance targets keep their per-site state in the engine and
+// are decided on the leader's rounds only.
+func (m *multisite) reports(l *decisionLoop, changed map[string][]sites.Report) {
+	if !m.leader || m.alone() {
+		return
+	}
+	now := time.Now()
+	var trs []pool.Transition
+	for _, o := range m.earlyDown(l.plan.targetKeys, changed, now) {
+		trs = append(trs, l.engine.Observe(o)...)
+	}
+	if len(trs) > 0 {
+		l.decided(context.Background(), Decision{Time: now, Transitions: trs, Readdressed: l.engine.TakeReaddressed()})
+	}
+}
+
+// earlyDown are the down verdicts that changed reports give on targets
+// whose last verdict was not down, in target order.
+func (m *multisite) earlyDown(targetKeys map[string]bool, changed map[string][]sites.Report, now time.Time) []pool.Observation {
+	var out []pool.Observation
+	for _, target := range slices.Sorted(maps.Keys(changed)) {
+		if _, sf := m.sfTargets[target]; sf || m.perfTargets[target] || !targetKeys[target] {
+			continue
+		}
+		last, seen := m.verdicts[target]
+		if !seen || last == sites.StatusDown {
+			continue // the leader's own first round decides a new target
+		}
+		d := sites.Decide(m.quorum, changed[target])
+		if d.Status != sites.StatusDown {
+			continue
+		}
+		m.verdicts[target] = d.Status
+		out = append(out, pool.Observation{Target: target, Message: d.Message, Site: strings.Join(d.Sites, ","), Time: now})
+	}
+	return out
+}
+
 // mirror runs a follower's engine on the deployment's verdict, as the
 // leader's does, so that its service detail has the same round history,
 // last results and RTTs; the units the round touched then take the
@@ -223,11 +286,13 @@ func (m *multisite) mirror(o pool.Observation) {
 	e := m.loop.engine
 	seen := map[string]bool{}
 	for _, t := range e.Observe(o) {
-		if seen[t.Service] {
+		// A round that changed no status leaves the committed state as it
+		// was: only a change is taken back.
+		if !isChange(t.Kind) || seen[t.Service] {
 			continue
 		}
 		seen[t.Service] = true
-		if u := m.units[t.Service]; u != nil {
+		if u := m.unit(t.Service); u != nil {
 			e.Restore(t.Service, u.State)
 		}
 	}
@@ -346,7 +411,7 @@ func (m *multisite) commitDone(ctx context.Context, l *decisionLoop, units []str
 			}
 			continue
 		}
-		if !bytes.Equal(b, m.last[k]) {
+		if d, ok := m.last[k]; !ok || d != digest(b) {
 			state[k] = b
 		}
 	}
@@ -383,12 +448,33 @@ func (m *multisite) commitDone(ctx context.Context, l *decisionLoop, units []str
 		if v == nil {
 			delete(m.last, k)
 		} else {
-			m.last[k] = v
+			m.last[k] = digest(v)
 		}
 	}
 	maps.Copy(m.lastSerials, serials)
 	m.keepServedSerials(l)
 	return res.Events, nil
+}
+
+// valueDigest identifies a committed value: the leader compares digests,
+// not values, with what it committed.
+type valueDigest [sha256.Size]byte
+
+func digest(b []byte) valueDigest { return sha256.Sum256(b) }
+
+// unit is the committed value of unit fqdn, decoded; nil when there is
+// none or it is unreadable (logged).
+func (m *multisite) unit(fqdn string) *unitValue {
+	b, ok := m.view[stateUnit+fqdn]
+	if !ok {
+		return nil
+	}
+	u := new(unitValue)
+	if err := json.Unmarshal(b, u); err != nil {
+		m.log.Error("committed state unreadable; serving the last one", zap.String("name", fqdn), zap.Error(err))
+		return nil
+	}
+	return u
 }
 
 // unitOf is the committed value of unit fqdn in e, nil when e has no such
@@ -416,32 +502,31 @@ func (m *multisite) markDelivered(ctx context.Context, ids []string) {
 // decisions already.
 func (m *multisite) committed(l *decisionLoop, c sites.Committed) {
 	var changed []string // units; nil with c.Full: every one
+	legacy := false      // a name of the layout before units changed
 	if c.Full {
-		m.view, m.viewSerials, m.units = map[string][]byte{}, map[string]uint32{}, map[string]*unitValue{}
+		m.view, m.viewSerials, m.units = map[string][]byte{}, map[string]uint32{}, 0
 	}
 	for k, v := range c.State {
+		fqdn, isUnit := strings.CutPrefix(k, stateUnit)
+		_, had := m.view[k]
 		if v == nil {
 			delete(m.view, k)
 		} else {
 			m.view[k] = v
 		}
-		fqdn, ok := strings.CutPrefix(k, stateUnit)
-		if !ok {
-			continue // a name of another layout
+		if !isUnit {
+			legacy = legacy || k == legacyEngine || strings.HasPrefix(k, legacyAnswer)
+			continue
+		}
+		switch {
+		case v == nil && had:
+			m.units--
+		case v != nil && !had:
+			m.units++
 		}
 		if !c.Full {
 			changed = append(changed, fqdn)
 		}
-		if v == nil {
-			delete(m.units, fqdn)
-			continue
-		}
-		u := new(unitValue)
-		if err := json.Unmarshal(v, u); err != nil {
-			m.log.Error("committed state unreadable; serving the last one", zap.String("name", fqdn), zap.Error(err))
-			continue
-		}
-		m.units[fqdn] = u
 	}
 	maps.Copy(m.viewSerials, c.Serials)
 	m.recordJobs(l, c.Jobs)
@@ -452,14 +537,21 @@ func (m *multisite) committed(l *decisionLoop, c sites.Committed) {
 		m.recordEvents(l, c.Events)
 	}
 	switch {
-	case c.Full:
+	case c.Full, m.units == 0 && (legacy || len(c.Serials) > 0):
 		m.serve(l)
 	case len(changed) > 0:
 		m.serveUnits(l, changed)
-	case len(c.Serials) > 0 && len(m.units) > 0:
-		// A serial committed in a later transaction than its units.
+	case len(c.Serials) > 0 && m.units > 0:
+		if m.holdBack(l) {
+			return
+		}
+		if m.held {
+			m.serve(l)
+			return
+		}
+		// Serials alone (a signed zone's new signatures on the leader).
 		l.pub.committed = maps.Clone(m.viewSerials)
-		l.pub.publish(time.Now(), []string{}, &committedState{engine: l.engine, units: m.units})
+		l.pub.publish(time.Now(), []string{}, &committedState{engine: l.engine, m: m})
 		m.keepServedSerials(l)
 	}
 }
@@ -501,10 +593,12 @@ func (m *multisite) recordJobs(l *decisionLoop, jobs []sites.Job) {
 			continue
 		}
 		sj := store.Job{ID: j.ID, Action: oc.Action, Target: oc.target(), Created: j.Submitted, Actor: oc.Actor}
-		if old, ok, err := l.store.Job(j.ID); err == nil && ok && (old.Action != sj.Action || old.Target != sj.Target) {
-			// A job of this node alone (a reload) took the id: keep it.
-			m.log.Warn("a local job holds the id of a committed one; not recorded here", zap.Uint64("job", j.ID))
-			continue
+		if old, ok, err := l.store.Job(j.ID); err == nil && ok {
+			if old.Action != sj.Action || old.Target != sj.Target {
+				// A job of this node alone (a reload) took the id: keep it.
+				m.log.Warn("a local job holds the id of a committed one; not recorded here", zap.Uint64("job", j.ID))
+			}
+			continue // kept already (a resync hands every retained job again)
 		}
 		if err := l.store.Commit(store.Batch{Job: &sj}); err != nil {
 			m.log.Error("recording a committed job", zap.Uint64("job", j.ID), zap.Error(err))
@@ -520,26 +614,91 @@ func (m *multisite) serve(l *decisionLoop) { m.serveUnits(l, nil) }
 // serveUnits publishes the committed state of units (nil: of every unit),
 // in time proportional to their number.
 func (m *multisite) serveUnits(l *decisionLoop, units []string) {
-	if len(m.units) == 0 {
+	if m.units == 0 {
+		if b, ok := m.view[legacyEngine]; ok {
+			m.serveLegacy(l, b)
+		}
 		return // nothing committed yet: the local state stands
+	}
+	if m.holdBack(l) {
+		return
+	}
+	if m.held {
+		m.held, units = false, nil // units held back meanwhile: all of them
 	}
 	full := units == nil
 	if full {
 		units = l.engine.Units()
 	}
 	for _, u := range units {
-		if v := m.units[u]; v != nil {
+		if v := m.unit(u); v != nil {
 			l.engine.Restore(u, v.State)
 		}
 	}
-	l.pub.committed = maps.Clone(m.viewSerials)
+	if !m.leader {
+		l.pub.committed = maps.Clone(m.viewSerials)
+	}
 	dec := Decision{Time: time.Now(), Full: full}
 	if !full {
 		dec.Readdressed = units
 	}
-	l.pub.settle(dec, &committedState{engine: l.engine, units: m.units})
+	l.pub.settle(dec, &committedState{engine: l.engine, m: m})
 	m.keepServedSerials(l)
 }
+
+// serveLegacy serves a state committed in the layout before units (one
+// engine value and one value per answer), as a leader of the earlier
+// version commits it during a rolling upgrade: the whole state at each
+// change, as that version did.
+func (m *multisite) serveLegacy(l *decisionLoop, b []byte) {
+	st := new(pool.State)
+	if err := json.Unmarshal(b, st); err != nil {
+		m.log.Error("committed engine state unreadable; serving the last one", zap.Error(err))
+		return
+	}
+	ls := &legacyState{engine: l.engine, answers: map[string]pool.Answer{}}
+	for k, v := range m.view {
+		name, ok := strings.CutPrefix(k, legacyAnswer)
+		if !ok {
+			continue
+		}
+		var a pool.Answer
+		if err := json.Unmarshal(v, &a); err != nil {
+			m.log.Error("committed answer unreadable", zap.String("name", name), zap.Error(err))
+			continue
+		}
+		ls.answers[name] = a
+	}
+	for _, u := range l.engine.Units() {
+		l.engine.Restore(u, st) // Restore reads the unit's part of the whole state
+	}
+	l.pub.committed = maps.Clone(m.viewSerials)
+	l.pub.settle(Decision{Time: time.Now(), Full: true}, ls)
+	m.keepServedSerials(l)
+}
+
+// legacyState is a state committed in the layout before units.
+type legacyState struct {
+	engine  *pool.Engine
+	answers map[string]pool.Answer
+}
+
+func (c *legacyState) Answers() []pool.Answer {
+	out := make([]pool.Answer, 0, len(c.answers))
+	for _, name := range slices.Sorted(maps.Keys(c.answers)) {
+		out = append(out, c.answers[name])
+	}
+	return out
+}
+
+func (c *legacyState) AnswersOf(fqdn string) []pool.Answer {
+	if a, ok := c.answers[fqdn]; ok {
+		return []pool.Answer{a}
+	}
+	return nil
+}
+
+func (c *legacyState) State() *pool.State { return c.engine.State() }
 
 // leading starts or ends this node's term as leader.
 func (m *multisite) leading(l *decisionLoop, leader bool) {
@@ -553,10 +712,17 @@ func (m *multisite) leading(l *decisionLoop, leader bool) {
 	}
 	m.log.Info("leader: deciding for the deployment")
 	snap := m.s.Snapshot()
-	m.committed(l, snap) // adopt what the previous leader committed
+	// Adopt what the previous leader committed under this node's own
+	// serials: at or above the committed ones, and above any it published
+	// deciding alone.
 	m.leader = true
+	m.committed(l, snap)
 	m.ownSerials(l)
-	m.last, m.lastSerials = maps.Clone(m.view), maps.Clone(m.viewSerials)
+	m.serve(l)
+	m.last, m.lastSerials = make(map[string]valueDigest, len(m.view)), maps.Clone(m.viewSerials)
+	for k, v := range m.view {
+		m.last[k] = digest(v)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), commitWithin)
 	defer cancel()
 	if evs, err := m.s.Undelivered(ctx); err != nil {
@@ -595,6 +761,75 @@ func (m *multisite) connection(l *decisionLoop, c sites.Connection) {
 	case c.Partitioned && m.freeze:
 		m.log.Warn("cut off from etcd: no decisions until it is back (on_partition = freeze)")
 	}
+}
+
+// holdBack says whether this follower keeps serving its own answers
+// because it has published a serial above a committed one (it decided
+// alone): it asks the leader for serials above its own first, so that a
+// serial never goes back, also not for a secondary of this node.
+func (m *multisite) holdBack(l *decisionLoop) bool {
+	if m.leader {
+		return false
+	}
+	var ahead map[string]uint32
+	for origin, committed := range m.viewSerials {
+		if z := l.pub.zones[origin]; z != nil && z.published && z.serial > committed {
+			if ahead == nil {
+				ahead = map[string]uint32{}
+			}
+			ahead[origin] = z.serial
+		}
+	}
+	if ahead == nil {
+		return false
+	}
+	m.held = true
+	m.askFloor(ahead)
+	return true
+}
+
+// askFloor queues a serialFloor command for the leader, once at a time;
+// the commit that answers it brings serials above ahead, and the node
+// then adopts the committed state. A failure asks again at the next
+// commit.
+func (m *multisite) askFloor(ahead map[string]uint32) {
+	if m.floorAsked {
+		return
+	}
+	m.floorAsked = true
+	data, err := json.Marshal(opCommand{Action: serialFloor, Serials: ahead})
+	if err != nil {
+		panic(err) // plain data: a failure is a bug
+	}
+	m.log.Info("serving this node's own answers until the deployment's serials pass the ones it published alone", zap.Any("serials", ahead))
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), commitWithin)
+		defer cancel()
+		_, err := m.s.Submit(ctx, data)
+		m.post(func() {
+			m.floorAsked = false
+			if err != nil {
+				m.log.Warn("asking the leader for serials above this node's", zap.Error(err))
+			}
+		})
+	}()
+}
+
+// raiseSerials answers a serialFloor command as the leader: every zone it
+// names gets a serial above the one given, committed with the command.
+func (m *multisite) raiseSerials(ctx context.Context, l *decisionLoop, cmd sites.Command, serials map[string]uint32) {
+	if l.pub.above == nil {
+		l.pub.above = map[string]uint32{}
+	}
+	for origin, s := range serials {
+		l.pub.above[origin] = max(l.pub.above[origin], s)
+	}
+	l.pub.settle(Decision{Time: time.Now(), Full: true}, l.engine)
+	if _, err := m.commitDone(ctx, l, []string{}, nil, []sites.Done{{ID: cmd.ID}}); err != nil {
+		m.log.Error("committing serials above a node's", zap.Uint64("job", cmd.ID), zap.Error(err))
+		return
+	}
+	m.log.Info("serials raised above a node's", zap.String("site", cmd.Site), zap.Any("serials", serials))
 }
 
 // ownSerials ends serving committed serials: this node's next serial of a
@@ -689,26 +924,29 @@ func signedZone(cfg *config.Config, origin string) bool {
 }
 
 // committedState is the decided state read from etcd: the answers as the
-// leader computed them, and the engine that adopted the committed units
-// (its State is the committed state).
+// leader computed them (decoded from the view when asked for), and the
+// engine that adopted the committed units (its State is the committed
+// state).
 type committedState struct {
 	engine *pool.Engine
-	units  map[string]*unitValue
+	m      *multisite
 }
 
 var _ decidedState = (*committedState)(nil)
 
 func (c *committedState) Answers() []pool.Answer {
 	var out []pool.Answer
-	for _, u := range c.units {
-		out = append(out, u.Answers...)
+	for k := range c.m.view {
+		if fqdn, ok := strings.CutPrefix(k, stateUnit); ok {
+			out = append(out, c.AnswersOf(fqdn)...)
+		}
 	}
 	slices.SortFunc(out, func(a, b pool.Answer) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 
 func (c *committedState) AnswersOf(fqdn string) []pool.Answer {
-	if u := c.units[fqdn]; u != nil {
+	if u := c.m.unit(fqdn); u != nil {
 		return u.Answers
 	}
 	return nil

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"strings"
@@ -132,7 +133,7 @@ func TestMultisiteCommit_OneValuePerServiceScales(t *testing.T) {
 	t.Cleanup(func() { _ = cli.Close() })
 
 	l := &decisionLoop{engine: engine, pub: &publisher{zones: map[string]*zoneState{}}}
-	m := &multisite{loop: l, s: s, log: zap.NewNop(), last: map[string][]byte{}, lastSerials: map[string]uint32{}}
+	m := &multisite{loop: l, s: s, log: zap.NewNop(), last: map[string]valueDigest{}, lastSerials: map[string]uint32{}}
 	ctx := context.Background()
 
 	before := revision(t, cli)
@@ -255,11 +256,14 @@ func TestFollower_AppliesTheCommittedUnitsItIsHanded(t *testing.T) {
 	if err != nil || web == nil {
 		t.Fatalf("unit value: %v", err)
 	}
-	m := &multisite{loop: l, log: zap.NewNop(), view: map[string][]byte{}, viewSerials: map[string]uint32{}, units: map[string]*unitValue{}}
+	m := &multisite{loop: l, log: zap.NewNop(), view: map[string][]byte{}, viewSerials: map[string]uint32{}}
+	// Above the node's own serial: a committed serial below it would be
+	// held back until the leader raised it (serialFloor).
+	committed := soaSerial(t, td) + 7
 	var followerState, leaderState *pool.State
 	if err := l.call(context.Background(), func() error {
 		m.committed(l, sites.Committed{Revision: 2, State: map[string][]byte{stateUnit + "web.example.test.": web},
-			Serials: map[string]uint32{"example.test.": 2000000007}})
+			Serials: map[string]uint32{"example.test.": committed}})
 		followerState, leaderState = l.engine.StateOf("web.example.test."), leader.StateOf("web.example.test.")
 		return nil
 	}); err != nil {
@@ -271,10 +275,48 @@ func TestFollower_AppliesTheCommittedUnitsItIsHanded(t *testing.T) {
 	if got := td.answer("app.example.test.", dns.TypeA); got != appBefore {
 		t.Errorf("app.example.test. changed without being handed: %s, was %s", got, appBefore)
 	}
-	if s := soaSerial(t, td); s != 2000000007 {
-		t.Errorf("SOA serial %d, want the committed 2000000007", s)
+	if s := soaSerial(t, td); s != committed {
+		t.Errorf("SOA serial %d, want the committed %d", s, committed)
 	}
 	if !reflect.DeepEqual(followerState, leaderState) {
 		t.Errorf("the follower's engine holds %+v for web, want the leader's %+v", followerState, leaderState)
+	}
+}
+
+// During a rolling upgrade a follower of this version serves what a leader
+// of the earlier version commits (the whole engine state in one value and
+// one value per answer) until a unit is committed.
+func TestFollower_ServesTheLayoutBeforeUnits(t *testing.T) {
+	td := startTestDaemon(t, clusterConfig)
+	l := td.d.loop
+	leader := pool.New(l.plan.spec, nil)
+	if _, _, err := leader.ClusterDisable("web", "http", "web1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	state := map[string][]byte{legacyEngine: engineState(leader)}
+	for _, a := range leader.Answers() {
+		b, err := json.Marshal(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		state[legacyAnswer+a.Name] = b
+	}
+	m := &multisite{loop: l, log: zap.NewNop(), view: map[string][]byte{}, viewSerials: map[string]uint32{}}
+	var got, want *pool.State
+	if err := l.call(context.Background(), func() error {
+		m.committed(l, sites.Committed{Revision: 2, State: state, Serials: map[string]uint32{"example.test.": 2000000009}})
+		got, want = l.engine.State(), leader.State()
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if a := td.answer("web.example.test.", dns.TypeA); strings.Contains(a, "192.0.2.51") || !strings.Contains(a, "192.0.2.52") {
+		t.Errorf("web.example.test. from the earlier layout: %s, want web2 alone", a)
+	}
+	if s := soaSerial(t, td); s != 2000000009 {
+		t.Errorf("SOA serial %d, want the committed 2000000009", s)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("the follower's engine holds %+v, want the leader's %+v", got, want)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -83,10 +84,16 @@ func TestEntryTarget_FindsTheProbeKeyOfAnAddress(t *testing.T) {
 }
 
 func TestCommittedState_AnswersEveryCommittedNameInOrder(t *testing.T) {
-	cs := &committedState{units: map[string]*unitValue{
-		"b.example.test.": {Answers: []pool.Answer{{Name: "b.example.test.", TTL: 2}}},
-		"a.example.test.": {Answers: []pool.Answer{{Name: "a.example.test.", TTL: 1}}},
-	}}
+	m := &multisite{log: zap.NewNop(), view: map[string][]byte{}}
+	for _, a := range []pool.Answer{{Name: "b.example.test.", TTL: 2}, {Name: "a.example.test.", TTL: 1}} {
+		b, err := json.Marshal(unitValue{State: &pool.State{}, Answers: []pool.Answer{a}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.view[stateUnit+a.Name] = b
+	}
+	m.view["engine"] = []byte(`{"addresses":{}}`) // a name of the layout before units: not an answer
+	cs := &committedState{m: m}
 	got := cs.Answers()
 	if len(got) != 2 || got[0].Name != "a.example.test." || got[1].Name != "b.example.test." {
 		t.Fatalf("Answers() = %+v", got)
@@ -140,5 +147,55 @@ func TestRecordJobs_KeepsTheDeploymentsChangesPerService(t *testing.T) {
 	}
 	if j, ok, err := st.Job(40); err != nil || !ok || j.Action != "reload" {
 		t.Errorf("the local job 40 became %+v (%v, %v)", j, ok, err)
+	}
+}
+
+// The leader takes a down verdict as soon as another site's report gives
+// it, not at its own next round of the target; only turns to down, and
+// never for targets the engine keeps per-site state of.
+func TestEarlyDown_OtherSitesReportsTurnAVerdictDownAtOnce(t *testing.T) {
+	up := func(site string) sites.Report { return sites.Report{Site: site, Status: sites.StatusUp} }
+	down := func(site string) sites.Report {
+		return sites.Report{Site: site, Status: sites.StatusDown, Message: "connection refused"}
+	}
+	twoOfThreeDown := []sites.Report{up("a"), down("b"), down("c")}
+	tests := []struct {
+		name     string
+		last     sites.Status // the verdict last fed; "" none yet
+		target   string
+		reports  []sites.Report
+		wantSite string // "" no early verdict
+	}{
+		{"QuorumDownAfterUp", sites.StatusUp, "t", twoOfThreeDown, "b,c"},
+		{"QuorumNotReached", sites.StatusUp, "t", []sites.Report{up("a"), up("b"), down("c")}, ""},
+		{"AlreadyDown", sites.StatusDown, "t", twoOfThreeDown, ""},
+		{"NoVerdictYetWaitsForTheLeadersRound", "", "t", twoOfThreeDown, ""},
+		{"SfPoolMonitorWaits", sites.StatusUp, "sf", twoOfThreeDown, ""},
+		{"PerformanceTargetWaits", sites.StatusUp, "perf", twoOfThreeDown, ""},
+		{"TargetNoLongerConfigured", sites.StatusUp, "gone", twoOfThreeDown, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := &multisite{quorum: sites.Quorum{Mode: sites.QuorumMajority}, verdicts: map[string]sites.Status{},
+				sfTargets: map[string]string{"sf": "LOW"}, perfTargets: map[string]bool{"perf": true}}
+			if tc.last != "" {
+				m.verdicts[tc.target] = tc.last
+			}
+			now := time.Unix(1_700_000_000, 0)
+			got := m.earlyDown(map[string]bool{"t": true, "sf": true, "perf": true}, map[string][]sites.Report{tc.target: tc.reports}, now)
+			if tc.wantSite == "" {
+				if len(got) != 0 {
+					t.Fatalf("early verdicts %+v, want none", got)
+				}
+				return
+			}
+			want := pool.Observation{Target: tc.target, Message: "connection refused", Site: tc.wantSite, Time: now}
+			if len(got) != 1 || !reflect.DeepEqual(got[0], want) {
+				t.Fatalf("early verdicts %+v, want [%+v]", got, want)
+			}
+			if m.verdicts[tc.target] != sites.StatusDown {
+				t.Errorf("verdict kept %q, want down", m.verdicts[tc.target])
+			}
+		})
 	}
 }

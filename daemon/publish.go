@@ -53,6 +53,11 @@ type publisher struct {
 	// above: the high-water marks when a deployment's node stopped serving
 	// committed serials, which may be below serials it published before.
 	floor map[string]uint32
+	// above holds serials another node of the deployment published (while
+	// it decided alone), which the leader's next serial must pass: a zone at
+	// or below its entry gets a new serial even when its content did not
+	// change.
+	above map[string]uint32
 }
 
 // zoneState is the publisher's view of one served zone: its static data,
@@ -286,8 +291,8 @@ func (pb *publisher) publish(now time.Time, services []string, st decidedState) 
 		next[origin] = z.serial
 		if serial, ok := pb.committed[origin]; ok {
 			next[origin] = serial
-		} else if z.published && z.static^z.dyn != z.lastFP {
-			next[origin] = max(z.serial+1, dateSerial(now), pb.floor[origin]+1)
+		} else if z.published && (z.static^z.dyn != z.lastFP || pb.above[origin] >= z.serial) {
+			next[origin] = max(z.serial+1, dateSerial(now), pb.floor[origin]+1, pb.above[origin]+1)
 		}
 	}
 	if err := pb.serials.reserve(next); err != nil {

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -67,6 +68,33 @@ func multisiteConfig(site, source, etcd string, port int) string {
 }
 
 func multisiteConfigOn(site, source, etcd string, port int, onPartition string) string {
+	return deploymentConfig(site, source, deployment{Endpoints: []string{etcd}, Port: port, OnPartition: onPartition, Interval: "2s"})
+}
+
+// deployment is what the nodes of one multi-site deployment share in
+// their configuration.
+type deployment struct {
+	Endpoints   []string // etcd
+	Port        int      // the www service's HTTP monitor port on 127.0.0.20
+	Quorum      string   // default "majority"
+	OnPartition string   // default "local"
+	Interval    string   // www's monitor interval; default "1s"
+	Service     string   // more lines in the www service (syslog, notify_events)
+	Extra       string   // more top-level blocks (smtp, contact, services)
+}
+
+// deploymentConfig is the configuration of the node of site (probing
+// from source) in deployment o: the zone example.test and the service
+// www.example.test. failing over from 127.0.0.20 to 127.0.0.21.
+func deploymentConfig(site, source string, o deployment) string {
+	o.Quorum = cmp.Or(o.Quorum, "majority")
+	o.OnPartition = cmp.Or(o.OnPartition, "local")
+	o.Interval = cmp.Or(o.Interval, "1s")
+	ttl := 0
+	if o.Interval == "2s" {
+		ttl = 1
+	}
+	eps, _ := json.Marshal(o.Endpoints)
 	return fmt.Sprintf(`
 server {
   hostname     = "ns-%[1]s.example.test"
@@ -78,10 +106,10 @@ server {
 dns { listen = ["{{DNS}}"] }
 api { listen = "{{API}}" }
 etcd {
-  endpoints = [%[3]q]
+  endpoints = %[3]s
   lease_ttl = "2s"
-  quorum    = "majority"
-  on_partition = %[5]q
+  quorum    = %[5]q
+  on_partition = %[6]q
 }
 zone "example.test" {
   ns = ["ns1.example.test."]
@@ -89,17 +117,36 @@ zone "example.test" {
 active_failover "www.example.test." {
   address       = "127.0.0.20"
   failover_data = "127.0.0.21"
-  ttl           = 1
+  ttl           = %[8]d
+%[9]s
   monitor {
     protocol = "HTTP"
-    interval = "2s"
+    interval = %[7]q
     retries  = 0
     timeout  = "500ms"
     port     = %[4]d
     path     = "/health"
   }
 }
-`, site, source, etcd, port, onPartition)
+%[10]s
+`, site, source, eps, o.Port, o.Quorum, o.OnPartition, o.Interval, ttl, o.Service, o.Extra)
+}
+
+// siteSources are the probe_source addresses of the sites a, b and c.
+var siteSources = map[string]string{"a": "127.0.0.11", "b": "127.0.0.12", "c": "127.0.0.13"}
+
+// startDeployment starts the nodes of sites a, b and c in o, in that
+// order, and waits until every node serves the primary with one serial.
+func startDeployment(t *testing.T, o deployment) []*daemonProc {
+	t.Helper()
+	var nodes []*daemonProc
+	for _, site := range []string{"a", "b", "c"} {
+		nodes = append(nodes, startDaemon(t, deploymentConfig(site, siteSources[site], o)))
+	}
+	allAnswer(t, nodes, "127.0.0.20", 10*time.Second)
+	waitSiteReports(t, o.Endpoints, o.Port, map[string]string{"a": "up", "b": "up", "c": "up"}, 10*time.Second)
+	sameSerials(t, nodes, 10*time.Second)
+	return nodes
 }
 
 func (d *daemonProc) soaSerial() (uint32, error) {
@@ -150,35 +197,53 @@ func sameSerials(t *testing.T, nodes []*daemonProc, within time.Duration) uint32
 // the target, read from etcd itself.
 func waitReports(t *testing.T, endpoint string, sites []string, want string, within time.Duration) {
 	t.Helper()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: 2 * time.Second})
+	statuses := map[string]string{}
+	for _, s := range sites {
+		statuses[s] = want
+	}
+	waitSiteReports(t, []string{endpoint}, 0, statuses, within)
+}
+
+// waitSiteReports waits until each site in want has published the status
+// want[site] for the target on port (0: every target), read from etcd
+// itself.
+func waitSiteReports(t *testing.T, endpoints []string, port int, want map[string]string, within time.Duration) {
+	t.Helper()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cli.Close()
-	var last []string
-	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+	testutil.Eventually(t, within, fmt.Sprintf("the sites report %v on port %d", want, port), func() (bool, string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		resp, err := cli.Get(ctx, "/failoverd/obs/", clientv3.WithPrefix())
 		cancel()
 		if err != nil {
-			continue
+			return false, err.Error()
 		}
-		last = last[:0]
-		ok := 0
+		var last []string
+		ok := true
+		seen := map[string]bool{}
 		for _, kv := range resp.Kvs {
+			// obs/<site>/<escaped probe key "PROTO addr:port hash">
+			site, key, _ := strings.Cut(strings.TrimPrefix(string(kv.Key), "/failoverd/obs/"), "/")
+			key, _ = url.PathUnescape(key)
+			if port != 0 && !strings.Contains(key, fmt.Sprintf(":%d ", port)) {
+				continue
+			}
 			var v struct {
 				Status string `json:"status"`
 			}
 			last = append(last, string(kv.Key)+"="+string(kv.Value))
-			if json.Unmarshal(kv.Value, &v) == nil && v.Status == want {
-				ok++
+			if w, listed := want[site]; listed {
+				seen[site] = true
+				if json.Unmarshal(kv.Value, &v) != nil || v.Status != w {
+					ok = false
+				}
 			}
 		}
-		if ok == len(sites) {
-			return
-		}
-	}
-	t.Fatalf("not every site of %v reports %s: %v", sites, want, last)
+		return ok && len(seen) == len(want), strings.Join(last, "\n")
+	})
 }
 
 func leaderOf(nodes []*daemonProc) int {
@@ -401,7 +466,7 @@ func TestMultiSite_DuplicateSiteRefusedWithTheHolder(t *testing.T) {
 	}
 }
 
-// cluster.md "DNSSEC in a deployment": the key the first node generates is
+// docs/operations.md "Running several sites" (DNSSEC): the key the first node generates is
 // stored in etcd and every node signs with it, so each node serves the
 // same DNSKEY and answers that validate against the one DS.
 func TestMultiSite_SignedZoneOneKeyOnEveryNode(t *testing.T) {

@@ -39,7 +39,7 @@ func TestCluster_ThreeMemberEtcdLosingOneKeepsWorking(t *testing.T) {
 
 	// Kill one member (the first endpoint of both nodes' lists): the
 	// remaining two keep quorum.
-	c.members[0].kill()
+	c.members[0].Kill()
 	commit(2)
 	follower.s.Publish(Observation{Target: "t1", Status: StatusDown, Message: "timeout"})
 	eventually(t, 10*time.Second, "an observation still reaches the leader", func() bool {

@@ -50,10 +50,13 @@
 //     for, once, as it may be this node's killed predecessor), and every
 //     observation again.
 //   - Observations only on change: another status or message. An RTT
-//     alone is written when it moved by more than Options.RTTChange (20 %)
-//     and the target's last write is at least Options.RTTRefresh (30 s) old
-//     by round times, so a steady target costs nothing however often it is
-//     probed, and rttm medians are refreshed at most twice a minute.
+//     alone is written only for a target whose RTT feeds a decision
+//     (Observation.TrackRTT: rttm performance targets), when it moved by
+//     more than Options.RTTChange (20 %) and the target's last write is at
+//     least Options.RTTRefresh (30 s) old by round times. So a steady
+//     target costs nothing however often it is probed, and rttm medians
+//     are refreshed at most twice a minute; any other target's published
+//     RTT is the one of its last status or message change.
 //     Pending writes coalesce (a target's latest view wins) and go out in
 //     transactions of up to Options.MaxTxnOps puts.
 //   - The leader's Commit: one etcd transaction per Options.MaxTxnOps

@@ -31,18 +31,10 @@ func etcdBinary(t *testing.T) string {
 	return testutil.RequireTool(t, "etcd-server", "etcd")
 }
 
-// member is one etcd server process on loopback ports.
-type member struct {
-	name, client, peer, dir, logFile string
-	cmd                              *exec.Cmd
-	exited                           chan struct{}
-}
-
 // cluster is a real etcd cluster started by a test.
 type cluster struct {
 	t       *testing.T
-	members []*member
-	extra   []string // more etcd flags for every member started
+	members []*testutil.Etcd
 }
 
 // freePort returns a loopback port nothing listens on right now.
@@ -55,90 +47,13 @@ func freePort(t *testing.T) int {
 // directory and waits until it answers.
 func startEtcd(t *testing.T, n int) *cluster {
 	t.Helper()
-	bin := etcdBinary(t)
-	c := &cluster{t: t}
-	var initial []string
-	for i := range n {
-		m := &member{
-			name:   fmt.Sprintf("m%d", i),
-			client: fmt.Sprintf("http://127.0.0.1:%d", freePort(t)),
-			peer:   fmt.Sprintf("http://127.0.0.1:%d", freePort(t)),
-			dir:    t.TempDir(),
-		}
-		c.members = append(c.members, m)
-		initial = append(initial, m.name+"="+m.peer)
-	}
-	for _, m := range c.members {
-		c.start(bin, m, strings.Join(initial, ","))
-	}
-	cli := c.client(c.endpoints()...)
-	c.eventually(20*time.Second, "etcd answers", func() bool {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		_, err := cli.Put(ctx, "/health-check", "ok")
-		return err == nil
-	})
-	return c
-}
-
-func (c *cluster) start(bin string, m *member, initial string) {
-	t := c.t
-	m.logFile = filepath.Join(m.dir, "etcd.log")
-	logf, err := os.Create(m.logFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.cmd = exec.Command(bin,
-		"--name", m.name,
-		"--data-dir", filepath.Join(m.dir, "data"),
-		"--listen-client-urls", m.client, "--advertise-client-urls", m.client,
-		"--listen-peer-urls", m.peer, "--initial-advertise-peer-urls", m.peer,
-		"--initial-cluster", initial, "--initial-cluster-state", "new",
-		"--initial-cluster-token", "failoverd-test",
-		// Short raft timings: a lost member is noticed in a second.
-		"--heartbeat-interval", "50", "--election-timeout", "500",
-		"--logger", "zap", "--log-level", "warn")
-	m.cmd.Args = append(m.cmd.Args, c.extra...)
-	m.cmd.Stdout, m.cmd.Stderr = logf, logf
-	dieWithTest(m.cmd)
-	if err := m.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	m.exited = make(chan struct{})
-	go func() {
-		_ = m.cmd.Wait()
-		logf.Close()
-		close(m.exited)
-	}()
-	t.Cleanup(func() {
-		m.kill()
-		if t.Failed() {
-			if b, err := os.ReadFile(m.logFile); err == nil {
-				t.Logf("etcd %s log (last 2000 bytes):\n%s", m.name, tail(b, 2000))
-			}
-		}
-	})
-}
-
-// kill stops the member with SIGKILL and waits for it.
-func (m *member) kill() {
-	if m.cmd.Process != nil {
-		_ = m.cmd.Process.Kill()
-	}
-	<-m.exited
-}
-
-func tail(b []byte, n int) []byte {
-	if len(b) > n {
-		return b[len(b)-n:]
-	}
-	return b
+	return &cluster{t: t, members: testutil.StartEtcdCluster(t, n).Members}
 }
 
 func (c *cluster) endpoints() []string {
 	var eps []string
 	for _, m := range c.members {
-		eps = append(eps, m.client)
+		eps = append(eps, m.Endpoint)
 	}
 	return eps
 }
@@ -168,9 +83,9 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 // shared is one etcd for the tests that only need a store; each test uses
 // its own prefix.
 var (
-	sharedOnce sync.Once
-	sharedEtcd *cluster
-	sharedStop func()
+	sharedOnce     sync.Once
+	sharedEndpoint string
+	sharedStop     func()
 )
 
 // TestMain stops the shared etcd and fails the run if goroutines started
@@ -195,37 +110,37 @@ func sharedCluster(t *testing.T) []string {
 	t.Helper()
 	etcdBinary(t)
 	sharedOnce.Do(func() {
-		// Not tied to t's cleanup, which would end it with the first
-		// test: TestMain stops it.
+		// Not testutil.StartEtcd, whose etcd ends with the test that
+		// starts it: TestMain stops this one.
 		bin, _ := testutil.FindTool("etcd")
 		dir, err := os.MkdirTemp("", "failoverd-sites-etcd-")
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := &member{name: "shared", client: fmt.Sprintf("http://127.0.0.1:%d", freePort(t)),
-			peer: fmt.Sprintf("http://127.0.0.1:%d", freePort(t)), dir: dir}
+		client := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+		peer := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
 		logf, err := os.Create(filepath.Join(dir, "etcd.log"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		m.cmd = exec.Command(bin, "--name", m.name, "--data-dir", filepath.Join(dir, "data"),
-			"--listen-client-urls", m.client, "--advertise-client-urls", m.client,
-			"--listen-peer-urls", m.peer, "--initial-advertise-peer-urls", m.peer,
-			"--initial-cluster", m.name+"="+m.peer, "--logger", "zap", "--log-level", "warn")
-		m.cmd.Stdout, m.cmd.Stderr = logf, logf
-		dieWithTest(m.cmd)
-		if err := m.cmd.Start(); err != nil {
+		cmd := exec.Command(bin, "--name", "shared", "--data-dir", filepath.Join(dir, "data"),
+			"--listen-client-urls", client, "--advertise-client-urls", client,
+			"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+			"--initial-cluster", "shared="+peer, "--logger", "zap", "--log-level", "warn")
+		cmd.Stdout, cmd.Stderr = logf, logf
+		dieWithTest(cmd)
+		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		m.exited = make(chan struct{})
-		go func() { _ = m.cmd.Wait(); logf.Close(); close(m.exited) }()
-		sharedStop = func() { m.kill(); os.RemoveAll(dir) }
-		sharedEtcd = &cluster{members: []*member{m}}
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); logf.Close(); close(exited) }()
+		sharedStop = func() { _ = cmd.Process.Kill(); <-exited; os.RemoveAll(dir) }
+		sharedEndpoint = client
 	})
-	if sharedEtcd == nil {
+	if sharedEndpoint == "" {
 		t.Fatal("shared etcd did not start")
 	}
-	cli, err := clientv3.New(clientv3.Config{Endpoints: sharedEtcd.endpoints(), DialTimeout: 2 * time.Second, Logger: zap.NewNop()})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{sharedEndpoint}, DialTimeout: 2 * time.Second, Logger: zap.NewNop()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +151,7 @@ func sharedCluster(t *testing.T) []string {
 		_, err := cli.Get(ctx, "/health-check")
 		return err == nil
 	})
-	return sharedEtcd.endpoints()
+	return []string{sharedEndpoint}
 }
 
 var prefixSeq atomic.Int64

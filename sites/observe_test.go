@@ -127,7 +127,7 @@ func TestPublish_WritesOnChangeOnlyNotPerRound(t *testing.T) {
 	})
 }
 
-func TestPublish_RTTChangeIsThrottled(t *testing.T) {
+func TestPublish_RTTAloneIsWrittenThrottledAndOnlyWhenItFeedsADecision(t *testing.T) {
 	eps := sharedCluster(t)
 	prefix := testPrefix(t)
 	a := openNode(t, eps, prefix, "ams", func(o *Options) { o.RTTRefresh, o.LeaseTTL = 30*time.Second, DefaultLeaseTTL })
@@ -137,7 +137,8 @@ func TestPublish_RTTChangeIsThrottled(t *testing.T) {
 	// and returns the perf RTT the watch shows once the marker arrived.
 	publish := func(sec int, rtt time.Duration) time.Duration {
 		t.Helper()
-		a.s.Publish(Observation{Target: "perf", Status: StatusUp, RTT: rtt, Time: base.Add(time.Duration(sec) * time.Second)})
+		a.s.Publish(Observation{Target: "perf", Status: StatusUp, RTT: rtt, TrackRTT: true, Time: base.Add(time.Duration(sec) * time.Second)})
+		a.s.Publish(Observation{Target: "plain", Status: StatusUp, RTT: rtt, Time: base.Add(time.Duration(sec) * time.Second)})
 		markers++
 		msg := fmt.Sprint("marker ", markers)
 		a.s.Publish(Observation{Target: "marker", Status: StatusUp, Message: msg, Time: base})
@@ -145,6 +146,9 @@ func TestPublish_RTTChangeIsThrottled(t *testing.T) {
 			rs := a.s.Reports("marker")
 			return len(rs) == 1 && rs[0].Message == msg
 		})
+		if got := a.s.Reports("plain")[0].RTT; got != 10*time.Millisecond {
+			t.Fatalf("an RTT that feeds no decision was rewritten alone: %v, want the first one, 10ms", got)
+		}
 		return a.s.Reports("perf")[0].RTT
 	}
 	ms := time.Millisecond

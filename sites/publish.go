@@ -36,10 +36,10 @@ func (p *publisher) init() {
 
 // Publish records this site's view of a target after a probe round. It
 // never blocks on etcd: a write is queued only when the view changed:
-// another status or message, or (same status and message) an RTT that
-// moved by more than Options.RTTChange when the target's last write is at
-// least Options.RTTRefresh old (by round times). Steady targets cost no
-// writes at all.
+// another status or message, or, for a TrackRTT target with the same
+// status and message, an RTT that moved by more than Options.RTTChange
+// when the target's last write is at least Options.RTTRefresh old (by
+// round times). Steady targets cost no writes at all.
 func (s *Sites) Publish(o Observation) {
 	if o.Time.IsZero() {
 		o.Time = time.Now()
@@ -48,7 +48,7 @@ func (s *Sites) Publish(o Observation) {
 	p.mu.Lock()
 	last, ok := p.written[o.Target]
 	if ok && last.obs.Status == o.Status && last.obs.Message == o.Message &&
-		(!rttMoved(last.obs.RTT, o.RTT, s.o.RTTChange) || o.Time.Sub(last.at) < s.o.RTTRefresh) {
+		(!o.TrackRTT || !rttMoved(last.obs.RTT, o.RTT, s.o.RTTChange) || o.Time.Sub(last.at) < s.o.RTTRefresh) {
 		p.mu.Unlock()
 		return
 	}

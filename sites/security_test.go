@@ -9,7 +9,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
-	"fmt"
 	"math/big"
 	"net"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/failoverd/failoverd/internal/testutil"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -67,28 +67,22 @@ func TestOpen_Credentials(t *testing.T) {
 }
 
 func TestOpen_TLS(t *testing.T) {
-	bin := etcdBinary(t)
 	dir := t.TempDir()
 	ca, caKey := newCA(t, dir, "ca")
 	newCA(t, dir, "other-ca")
 	serverCert, serverKey := newLeaf(t, dir, "server", ca, caKey, true)
 	clientCert, clientKey := newLeaf(t, dir, "client", ca, caKey, false)
 
-	c := &cluster{t: t}
-	m := &member{name: "tls", client: fmt.Sprintf("https://127.0.0.1:%d", freePort(t)),
-		peer: fmt.Sprintf("http://127.0.0.1:%d", freePort(t)), dir: t.TempDir()}
-	c.members = []*member{m}
-	c.startWith(bin, m, m.name+"="+m.peer,
-		"--cert-file", serverCert, "--key-file", serverKey,
+	m := testutil.StartEtcdTLS(t, "--cert-file", serverCert, "--key-file", serverKey,
 		"--client-cert-auth", "--trusted-ca-file", filepath.Join(dir, "ca.pem"))
 	tlsOpts := func(caFile string) nodeOpt {
 		return func(o *Options) { o.CAFile, o.CertFile, o.KeyFile = caFile, clientCert, clientKey }
 	}
-	tlsCfg, err := Options{Endpoints: []string{m.client}, CAFile: filepath.Join(dir, "ca.pem"), CertFile: clientCert, KeyFile: clientKey}.tlsConfig()
+	tlsCfg, err := Options{Endpoints: []string{m.Endpoint}, CAFile: filepath.Join(dir, "ca.pem"), CertFile: clientCert, KeyFile: clientKey}.tlsConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := clientv3.New(clientv3.Config{Endpoints: []string{m.client}, TLS: tlsCfg, DialTimeout: time.Second})
+	raw, err := clientv3.New(clientv3.Config{Endpoints: []string{m.Endpoint}, TLS: tlsCfg, DialTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,21 +94,15 @@ func TestOpen_TLS(t *testing.T) {
 		return err == nil
 	})
 	t.Run("the right CA and client certificate join", func(t *testing.T) {
-		n := openNode(t, []string{m.client}, "/failoverd/", "ams", tlsOpts(filepath.Join(dir, "ca.pem")))
+		n := openNode(t, []string{m.Endpoint}, "/failoverd/", "ams", tlsOpts(filepath.Join(dir, "ca.pem")))
 		leaderOf(t, 10*time.Second, n)
 	})
 	t.Run("a server certificate from another CA is refused at start", func(t *testing.T) {
-		_, err := tryOpenNode(t, []string{m.client}, "/failoverd/", "fra", tlsOpts(filepath.Join(dir, "other-ca.pem")))
+		_, err := tryOpenNode(t, []string{m.Endpoint}, "/failoverd/", "fra", tlsOpts(filepath.Join(dir, "other-ca.pem")))
 		if err == nil || !strings.Contains(err.Error(), "certificate") {
 			t.Fatalf("err = %v, want a certificate error", err)
 		}
 	})
-}
-
-// startWith starts one member with extra flags (TLS).
-func (c *cluster) startWith(bin string, m *member, initial string, extra ...string) {
-	c.extra = extra
-	c.start(bin, m, initial)
 }
 
 func newCA(t *testing.T, dir, name string) (*x509.Certificate, *ecdsa.PrivateKey) {

@@ -28,6 +28,12 @@ type Observation struct {
 	// RTT is the site's response time for the target (for performance
 	// targets, the site's own median over its rounds); 0 when none.
 	RTT time.Duration
+	// TrackRTT marks a target whose RTT feeds a decision (an rttm
+	// performance target): a moved RTT alone is then written (throttled).
+	// Any other target's RTT is written only with a status or message
+	// change, since loopback-class RTTs move by more than any fraction
+	// every few rounds and would rewrite every target twice a minute.
+	TrackRTT bool
 	// Time is when the round that produced this view completed.
 	Time time.Time
 }

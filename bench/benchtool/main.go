@@ -6,6 +6,11 @@
 //	                   health target (in-process) and time the answer changing
 //	benchtool reload   -dns ADDR -pid PID -names a,b -marker M -want IP   query continuously,
 //	                   send SIGHUP, time until M answers IP, count failed queries
+//	benchtool sites    -api A,B [-not SITE] [-count N]   poll GET /v1/sites until the
+//	                   nodes agree on a leader (not SITE)
+//	benchtool listen   -n N -base B -port P   N TCP listeners on 127.B.x.y that accept and close
+//	benchtool rusage   CMD ARGS...   run CMD, print wall, CPU and peak RSS
+//	benchtool etcdkeys -endpoint URL -prefix P   keys and summed versions per key group
 //
 // Everything talks to loopback addresses only; every loop is bounded by a
 // deadline. Timings are printed, never asserted.
@@ -18,7 +23,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: benchtool targets|wait|failover|reload [flags]")
+		fmt.Fprintln(os.Stderr, "usage: benchtool targets|wait|failover|reload|sites|listen|rusage|etcdkeys [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -31,6 +36,14 @@ func main() {
 		err = cmdFailover(args)
 	case "reload":
 		err = cmdReload(args)
+	case "sites":
+		err = cmdSites(args)
+	case "listen":
+		err = cmdListen(args)
+	case "rusage":
+		err = cmdRusage(args)
+	case "etcdkeys":
+		err = cmdEtcdKeys(args)
 	default:
 		err = fmt.Errorf("unknown command %q", cmd)
 	}

@@ -42,7 +42,10 @@ func (t *target) start() error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: healthHandler(), ReadHeaderTimeout: 5 * time.Second}
+	// 60 s like nginx's client_header_timeout: a shorter one closes the idle
+	// connection a `watch = true` monitor holds every few seconds, and the
+	// back-off that follows leaves the target unwatched most of the time.
+	srv := &http.Server{Handler: healthHandler(), ReadHeaderTimeout: 60 * time.Second}
 	t.srv = srv
 	go func() { _ = srv.Serve(ln) }()
 	return nil

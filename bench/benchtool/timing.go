@@ -37,6 +37,79 @@ func waitFor(r *resolver, name, want string, poll, maxWait time.Duration) (time.
 	return time.Time{}, fmt.Errorf("%s never answered %q within %s; last: %s", name, want, maxWait, last)
 }
 
+// waitAll polls name on every resolver every poll until each one has
+// answered want (see waitFor) once, and returns when each did; it gives up
+// after maxWait, naming the servers that never did.
+func waitAll(rs []*resolver, name, want string, poll, maxWait time.Duration) ([]time.Time, error) {
+	at := make([]time.Time, len(rs))
+	last := make([]string, len(rs))
+	left := len(rs)
+	deadline := time.Now().Add(maxWait)
+	for left > 0 && time.Now().Before(deadline) {
+		for i, r := range rs {
+			if !at[i].IsZero() {
+				continue
+			}
+			a, err := r.queryA(name)
+			now := time.Now()
+			switch {
+			case err != nil:
+				last[i] = err.Error()
+			case a.rcode == 0 && len(a.addrs) > 0 && (want == "" || a.String() == want):
+				at[i] = now
+				left--
+			default:
+				last[i] = fmt.Sprintf("rcode %d answer %q", a.rcode, a.String())
+			}
+		}
+		if left > 0 {
+			time.Sleep(poll)
+		}
+	}
+	if left > 0 {
+		var miss []string
+		for i, r := range rs {
+			if at[i].IsZero() {
+				miss = append(miss, fmt.Sprintf("%s (last: %s)", r.conn.RemoteAddr(), last[i]))
+			}
+		}
+		return at, fmt.Errorf("%s never answered %q within %s on %s", name, want, maxWait, strings.Join(miss, ", "))
+	}
+	return at, nil
+}
+
+// latest is the last of ts.
+func latest(ts []time.Time) time.Time {
+	var m time.Time
+	for _, t := range ts {
+		if t.After(m) {
+			m = t
+		}
+	}
+	return m
+}
+
+// resolvers opens one resolver per comma-separated server address.
+func resolvers(servers string, timeout time.Duration, do bool) ([]*resolver, error) {
+	var rs []*resolver
+	for _, s := range strings.Split(servers, ",") {
+		r, err := newResolver(strings.TrimSpace(s), timeout)
+		if err != nil {
+			closeAll(rs)
+			return nil, err
+		}
+		r.dnssecOK = do
+		rs = append(rs, r)
+	}
+	return rs, nil
+}
+
+func closeAll(rs []*resolver) {
+	for _, r := range rs {
+		_ = r.Close()
+	}
+}
+
 // waitStable polls until name has answered want on every poll for hold,
 // restarting the count whenever it does not; it gives up after maxWait.
 func waitStable(r *resolver, name, want string, poll, hold, maxWait time.Duration) (time.Time, error) {
@@ -59,13 +132,15 @@ func waitStable(r *resolver, name, want string, poll, hold, maxWait time.Duratio
 
 func cmdWait(args []string) error {
 	fs := flag.NewFlagSet("wait", flag.ContinueOnError)
-	server := fs.String("dns", "127.0.0.1:53", "DNS server")
+	server := fs.String("dns", "127.0.0.1:53", "DNS server, or several comma-separated: wait until every one answers")
 	name := fs.String("name", "", "name to query (A)")
 	want := fs.String("want", "", "expected answer, space-separated sorted addresses; empty: any A answer")
 	since := fs.Int64("since", 0, "print the time elapsed since this Unix time in ns (default: since the start of waiting)")
 	maxWait := fs.Duration("timeout", 60*time.Second, "give up after this long")
 	poll := fs.Duration("poll", 5*time.Millisecond, "pause between queries")
 	do := fs.Bool("do", false, "set the DO bit and accept only A answers with their RRSIG")
+	stable := fs.Duration("stable", 0, "then every server must answer -want on every poll for this long "+
+		"(an answer left over from before a change does not count)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -73,17 +148,24 @@ func cmdWait(args []string) error {
 	if *since > 0 {
 		start = time.Unix(0, *since)
 	}
-	r, err := newResolver(*server, 200*time.Millisecond)
+	rs, err := resolvers(*server, 200*time.Millisecond, *do)
 	if err != nil {
 		return err
 	}
-	defer r.Close()
-	r.dnssecOK = *do
-	at, err := waitFor(r, *name, *want, *poll, *maxWait)
+	defer closeAll(rs)
+	at, err := waitAll(rs, *name, *want, *poll, *maxWait)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%.3f\n", at.Sub(start).Seconds())
+	last := latest(at)
+	if *stable > 0 {
+		for _, r := range rs {
+			if last, err = waitStable(r, *name, *want, *poll, *stable, *maxWait); err != nil {
+				return fmt.Errorf("%s: %w", r.conn.RemoteAddr(), err)
+			}
+		}
+	}
+	fmt.Printf("%.3f\n", last.Sub(start).Seconds())
 	return nil
 }
 
@@ -103,12 +185,14 @@ func summary(vals []float64) string {
 	if len(v)%2 == 0 {
 		m = (v[len(v)/2-1] + v[len(v)/2]) / 2
 	}
-	return fmt.Sprintf("median=%.2f min=%.2f max=%.2f n=%d", m, v[0], v[len(v)-1], len(v))
+	return fmt.Sprintf("median=%.3f min=%.3f max=%.3f n=%d", m, v[0], v[len(v)-1], len(v))
 }
 
 func cmdFailover(args []string) error {
 	fs := flag.NewFlagSet("failover", flag.ContinueOnError)
-	server := fs.String("dns", "127.0.0.1:53", "DNS server")
+	server := fs.String("dns", "127.0.0.1:53", "DNS server, or several comma-separated (the nodes of one deployment): "+
+		"a transition counts when the last of them serves it")
+	ref := fs.String("ref", "", "optional DNS server timed in the same trials on its own (a single node beside a deployment)")
 	name := fs.String("name", "www.example.com", "health-checked name")
 	primary := fs.String("primary", "127.0.0.11", "primary address (its target is killed and restarted)")
 	backup := fs.String("backup", "127.0.0.12", "backup address (its target stays up)")
@@ -136,52 +220,77 @@ func cmdFailover(args []string) error {
 		return fmt.Errorf("primary target: %w", err)
 	}
 	defer pt.stop()
-	r, err := newResolver(*server, 200*time.Millisecond)
+	rs, err := resolvers(*server, 200*time.Millisecond, *do)
 	if err != nil {
 		return err
 	}
-	defer r.Close()
-	r.dnssecOK = *do
+	nodes := len(rs)
+	if *ref != "" {
+		rr, err := resolvers(*ref, 200*time.Millisecond, *do)
+		if err != nil {
+			closeAll(rs)
+			return err
+		}
+		rs = append(rs, rr[0]) // the last one is the reference
+	}
+	defer closeAll(rs)
 
-	fmt.Printf("# dns=%s name=%s do=%t primary=%s backup=%s poll=%s trials=%d (kill = close the primary target's listener and connections)\n",
-		*server, *name, *do, *primary, *backup, *poll, *trials)
+	fmt.Printf("# dns=%s ref=%s name=%s do=%t primary=%s backup=%s poll=%s trials=%d (kill = close the primary target's listener and connections)\n",
+		*server, *ref, *name, *do, *primary, *backup, *poll, *trials)
 	t0 := time.Now()
-	if _, err := waitFor(r, *name, *primary, *poll, *maxWait); err != nil {
+	if _, err := waitAll(rs, *name, *primary, *poll, *maxWait); err != nil {
 		return fmt.Errorf("initial: %w", err)
 	}
-	stable, err := waitStable(r, *name, *primary, *poll, *warmup, *maxWait)
-	if err != nil {
-		return fmt.Errorf("warm-up: %w", err)
+	for _, r := range rs {
+		if _, err := waitStable(r, *name, *primary, *poll, *warmup, *maxWait); err != nil {
+			return fmt.Errorf("warm-up on %s: %w", r.conn.RemoteAddr(), err)
+		}
 	}
-	fmt.Printf("initial: primary answered without a break for %s after %.2fs\n", *warmup, stable.Sub(t0).Seconds())
+	fmt.Printf("initial: primary answered without a break for %s after %.2fs\n", *warmup, time.Since(t0).Seconds())
 	jitter := func() time.Duration { return time.Duration(rand.Int64N(int64(*phase) + 1)) }
-	var fo, rec []float64
+	// transition times the switch to want on every server: the last of the
+	// deployment's nodes, and the reference on its own (NaN = timed out).
+	transition := func(since time.Time, want, what string) (nodesS, refS float64) {
+		nodesS, refS = math.NaN(), math.NaN()
+		at, err := waitAll(rs, *name, want, *poll, *maxWait)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, what+":", err)
+		}
+		if l := latest(at[:nodes]); !slices.ContainsFunc(at[:nodes], time.Time.IsZero) {
+			nodesS = l.Sub(since).Seconds()
+		}
+		if len(at) > nodes && !at[nodes].IsZero() {
+			refS = at[nodes].Sub(since).Seconds()
+		}
+		return nodesS, refS
+	}
+	var fo, rec, refFo, refRec, diff []float64
 	for i := 1; i <= *trials; i++ {
 		time.Sleep(*settle + jitter())
 		tKill := time.Now()
 		pt.stop()
-		f := math.NaN() // NaN = timed out
-		if at, err := waitFor(r, *name, *backup, *poll, *maxWait); err == nil {
-			f = at.Sub(tKill).Seconds()
-		} else {
-			fmt.Fprintln(os.Stderr, "failover:", err)
-		}
+		f, rf := transition(tKill, *backup, "failover")
 		time.Sleep(*hold + jitter())
 		tUp := time.Now()
 		if err := pt.start(); err != nil {
 			return fmt.Errorf("restart primary target: %w", err)
 		}
-		rc := math.NaN()
-		if at, err := waitFor(r, *name, *primary, *poll, *maxWait); err == nil {
-			rc = at.Sub(tUp).Seconds()
+		rc, rrc := transition(tUp, *primary, "recovery")
+		if *ref == "" {
+			fmt.Printf("trial %d: failover_s=%.3f recovery_s=%.3f\n", i, f, rc)
 		} else {
-			fmt.Fprintln(os.Stderr, "recovery:", err)
+			fmt.Printf("trial %d: failover_s=%.3f recovery_s=%.3f ref_failover_s=%.3f ref_recovery_s=%.3f\n", i, f, rc, rf, rrc)
 		}
-		fmt.Printf("trial %d: failover_s=%.3f recovery_s=%.3f\n", i, f, rc)
-		fo, rec = append(fo, f), append(rec, rc)
+		fo, rec, refFo, refRec, diff = append(fo, f), append(rec, rc), append(refFo, rf), append(refRec, rrc), append(diff, f-rf)
 	}
 	fmt.Printf("FAILOVER_S %s\n", summary(fo))
 	fmt.Printf("RECOVERY_S %s\n", summary(rec))
+	if *ref != "" {
+		fmt.Printf("REF_FAILOVER_S %s\n", summary(refFo))
+		fmt.Printf("REF_RECOVERY_S %s\n", summary(refRec))
+		// the same kill seen by both: the deployment's extra delay, trial by trial
+		fmt.Printf("EXTRA_FAILOVER_S %s\n", summary(diff))
+	}
 	return nil
 }
 
