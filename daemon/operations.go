@@ -224,7 +224,7 @@ func configEvents(old, cfg *config.Config, now time.Time, msg string) []store.Ev
 		switch before := previous[s.fqdn]; {
 		case before == nil:
 			s.status = "added"
-		case !reflect.DeepEqual(before(), s.render()):
+		case !sameReadBack(before(), s.render()):
 			s.status = "changed"
 		}
 	})
@@ -235,6 +235,51 @@ func configEvents(old, cfg *config.Config, now time.Time, msg string) []store.Ev
 		}
 	}
 	return evs
+}
+
+// sameReadBack is reflect.DeepEqual for read-backs: the maps, lists,
+// strings, numbers and booleans they are made of are compared directly
+// (DeepEqual's reflection was half of a reload's config events), anything
+// else by reflect.DeepEqual.
+func sameReadBack(a, b any) bool {
+	switch x := a.(type) {
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case int:
+		y, ok := b.(int)
+		return ok && x == y
+	case []string:
+		y, ok := b.([]string)
+		return ok && (x == nil) == (y == nil) && slices.Equal(x, y)
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || (x == nil) != (y == nil) || len(x) != len(y) {
+			return false
+		}
+		for k, v := range x {
+			w, ok := y[k]
+			if !ok || !sameReadBack(v, w) {
+				return false
+			}
+		}
+		return true
+	case []map[string]any:
+		y, ok := b.([]map[string]any)
+		if !ok || (x == nil) != (y == nil) || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !sameReadBack(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return reflect.DeepEqual(a, b)
 }
 
 // inParallel calls fn for every i in [0, n), in GOMAXPROCS contiguous runs
