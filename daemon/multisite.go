@@ -84,6 +84,9 @@ type multisite struct {
 	lastSerials map[string]uint32
 	// savedSerials are the served serials last kept in the store.
 	savedSerials map[string]store.ServedSerial
+	// eventMark is the id of the last committed event this node's history
+	// holds.
+	eventMark string
 	// unsent are change events a failed commit could not record; the
 	// next commit carries them.
 	unsent []pool.Transition
@@ -164,6 +167,11 @@ func openSites(ctx context.Context, cfg *config.Config, version, digest string, 
 	}
 	m.setPlan(l.plan)
 	m.resumeServedSerials(l)
+	if es, ok := l.store.(eventMarkStore); ok {
+		if m.eventMark, err = es.EventMark(); err != nil {
+			m.log.Warn("reading the event mark; the committed events may be recorded again", zap.Error(err))
+		}
+	}
 	return m, nil
 }
 
@@ -453,6 +461,11 @@ func (m *multisite) commitDone(ctx context.Context, l *decisionLoop, units []str
 	}
 	maps.Copy(m.lastSerials, serials)
 	m.keepServedSerials(l)
+	if len(res.Events) > 0 {
+		// The leader's history holds its own events already (the
+		// publisher recorded them): only the mark moves.
+		m.saveEventMark(l, store.Batch{EventMark: slices.Max(res.Events)})
+	}
 	return res.Events, nil
 }
 
@@ -533,7 +546,9 @@ func (m *multisite) committed(l *decisionLoop, c sites.Committed) {
 	if m.leader || m.alone() {
 		return
 	}
-	if !c.Full {
+	if c.Full {
+		m.catchUpEvents(l) // committed while this node was away
+	} else {
 		m.recordEvents(l, c.Events)
 	}
 	switch {
@@ -561,6 +576,10 @@ func (m *multisite) committed(l *decisionLoop, c sites.Committed) {
 func (m *multisite) recordEvents(l *decisionLoop, evs []sites.Event) {
 	var b store.Batch
 	for _, ev := range evs {
+		if ev.ID <= m.eventMark {
+			continue // in this node's history already
+		}
+		b.EventMark = max(b.EventMark, ev.ID)
 		var t pool.Transition
 		if err := json.Unmarshal(ev.Data, &t); err != nil {
 			m.log.Warn("committed event unreadable", zap.String("id", ev.ID), zap.Error(err))
@@ -570,12 +589,40 @@ func (m *multisite) recordEvents(l *decisionLoop, evs []sites.Event) {
 			b.Events = append(b.Events, storeEvent(t))
 		}
 	}
-	if len(b.Events) == 0 {
-		return
+	if b.EventMark != "" {
+		m.saveEventMark(l, b)
 	}
+}
+
+// saveEventMark commits b, which records events up to b.EventMark, and
+// then keeps the mark.
+func (m *multisite) saveEventMark(l *decisionLoop, b store.Batch) {
 	if err := l.store.Commit(b); err != nil {
 		m.log.Error("recording committed events", zap.Error(err))
+		return
 	}
+	m.eventMark = b.EventMark
+}
+
+// catchUpEvents records the committed events after this node's mark: on
+// joining (or rejoining) a deployment the watch hands over the state, not
+// the events that led to it, and the log report should still be the same
+// on every node.
+func (m *multisite) catchUpEvents(l *decisionLoop) {
+	ctx, cancel := context.WithTimeout(context.Background(), commitWithin)
+	defer cancel()
+	evs, err := m.s.EventsAfter(ctx, m.eventMark)
+	if err != nil {
+		m.log.Warn("reading the committed events this node has not recorded", zap.Error(err))
+		return
+	}
+	m.recordEvents(l, evs)
+}
+
+// eventMarkStore keeps the id of the last deployment event recorded (the
+// state directory's store; a test's wrapped store may not).
+type eventMarkStore interface {
+	EventMark() (string, error)
 }
 
 // recordJobs keeps the deployment's finished operator commands that

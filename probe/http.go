@@ -9,7 +9,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,10 +23,70 @@ import (
 // body, and verifies certificates unless TLSSkipVerify is set.
 func (o ProberOptions) probeHTTP(ctx context.Context, t Target) Result {
 	t = t.WithDefaults()
-	start := time.Now()
-	req, err := o.newRequest(ctx, t)
+	return o.exchangeHTTP(ctx, t, o.prepareHTTP(t))
+}
+
+// boundHTTP returns the probe function of one HTTP(S) target (after
+// WithDefaults), which builds the request once rather than every round:
+// the Scheduler probes each target with its own. It sends the same bytes
+// as probeHTTP.
+func (o *ProberOptions) boundHTTP(t Target) Func {
+	prepared := o.prepareHTTP(t)
+	probe := func(ctx context.Context, t Target) Result {
+		return o.exchangeHTTP(ctx, t, prepared)
+	}
+	if _, err := netip.ParseAddr(t.Address); err == nil {
+		return probe // an address has no addresses to report (withAddresses)
+	}
+	return o.withAddresses(probe)
+}
+
+// httpRequest is a target's probe request as it goes on the wire.
+type httpRequest struct {
+	// wire is the request's bytes, Connection: close and body included.
+	wire []byte
+	// read is what http.ReadResponse is given: it reads only the method.
+	read *http.Request
+	// invalid is why no request can be built (a bad path or header line):
+	// every attempt fails with it before dialing. writeErr is why the
+	// request cannot be written (a bad Host): attempts fail with it once
+	// connected, where writing it failed before requests were built once.
+	invalid, writeErr error
+}
+
+// prepareHTTP builds t's probe request (t after WithDefaults).
+func (o ProberOptions) prepareHTTP(t Target) *httpRequest {
+	req, err := o.newRequest(context.Background(), t)
 	if err != nil {
-		return Result{Target: t, Message: err.Error(), Time: time.Now()}
+		return &httpRequest{invalid: err}
+	}
+	// One request per connection: what an http.Transport with
+	// DisableKeepAlives sends.
+	req.Close = true
+	var b bytes.Buffer
+	if err := req.Write(&b); err != nil {
+		return &httpRequest{writeErr: err}
+	}
+	read, ok := readRequests[req.Method]
+	if !ok {
+		read = &http.Request{Method: req.Method}
+	}
+	return &httpRequest{wire: bytes.Clone(b.Bytes()), read: read}
+}
+
+// readRequests are the requests http.ReadResponse is given for the common
+// methods, shared by all targets (it only reads them).
+var readRequests = map[string]*http.Request{
+	http.MethodGet:  {Method: http.MethodGet},
+	http.MethodPost: {Method: http.MethodPost},
+	http.MethodHead: {Method: http.MethodHead},
+}
+
+// exchangeHTTP runs one attempt of t with its prepared request.
+func (o ProberOptions) exchangeHTTP(ctx context.Context, t Target, prepared *httpRequest) Result {
+	start := time.Now()
+	if prepared.invalid != nil {
+		return Result{Target: t, Message: prepared.invalid.Error(), Time: time.Now()}
 	}
 	conn, err := o.dial(ctx, t)
 	if err != nil {
@@ -43,21 +105,24 @@ func (o ProberOptions) probeHTTP(ctx context.Context, t Target) Result {
 		}
 		conn = tc
 	}
+	if prepared.writeErr != nil {
+		return failure(ctx, t, start, prepared.writeErr)
+	}
 	bufs := exchangeBuffers.Get().(*exchangeBuf)
 	defer bufs.release()
-	resp, err := exchange(conn, req, bufs)
+	resp, err := exchange(conn, prepared, bufs)
 	if err != nil {
 		return failure(ctx, t, start, err)
 	}
 	// Deferred after release, so it runs first: the body reads from bufs.
 	defer resp.Body.Close()
 	code := resp.StatusCode
-	msg := "HTTP " + strconv.Itoa(code)
+	msg := statusMessage(code)
 	if !statusUp(t.StatusRule, code) {
 		return Result{Target: t, RTT: time.Since(start), Message: msg, Time: time.Now()}
 	}
 	if t.Expected != "" {
-		body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBodyBytes))
+		body, err := bufs.readBody(resp.Body)
 		if !bytes.Contains(body, []byte(t.Expected)) {
 			if err != nil {
 				return failure(ctx, t, start, err)
@@ -72,23 +137,14 @@ func (o ProberOptions) probeHTTP(ctx context.Context, t Target) Result {
 // as in net/http's Transport.
 const MaxInformational = 5
 
-// exchange sends req on conn, one request per connection (Connection:
-// close, no keep-alive, no compression asked for), and reads the answer's
-// status line and header, at most MaxBodyBytes of it. It is what an
-// http.Transport with DisableKeepAlives does on the wire, done in the
-// caller's goroutine: a transport per attempt cost two goroutines, their
-// stack growth and its buffers on every round, more CPU than the probe's
-// own syscalls. conn's deadline and close-on-cancel (dial) bound every read
-// and write.
-func exchange(conn net.Conn, req *http.Request, bufs *exchangeBuf) (*http.Response, error) {
-	req.Close = true
-	bw := bufs.w
-	bw.Reset(conn)
-	defer bw.Reset(nil)
-	if err := req.Write(bw); err != nil {
-		return nil, err
-	}
-	if err := bw.Flush(); err != nil {
+// exchange sends the prepared request on conn and reads the answer's status
+// line and header, at most MaxBodyBytes of it. It is what an http.Transport
+// with DisableKeepAlives does on the wire, done in the caller's goroutine:
+// a transport per attempt cost two goroutines, their stack growth and its
+// buffers on every round, more CPU than the probe's own syscalls. conn's
+// deadline and close-on-cancel (dial) bound every read and write.
+func exchange(conn net.Conn, prepared *httpRequest, bufs *exchangeBuf) (*http.Response, error) {
+	if _, err := conn.Write(prepared.wire); err != nil {
 		return nil, err
 	}
 	lr := &bufs.limit
@@ -96,7 +152,7 @@ func exchange(conn net.Conn, req *http.Request, bufs *exchangeBuf) (*http.Respon
 	br := bufs.r
 	br.Reset(lr)
 	for range MaxInformational + 1 {
-		resp, err := http.ReadResponse(br, req)
+		resp, err := http.ReadResponse(br, prepared.read)
 		if err != nil {
 			if lr.N <= 0 {
 				return nil, fmt.Errorf("server response headers exceeded %d bytes; aborted", MaxBodyBytes)
@@ -113,23 +169,70 @@ func exchange(conn net.Conn, req *http.Request, bufs *exchangeBuf) (*http.Respon
 	return nil, fmt.Errorf("too many 1xx informational responses")
 }
 
-// exchangeBuf is the buffers of one exchange, reused across rounds: 100,000
-// targets at a 10 s interval would otherwise allocate 50 MB/s of them.
+// exchangeBuf is the buffers of one exchange, reused across rounds:
+// 100,000 targets at a 10 s interval would otherwise allocate 45 MB/s of
+// them.
 type exchangeBuf struct {
-	w     *bufio.Writer
 	r     *bufio.Reader
 	limit io.LimitedReader
+	body  []byte
+}
+
+// keptBodyBytes is the largest body buffer kept for the next exchange: a
+// rare large body does not pin MaxBodyBytes per pooled buffer.
+const keptBodyBytes = 4 << 10
+
+// readBody reads at most MaxBodyBytes of body into b's buffer; the result
+// is valid until release.
+func (b *exchangeBuf) readBody(body io.Reader) ([]byte, error) {
+	buf := b.body[:0]
+	for len(buf) < MaxBodyBytes {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(max(512, cap(buf)), MaxBodyBytes-len(buf)))
+		}
+		n, err := body.Read(buf[len(buf):min(cap(buf), MaxBodyBytes)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			b.body = buf
+			return buf, err
+		}
+	}
+	b.body = buf
+	return buf, nil
 }
 
 // release returns the buffers to the pool without the connection.
 func (b *exchangeBuf) release() {
 	b.r.Reset(nil)
 	b.limit = io.LimitedReader{}
+	if cap(b.body) > keptBodyBytes {
+		b.body = nil
+	}
 	exchangeBuffers.Put(b)
 }
 
+// statusMessages are the messages of the status codes 100 to 599, built
+// once: "HTTP 200".
+var statusMessages = func() (m [500]string) {
+	for i := range m {
+		m[i] = "HTTP " + strconv.Itoa(100+i)
+	}
+	return m
+}()
+
+// statusMessage is the message of an HTTP status code: "HTTP 200".
+func statusMessage(code int) string {
+	if code >= 100 && code < 600 {
+		return statusMessages[code-100]
+	}
+	return "HTTP " + strconv.Itoa(code)
+}
+
 var exchangeBuffers = sync.Pool{New: func() any {
-	return &exchangeBuf{w: bufio.NewWriterSize(nil, 1024), r: bufio.NewReaderSize(nil, 4096)}
+	return &exchangeBuf{r: bufio.NewReaderSize(nil, 4096)}
 }}
 
 // statusUp applies a status rule to an HTTP status code.

@@ -236,7 +236,11 @@ type Func func(ctx context.Context, t Target) Result
 // whatever the others said).
 func Round(ctx context.Context, t Target, p Func) Result {
 	t = t.WithDefaults()
-	key := t.Key()
+	return round(ctx, t, t.Key(), p)
+}
+
+// round is Round for a target already with its defaults and its key.
+func round(ctx context.Context, t Target, key string, p Func) Result {
 	var r, local Result
 	for attempt := 1; attempt <= t.Retries+1; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, t.Timeout)
@@ -285,10 +289,19 @@ type ProberOptions struct {
 	// probed from the system's choice, as there is no address to use. A
 	// source that is not local makes every probe fail locally (Local).
 	Source netip.Addr
+
+	// tcpDialer is dialer(), made once by withDefaults and shared by all
+	// rounds (a Dialer is safe for concurrent use once configured).
+	tcpDialer *net.Dialer
 }
 
 // Probers returns the probe function of every protocol.
 func Probers(o ProberOptions) map[Protocol]Func {
+	return o.withDefaults().probers()
+}
+
+// withDefaults fills o's unset options as Probers does.
+func (o ProberOptions) withDefaults() ProberOptions {
 	if o.Resolver == nil {
 		o.Resolver = net.DefaultResolver
 	}
@@ -297,6 +310,13 @@ func Probers(o ProberOptions) map[Protocol]Func {
 			o.PingUnprivileged = true
 		}
 	}
+	o.tcpDialer = o.dialer()
+	return o
+}
+
+// probers returns the probe function of every protocol (o after
+// withDefaults).
+func (o ProberOptions) probers() map[Protocol]Func {
 	return map[Protocol]Func{
 		HTTP:  o.withAddresses(o.probeHTTP),
 		HTTPS: o.withAddresses(o.probeHTTP),
@@ -351,7 +371,11 @@ func hostPort(addr string, port int) string {
 // connection's deadline is the context's, and it is closed when the context
 // ends, so no I/O on it can outlive the attempt.
 func (o ProberOptions) dial(ctx context.Context, t Target) (net.Conn, error) {
-	conn, err := o.dialer().DialContext(ctx, "tcp", hostPort(t.Address, t.Port))
+	d := o.tcpDialer
+	if d == nil {
+		d = o.dialer()
+	}
+	conn, err := d.DialContext(ctx, "tcp", hostPort(t.Address, t.Port))
 	if err != nil {
 		return nil, err
 	}
@@ -364,9 +388,11 @@ func (o ProberOptions) dial(ctx context.Context, t Target) (net.Conn, error) {
 }
 
 // dialer returns the dialer of TCP probes: it resolves with o.Resolver and
-// binds o.Source to the connections of its address family.
+// binds o.Source to the connections of its address family. Keep-alive is
+// off: a probe connection lives one attempt, shorter than any keep-alive
+// idle time, and turning it on costs four system calls per connection.
 func (o ProberOptions) dialer() *net.Dialer {
-	d := &net.Dialer{Resolver: o.Resolver}
+	d := &net.Dialer{Resolver: o.Resolver, KeepAlive: -1}
 	if o.Source.IsValid() {
 		d.ControlContext = o.bindSource
 	}

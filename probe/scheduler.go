@@ -52,8 +52,8 @@ type TargetStatus struct {
 // Scheduler probes each distinct target once per interval. Rounds of
 // different targets are spread over the interval by a stable hash of their
 // key; a min-heap on the next due time and one dispatch goroutine drive
-// them (no goroutine sleeps per target), and at most MaxInFlight rounds run
-// at once.
+// them (no goroutine sleeps per target) on a pool of workers, and at most
+// MaxInFlight rounds run at once.
 //
 // A target with Watch set also has a watcher: after an up round it holds
 // one idle TCP connection to the target (plain TCP, also for HTTPS) and,
@@ -69,6 +69,10 @@ type Scheduler struct {
 	log     *zap.Logger
 	m       *metrics
 	probers map[Protocol]Func
+	// own is the options of the scheduler's own probers (nil when
+	// SchedulerOptions.Probers overrides them): it binds an HTTP(S)
+	// target's request to its entry, built once instead of every round.
+	own *ProberOptions
 	// watchDialer opens watch connections (from Source, with keep-alive).
 	watchDialer *net.Dialer
 	// watchers counts watcher goroutines; Run waits for them.
@@ -89,14 +93,17 @@ type Scheduler struct {
 
 // entry is one distinct target. Guarded by Scheduler.mu.
 type entry struct {
-	target  Target
-	key     string
+	target Target
+	key    string
+	// probe runs one attempt of target; nil for a protocol with no prober.
+	// Like target and key, never written after the entry is created.
+	probe   Func
 	frac    float64 // stable hash of the key in [0, 1)
 	due     time.Time
 	index   int // position in the heap; -1 while running or removed
 	running bool
 	removed bool
-	last    Result
+	last    lastRound
 	hasLast bool
 	// down: counted in the down gauge (the last decided round was down).
 	down bool
@@ -123,8 +130,10 @@ func NewScheduler(opts SchedulerOptions, log *zap.Logger, reg prometheus.Registe
 		log = zap.NewNop()
 	}
 	p := opts.Probers
+	var own *ProberOptions
 	if p == nil {
-		p = Probers(ProberOptions{Version: opts.Version, Source: opts.Source})
+		po := ProberOptions{Version: opts.Version, Source: opts.Source}.withDefaults()
+		p, own = po.probers(), &po
 	}
 	wd := ProberOptions{Source: opts.Source}.dialer()
 	wd.KeepAliveConfig = watchKeepAlive
@@ -133,6 +142,7 @@ func NewScheduler(opts SchedulerOptions, log *zap.Logger, reg prometheus.Registe
 		log:         log,
 		m:           newMetrics(reg, log),
 		probers:     p,
+		own:         own,
 		watchDialer: wd,
 		epoch:       time.Now(),
 		entries:     map[string]*entry{},
@@ -160,11 +170,11 @@ func (s *Scheduler) SetTargets(ts []Target) {
 		if _, ok := s.entries[k]; ok {
 			continue
 		}
-		e := &entry{target: t, key: k, frac: hashFrac(k), index: -1}
+		e := &entry{target: t, key: k, probe: s.proberFor(t), frac: hashFrac(k), index: -1}
 		window := min(s.opts.StartupWindow, t.Interval)
 		e.due = now.Add(time.Duration(e.frac * float64(window)))
 		s.entries[k] = e
-		heap.Push(&s.queue, e)
+		s.push(e)
 		added++
 	}
 	removed := 0
@@ -198,7 +208,7 @@ func (s *Scheduler) Status() []TargetStatus {
 	defer s.mu.Unlock()
 	out := make([]TargetStatus, 0, len(s.entries))
 	for _, e := range s.entries {
-		st := TargetStatus{Target: e.target, Key: e.key, Running: e.running, Last: e.last, HasLast: e.hasLast}
+		st := TargetStatus{Target: e.target, Key: e.key, Running: e.running, Last: e.lastResult(), HasLast: e.hasLast}
 		if !e.running {
 			st.Next = e.due
 		}
@@ -215,21 +225,28 @@ func (s *Scheduler) Last(key string) (Result, bool) {
 	if !ok || !e.hasLast {
 		return Result{}, false
 	}
-	return e.last, true
+	return e.lastResult(), true
 }
 
 // Run dispatches rounds until ctx is done, then cancels the rounds in
 // flight (their results are discarded) and the watchers, and waits for
 // them to end.
+//
+// Rounds run on workers, started as rounds overlap (at most MaxInFlight)
+// and ended with Run. A due round goes to the worker that became idle
+// last, so the few that a steady load needs stay warm: a worker keeps its
+// grown stack and its context across rounds, where a goroutine per round
+// grew a new stack and registered each round's context with Run's, under
+// one lock for all rounds in flight.
 func (s *Scheduler) Run(ctx context.Context) error {
 	// slots bounds the rounds in flight; a full channel makes dispatch wait,
 	// which shows up as lateness.
 	slots := make(chan struct{}, s.opts.MaxInFlight)
-	var wg sync.WaitGroup
+	pool := &workerPool{slots: slots}
 	// Deferred calls run last first: rounds (which start watchers) end
 	// before the watchers are waited for.
 	defer s.watchers.Wait()
-	defer wg.Wait()
+	defer pool.wg.Wait()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
@@ -240,12 +257,12 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		}
 		e, wait := s.next(time.Now())
 		if e != nil {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() { <-slots }()
-				s.round(ctx, e)
-			}()
+			if w := pool.idleWorker(); w != nil {
+				w.next <- e // capacity 1, and an idle worker holds none
+			} else {
+				pool.wg.Add(1)
+				go s.work(ctx, pool, e)
+			}
 			continue
 		}
 		<-slots
@@ -259,6 +276,57 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 }
 
+// workerPool is Run's workers: the idle ones, last idle on top.
+type workerPool struct {
+	slots chan struct{}
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	idle  []*worker
+}
+
+// worker is one worker's mailbox.
+type worker struct {
+	next chan *entry // capacity 1
+}
+
+// idleWorker pops the worker that became idle last, or returns nil.
+func (p *workerPool) idleWorker() *worker {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := len(p.idle)
+	if n == 0 {
+		return nil
+	}
+	w := p.idle[n-1]
+	p.idle[n-1] = nil
+	p.idle = p.idle[:n-1]
+	return w
+}
+
+// work runs rounds, first e's, until ctx is done. Each round holds a slot
+// that Run took.
+func (s *Scheduler) work(ctx context.Context, p *workerPool, e *entry) {
+	defer p.wg.Done()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w := &worker{next: make(chan *entry, 1)}
+	for {
+		s.round(ctx, e)
+		// Idle before the slot is free: Run, once it has the slot, finds
+		// this worker rather than starting another, so there are never
+		// more workers than slots.
+		p.mu.Lock()
+		p.idle = append(p.idle, w)
+		p.mu.Unlock()
+		<-p.slots
+		select {
+		case e = <-w.next:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
 // next pops the entry due at now, or says how long to wait for one.
 func (s *Scheduler) next(now time.Time) (*entry, time.Duration) {
 	s.mu.Lock()
@@ -266,7 +334,7 @@ func (s *Scheduler) next(now time.Time) (*entry, time.Duration) {
 	if len(s.queue) == 0 {
 		return nil, time.Hour
 	}
-	head := s.queue[0]
+	head := s.queue[0].e
 	if wait := head.due.Sub(now); wait > 0 {
 		return nil, wait
 	}
@@ -283,14 +351,17 @@ func (s *Scheduler) round(ctx context.Context, e *entry) {
 	s.m.lateness.Observe(max(0, start.Sub(due).Seconds()))
 	s.m.inFlight.Inc()
 	var r Result
-	if p, ok := s.probers[t.Protocol]; ok {
-		r = Round(ctx, t, p)
+	if e.probe != nil {
+		r = round(ctx, t, e.key, e.probe)
 	} else {
 		r = Result{Target: t, Key: e.key, Message: "unsupported protocol " + string(t.Protocol), Time: time.Now(), Attempts: 1}
 	}
 	s.m.inFlight.Dec()
-	if ctx.Err() != nil {
-		return // shutting down: a canceled round says nothing about the target
+	if ctx.Err() != nil || expired(ctx) {
+		// Shutting down: a canceled round says nothing about the target.
+		// Run's deadline can have passed before its context says so, and
+		// the attempts it cut short look like timeouts of their targets.
+		return
 	}
 	r.Site, r.Scheduled, r.Lateness = s.opts.Site, due, start.Sub(due)
 	proto := string(t.Protocol)
@@ -309,7 +380,7 @@ func (s *Scheduler) round(ctx context.Context, e *entry) {
 	}
 	gone := e.removed
 	if !gone {
-		e.last, e.hasLast = r, true
+		e.last, e.hasLast = keepLast(r), true
 		if !r.Local && e.down == r.Up {
 			e.down = !r.Up
 			if e.down {
@@ -349,13 +420,57 @@ func (s *Scheduler) round(ctx context.Context, e *entry) {
 		e.rerun, e.due = false, now
 	}
 	e.running = false
-	heap.Push(&s.queue, e)
+	s.push(e)
 	if e.index == 0 {
 		s.signal()
 	}
 	if t.Watch && r.Up {
 		s.arm(ctx, e)
 	}
+}
+
+// lastResult is e's last round, zero until it has one. Called with s.mu
+// held.
+func (e *entry) lastResult() Result {
+	if !e.hasLast {
+		return Result{}
+	}
+	return e.last.result(e.target)
+}
+
+// lastRound is a Result kept without its Target, which its entry holds
+// already: a Result's Target is more than half of it, and 100,000 entries
+// kept a second copy of theirs.
+type lastRound struct {
+	key             string
+	up, local       bool
+	rtt, lateness   time.Duration
+	message, site   string
+	time, scheduled time.Time
+	addresses       []netip.Addr
+	attempts        int
+}
+
+// keepLast returns r without its Target.
+func keepLast(r Result) lastRound {
+	return lastRound{key: r.Key, up: r.Up, local: r.Local, rtt: r.RTT, lateness: r.Lateness,
+		message: r.Message, site: r.Site, time: r.Time, scheduled: r.Scheduled,
+		addresses: r.Addresses, attempts: r.Attempts}
+}
+
+// result returns the kept Result, with t as its Target.
+func (l lastRound) result(t Target) Result {
+	return Result{Target: t, Key: l.key, Up: l.up, Local: l.local, RTT: l.rtt, Lateness: l.lateness,
+		Message: l.message, Site: l.site, Time: l.time, Scheduled: l.scheduled,
+		Addresses: l.addresses, Attempts: l.attempts}
+}
+
+// proberFor returns the probe function of t (after WithDefaults).
+func (s *Scheduler) proberFor(t Target) Func {
+	if s.own != nil && (t.Protocol == HTTP || t.Protocol == HTTPS) {
+		return s.own.boundHTTP(t)
+	}
+	return s.probers[t.Protocol]
 }
 
 // logLocal logs a round that failed locally, at most once a minute, with
@@ -479,6 +594,7 @@ func (s *Scheduler) probeNow(e *entry) {
 		return
 	}
 	e.due = time.Now()
+	s.queue[e.index].at = e.due.Sub(s.epoch)
 	heap.Fix(&s.queue, e.index)
 	s.signal()
 }
@@ -509,29 +625,47 @@ func hashFrac(key string) float64 {
 	return float64(binary.BigEndian.Uint64(sum[:8])>>11) / (1 << 53)
 }
 
+// push queues e at its due time. Called with s.mu held.
+func (s *Scheduler) push(e *entry) {
+	// heap.Push with the append done here: passing a queued as an any
+	// would allocate it.
+	e.index = len(s.queue)
+	s.queue = append(s.queue, queued{at: e.due.Sub(s.epoch), e: e})
+	heap.Fix(&s.queue, e.index)
+}
+
+// queued is an entry in the queue with its due time beside it (on the
+// monotonic clock, from the epoch): ordering 100,000 entries compares
+// times in the queue's own array instead of reaching into two entries
+// scattered in memory for every comparison.
+type queued struct {
+	at time.Duration
+	e  *entry
+}
+
 // entryHeap orders entries by due time; it implements heap.Interface.
-type entryHeap []*entry
+type entryHeap []queued
 
 func (h entryHeap) Len() int           { return len(h) }
-func (h entryHeap) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
+func (h entryHeap) Less(i, j int) bool { return h[i].at < h[j].at }
 func (h entryHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].index, h[j].index = i, j
+	h[i].e.index, h[j].e.index = i, j
 }
 
 // Push implements heap.Interface.
 func (h *entryHeap) Push(x any) {
-	e := x.(*entry)
-	e.index = len(*h)
-	*h = append(*h, e)
+	q := x.(queued)
+	q.e.index = len(*h)
+	*h = append(*h, q)
 }
 
-// Pop implements heap.Interface.
+// Pop implements heap.Interface. It returns nil: the callers have the
+// entry already, and returning it as an any would allocate.
 func (h *entryHeap) Pop() any {
 	old := *h
-	e := old[len(old)-1]
-	old[len(old)-1] = nil
-	e.index = -1
+	old[len(old)-1].e.index = -1
+	old[len(old)-1] = queued{}
 	*h = old[:len(old)-1]
-	return e
+	return nil
 }

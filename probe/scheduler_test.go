@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -342,5 +343,66 @@ func TestSchedulerCountsTargetsDownAndLocalFailures(t *testing.T) {
 	}
 	if v := testutil.ToFloat64(s2.m.down.WithLabelValues("TCP")) + testutil.ToFloat64(s2.m.failures.WithLabelValues("TCP")); v != 0 {
 		t.Errorf("local failures counted as down (%v)", v)
+	}
+}
+
+// pastDeadline is a context whose deadline has passed but whose timer has
+// not fired yet: Err is still nil, as it is for a moment at Run's end.
+type pastDeadline struct{ context.Context }
+
+func (pastDeadline) Deadline() (time.Time, bool) { return time.Now().Add(-time.Millisecond), true }
+
+func TestSchedulerDiscardsRoundsCutShortByRunsDeadline(t *testing.T) {
+	var col collector
+	cutShort := func(ctx context.Context, tg Target) Result {
+		// The attempt's deadline is Run's: the attempt ends as a timeout.
+		return Result{Target: tg, Message: "timeout", Time: time.Now()}
+	}
+	s := NewScheduler(SchedulerOptions{OnResult: col.add, Probers: map[Protocol]Func{TCP: cutShort}}, zaptest.NewLogger(t), nil)
+	s.SetTargets([]Target{{Protocol: TCP, Address: "127.0.0.1", Port: 9, Interval: time.Minute, Timeout: 5 * time.Second}})
+	e, _ := s.next(time.Now().Add(time.Hour))
+	if e == nil {
+		t.Fatal("no round due")
+	}
+	s.round(pastDeadline{context.Background()}, e)
+	if got := col.results(); len(got) != 0 {
+		t.Errorf("round cut short by Run's deadline reported: %+v", got)
+	}
+	if _, ok := s.Last(e.key); ok {
+		t.Error("round cut short by Run's deadline kept as the target's last")
+	}
+}
+
+// TestSchedulerKeepsEveryFieldOfTheLastRound checks that a target's last
+// round, kept without its Target, comes back whole: every field of Result
+// set, kept, and read back equal (a field added to Result and not kept
+// fails here).
+func TestSchedulerKeepsEveryFieldOfTheLastRound(t *testing.T) {
+	var want Result
+	v := reflect.ValueOf(&want).Elem()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		switch f.Interface().(type) {
+		case Target:
+			f.Set(reflect.ValueOf(Target{Protocol: HTTP, Address: "192.0.2.1", Port: 8080, Path: "/health"}))
+		case time.Time:
+			f.Set(reflect.ValueOf(time.Unix(1700000000+int64(i), 0)))
+		case []netip.Addr:
+			f.Set(reflect.ValueOf([]netip.Addr{netip.MustParseAddr("192.0.2.7")}))
+		default:
+			switch f.Kind() {
+			case reflect.Bool:
+				f.SetBool(true)
+			case reflect.String:
+				f.SetString(v.Type().Field(i).Name + " value")
+			case reflect.Int, reflect.Int64:
+				f.SetInt(int64(i + 1))
+			default:
+				t.Fatalf("Result.%s: a %s field this test cannot set", v.Type().Field(i).Name, f.Type())
+			}
+		}
+	}
+	if got := keepLast(want).result(want.Target); !reflect.DeepEqual(got, want) {
+		t.Errorf("kept and read back:\n%+v\nwant:\n%+v", got, want)
 	}
 }

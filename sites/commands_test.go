@@ -202,6 +202,28 @@ func TestEvents_NewLeaderSendsWhatTheOldOneDidNotDeliver(t *testing.T) {
 	eventually(t, 5*time.Second, "events reach the watch", func() bool {
 		return len(next.s.Snapshot().Events) == 4
 	})
+	// A node that joins reads what was committed after its mark, delivered
+	// or not, in commit order.
+	for _, tc := range []struct {
+		after string
+		want  []string
+	}{
+		{"", []string{"192.0.2.1 up->down", "192.0.2.2 up->down", "app failover", "later"}},
+		{res.Events[1], []string{"app failover", "later"}},
+		{r2.Events[0], nil},
+	} {
+		evs, err := next.s.EventsAfter(ctx, tc.after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range evs {
+			got = append(got, string(e.Data))
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("events after %q: %q, want %q", tc.after, got, tc.want)
+		}
+	}
 }
 
 func TestPrune_DropsDeliveredEventsAndFinishedJobsPastRetention(t *testing.T) {

@@ -358,6 +358,39 @@ func (s *Sites) Undelivered(ctx context.Context) ([]Event, error) {
 	return out, nil
 }
 
+// EventsAfter returns the committed events whose id sorts after the
+// given one ("" for every one still kept), in commit order: what a node
+// that joins, or resyncs after a compaction, has not seen in its watch.
+func (s *Sites) EventsAfter(ctx context.Context, after string) ([]Event, error) {
+	cli := s.currentClient()
+	if cli == nil {
+		return nil, ErrDisconnected
+	}
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	from := s.o.Prefix + kindEvents + after + "\x00"
+	if after == "" {
+		from = s.o.Prefix + kindEvents
+	}
+	resp, err := cli.Get(ctx, from, clientv3.WithRange(clientv3.GetPrefixRangeEnd(s.o.Prefix+kindEvents)))
+	if err != nil {
+		return nil, fmt.Errorf("etcd: read events: %w", err)
+	}
+	var out []Event
+	var bad []badValue
+	for _, kv := range resp.Kvs {
+		var ev eventValue
+		if err := decode(kv.Value, &ev); err != nil {
+			bad = append(bad, badValue{kv, err})
+			continue
+		}
+		out = append(out, Event{ID: string(kv.Key)[len(s.o.Prefix+kindEvents):], Time: ev.Time, Data: ev.Data})
+	}
+	s.logUnreadable(bad)
+	slices.SortFunc(out, func(a, b Event) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
 // prune deletes, as the leader, delivered events and finished jobs older
 // than the retention, and delivered marks whose event is gone.
 func (s *Sites) prune(ctx context.Context, now time.Time) error {

@@ -34,3 +34,26 @@ func TestServedSerials_SurviveReopenAndReplace(t *testing.T) {
 		t.Fatalf("after delete: %v, %v; want none", got, err)
 	}
 }
+
+// The event mark is saved with the batch that records the events, survives
+// a reopen, and a batch without one leaves it alone.
+func TestEventMark_SavedWithItsBatchAndKept(t *testing.T) {
+	dir := t.TempDir()
+	s := openTemp(t, dir, Options{})
+	if got, err := s.EventMark(); err != nil || got != "" {
+		t.Fatalf("fresh store: %q, %v; want none", got, err)
+	}
+	if err := s.Commit(Batch{EventMark: "0000000000000042"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(Batch{Serials: map[string]uint32{"example.test.": 7}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openTemp(t, dir, Options{})
+	if got, err := s.EventMark(); err != nil || got != "0000000000000042" {
+		t.Fatalf("after reopen: %q, %v; want the saved mark", got, err)
+	}
+}

@@ -44,6 +44,25 @@ type Batch struct {
 	// Job is stored when non-nil. A zero ID is replaced by the next job id
 	// (written back into *Job); an empty Status becomes JobStatusComplete.
 	Job *Job
+	// EventMark, when not empty, replaces the id of the last deployment
+	// event this node's history holds (see Store.EventMark).
+	EventMark string
+}
+
+// eventMarkKey holds, in the meta bucket, the id of the last event of a
+// multi-site deployment that this node's history holds.
+var eventMarkKey = []byte("event-mark")
+
+// EventMark returns the id of the last deployment event recorded with
+// Batch.EventMark ("" when none was): a node that joins or resyncs records
+// the committed events after it, and none twice.
+func (s *Store) EventMark() (string, error) {
+	var mark string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		mark = string(tx.Bucket(bucketMeta).Get(eventMarkKey))
+		return nil
+	})
+	return mark, s.wrap("read event mark", err)
 }
 
 // SaveEngineState replaces the engine's opaque state; nil deletes it.
@@ -165,7 +184,7 @@ func (s *Store) JobsOf(target string, start, end time.Time) ([]Job, error) {
 // Either all of b is stored or none of it.
 // An empty batch writes nothing.
 func (s *Store) Commit(b Batch) error {
-	if b.EngineState == nil && len(b.Serials) == 0 && len(b.Events) == 0 && len(b.Served) == 0 && b.Job == nil {
+	if b.EngineState == nil && len(b.Serials) == 0 && len(b.Events) == 0 && len(b.Served) == 0 && b.Job == nil && b.EventMark == "" {
 		return nil
 	}
 	var job Job
@@ -176,6 +195,11 @@ func (s *Store) Commit(b Batch) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		if b.EngineState != nil {
 			if err := tx.Bucket(bucketMeta).Put(engineKey, b.EngineState); err != nil {
+				return err
+			}
+		}
+		if b.EventMark != "" {
+			if err := tx.Bucket(bucketMeta).Put(eventMarkKey, []byte(b.EventMark)); err != nil {
 				return err
 			}
 		}
