@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -97,12 +98,13 @@ func TestChunkedParseMatchesWhole(t *testing.T) {
 		if !wantDiags.HasErrors() {
 			wantRaw = &rawFile{}
 			wantDecode = gohcl.DecodeBody(wantFile.Body, nil, wantRaw)
+			compacted(wantRaw)
 		}
 		for _, size := range []int{1, 5, 40, chunkSize} {
 			t.Run(name+"/"+strconv.Itoa(size), func(t *testing.T) {
 				got := parseFiles([]string{path}, size)[0]
-				if !reflect.DeepEqual(got.file, wantFile) {
-					t.Errorf("syntax tree differs from a whole-file parse")
+				if got.file == nil || !bytes.Equal(got.file.Bytes, []byte(src)) {
+					t.Errorf("the parsed file does not keep the source")
 				}
 				if !reflect.DeepEqual(got.diags, wantDiags) {
 					t.Errorf("syntax diagnostics differ:\ngot  %v\nwant %v", got.diags, wantDiags)
@@ -162,20 +164,22 @@ func TestCutChunks(t *testing.T) {
 	}
 }
 
-// TestMergeChunks checks that a file cut into chunks is merged when that
-// gives the whole-file tree, and parsed whole when a top-level argument is
-// set in two chunks.
-func TestMergeChunks(t *testing.T) {
+// TestChunksDecodedAlone checks that a file cut into chunks is decoded
+// chunk by chunk when every chunk parses cleanly with blocks only, and
+// parsed whole when a cut falls inside a comment or heredoc or a top-level
+// argument is set.
+func TestChunksDecodedAlone(t *testing.T) {
 	srcs := chunkInputs(t)
+	dec := newDecoder()
 	for _, tc := range []struct {
-		name   string
-		merged bool
+		name  string
+		alone bool
 	}{
 		{"generated", true},
 		{"000-active-failover.hcl", true},
 		{"chunk-a", true},
 		{"chunk-d", false}, // a = 1 … a = 2
-		{"chunk-e", true},  // a = 1 … b = 2
+		{"chunk-e", false}, // a = 1 … b = 2
 		{"chunk-b", false}, // a cut inside a comment
 		{"chunk-c", false}, // a cut inside a heredoc
 	} {
@@ -185,22 +189,25 @@ func TestMergeChunks(t *testing.T) {
 			if len(p.chunks) < 2 {
 				t.Fatalf("%d chunks", len(p.chunks))
 			}
+			alone := true
 			for i := range p.chunks {
-				c := &p.chunks[i]
-				c.file, c.diags = hclsyntax.ParseConfig(src[c.start.Byte:c.end], tc.name, c.start)
+				p.decodeChunk(dec, &p.chunks[i])
+				alone = alone && p.chunks[i].clean
 			}
-			if got := p.merge(); got != tc.merged {
-				t.Fatalf("merged %v, want %v", got, tc.merged)
-			}
-			if !tc.merged {
-				return
-			}
-			want, _ := hclsyntax.ParseConfig(src, tc.name, hcl.InitialPos)
-			if !reflect.DeepEqual(p.file, want) {
-				t.Error("merged tree differs from a whole-file parse")
+			if alone != tc.alone {
+				t.Fatalf("decoded chunk by chunk: %v, want %v", alone, tc.alone)
 			}
 		})
 	}
+}
+
+// compacted is raw as parseFiles leaves it: every native body replaced by
+// its attrBody.
+func compacted(raw *rawFile) *rawFile {
+	if raw != nil {
+		newDecoder().file.compact(reflect.ValueOf(raw).Elem())
+	}
+	return raw
 }
 
 // FuzzChunkedParse checks that parsing in chunks of any size gives the
@@ -227,8 +234,8 @@ func FuzzChunkedParse(f *testing.F) {
 		}
 		wantFile, wantDiags := hclsyntax.ParseConfig(src, path, hcl.InitialPos)
 		got := parseFiles([]string{path}, int(size))[0]
-		if !reflect.DeepEqual(got.file, wantFile) {
-			t.Fatal("syntax tree differs from a whole-file parse")
+		if got.file == nil || !bytes.Equal(got.file.Bytes, src) {
+			t.Fatal("the parsed file does not keep the source")
 		}
 		if !reflect.DeepEqual(got.diags, wantDiags) {
 			t.Fatalf("syntax diagnostics differ:\ngot  %v\nwant %v", got.diags, wantDiags)
@@ -238,11 +245,43 @@ func FuzzChunkedParse(f *testing.F) {
 		}
 		var wantRaw rawFile
 		wantDecode := gohcl.DecodeBody(wantFile.Body, nil, &wantRaw)
-		if !reflect.DeepEqual(got.raw, &wantRaw) {
+		if !reflect.DeepEqual(got.raw, compacted(&wantRaw)) {
 			t.Fatalf("decoded value differs:\ngot  %#v\nwant %#v", got.raw, wantRaw)
 		}
 		if g, w := diagStrings(got.decodeDiags), diagStrings(wantDecode); !slices.Equal(g, w) {
 			t.Fatalf("decoding diagnostics differ:\ngot  %q\nwant %q", g, w)
 		}
 	})
+}
+
+// TestLoadKeepsSourceNotSyntaxTree checks that Load's files hold each
+// file's bytes, which rendering diagnostics needs, and no syntax tree, which
+// a reload would hold next to the running configuration (400 MB at 100,000
+// services): for a valid configuration, one parsed whole (a top-level
+// argument) and one that does not parse.
+func TestLoadKeepsSourceNotSyntaxTree(t *testing.T) {
+	dir := t.TempDir()
+	for name, src := range map[string]string{
+		"valid.hcl":    "zone \"example.com\" {\n}\n",
+		"argument.hcl": "a = 1\nzone \"example.com\" {\n}\n",
+		"unclosed.hcl": "zone \"example.com\" {\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(dir, name)
+			if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, files, _ := Load(path)
+			f := files[path]
+			if f == nil {
+				t.Fatalf("no file %s in %v", path, files)
+			}
+			if string(f.Bytes) != src {
+				t.Errorf("the file's bytes are not its source")
+			}
+			if f.Body != nil || f.Nav != nil {
+				t.Errorf("the syntax tree is kept")
+			}
+		})
+	}
 }

@@ -146,8 +146,9 @@ func (d *decoder) decodeFile(body hcl.Body, raw *rawFile) hcl.Diagnostics {
 // topBlock is one top-level block of a file, decoded on its own so that the
 // blocks of a large file can be decoded in parallel.
 type topBlock struct {
-	val   reflect.Value // a pointer to the new raw* struct
-	diags hcl.Diagnostics
+	typeName string
+	val      reflect.Value // a pointer to the new raw* struct
+	diags    hcl.Diagnostics
 }
 
 // decodeTop decodes a top-level block (one of content.Blocks of the file
@@ -155,16 +156,21 @@ type topBlock struct {
 func (d *decoder) decodeTop(block *hcl.Block) topBlock {
 	b := d.file.blockPlan(block.Type)
 	v := reflect.New(b.elem)
-	return topBlock{val: v, diags: b.plan.decodeBlock(block, v.Elem())}
+	return topBlock{typeName: block.Type, val: v, diags: b.plan.decodeBlock(block, v.Elem())}
+}
+
+// compact drops the syntax tree of a decoded top-level block (see attrBody).
+func (d *decoder) compact(t topBlock) {
+	d.file.blockPlan(t.typeName).plan.compact(t.val.Elem())
 }
 
 // assemble fills raw with the decoded top-level blocks, in file order, as
 // decodeFile would have, and returns their diagnostics in file order.
-func (d *decoder) assemble(raw *rawFile, blocks []*hcl.Block, decoded []topBlock) hcl.Diagnostics {
+func (d *decoder) assemble(raw *rawFile, decoded []topBlock) hcl.Diagnostics {
 	val := reflect.ValueOf(raw).Elem()
 	count := map[string]int{}
-	for _, b := range blocks {
-		count[b.Type]++
+	for _, b := range decoded {
+		count[b.typeName]++
 	}
 	for _, b := range d.file.blocks {
 		if n := count[b.typeName]; n > 0 {
@@ -172,10 +178,10 @@ func (d *decoder) assemble(raw *rawFile, blocks []*hcl.Block, decoded []topBlock
 		}
 	}
 	var diags hcl.Diagnostics
-	for i, block := range blocks {
-		f := val.Field(d.file.blockPlan(block.Type).field)
-		f.Set(reflect.Append(f, decoded[i].val))
-		diags = append(diags, decoded[i].diags...)
+	for _, b := range decoded {
+		f := val.Field(d.file.blockPlan(b.typeName).field)
+		f.Set(reflect.Append(f, b.val))
+		diags = append(diags, b.diags...)
 	}
 	return diags
 }

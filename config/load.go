@@ -20,10 +20,10 @@ import (
 // Load reads the configuration at path: one .hcl file, or a directory whose
 // *.hcl files are merged in name order, then the API-managed services of
 // server.managed_dir (*.hcl.json, one service block each in HCL's JSON
-// syntax) in name order. It returns the parsed files (keyed by file name as
-// used in diagnostics: the path as given, or joined to the directory as
-// given; managed files by absolute path) for rendering, and every problem
-// found. When any diagnostic is an error the returned *Config is nil.
+// syntax) in name order. It returns the files' source (keyed by file name
+// as used in diagnostics: the path as given, or joined to the directory as
+// given; managed files by absolute path) for rendering, without their
+// syntax trees, and every problem found. When any diagnostic is an error the returned *Config is nil.
 //
 // At most MaxErrors problems are returned, followed by one that says how
 // many more there are: a generated or corrupted file can hold millions.
@@ -56,6 +56,13 @@ func truncate(diags hcl.Diagnostics) hcl.Diagnostics {
 // this is how a change over the API is checked before it is kept.
 func LoadChanged(path string, changes map[string][]byte) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
 	cfg, files, diags := loadChanged(path, changes)
+	// Only the bytes are kept, which is all rendering diagnostics needs: the
+	// syntax trees of 100,000 services take 400 MB, twenty times the
+	// Config built from them, and a reload holds the files while the
+	// running configuration is still in memory.
+	for name, f := range files {
+		files[name] = &hcl.File{Bytes: f.Bytes}
+	}
 	return cfg, files, truncate(diags)
 }
 
@@ -213,7 +220,7 @@ type parsedFile struct {
 	src         []byte
 	read        bool            // src holds the file
 	tokens      int             // about as many as hclsyntax's tokens
-	chunks      []chunk         // parsed separately, then merged
+	chunks      []chunk         // parsed and decoded separately
 	file        *hcl.File       // nil when the file cannot be read
 	diags       hcl.Diagnostics // reading and syntax
 	raw         *rawFile        // nil when the file does not parse
@@ -224,18 +231,25 @@ type parsedFile struct {
 type chunk struct {
 	start hcl.Pos
 	end   int // byte offset in the file
-	file  *hcl.File
-	diags hcl.Diagnostics
+	// clean says the chunk parsed with no diagnostics and holds only
+	// blocks of the file schema; then blocks are its top-level blocks,
+	// decoded.
+	clean  bool
+	blocks []topBlock
 }
 
 // parseFiles reads, parses and decodes the named files with the
 // diagnostics of hclparse.Parser.ParseHCLFile and gohcl.DecodeBody, in the
 // order of names. The work is spread over GOMAXPROCS goroutines: each file
-// is cut into chunks of about size bytes at lines holding a lone "}", the
-// chunks are parsed in parallel and merged, and top-level blocks are decoded
-// in batches. A chunk that does not parse cleanly (the cut fell inside a
-// block, a heredoc or a comment) makes its file be parsed whole, so the
-// syntax tree and every diagnostic are those of a whole-file parse.
+// is cut into chunks of about size bytes at lines holding a lone "}", and
+// each chunk is parsed and its blocks decoded in one job, after which its
+// syntax tree is dropped (the raw structs keep attrBody): at no time does
+// the tree of a whole large file exist. A chunk that does not parse cleanly
+// (the cut fell inside a block, a heredoc or a comment) or holds a
+// top-level argument makes its file be parsed and decoded whole, so every
+// value and diagnostic is that of a whole-file parse.
+//
+// A parsed file keeps only its bytes (for diagnostics), not its tree.
 func parseFiles(names []string, size int) []parsedFile {
 	out := make([]parsedFile, len(names))
 	// Read one after the other: the limits are on all files together.
@@ -253,6 +267,7 @@ func parseFiles(names []string, size int) []parsedFile {
 		tokensLeft -= out[i].tokens
 	}
 
+	dec := newDecoder()
 	type chunkJob struct{ file, chunk int }
 	var chunkJobs []chunkJob
 	for i := range out {
@@ -265,30 +280,48 @@ func parseFiles(names []string, size int) []parsedFile {
 	}
 	forEach(len(chunkJobs), func(j int) {
 		p := &out[chunkJobs[j].file]
-		c := &p.chunks[chunkJobs[j].chunk]
-		c.file, c.diags = hclsyntax.ParseConfig(p.src[c.start.Byte:c.end], p.name, c.start)
+		p.decodeChunk(dec, &p.chunks[chunkJobs[j].chunk])
 	})
 
 	var whole []int
 	for i := range out {
-		if out[i].read && !out[i].merge() {
-			whole = append(whole, i)
+		p := &out[i]
+		if !p.read {
+			continue
 		}
+		clean := true
+		for _, c := range p.chunks {
+			clean = clean && c.clean
+		}
+		if !clean {
+			p.chunks = nil
+			whole = append(whole, i)
+			continue
+		}
+		var blocks []topBlock
+		for _, c := range p.chunks {
+			blocks = append(blocks, c.blocks...)
+		}
+		p.chunks = nil
+		p.file = &hcl.File{Bytes: p.src}
+		p.raw = &rawFile{}
+		p.decodeDiags = dec.assemble(p.raw, blocks)
 	}
+	if len(whole) == 0 {
+		return out
+	}
+
 	forEach(len(whole), func(j int) {
 		p := &out[whole[j]]
 		p.file, p.diags = hclsyntax.ParseConfig(p.src, p.name, hcl.InitialPos)
 	})
-
-	dec := newDecoder()
 	type decodeJob struct{ file, from, to int }
 	var decodeJobs []decodeJob
-	blocks := make([][]*hcl.Block, len(out))
+	blocks := make([]hcl.Blocks, len(out))
 	decoded := make([][]topBlock, len(out))
-	for i := range out {
+	for _, i := range whole {
 		p := &out[i]
-		p.chunks = nil
-		if p.file == nil || p.diags.HasErrors() {
+		if p.diags.HasErrors() {
 			continue
 		}
 		content, diags := p.file.Body.Content(dec.file.schema)
@@ -303,15 +336,17 @@ func parseFiles(names []string, size int) []parsedFile {
 		dj := decodeJobs[j]
 		for k := dj.from; k < dj.to; k++ {
 			decoded[dj.file][k] = dec.decodeTop(blocks[dj.file][k])
+			dec.compact(decoded[dj.file][k])
 		}
 	})
-	for i := range out {
+	for _, i := range whole {
 		p := &out[i]
-		if p.file == nil || p.diags.HasErrors() {
+		p.file = &hcl.File{Bytes: p.src}
+		if p.diags.HasErrors() {
 			continue
 		}
 		p.raw = &rawFile{}
-		p.decodeDiags = append(p.decodeDiags, dec.assemble(p.raw, blocks[i], decoded[i])...)
+		p.decodeDiags = append(p.decodeDiags, dec.assemble(p.raw, decoded[i])...)
 	}
 	return out
 }
@@ -381,38 +416,23 @@ func cutChunks(src []byte, size int) []chunk {
 	return append(chunks, chunk{start: start, end: len(src)})
 }
 
-// merge joins the parsed chunks into the file's syntax tree and reports
-// whether it is the tree a whole-file parse gives: every chunk parsed
-// without any diagnostic and no top-level argument is set in two chunks.
-func (p *parsedFile) merge() bool {
-	for _, c := range p.chunks {
-		if len(c.diags) > 0 {
-			return false
-		}
+// decodeChunk parses chunk c of p and, when it is clean, decodes its
+// blocks. Its syntax tree is garbage when it returns.
+func (p *parsedFile) decodeChunk(dec *decoder, c *chunk) {
+	f, diags := hclsyntax.ParseConfig(p.src[c.start.Byte:c.end], p.name, c.start)
+	if len(diags) > 0 {
+		return
 	}
-	// The first chunk's file and body become the whole file's, so that the
-	// file's navigation (which hclsyntax keeps unexported) sees the whole
-	// body.
-	f := p.chunks[0].file
-	root := f.Body.(*hclsyntax.Body)
-	if len(p.chunks) > 1 {
-		for _, c := range p.chunks[1:] {
-			b := c.file.Body.(*hclsyntax.Body)
-			for name, a := range b.Attributes {
-				if root.Attributes[name] != nil {
-					return false // a whole-file parse reports it redefined
-				}
-				root.Attributes[name] = a
-			}
-			root.Blocks = append(root.Blocks, b.Blocks...)
-		}
-		last := p.chunks[len(p.chunks)-1].file.Body.(*hclsyntax.Body)
-		root.SrcRange.End = last.SrcRange.End
-		root.EndRange = last.EndRange
+	content, diags := f.Body.Content(dec.file.schema)
+	if len(diags) > 0 {
+		return // a top-level argument, or a block not in the schema
 	}
-	f.Bytes = p.src
-	p.file = f
-	return true
+	c.blocks = make([]topBlock, len(content.Blocks))
+	for k, b := range content.Blocks {
+		c.blocks[k] = dec.decodeTop(b)
+		dec.compact(c.blocks[k])
+	}
+	c.clean = true
 }
 
 // forEach calls fn for every i in [0, n) on up to GOMAXPROCS goroutines:

@@ -194,6 +194,6 @@ func parseManaged(dec *decoder, name string, changes map[string][]byte) parsedFi
 	}
 	top := dec.decodeTop(block)
 	p.raw = &rawFile{}
-	p.decodeDiags = dec.assemble(p.raw, []*hcl.Block{block}, []topBlock{top})
+	p.decodeDiags = dec.assemble(p.raw, []topBlock{top})
 	return p
 }

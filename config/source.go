@@ -37,6 +37,9 @@ type src struct {
 
 // attribute returns the attribute, or nil when it is not set.
 func (s src) attribute(name string) *hcl.Attribute {
+	if b, ok := s.body.(*attrBody); ok {
+		return b.attribute(name)
+	}
 	if b, ok := s.body.(*hclsyntax.Body); ok {
 		// The fast path: native bodies are most of every configuration.
 		if a := b.Attributes[name]; a != nil {
@@ -55,10 +58,23 @@ func (s src) attribute(name string) *hcl.Attribute {
 }
 
 // has reports whether the attribute is set.
-func (s src) has(name string) bool { return s.attribute(name) != nil }
+func (s src) has(name string) bool {
+	if b, ok := s.body.(*attrBody); ok {
+		// Without building an hcl.Attribute: build asks for every
+		// attribute of every service.
+		return b.place(name) != nil
+	}
+	return s.attribute(name) != nil
+}
 
 // attr returns the range of the attribute's value.
 func (s src) attr(name string) hcl.Range {
+	if b, ok := s.body.(*attrBody); ok {
+		if p := b.place(name); p != nil {
+			return b.rng(p.exprRange)
+		}
+		return s.def
+	}
 	if a := s.attribute(name); a != nil {
 		return a.Expr.Range()
 	}
@@ -67,6 +83,12 @@ func (s src) attr(name string) hcl.Range {
 
 // name returns the range of the attribute's name.
 func (s src) name(name string) hcl.Range {
+	if b, ok := s.body.(*attrBody); ok {
+		if p := b.place(name); p != nil {
+			return b.rng(p.nameRange)
+		}
+		return s.def
+	}
 	if a := s.attribute(name); a != nil {
 		return a.NameRange
 	}

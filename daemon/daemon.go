@@ -72,6 +72,9 @@ type Daemon struct {
 	keys keyStore
 	// reload are the steps of every reload (tests wrap them to fail).
 	reload []reloadStep
+	// startServed are the served sets of the first snapshot, which Run
+	// records.
+	startServed map[string]store.ServedSnapshot
 }
 
 // Main runs failoverd until ctx is done (SIGTERM) and reloads whenever
@@ -225,13 +228,10 @@ func New(opts Options, log *zap.Logger) (*Daemon, error) {
 		return nil, err
 	}
 	d.loop.pub.swap(p.plan, zones, d.notifiers.cur)
-	// What is served from the start is recorded, so the rrset report at any
-	// time after start shows names whose served set never changes.
-	if served := d.loop.pub.publish(now, nil, d.loop.engine); len(served) > 0 {
-		if err := d.store.Commit(store.Batch{Served: served}); err != nil {
-			log.Error("persisting the served sets", zap.Error(err))
-		}
-	}
+	// What is served from the start is recorded (by Run), so the rrset
+	// report at any time after start shows names whose served set never
+	// changes.
+	d.startServed = d.loop.pub.publish(now, nil, d.loop.engine)
 	d.reload = d.reloadSteps()
 	ok = true
 	debug.FreeOSMemory() // see ReloadFromDisk: parsing garbage goes back to the OS
@@ -279,6 +279,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 	services, targets := len(d.loop.plan.spec.Services), len(d.loop.plan.targets)
 	stopNotify := d.notifiers.start()
 	stopDNS := start(d.dns.Run)
+	// DNS answers the first snapshot while its served sets are recorded
+	// (100,000 of them take a second or more); the API, which reports them,
+	// and the decision loop, which records later ones, start after.
+	if len(d.startServed) > 0 {
+		if err := d.store.Commit(store.Batch{Served: d.startServed}); err != nil {
+			d.log.Error("persisting the served sets", zap.Error(err))
+		}
+		d.startServed = nil
+	}
+	// And the commit's garbage too (see ReloadFromDisk), while DNS answers.
+	debug.FreeOSMemory()
 	stopSites := func() {}
 	if d.loop.ms != nil {
 		stopSites = start(d.loop.ms.s.Run)

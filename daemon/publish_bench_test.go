@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -144,4 +145,60 @@ func BenchmarkLoadAndBuild10k(b *testing.B) {
 		}
 		d.store.Close()
 	}
+}
+
+// BenchmarkStart100k measures what `failoverd run` does before it binds a
+// port, at the configuration-size target: Load, Prepare and New (plan,
+// engine, first DNS snapshot, the commit of every served set to a new
+// state file) for 100,000 active_failover services as bench/run.sh
+// generates them. Skipped with -short: one iteration takes seconds.
+func BenchmarkStart100k(b *testing.B) {
+	if testing.Short() {
+		b.Skip("100,000 services")
+	}
+	dir := b.TempDir()
+	var w strings.Builder
+	fmt.Fprintf(&w, "server { state_dir = %q }\ndns { listen = [\"127.0.0.1:0\"] }\napi { listen = \"127.0.0.1:0\" }\nzone \"example.com\" {}\n", filepath.Join(dir, "state"))
+	for i := 1; i <= 100000; i++ {
+		fmt.Fprintf(&w, `active_failover "s%d.example.com." {
+  address       = "127.%d.%d.%d"
+  failover_data = "127.%d.%d.%d"
+  ttl           = 0
+  monitor {
+    protocol = "NONE"
+    interval = "10s"
+  }
+}
+`, i, 1+i/62500, i/250%250, i%250+1, 101+i/62500, i/250%250, i%250+1)
+	}
+	path := filepath.Join(dir, "100k.hcl")
+	if err := os.WriteFile(path, []byte(w.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	cpu0 := cpuTime(b)
+	for b.Loop() {
+		cfg, _, diags := config.Load(path)
+		if diags.HasErrors() {
+			b.Fatal(diags)
+		}
+		cfg.Server.StateDir = b.TempDir()
+		d, err := New(Options{Prepared: prepared(b, cfg), Version: "bench"}, zap.NewNop())
+		if err != nil {
+			b.Fatal(err)
+		}
+		d.store.Close()
+	}
+	// The machine is shared: CPU time (all threads, GC included) per start
+	// varies less than wall time.
+	b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N), "cpu-ns/op")
+}
+
+// cpuTime returns the user and system CPU time of the process so far.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

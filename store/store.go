@@ -154,8 +154,19 @@ func openBolt(path string, maxSize int) (db *bolt.DB, err error) {
 			db, err = nil, fmt.Errorf("%w: %v", ErrCorrupt, r)
 		}
 	}()
-	return bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout, MaxSize: max(maxSize, 0)})
+	mmap := initialMmapSize
+	if maxSize > 0 {
+		mmap = min(mmap, maxSize)
+	}
+	return bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout, MaxSize: max(maxSize, 0), InitialMmapSize: mmap})
 }
+
+// initialMmapSize is the address space mapped for the file from the start
+// (the file itself grows only as written). bbolt remaps a growing file
+// inside the write transaction, copying every node it has touched out of
+// the old mapping each time: two thirds of the commit of 100,000 services'
+// served sets at start went to that.
+const initialMmapSize = 1 << 30
 
 // explainOpenError turns bbolt's and the OS's errors into operator advice.
 func explainOpenError(dir, path string, err error) error {
