@@ -283,10 +283,16 @@ func skipName(msg []byte, off int) (int, bool) {
 	return 0, false
 }
 
+// maxNameOctets is the longest a domain name may be in wire format, its
+// root label included (RFC 1035 section 3.1).
+const maxNameOctets = 255
+
 // appendLowerName appends the name at msg[off:] in lower case, following
 // compression pointers, to dst (within its capacity); it returns the
-// result and the offset just after the name where it started.
+// result and the offset just after the name where it started. A name
+// longer than maxNameOctets is not a name.
 func appendLowerName(dst, msg []byte, off int) ([]byte, int, bool) {
+	start := len(dst)
 	next := -1
 	for hops := 0; hops < 64; hops++ {
 		if off >= len(msg) {
@@ -298,7 +304,7 @@ func appendLowerName(dst, msg []byte, off int) ([]byte, int, bool) {
 			if next < 0 {
 				next = off + 1
 			}
-			if len(dst) == cap(dst) {
+			if len(dst) == cap(dst) || len(dst)-start+1 > maxNameOctets {
 				return nil, 0, false
 			}
 			return append(dst, 0), next, true
