@@ -104,6 +104,10 @@ func TestStatusPageInBrowser(t *testing.T) {
 			`<svg class="chart"`, `<path class="line" d="M`, `<circle class="down"`,
 			`class="event"`, `192.0.2.21`, `nosrv`,
 			`data-cluster="web-cluster"`, `data-real="sorry"`, `192.0.2.51:443`,
+			// the sites panel and each site's view of an entry
+			`data-connected="yes"`, `leader: ams`, `etcd revision 4242`,
+			`<tr data-site="ams" data-leader="yes">`, `<tr data-site="iad" data-leader="no">`, `ns2.example.net`,
+			`class="site-view" data-site="iad"`,
 		}
 		for _, w := range want {
 			if !strings.Contains(dom, w) {

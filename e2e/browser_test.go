@@ -82,6 +82,8 @@ func TestStatusPage_ChromiumAgainstDaemon(t *testing.T) {
 		`class="event"`,
 		`data-cluster="web"`, `data-real="web1"`, `data-real="web2"`, `data-real="sorry"`,
 		fmt.Sprintf("127.0.8.41:%d", port),
+		// a single node is one connected site that leads
+		`data-connected="yes"`, `data-leader="yes"`,
 	}
 	for _, w := range want {
 		if !strings.Contains(dom, w) {

@@ -95,7 +95,8 @@ func NewMemoryAt(base time.Time) *Memory {
 	m.add(&api.ServiceDetail{FQDN: "app.example.com.", Kind: api.KindGSLB, Status: "trouble", Active: true, Regions: []api.Region{
 		{Code: "US East", Status: "trouble", Served: []string{"192.0.2.10"}, Entries: []api.Entry{
 			{Address: "192.0.2.10", Label: "use-1", Weight: 5, ServeMode: "obey", Status: "up", RTTSeconds: f64(0.012), LastProbe: &probe, History: hist(true, 0.010)},
-			{Address: "192.0.2.11", Label: "use-2", Weight: 10, ServeMode: "remove", Status: "down", Removed: true, Message: "connection refused", LastProbe: &probe, History: hist(false, 0.020)},
+			{Address: "192.0.2.11", Label: "use-2", Weight: 10, ServeMode: "remove", Status: "down", Removed: true, Message: "connection refused", LastProbe: &probe, History: hist(false, 0.020),
+				Sites: []api.SiteReport{{Site: "ams", Status: "down", Message: "connection refused"}, {Site: "fra", Status: "down", Message: "connection refused"}, {Site: "iad", Status: "up", RTTSeconds: 0.021}}},
 		}},
 		{Code: "global", Status: "ok", Served: []string{"192.0.2.20", "2001:db8::20"}, Entries: []api.Entry{
 			{Address: "192.0.2.20", Weight: 1, ServeMode: "obey", Status: "up", RTTSeconds: f64(0.004), LastProbe: &probe, History: hist(true, 0.003)},
@@ -524,6 +525,17 @@ func (m *Memory) SetWeight(_ context.Context, cluster, service, real string, wei
 	}
 	r.Weight = weight
 	return m.job(api.ActionSetWeight, cluster+"/"+service+"/"+real), nil
+}
+
+// Sites implements api.SitesController: a deployment of three sites, ams
+// leading, as this node sees it while connected.
+func (m *Memory) Sites(_ context.Context) (*api.SitesResponse, error) {
+	seen := m.now()
+	return &api.SitesResponse{Leader: "ams", Connected: true, Revision: 4242, Sites: []api.Site{
+		{Site: "ams", Hostname: "ns1.example.net", Leader: true, LastSeen: seen, Version: "test"},
+		{Site: "fra", Hostname: "ns2.example.net", LastSeen: seen, Version: "test"},
+		{Site: "iad", Hostname: "ns3.example.net", LastSeen: seen, Version: "test"},
+	}}, nil
 }
 
 // ZoneDNSSEC implements api.Controller: example.com. is signed (a fixed

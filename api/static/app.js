@@ -118,12 +118,14 @@
           el("td", {}, e.address), el("td", {}, e.label || ""), el("td", {}, e.weight), el("td", {}, e.serve_mode),
           el("td", {}, badge(e.status), e.removed ? el("span", { class: "removed" }, " removed") : null),
           el("td", {}, rtt(e.rtt_seconds)), el("td", {}, chart(e.history)),
+          el("td", { class: "sites" }, ...(e.sites || []).map((s) =>
+            el("span", { class: "site-view", "data-site": s.site, title: s.message || "" }, s.site, " ", badge(s.status)))),
           el("td", { class: "msg" }, e.message || "")));
       card.append(el("div", { class: "region", "data-region": r.code },
         el("div", { class: "region-head" }, el("strong", {}, r.code), badge(r.status),
           el("span", { class: "served" }, (r.served || []).join(", ") || "nothing served")),
         el("table", {},
-          el("thead", {}, el("tr", {}, ...["address", "label", "weight", "mode", "status", "rtt", "history", "message"].map((h) => el("th", {}, h)))),
+          el("thead", {}, el("tr", {}, ...["address", "label", "weight", "mode", "status", "rtt", "history", "sites", "message"].map((h) => el("th", {}, h)))),
           el("tbody", {}, ...rows))));
     }
     return card;
@@ -177,10 +179,33 @@
       api("/v1/clusters/" + encodeURIComponent(c.name) + "/services/" + encodeURIComponent(s.name) + "/real_services")
         .then((r) => { reals[c.name + "/" + s.name] = r.real_services || []; })
         .catch(() => {}))));
-    return { details, events: logs.flat(), clusters, reals };
+    // A server without a deployment view (404) shows none; a single node
+    // is one site.
+    const sites = await api("/v1/sites").catch((e) => { if (e instanceof AuthError) throw e; return null; });
+    return { details, events: logs.flat(), clusters, reals, sites };
+  }
+
+  // renderSites shows the deployment: whether this node reaches etcd, the
+  // leader, and every live site.
+  function renderSites(v) {
+    const head = document.getElementById("sites-head");
+    const body = document.querySelector("#sites tbody");
+    if (!v) {
+      head.textContent = "this server does not report sites";
+      body.replaceChildren();
+      return;
+    }
+    head.dataset.connected = v.connected ? "yes" : "no";
+    head.textContent = (v.connected ? "connected" : "cut off from etcd: serving the last committed state") +
+      "; leader: " + (v.leader || "none") + (v.revision ? "; etcd revision " + v.revision : "");
+    body.replaceChildren(...(v.sites || []).map((s) =>
+      el("tr", { "data-site": s.site, "data-leader": s.leader ? "yes" : "no" },
+        el("td", {}, s.site), el("td", {}, s.hostname), el("td", {}, s.leader ? "leader" : "follower"),
+        el("td", {}, when(s.last_seen)), el("td", {}, s.version))));
   }
 
   function render(data) {
+    renderSites(data.sites);
     const svc = document.getElementById("services");
     svc.replaceChildren(...data.details.map(serviceCard));
     if (data.details.length === 0) svc.append(el("p", { class: "empty" }, "no services"));
