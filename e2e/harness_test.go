@@ -203,11 +203,31 @@ func (d *daemonProc) start() {
 		default:
 		}
 		if _, err := query(d.dnsAddr, "udp", "id.server.", dns.TypeTXT, dns.ClassCHAOS); err == nil {
+			d.waitAPI(deadline)
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	d.t.Fatalf("failoverd did not answer DNS within 20s:\n%s", d.out.String())
+}
+
+// waitAPI waits, when the configuration has an API, until it accepts
+// connections: DNS answers first, and the API listens once the start's
+// served sets are recorded.
+func (d *daemonProc) waitAPI(deadline time.Time) {
+	d.t.Helper()
+	cfg, err := os.ReadFile(d.config)
+	if err != nil || !strings.Contains(string(cfg), d.apiAddr) {
+		return
+	}
+	for time.Now().Before(deadline) {
+		if c, err := net.DialTimeout("tcp", d.apiAddr, time.Second); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	d.t.Fatalf("failoverd answered DNS but its API never listened:\n%s", d.out.String())
 }
 
 // stop sends SIGTERM and expects a clean exit.
