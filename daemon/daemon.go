@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"os"
 	"runtime/debug"
@@ -344,10 +345,12 @@ func (d *Daemon) announceReady(ctx context.Context, services, targets int) error
 	return nil
 }
 
-func addrStrings[T fmt.Stringer](as []T) []string {
+// addrStrings names each listening address with its network ("udp
+// 127.0.0.1:53", "tcp 127.0.0.1:53"): every DNS address is bound twice.
+func addrStrings(as []net.Addr) []string {
 	out := make([]string, len(as))
 	for i, a := range as {
-		out[i] = a.String()
+		out[i] = a.Network() + " " + a.String()
 	}
 	return out
 }
