@@ -344,17 +344,7 @@ func (s *Server) authorized(r *http.Request) bool {
 // apiFunc handles one API call: a value to encode with status 200, or an error.
 type apiFunc func(r *http.Request) (any, *APIError)
 
-func (s *Server) api(f apiFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-		v, aerr := f(r)
-		if aerr != nil {
-			s.writeError(w, r, aerr)
-			return
-		}
-		writeJSON(w, http.StatusOK, v)
-	})
-}
+func (s *Server) api(f apiFunc) http.Handler { return s.apiBody(maxBody, f) }
 
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, e *APIError) {
 	if e.Status >= 500 {

@@ -163,29 +163,9 @@ func (b *fastBuilder) addService(z *pubZone, n string, pn *pubName, keys *nameKe
 // qtype (their counter is looked up per query). An answer that is the
 // zone's SOA alone can be shared by other names (see sharedBody).
 func (b *fastBuilder) pack(z *pubZone, name string, qtype uint16, generic bool) *fastEntry {
-	m := new(dns.Msg)
-	m.SetQuestion(name, qtype)
-	c := client{srcBits: -1}
-	answerQuery(b.p, z, m, name, qtype, &c)
-	for _, sec := range [][]dns.RR{m.Answer, m.Ns, m.Extra} {
-		for _, rr := range sec {
-			if b.isService(rr.Header().Name) && rr.Header().Name != name {
-				return slowEntry // holds another name's weighted pick
-			}
-		}
-	}
-	m.Compress = true // as the full path packs it
-	buf, err := m.Pack()
-	if err != nil {
-		return slowEntry
-	}
-	e := &fastEntry{
-		flags:  uint16(m.Rcode & rcodeMask),
-		counts: [3]uint16{uint16(len(m.Answer)), uint16(len(m.Ns)), uint16(len(m.Extra))},
-		body:   buf[headerLen+questionLen(name):],
-	}
-	if m.Authoritative {
-		e.flags |= flagAA
+	e, m := b.packAnswer(z, name, qtype, false)
+	if e == slowEntry {
+		return e
 	}
 	e.shared = shareBody(m, z.origin, e.body)
 	metrics := b.s.metrics.queries
@@ -198,6 +178,41 @@ func (b *fastBuilder) pack(z *pubZone, name string, qtype uint16, generic bool) 
 		e.slot = metrics.slot(z.origin, qtypeLabel(qtype), rcodeLabel(m.Rcode))
 	}
 	return e
+}
+
+// packAnswer packs the full path's answer to (name, qtype), signed for a
+// DO query when do: an entry without its counter slots, and the message it
+// was packed from. It is slowEntry when the answer holds another service
+// name's weighted pick or does not pack.
+func (b *fastBuilder) packAnswer(z *pubZone, name string, qtype uint16, do bool) (*fastEntry, *dns.Msg) {
+	m := new(dns.Msg)
+	m.SetQuestion(name, qtype)
+	c := client{srcBits: -1, do: do}
+	answerQuery(b.p, z, m, name, qtype, &c)
+	for _, sec := range [][]dns.RR{m.Answer, m.Ns, m.Extra} {
+		for _, rr := range sec {
+			if b.isService(rr.Header().Name) && rr.Header().Name != name {
+				return slowEntry, nil // holds another name's weighted pick
+			}
+		}
+	}
+	if do {
+		signSections(b.p, m, &c)
+	}
+	m.Compress = true // as the full path packs it
+	buf, err := m.Pack()
+	if err != nil {
+		return slowEntry, nil
+	}
+	e := &fastEntry{
+		flags:  uint16(m.Rcode & rcodeMask),
+		counts: [3]uint16{uint16(len(m.Answer)), uint16(len(m.Ns)), uint16(len(m.Extra))},
+		body:   buf[headerLen+questionLen(name):],
+	}
+	if m.Authoritative {
+		e.flags |= flagAA
+	}
+	return e, m
 }
 
 // shareBody returns how body, m packed, can answer other names, or nil

@@ -71,31 +71,9 @@ func (b *fastBuilder) addSigned(z *pubZone) {
 
 // packSigned packs the signed answer to a DO query for (name, qtype).
 func (b *fastBuilder) packSigned(z *pubZone, name string, qtype uint16) *fastEntry {
-	m := new(dns.Msg)
-	m.SetQuestion(name, qtype)
-	c := client{srcBits: -1, do: true}
-	answerQuery(b.p, z, m, name, qtype, &c)
-	for _, sec := range [][]dns.RR{m.Answer, m.Ns, m.Extra} {
-		for _, rr := range sec {
-			if b.isService(rr.Header().Name) && rr.Header().Name != name {
-				return slowEntry // holds another name's weighted pick
-			}
-		}
-	}
-	signSections(b.p, m, &c)
-	m.Compress = true
-	buf, err := m.Pack()
-	if err != nil {
-		return slowEntry
-	}
-	e := &fastEntry{
-		flags:  uint16(m.Rcode & rcodeMask),
-		counts: [3]uint16{uint16(len(m.Answer)), uint16(len(m.Ns)), uint16(len(m.Extra))},
-		body:   buf[headerLen+questionLen(name):],
-		slot:   b.s.metrics.queries.slot(z.origin, qtypeLabel(qtype), rcodeLabel(m.Rcode)),
-	}
-	if m.Authoritative {
-		e.flags |= flagAA
+	e, m := b.packAnswer(z, name, qtype, true)
+	if e != slowEntry {
+		e.slot = b.s.metrics.queries.slot(z.origin, qtypeLabel(qtype), rcodeLabel(m.Rcode))
 	}
 	return e
 }
