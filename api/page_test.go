@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"net/url"
 	"os"
@@ -78,16 +77,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	<-srv.Ready()
+	apitest.Run(t, srv)
 	base := "http://" + srv.Addr().String() + "/"
 	withToken := base + "#token=" + url.QueryEscape(testToken)
 
@@ -214,16 +204,7 @@ func TestStatusPageShowsAFailingStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	<-srv.Ready()
+	apitest.Run(t, srv)
 	base := "http://" + srv.Addr().String() + "/"
 
 	dom := testutil.Chromium(t, base, "--window-size=1280,900", "--dump-dom")

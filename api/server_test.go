@@ -51,22 +51,7 @@ func startServerWith(t *testing.T, opts api.Options, log *zap.Logger) *testServe
 	if err != nil {
 		t.Fatalf("NewServer: %v", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	select {
-	case <-srv.Ready():
-	case err := <-done:
-		t.Fatalf("Run: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("server not ready")
-	}
+	apitest.Run(t, srv)
 	scheme := "http://"
 	if opts.TLSCertFile != "" {
 		scheme = "https://"
